@@ -1,0 +1,82 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings shared by every Swift target: Swift 6 mode is the default for this tools version; these
+/// upcoming features keep imports and existentials explicit.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "khata",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "khata", targets: ["khata"]),
+        .library(name: "LedgerStorage", targets: ["LedgerStorage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // System libraries from Debian: module maps only, no logic.
+        .systemLibrary(name: "CPostgres", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CCSV", providers: [.apt(["libcsv-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // Small C helpers Swift cannot express: hardware CRC32C and prefetch.
+        .target(name: "CKhataSupport"),
+
+        .target(
+            name: "LedgerStorage",
+            dependencies: ["COpenSSL", "CKhataSupport"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "khata",
+            dependencies: [
+                "LedgerStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(
+            name: "CLibrariesTests",
+            dependencies: ["CPostgres", "CZstd", "CCSV", "COpenSSL", "CSQLite"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerStorageTests",
+            dependencies: [
+                "LedgerStorage",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Golden")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KhataCommandTests",
+            dependencies: ["khata", "LedgerStorage"],
+            swiftSettings: strictSettings
+        ),
+
+        .executableTarget(
+            name: "StorageBenchmarks",
+            dependencies: [
+                "LedgerStorage",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/StorageBenchmarks",
+            swiftSettings: strictSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

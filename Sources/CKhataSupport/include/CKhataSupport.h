@@ -1,0 +1,25 @@
+#ifndef CKHATA_SUPPORT_H
+#define CKHATA_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// CRC-32C (Castagnoli) of `length` bytes, continuing from `crc` (pass 0 to start).
+/// Uses the SSE4.2 instruction when the CPU has it and a table otherwise; both give the same value.
+uint32_t khata_crc32c(uint32_t crc, const void *bytes, size_t length);
+
+/// Whether `khata_crc32c` runs on the hardware instruction (for reports and benchmarks).
+int khata_crc32c_is_hardware(void);
+
+/// A read prefetch hint for the cache line holding `address`. Swift cannot import the compiler
+/// builtin directly, so it is wrapped here.
+static inline void khata_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
+/// A write prefetch hint for the cache line holding `address`.
+static inline void khata_prefetch_for_write(const void *address) {
+    __builtin_prefetch(address, 1, 3);
+}
+
+#endif

@@ -1,0 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A dedicated OS thread for blocking work (file I/O) that must never run on a Swift concurrency
+/// or event-loop thread.
+final class BackgroundThread: Sendable {
+    private final class Body {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+
+    private let handle: pthread_t
+
+    /// Starts `body` on a new thread named `name` (at most 15 characters show in `top`).
+    init(name: String, _ body: @escaping @Sendable () -> Void) {
+        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { raw in
+            // Safe: `raw` is the retained Body passed below, released exactly once here.
+            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            body.run()
+            return nil
+        }, context)
+        // Safe: pthread_create fails only when the system is out of threads or memory.
+        precondition(status == 0, "cannot start thread \(name): error \(status)")
+        handle = thread
+    }
+
+    /// Lets the thread's resources go when it returns, for threads that signal their own end.
+    func detach() {
+        _ = pthread_detach(handle)
+    }
+
+    /// Waits for the thread to return.
+    func join() {
+        _ = pthread_join(handle, nil)
+    }
+}
