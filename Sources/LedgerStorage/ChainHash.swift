@@ -110,11 +110,36 @@ final class SHA256Hasher {
         return ChainHash(bytes: output)
     }
 
-    /// The next chain value: SHA-256 of the previous chain value followed by the group's data records.
-    func chain(after previous: ChainHash, records: UnsafeRawPointer, count: Int) -> ChainHash {
-        update(previous)
+    /// SHA-256 of `count` records: the digest of one chunk of a group.
+    func chunkDigest(records: UnsafeRawPointer, count: Int) -> ChainHash {
         update(records, count: count * Format.recordSizeBytes)
         return finish()
+    }
+
+    /// The next chain value: SHA-256 of the previous chain value, the group's first sequence
+    /// (8 bytes LE), its record count (4 bytes LE) and the digests of its chunks in order.
+    func chain(after previous: ChainHash, firstSequence: UInt64, count: Int, chunkDigests: UnsafePointer<ChainHash>) -> ChainHash {
+        update(previous)
+        var header = (firstSequence.littleEndian, UInt32(count).littleEndian)
+        withUnsafeBytes(of: &header) { update($0.baseAddress!, count: 12) }
+        for index in 0..<Format.chunkCount(records: count) {
+            update(chunkDigests[index])
+        }
+        return finish()
+    }
+
+    /// The next chain value for a group whose records are contiguous at `records`, hashing its
+    /// chunks one after another (recovery and checks; the writer hashes chunks in parallel).
+    func chain(after previous: ChainHash, firstSequence: UInt64, records: UnsafeRawPointer, count: Int) -> ChainHash {
+        let chunks = Format.chunkCount(records: count)
+        return withUnsafeTemporaryAllocation(of: ChainHash.self, capacity: chunks) { digests in
+            for index in 0..<chunks {
+                let start = index * Format.chainChunkRecords
+                let length = min(Format.chainChunkRecords, count - start)
+                digests[index] = chunkDigest(records: records + start * Format.recordSizeBytes, count: length)
+            }
+            return chain(after: previous, firstSequence: firstSequence, count: count, chunkDigests: UnsafePointer(digests.baseAddress!))
+        }
     }
 
     deinit { EVP_MD_CTX_free(context) }

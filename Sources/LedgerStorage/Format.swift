@@ -19,10 +19,18 @@ public enum Format {
     public static let minimumSegmentSizeBytes = 2 * 4096
     /// The most data records one commit group may hold.
     public static let maximumGroupRecords = 65_536
+    /// Records per chunk of a group's hash: chunks are hashed in parallel, then the chain hash
+    /// covers their digests (see `ChainHash`).
+    public static let chainChunkRecords = 1024
     /// Size of a chain hash (SHA-256).
     public static let chainHashSizeBytes = 32
     /// Checkpoint header size; the payload follows it.
     public static let checkpointHeaderSizeBytes = 128
+
+    /// Chunks in a group of `records` data records.
+    static func chunkCount(records: Int) -> Int {
+        (records + chainChunkRecords - 1) / chainChunkRecords
+    }
 
     static let segmentMagic: [UInt8] = Array("KHATASEG".utf8)
     static let checkpointMagic: [UInt8] = Array("KHATACKP".utf8)

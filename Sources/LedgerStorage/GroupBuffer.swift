@@ -39,7 +39,8 @@ public final class GroupBuffer: @unchecked Sendable {
     }
 
     /// Appends a data record and returns its 112-byte body for the caller to fill in place. The
-    /// body is zero until written.
+    /// caller must write all 112 bytes: the slot still holds an earlier group's bytes, because
+    /// clearing every body costs as much as a tenth of the writer's time.
     public func appendSlot(kind: RecordKind) -> UnsafeMutableRawPointer {
         precondition(kind.isData, "record kind \(kind.rawValue) is reserved for storage")
         precondition(count < capacityRecords, "group buffer is full (\(capacityRecords) records)")
@@ -49,11 +50,8 @@ public final class GroupBuffer: @unchecked Sendable {
         return slot + Format.recordBodyOffset
     }
 
-    /// Clears the used part so that bodies start zeroed and the buffer can be handed out again.
+    /// Empties the buffer so it can be handed out again (bodies are overwritten as reused).
     func reset() {
-        if count > 0 {
-            base.initializeMemory(as: UInt8.self, repeating: 0, count: (count + 1) * Format.recordSizeBytes)
-        }
         count = 0
     }
 

@@ -15,45 +15,87 @@ public struct CommittedGroup: Equatable, Sendable {
     public var chain: ChainHash
 }
 
-/// Group commit: the caller fills a buffer and commits it; checksums, sequence numbers and the
-/// chain hash are computed on the caller's thread, then a dedicated I/O thread writes the group
-/// with one `pwrite` and makes it durable with one `fdatasync` before completing it. With two or
-/// more buffers, the caller prepares group k+1 while group k is being synced.
-final class GroupCommitWriter: @unchecked Sendable {
-    // Safe (@unchecked Sendable): `producer` is touched only by the one thread that calls
-    // `beginGroup`/`commit` (a documented rule of SegmentStore); `io` only by the I/O thread;
-    // everything shared between them is behind Mutex, Atomic or a semaphore.
-
+/// One group on its way through the pipeline: sealing (in chunks, on the seal threads), chaining
+/// (in group order), then writing and syncing (on the I/O thread).
+final class GroupJob: @unchecked Sendable {
+    // Safe (@unchecked Sendable): the producer fills every field before queueing; each seal task
+    // writes only its own chunk's records and digest slot; `remainingChunks` (atomic) tells the
+    // last seal task that all chunks are done; the chain stage and the I/O thread run strictly
+    // after that, handed over through Mutex-protected queues.
     typealias Completion = @Sendable (Result<CommittedGroup, StorageError>) -> Void
 
-    private struct Job: @unchecked Sendable {
-        // Safe: a job is created by the producer and handed to the I/O thread through the queue.
-        var buffer: GroupBuffer
-        var recordCount: Int
-        var offset: Int
-        var newSegment: SegmentHeader?
-        var group: CommittedGroup
-        var endPosition: LogPosition
-        var completion: Completion
+    let buffer: GroupBuffer
+    let number: UInt64
+    let firstSequence: UInt64
+    let recordCount: Int
+    let offset: Int
+    let newSegment: SegmentHeader?
+    let segmentFirstSequence: UInt64
+    let completion: Completion
+    let chunkDigests: UnsafeMutablePointer<ChainHash>
+    let remainingChunks: Atomic<Int>
+    var chain = ChainHash.genesis
+    /// The new segment's header with its start chain, set by the chain stage.
+    var segmentHeaderToWrite: SegmentHeader?
+
+    init(buffer: GroupBuffer, number: UInt64, firstSequence: UInt64, offset: Int, newSegment: SegmentHeader?, segmentFirstSequence: UInt64, completion: @escaping Completion) {
+        self.buffer = buffer
+        self.number = number
+        self.firstSequence = firstSequence
+        self.recordCount = buffer.count
+        self.offset = offset
+        self.newSegment = newSegment
+        self.segmentFirstSequence = segmentFirstSequence
+        self.completion = completion
+        let chunks = Format.chunkCount(records: buffer.count)
+        chunkDigests = .allocate(capacity: chunks)
+        chunkDigests.initialize(repeating: .genesis, count: chunks)
+        remainingChunks = Atomic(chunks)
     }
 
-    /// Placement state, owned by the producer thread.
+    var lastSequence: UInt64 { firstSequence + UInt64(recordCount) - 1 }
+    var sizeBytes: Int { (recordCount + 1) * Format.recordSizeBytes }
+
+    deinit { chunkDigests.deallocate() }
+}
+
+/// Group commit. The caller fills a buffer and commits it; seal threads set sequence numbers and
+/// checksums and hash the group's chunks in parallel; the chain stage links groups in order and
+/// adds the commit record; a dedicated I/O thread writes each group with one `pwrite` and makes it
+/// durable with one `fdatasync` before completing it. With three buffers, the caller fills group
+/// k+2 while k+1 is sealed and k is synced.
+final class GroupCommitWriter: @unchecked Sendable {
+    // Safe (@unchecked Sendable): `producer` and `currentSegmentSizeBytes` are touched only by the
+    // one thread that calls `beginGroup`/`commit` (a documented rule of SegmentStore); `ioFile`
+    // only by the I/O thread; everything shared is behind Mutex, Atomic or a semaphore.
+
     private struct Producer {
         var position: LogPosition
         var segmentIndex: UInt64
         var hasSegment: Bool
+        var nextGroupNumber: UInt64 = 0
+    }
+
+    private struct ChainStage {
+        var nextGroupNumber: UInt64 = 0
+        var chain: ChainHash
+        var waiting: [UInt64: GroupJob] = [:]
     }
 
     let directory: String
     let configuration: StoreConfiguration
     private let allocator: SegmentAllocator
-    private let hasher = SHA256Hasher()
     private var producer: Producer
+    private var currentSegmentSizeBytes: Int?
 
     private let freeBuffers: Mutex<[GroupBuffer]>
     private let freeBufferCount: DispatchSemaphore
-    private let jobs = Mutex<[Job?]>([])
-    private let jobCount = DispatchSemaphore(value: 0)
+    private let sealTasks = Mutex<[(GroupJob, Int)?]>([])
+    private let sealTaskCount = DispatchSemaphore(value: 0)
+    private let sealThreadsStopped = DispatchSemaphore(value: 0)
+    private let chainStage: Mutex<ChainStage>
+    private let ioJobs = Mutex<[GroupJob?]>([])
+    private let ioJobCount = DispatchSemaphore(value: 0)
     private let ioStopped = DispatchSemaphore(value: 0)
 
     private let failure = Mutex<StorageError?>(nil)
@@ -63,8 +105,6 @@ final class GroupCommitWriter: @unchecked Sendable {
     let committedSequence: Atomic<UInt64>
     /// Called on the I/O thread after a new segment is durable, so readers can map it.
     let onSegmentCreated: @Sendable (String) -> Void
-
-    /// I/O thread state.
     private var ioFile: FileDescriptor?
 
     init(directory: String, configuration: StoreConfiguration, end: LogPosition, lastSegment: SegmentHeader?, onSegmentCreated: @escaping @Sendable (String) -> Void) throws(StorageError) {
@@ -73,6 +113,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.onSegmentCreated = onSegmentCreated
         allocator = SegmentAllocator(directory: directory, segmentSizeBytes: configuration.segmentSizeBytes, spareTarget: configuration.spareSegmentCount)
         producer = Producer(position: end, segmentIndex: lastSegment?.segmentIndex ?? 0, hasSegment: lastSegment != nil)
+        chainStage = Mutex(ChainStage(chain: end.chain))
         durablePosition = Mutex(end)
         committedSequence = Atomic(end.nextSequence - 1)
         var buffers: [GroupBuffer] = []
@@ -83,15 +124,16 @@ final class GroupCommitWriter: @unchecked Sendable {
         freeBufferCount = DispatchSemaphore(value: configuration.groupBufferCount)
         if let lastSegment {
             ioFile = try FileDescriptor.open(Path.join(directory, Format.segmentFileName(firstSequence: lastSegment.firstSequence)), flags: O_WRONLY)
-            // A segment sized differently than configured keeps its own size until it is full.
+            // A last segment sized differently than configured keeps its own size until full.
             if lastSegment.segmentSizeBytes != configuration.segmentSizeBytes {
                 currentSegmentSizeBytes = lastSegment.segmentSizeBytes
             }
         }
+        for index in 0..<configuration.sealThreadCount {
+            BackgroundThread(name: "khata-seal-\(index)") { [self] in self.runSeal() }.detach()
+        }
         BackgroundThread(name: "khata-log-io") { [self] in self.runIO() }.detach()
     }
-
-    private var currentSegmentSizeBytes: Int?
 
     /// A free buffer, waiting while all are in flight.
     func beginGroup() -> GroupBuffer {
@@ -100,44 +142,38 @@ final class GroupCommitWriter: @unchecked Sendable {
         return freeBuffers.withLock { $0.removeLast() }
     }
 
-    /// Seals the buffer's records and queues the group for writing; `completion` runs on the I/O
-    /// thread once the group is durable (or failed).
-    func commit(_ buffer: GroupBuffer, completion: @escaping Completion) {
+    /// Places the group in the log and queues it for sealing; `completion` runs on the I/O thread
+    /// once the group is durable (or failed).
+    func commit(_ buffer: GroupBuffer, completion: @escaping GroupJob.Completion) {
         precondition(buffer.count > 0, "a commit group needs at least one record")
         if failed.load(ordering: .acquiring) {
-            let cause = failure.withLock { $0 }
             release(buffer)
-            completion(.failure(StorageError(.writerFailed, "the log writer stopped after an earlier failure: \(cause?.description ?? "unknown")", path: cause?.path, offset: cause?.offset, errno: cause?.errno)))
+            completion(.failure(stoppedError()))
             return
         }
-        let first = producer.position.nextSequence
-        let count = buffer.count
-        for index in 0..<count {
-            let slot = buffer.base + index * Format.recordSizeBytes
-            RecordCodec.seal(slot, kind: RecordKind(rawValue: slot.load(fromByteOffset: 4, as: UInt8.self)), sequence: first + UInt64(index))
-        }
-        let chain = hasher.chain(after: producer.position.chain, records: buffer.base, count: count)
-        let last = first + UInt64(count) - 1
-        CommitBody(firstSequence: first, recordCount: UInt32(count), chain: chain).encode(into: buffer.base + count * Format.recordSizeBytes, lastSequence: last)
-        let sizeBytes = (count + 1) * Format.recordSizeBytes
+        let sizeBytes = (buffer.count + 1) * Format.recordSizeBytes
         var newSegment: SegmentHeader?
         let segmentSize = currentSegmentSizeBytes ?? configuration.segmentSizeBytes
         if !producer.hasSegment || producer.position.offset + sizeBytes > segmentSize {
             let index = producer.hasSegment ? producer.segmentIndex + 1 : 0
-            newSegment = SegmentHeader(segmentSizeBytes: configuration.segmentSizeBytes, firstSequence: first, segmentIndex: index, startChain: producer.position.chain)
+            // The chain a new segment continues from is known only after earlier groups are
+            // chained; the chain stage fills it in.
+            newSegment = SegmentHeader(segmentSizeBytes: configuration.segmentSizeBytes, firstSequence: producer.position.nextSequence, segmentIndex: index, startChain: .genesis)
             producer.segmentIndex = index
             producer.hasSegment = true
-            producer.position.segmentFirstSequence = first
+            producer.position.segmentFirstSequence = producer.position.nextSequence
             producer.position.offset = Format.segmentHeaderSizeBytes
             currentSegmentSizeBytes = nil
         }
-        let offset = producer.position.offset
+        let job = GroupJob(buffer: buffer, number: producer.nextGroupNumber, firstSequence: producer.position.nextSequence, offset: producer.position.offset, newSegment: newSegment, segmentFirstSequence: producer.position.segmentFirstSequence, completion: completion)
+        producer.nextGroupNumber += 1
         producer.position.offset += sizeBytes
-        producer.position.nextSequence = last + 1
-        producer.position.chain = chain
-        let job = Job(buffer: buffer, recordCount: count, offset: offset, newSegment: newSegment, group: CommittedGroup(firstSequence: first, lastSequence: last, chain: chain), endPosition: producer.position, completion: completion)
-        jobs.withLock { $0.append(job) }
-        jobCount.signal()
+        producer.position.nextSequence += UInt64(buffer.count)
+        let chunks = Format.chunkCount(records: buffer.count)
+        sealTasks.withLock { tasks in
+            for chunk in 0..<chunks { tasks.append((job, chunk)) }
+        }
+        for _ in 0..<chunks { sealTaskCount.signal() }
     }
 
     /// The position after the last durable group.
@@ -149,13 +185,23 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// Creates spare segments now (before timing a benchmark).
     func reserveSegments(_ count: Int) throws(StorageError) { try allocator.reserve(count: count) }
 
-    /// Waits for every queued group, stops the I/O thread and the allocator.
+    /// Finishes every queued group, then stops the threads and the allocator.
     func close() {
-        jobs.withLock { $0.append(nil) }
-        jobCount.signal()
+        sealTasks.withLock { tasks in
+            for _ in 0..<configuration.sealThreadCount { tasks.append(nil) }
+        }
+        for _ in 0..<configuration.sealThreadCount { sealTaskCount.signal() }
+        for _ in 0..<configuration.sealThreadCount { sealThreadsStopped.wait() }
+        ioJobs.withLock { $0.append(nil) }
+        ioJobCount.signal()
         ioStopped.wait()
         allocator.stop()
         ioFile?.close()
+    }
+
+    private func stoppedError() -> StorageError {
+        let cause = failure.withLock { $0 }
+        return StorageError(.writerFailed, "the log writer stopped after an earlier failure: \(cause?.description ?? "unknown")", path: cause?.path, offset: cause?.offset, errno: cause?.errno)
     }
 
     private func release(_ buffer: GroupBuffer) {
@@ -164,28 +210,72 @@ final class GroupCommitWriter: @unchecked Sendable {
         freeBufferCount.signal()
     }
 
+    /// Seal thread: numbers and checksums one chunk's records and hashes them; the thread that
+    /// finishes a group's last chunk passes it to the chain stage.
+    private func runSeal() {
+        let hasher = SHA256Hasher()
+        while true {
+            sealTaskCount.wait()
+            // Safe: the semaphore counts queued tasks, so one is there.
+            guard let (job, chunk) = sealTasks.withLock({ $0.removeFirst() }) else { break }
+            let start = chunk * Format.chainChunkRecords
+            let count = min(Format.chainChunkRecords, job.recordCount - start)
+            let base = job.buffer.base + start * Format.recordSizeBytes
+            RecordCodec.seal(records: base, count: count, firstSequence: job.firstSequence + UInt64(start))
+            job.chunkDigests[chunk] = hasher.chunkDigest(records: base, count: count)
+            if job.remainingChunks.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+                chainInOrder(job, hasher: hasher)
+            }
+        }
+        sealThreadsStopped.signal()
+    }
+
+    /// Links sealed groups to the chain strictly in group order and queues them for the disk.
+    private func chainInOrder(_ sealed: GroupJob, hasher: SHA256Hasher) {
+        let ready: [GroupJob] = chainStage.withLock { stage in
+            stage.waiting[sealed.number] = sealed
+            var ready: [GroupJob] = []
+            while let job = stage.waiting.removeValue(forKey: stage.nextGroupNumber) {
+                if var header = job.newSegment {
+                    header.startChain = stage.chain
+                    job.segmentHeaderToWrite = header
+                }
+                job.chain = hasher.chain(after: stage.chain, firstSequence: job.firstSequence, count: job.recordCount, chunkDigests: job.chunkDigests)
+                CommitBody(firstSequence: job.firstSequence, recordCount: UInt32(job.recordCount), chain: job.chain)
+                    .encode(into: job.buffer.base + job.recordCount * Format.recordSizeBytes, lastSequence: job.lastSequence)
+                stage.chain = job.chain
+                stage.nextGroupNumber += 1
+                ready.append(job)
+            }
+            // Queue while holding the chain lock so the I/O thread sees groups in order.
+            if !ready.isEmpty { ioJobs.withLock { $0.append(contentsOf: ready) } }
+            return ready
+        }
+        for _ in ready { ioJobCount.signal() }
+    }
+
     private func runIO() {
         while true {
-            jobCount.wait()
+            ioJobCount.wait()
             // Safe: the semaphore counts queued jobs, so one is there.
-            guard let job = jobs.withLock({ $0.removeFirst() }) else { break }
+            guard let job = ioJobs.withLock({ $0.removeFirst() }) else { break }
             if failed.load(ordering: .acquiring) {
-                let cause = failure.withLock { $0 }
-                let error = StorageError(.writerFailed, "the log writer stopped after an earlier failure: \(cause?.description ?? "unknown")", path: cause?.path, offset: cause?.offset, errno: cause?.errno)
                 release(job.buffer)
-                job.completion(.failure(error))
+                job.completion(.failure(stoppedError()))
                 continue
             }
             do throws(StorageError) {
-                if let header = job.newSegment { try roll(to: header) }
+                if let header = job.segmentHeaderToWrite { try roll(to: header) }
                 // Safe: a segment is open here, either from open() or from the roll above.
                 let file = ioFile!
-                try file.writeAll(UnsafeRawBufferPointer(start: job.buffer.base, count: (job.recordCount + 1) * Format.recordSizeBytes), at: job.offset)
+                try file.writeAll(UnsafeRawBufferPointer(start: job.buffer.base, count: job.sizeBytes), at: job.offset)
                 try file.syncData()
-                durablePosition.withLock { $0 = job.endPosition }
-                committedSequence.store(job.group.lastSequence, ordering: .releasing)
+                let end = LogPosition(segmentFirstSequence: job.segmentFirstSequence, offset: job.offset + job.sizeBytes, nextSequence: job.lastSequence + 1, chain: job.chain)
+                durablePosition.withLock { $0 = end }
+                committedSequence.store(job.lastSequence, ordering: .releasing)
+                let group = CommittedGroup(firstSequence: job.firstSequence, lastSequence: job.lastSequence, chain: job.chain)
                 release(job.buffer)
-                job.completion(.success(job.group))
+                job.completion(.success(group))
             } catch {
                 // After a failed write or sync the page cache cannot be trusted (fsyncgate), so
                 // the writer stops; reopening recovers from what is on disk.

@@ -1,3 +1,5 @@
+import CKhataSupport
+
 /// One record with its body copied out: the convenient form for tests, tools and replay.
 public struct Record: Equatable, Sendable {
     /// The record's kind (a data kind for records of the layer above).
@@ -51,6 +53,18 @@ public enum RecordCodec {
         slot.storeLE(UInt32(kind.rawValue), at: 4)  // kind plus three reserved zero bytes
         slot.storeLE(sequence, at: 8)
         slot.storeLE(CRC32C.checksum(UnsafeRawPointer(slot) + 4, count: Format.recordSizeBytes - 4), at: 0)
+    }
+
+    /// Numbers and checksums `count` consecutive slots whose kind byte and body are in place.
+    static func seal(records base: UnsafeMutableRawPointer, count: Int, firstSequence: UInt64) {
+        for index in 0..<count {
+            let slot = base + index * Format.recordSizeBytes
+            let kind = slot.load(fromByteOffset: 4, as: UInt8.self)
+            precondition(kind != 0, "record kind 0 is never valid")
+            slot.storeLE(UInt32(kind), at: 4)
+            slot.storeLE(firstSequence + UInt64(index), at: 8)
+        }
+        khata_crc32c_seal_records(base, count, Format.recordSizeBytes)
     }
 
     /// Encodes a record into a new array of 128 bytes.

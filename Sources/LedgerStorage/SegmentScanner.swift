@@ -60,7 +60,7 @@ struct SegmentScanner {
                 let firstOfGroup = expected - UInt64(groupCount)
                 try checkCommit(slot, at: offset, firstOfGroup: firstOfGroup, groupCount: groupCount, sequence: sequence)
                 let commit = CommitBody(decoding: slot)
-                let chain = hasher.chain(after: result.end.chain, records: segment.base + groupStart, count: groupCount)
+                let chain = hasher.chain(after: result.end.chain, firstSequence: firstOfGroup, records: segment.base + groupStart, count: groupCount)
                 guard chain == commit.chain else {
                     throw damage("chain hash mismatch for group \(firstOfGroup)...\(sequence) (stored \(commit.chain.hex), computed \(chain.hex))", at: offset + 32)
                 }

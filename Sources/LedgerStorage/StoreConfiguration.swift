@@ -5,7 +5,9 @@ public struct StoreConfiguration: Sendable, Equatable {
     /// The most data records in one commit group (one buffer, one `pwrite`, one `fdatasync`).
     public var groupCapacityRecords: Int = 8192
     /// Group buffers: one being written and synced, the others being filled meanwhile.
-    public var groupBufferCount: Int = 2
+    public var groupBufferCount: Int = 3
+    /// Threads that checksum and hash groups in parallel, off the caller's thread.
+    public var sealThreadCount: Int = 2
     /// Zero-filled segments kept ready by a background thread.
     public var spareSegmentCount: Int = 1
     /// Checkpoint files kept; older ones are removed after a new one is durable.
@@ -26,6 +28,9 @@ public struct StoreConfiguration: Sendable, Equatable {
         }
         guard groupBufferCount >= 1, groupBufferCount <= 16 else {
             throw StorageError(.invalidArgument, "groupBufferCount must be 1...16, got \(groupBufferCount)")
+        }
+        guard sealThreadCount >= 1, sealThreadCount <= 16 else {
+            throw StorageError(.invalidArgument, "sealThreadCount must be 1...16, got \(sealThreadCount)")
         }
         guard spareSegmentCount >= 0, spareSegmentCount <= 8 else {
             throw StorageError(.invalidArgument, "spareSegmentCount must be 0...8, got \(spareSegmentCount)")

@@ -8,6 +8,11 @@
 /// Uses the SSE4.2 instruction when the CPU has it and a table otherwise; both give the same value.
 uint32_t khata_crc32c(uint32_t crc, const void *bytes, size_t length);
 
+/// Seals `count` consecutive records of `record_size` bytes: the CRC-32C of bytes
+/// 4..<record_size of each record is stored little-endian in its first 4 bytes. Several records
+/// are checksummed at once so that the CRC instruction's latency overlaps.
+void khata_crc32c_seal_records(void *records, size_t count, size_t record_size);
+
 /// Whether `khata_crc32c` runs on the hardware instruction (for reports and benchmarks).
 int khata_crc32c_is_hardware(void);
 

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import LedgerStorage
+import Logging
+import StorageBench
+
+/// `khata bench`: measurements on this machine.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure Khata on this machine.",
+        subcommands: [StorageBenchCommand.self],
+        defaultSubcommand: StorageBenchCommand.self
+    )
+}
+
+/// `khata bench storage`: durable appends against the disk's physical limit, in one run.
+struct StorageBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "storage",
+        abstract: "Durable appends of 128-byte records against the disk's physical limit.",
+        discussion: """
+            Each run writes --records records through the segment store (checksums, hash chain, \
+            group commit, fdatasync per group) and the same bytes with one pwrite and one \
+            fdatasync per group over a zero-filled file (the physical limit), alternating; it then \
+            reopens the store (with a checkpoint at its end) and verifies it. Figures are medians \
+            over --runs. Scratch files go to --dir (default: a new directory under $TMPDIR or /tmp) \
+            and are removed afterwards.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Records per run.")
+    var records: Int = 4_000_000
+
+    @Option(help: "Records per commit group (one pwrite and one fdatasync each).")
+    var groupRecords: Int = 8192
+
+    @Option(help: "Runs; figures are medians.")
+    var runs: Int = 3
+
+    @Option(help: ArgumentHelp("Scratch directory on the disk to measure.", valueName: "dir"))
+    var dir: String?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard records >= groupRecords, records <= 1_000_000_000 else {
+            throw ValidationError("--records must be between --group-records and 1,000,000,000")
+        }
+        guard groupRecords >= 1, groupRecords <= 65_536 else { throw ValidationError("--group-records must be 1...65536") }
+        guard runs >= 1, runs <= 25 else { throw ValidationError("--runs must be 1...25") }
+    }
+
+    func run() async throws {
+        let (settings, logger) = try await global.load(label: "khata.bench")
+        let base = dir ?? ((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/khata-bench-\(getpid())")
+        var options = StorageBench.Options(directory: base)
+        options.records = records
+        options.groupRecords = groupRecords
+        options.runs = runs
+        options.segmentSizeBytes = settings.storage.segmentSizeBytes
+        logger.info("storage bench", metadata: ["records": "\(records)", "group_records": "\(groupRecords)", "runs": "\(runs)", "dir": "\(base)"])
+        let result = try StorageBench(options: options).run()
+        if json {
+            let object: [String: Any] = [
+                "records": result.records, "group_records": result.groupRecords, "runs": result.runs,
+                "records_per_s": result.recordsPerSecond.rounded(), "limit_records_per_s": result.limitRecordsPerSecond.rounded(),
+                "ratio": (result.ratio * 1000).rounded() / 1000,
+                "bytes_per_s": result.bytesPerSecond.rounded(), "limit_bytes_per_s": result.limitBytesPerSecond.rounded(),
+                "open_with_checkpoint_s": result.openWithCheckpointSeconds, "check_bytes_per_s": result.checkBytesPerSecond.rounded(),
+                "crc32c_hardware": result.crc32cHardware,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("storage bench: \(records) records of 128 bytes, groups of \(groupRecords), median of \(runs) runs")
+        print("  khata durable appends: \(Units.rate(result.recordsPerSecond)) records/s (\(Units.bytes(Int(result.bytesPerSecond)))/s)")
+        print("  physical limit:        \(Units.rate(result.limitRecordsPerSecond)) records/s (\(Units.bytes(Int(result.limitBytesPerSecond)))/s)")
+        print(String(format: "  ratio:                 %.1f%% of the limit", result.ratio * 100))
+        print("  open with checkpoint:  \(Units.seconds(result.openWithCheckpointSeconds))")
+        print("  check:                 \(Units.bytes(Int(result.checkBytesPerSecond)))/s")
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every subcommand takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Data directory (environment: KHATA_DATA_DIR).", valueName: "dir"))
+    var dataDir: String?
+
+    @Option(name: .long, help: ArgumentHelp("JSON configuration file (environment: KHATA_CONFIG; default: <data-dir>/khata.json if it exists).", valueName: "file"))
+    var config: String?
+
+    @Option(name: .long, help: "Log format: auto (text on a terminal, JSON otherwise), json or text.")
+    var logFormat: LogFormat = .auto
+
+    @Option(name: .long, help: "Lowest log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    /// The data directory after flags and environment.
+    var resolvedDataDir: String {
+        dataDir ?? environment("KHATA_DATA_DIR") ?? "./khata-data"
+    }
+
+    /// Loads settings and starts logging; every command calls this first.
+    func load(label: String) async throws -> (Settings, Logger) {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
+        }
+        LogSetup.bootstrap(format: logFormat, level: level)
+        let settings = try await Settings.load(dataDir: resolvedDataDir, configPath: config ?? environment("KHATA_CONFIG"))
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return (settings, logger)
+    }
+}
+
+enum LogFormat: String, ExpressibleByArgument, CaseIterable {
+    case auto, json, text
+}
+
+func environment(_ name: String) -> String? {
+    guard let value = getenv(name) else { return nil }
+    let text = String(cString: value)
+    return text.isEmpty ? nil : text
+}

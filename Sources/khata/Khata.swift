@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The `khata` command: the ledger's operations for people and scripts.
+@main
+struct Khata: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "khata",
+        abstract: "Khata, a double-entry ledger core for bookings and payments in BDT.",
+        discussion: """
+            Data lives in --data-dir (default ./khata-data, or KHATA_DATA_DIR). Settings come from \
+            a JSON file (--config, KHATA_CONFIG, or <data-dir>/khata.json when present) and from \
+            environment variables named KHATA_<SECTION>_<SETTING>, which win over the file; see \
+            docs/CONFIGURATION.md. Logs go to standard error: text on a terminal, one JSON object \
+            per line otherwise.
+            """,
+        version: "0.1.0",
+        subcommands: [CheckCommand.self, BenchCommand.self, DebugAppendCommand.self]
+    )
+}

@@ -1,0 +1,100 @@
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Chooses the log output once per process: human text on a terminal, JSON lines otherwise.
+enum LogSetup {
+    static func bootstrap(format: LogFormat, level: Logger.Level) {
+        let useJSON: Bool
+        switch format {
+        case .json: useJSON = true
+        case .text: useJSON = false
+        case .auto: useJSON = isatty(STDERR_FILENO) == 0
+        }
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = useJSON ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// Writes one JSON object per log line to standard error: time (UTC, RFC 3339), level, label,
+/// message and metadata, so that log collectors need no parsing rules.
+struct JSONLogHandler: LogHandler {
+    let label: String
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var fields: [(String, String)] = [
+            ("time", JSON.quote(Self.timestamp())),
+            ("level", JSON.quote(event.level.rawValue)),
+            ("label", JSON.quote(label)),
+            ("message", JSON.quote(event.message.description)),
+        ]
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        for key in merged.keys.sorted() {
+            // Safe: the key comes from the merged dictionary.
+            fields.append((key, Self.encode(merged[key]!)))
+        }
+        let line = "{" + fields.map { JSON.quote($0.0) + ":" + $0.1 }.joined(separator: ",") + "}\n"
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { raw in _ = write(STDERR_FILENO, raw.baseAddress, raw.count) }
+    }
+
+    private static func encode(_ value: Logger.Metadata.Value) -> String {
+        switch value {
+        case .string(let text): return JSON.quote(text)
+        case .stringConvertible(let convertible): return JSON.quote(convertible.description)
+        case .array(let values): return "[" + values.map(encode).joined(separator: ",") + "]"
+        case .dictionary(let dictionary):
+            return "{" + dictionary.keys.sorted().map { JSON.quote($0) + ":" + encode(dictionary[$0]!) }.joined(separator: ",") + "}"
+        }
+    }
+
+    private static func timestamp() -> String {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        var parts = tm()
+        var seconds = time.tv_sec
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(time.tv_nsec / 1_000_000), 3))Z"
+    }
+}
+
+/// Minimal JSON text helpers for the command's own output.
+enum JSON {
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,68 @@
+import Configuration
+import LedgerStorage
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Khata's typed settings, read once from the configuration file and the environment.
+struct Settings {
+    var dataDir: String
+    var storage = StoreConfiguration()
+
+    /// Where the segment store lives.
+    var ledgerDirectory: String { dataDir + "/ledger" }
+
+    /// Reads `configPath` (or `<dataDir>/khata.json` when it exists) and `KHATA_*` variables;
+    /// the environment wins. A malformed file or value is an error that names the key.
+    static func load(dataDir: String, configPath: String?) async throws -> Settings {
+        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider().prefixKeys(with: "khata")]
+        let defaultPath = dataDir + "/khata.json"
+        if let configPath {
+            guard access(configPath, R_OK) == 0 else {
+                throw SettingsError("configuration file \(configPath) cannot be read: \(String(cString: strerror(errno)))")
+            }
+            providers.append(try await fileProvider(configPath))
+        } else if access(defaultPath, F_OK) == 0 {
+            providers.append(try await fileProvider(defaultPath))
+        }
+        let reader = ConfigReader(providers: providers)
+        var settings = Settings(dataDir: dataDir)
+        let storage = reader.scoped(to: "storage")
+        settings.storage.segmentSizeBytes = try integer(storage, "segmentSizeBytes", default: settings.storage.segmentSizeBytes)
+        settings.storage.groupCapacityRecords = try integer(storage, "groupCapacityRecords", default: settings.storage.groupCapacityRecords)
+        settings.storage.groupBufferCount = try integer(storage, "groupBufferCount", default: settings.storage.groupBufferCount)
+        settings.storage.spareSegmentCount = try integer(storage, "spareSegmentCount", default: settings.storage.spareSegmentCount)
+        settings.storage.checkpointsKept = try integer(storage, "checkpointsKept", default: settings.storage.checkpointsKept)
+        do {
+            try settings.storage.validate()
+        } catch {
+            throw SettingsError("storage settings: \(error.message)")
+        }
+        return settings
+    }
+
+    private static func fileProvider(_ path: String) async throws -> any ConfigProvider {
+        do {
+            return try await FileProvider<JSONSnapshot>(filePath: FilePath(path))
+        } catch {
+            throw SettingsError("configuration file \(path) is not valid JSON: \(error)")
+        }
+    }
+
+    private static func integer(_ reader: ConfigReader, _ key: String, default value: Int) throws -> Int {
+        if let number = reader.int(forKey: ConfigKey(key)) { return number }
+        // Present but not an integer (int() answers nil for both missing and malformed values).
+        if let text = reader.string(forKey: ConfigKey(key)) {
+            throw SettingsError("setting storage.\(key) must be an integer, got \"\(text)\"")
+        }
+        return value
+    }
+}
+
+/// A configuration problem, reported as one clear line.
+struct SettingsError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
