@@ -67,7 +67,6 @@ let package = Package(
                 "LedgerStorage",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
-            resources: [.copy("Golden")],
             swiftSettings: strictSettings
         ),
         .testTarget(
