@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Khata builds and tests against, only those missing.
+# Usage: scripts/setup-debian.sh [--with-postgres]
+set -euo pipefail
+
+packages=(libpq-dev libzstd-dev libssl-dev libcsv-dev libsqlite3-dev pkg-config)
+if [[ "${1:-}" == "--with-postgres" ]]; then
+    packages+=(postgresql)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+    sudo=()
+elif command -v sudo >/dev/null; then
+    sudo=(sudo)
+else
+    echo "error: missing Debian packages (${missing[*]}) and no sudo to install them as $(whoami)" >&2
+    exit 1
+fi
+echo "Installing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
