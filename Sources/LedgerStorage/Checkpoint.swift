@@ -11,7 +11,7 @@ import Glibc
 /// | 8 | 2 | format version |
 /// | 10 | 6 | reserved, zero |
 /// | 16 | 8 | last sequence covered (0 before the first record) |
-/// | 24 | 8 | first sequence of the segment holding the next record |
+/// | 24 | 8 | first sequence of the segment holding the last group before the checkpoint |
 /// | 32 | 8 | byte offset of the next record in that segment |
 /// | 40 | 32 | chain hash at that point |
 /// | 72 | 8 | payload size in bytes |
@@ -77,6 +77,9 @@ public struct Checkpoint: Equatable, Sendable {
             guard version == Format.formatVersion else {
                 throw StorageError(.unsupportedVersion, "checkpoint format version \(version); this build reads \(Format.formatVersion)", path: path, offset: 8)
             }
+            guard RecordCodec.isZero(page + 10, count: 6), RecordCodec.isZero(page + 112, count: 12) else {
+                throw StorageError(.corrupted, "checkpoint reserved bytes are not zero", path: path, offset: 10)
+            }
             let payloadSize = Int(page.loadLE(at: 72, as: UInt64.self))
             guard payloadSize == bytes.count - Format.checkpointHeaderSizeBytes else {
                 throw StorageError(.corrupted, "checkpoint declares a \(payloadSize)-byte payload but holds \(bytes.count - Format.checkpointHeaderSizeBytes)", path: path, offset: 72)
@@ -94,6 +97,10 @@ public struct Checkpoint: Equatable, Sendable {
                 chain: ChainHash(loadingFrom: page + 40))
             guard position.offset >= Format.segmentHeaderSizeBytes, position.offset % Format.recordSizeBytes == 0 else {
                 throw StorageError(.corrupted, "checkpoint names an impossible record offset \(position.offset)", path: path, offset: 32)
+            }
+            let expectedName = Format.checkpointFileName(sequence: sequence)
+            guard Path.fileName(of: path) == expectedName else {
+                throw StorageError(.corrupted, "checkpoint header says sequence \(sequence), which belongs in \(expectedName)", path: path, offset: 16)
             }
             return Checkpoint(position: position, payload: Array(raw[Format.checkpointHeaderSizeBytes...]))
         }

@@ -72,7 +72,7 @@ public struct SegmentHeader: Equatable, Sendable {
             throw StorageError(.corrupted, "segment header reserved bytes are not zero", path: path, offset: 72)
         }
         let sizeBytes = Int(page.loadLE(at: 16, as: UInt64.self))
-        guard sizeBytes >= Format.minimumSegmentSizeBytes, sizeBytes % Format.recordSizeBytes == 0 else {
+        guard sizeBytes >= Format.minimumSegmentSizeBytes, sizeBytes % 4096 == 0 else {
             throw StorageError(.corrupted, "segment header declares an impossible segment size \(sizeBytes)", path: path, offset: 16)
         }
         return SegmentHeader(

@@ -37,6 +37,9 @@ struct SegmentScanner {
     let segment: MappedSegment
     /// A last segment may end in a torn group; a sealed one may not.
     let isLastSegment: Bool
+    /// The store is open for writing elsewhere: the last segment's tail may be mid-write, so
+    /// whatever follows its last complete group is reported as in progress, not judged.
+    var tailInProgress = false
     let hasher = SHA256Hasher()
 
     func scan(from start: LogPosition, visitor: Visitor? = nil) throws(StorageError) -> SegmentScan {
@@ -52,10 +55,11 @@ struct SegmentScanner {
             switch RecordCodec.inspect(slot) {
             case .empty:
                 return try finish(result, groupStart: groupStart, stoppedAt: offset, groupCount: groupCount)
-            case .checksumMismatch(let stored, let computed):
-                throw damage(RecordCodec.checksumText(stored: stored, computed: computed), at: offset)
-            case .malformed(let reason):
-                throw damage(reason, at: offset)
+            case .checksumMismatch, .malformed:
+                if isLastSegment && tailInProgress {
+                    return try finish(result, groupStart: groupStart, stoppedAt: offset, groupCount: groupCount)
+                }
+                throw damage(slotDamage(slot), at: offset)
             case .valid(let kind, let sequence) where kind == .commit:
                 let firstOfGroup = expected - UInt64(groupCount)
                 try checkCommit(slot, at: offset, firstOfGroup: firstOfGroup, groupCount: groupCount, sequence: sequence)
@@ -113,6 +117,7 @@ struct SegmentScanner {
     /// segment only), or damage.
     private func finish(_ partial: SegmentScan, groupStart: Int, stoppedAt: Int, groupCount: Int) throws(StorageError) -> SegmentScan {
         var result = partial
+        if isLastSegment && tailInProgress { return result }
         // Everything from the start of the unfinished group to the end of the file: empty slots, or
         // whole records a crash left behind.
         var offset = stoppedAt
@@ -146,6 +151,14 @@ struct SegmentScanner {
         result.tornFrom = groupStart
         result.tornTo = lastNonEmpty + Format.recordSizeBytes
         return result
+    }
+
+    private func slotDamage(_ slot: UnsafeRawPointer) -> String {
+        switch RecordCodec.inspect(slot) {
+        case .checksumMismatch(let stored, let computed): return RecordCodec.checksumText(stored: stored, computed: computed)
+        case .malformed(let reason): return reason
+        case .empty, .valid: return "record changed while being read"
+        }
     }
 
     private func damage(_ what: String, at offset: Int) -> StorageError {

@@ -117,14 +117,20 @@ public final class SegmentStore: @unchecked Sendable {
     /// `durablePosition`. Older checkpoints beyond `checkpointsKept` are removed afterwards.
     @discardableResult
     public func writeCheckpoint(payload: [UInt8]) throws(StorageError) -> Checkpoint {
-        let checkpoint = Checkpoint(position: writer.durable, payload: payload)
+        let position = writer.durable
+        guard position.nextSequence > 1 else {
+            throw StorageError(.invalidArgument, "nothing to checkpoint: the log is empty", path: directory)
+        }
+        let checkpoint = Checkpoint(position: position, payload: payload)
         try checkpoint.write(directory: directory)
         let listing = try Directory.entries(directory).filter {
             Format.sequence(inFileName: $0, prefix: Format.checkpointPrefix, suffix: Format.checkpointSuffix) != nil
         }
-        for name in listing.sorted().reversed().dropFirst(configuration.checkpointsKept) {
+        let stale = listing.sorted().reversed().dropFirst(configuration.checkpointsKept)
+        for name in stale {
             try Directory.remove(Path.join(directory, name))
         }
+        if !stale.isEmpty { try Directory.sync(directory) }
         return checkpoint
     }
 

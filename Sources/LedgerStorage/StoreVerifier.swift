@@ -1,6 +1,10 @@
 import Dispatch
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The result of verifying a whole store.
 public struct VerificationReport: Sendable {
     public var segmentCount = 0
@@ -12,8 +16,11 @@ public struct VerificationReport: Sendable {
     public var chain: ChainHash = .genesis
     /// Checkpoints that match the log, by their last sequence.
     public var checkpointSequences: [UInt64] = []
-    /// An unfinished group at the end of the last segment (a crash, or a write in progress).
+    /// An unfinished group at the end of the last segment, left by a crash.
     public var tornTail: (path: String, offset: Int, sizeBytes: Int)?
+    /// Another process had the store open for writing: the tail after the last complete group
+    /// was being written and was not judged.
+    public var writerActive = false
 }
 
 /// Verifies every byte of a store without changing it: each segment's records, checksums,
@@ -24,8 +31,10 @@ public enum StoreVerifier {
         guard Directory.exists(directory) else {
             throw StorageError(.invalidArgument, "no store here (directory does not exist)", path: directory)
         }
+        let writerActive = isOpenForWriting(directory)
         let listing = try StoreListing.read(directory: directory)
         var report = VerificationReport()
+        report.writerActive = writerActive
         report.segmentCount = listing.segments.count
         let segments = listing.segments
         let results = Mutex([Result<SegmentScan, StorageError>?](repeating: nil, count: segments.count))
@@ -34,7 +43,9 @@ public enum StoreVerifier {
             segment.adviseSequential()
             let start = LogPosition(segmentFirstSequence: segment.header.firstSequence, offset: Format.segmentHeaderSizeBytes, nextSequence: segment.header.firstSequence, chain: segment.header.startChain)
             let result = Result { () throws(StorageError) in
-                try SegmentScanner(segment: segment, isLastSegment: index == segments.count - 1).scan(from: start)
+                var scanner = SegmentScanner(segment: segment, isLastSegment: index == segments.count - 1)
+                scanner.tailInProgress = writerActive
+                return try scanner.scan(from: start)
             }
             results.withLock { $0[index] = result }
         }
@@ -69,4 +80,18 @@ public enum StoreVerifier {
         }
         return report
     }
+}
+
+/// Whether a writer holds the store's lock (tested with a shared lock, released at once so a
+/// writer starting during a check is not refused).
+func isOpenForWriting(_ directory: String) -> Bool {
+    let path = Path.join(directory, "LOCK")
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+        flock(fd, LOCK_UN)
+        return false
+    }
+    return errno == EWOULDBLOCK
 }

@@ -12,8 +12,9 @@ struct CheckCommand: AsyncParsableCommand {
             Reads every segment file under <data-dir>/ledger (in parallel) and every checkpoint, \
             changing nothing. Exit status: 0 when the store is intact, 1 when damage is found \
             (the file, the byte offset and what is wrong are printed), 2 when the store cannot be \
-            read at all. An unfinished group at the end of the last segment (left by a crash, or \
-            a write in progress) is reported but is not damage: opening the store truncates it.
+            read at all. An unfinished group at the end of the last segment, left by a crash, is \
+            reported but is not damage: opening the store truncates it. While another process has \
+            the store open for writing, the group it is writing is skipped, not judged.
             """
     )
 
@@ -35,6 +36,7 @@ struct CheckCommand: AsyncParsableCommand {
         var seconds: Double?
         var bytesPerSecond: Double?
         var tornTail: String?
+        var writerActive: Bool?
         var error: String?
         var errorPath: String?
         var errorOffset: Int?
@@ -57,6 +59,7 @@ struct CheckCommand: AsyncParsableCommand {
             report.bytesVerified = result.bytesVerified
             report.seconds = seconds
             report.bytesPerSecond = Double(result.bytesVerified) / max(seconds, 1e-9)
+            report.writerActive = result.writerActive
             if let torn = result.tornTail {
                 report.tornTail = "\(torn.path) at offset \(torn.offset): \(torn.sizeBytes) bytes of an unfinished group"
             }
@@ -93,6 +96,7 @@ struct CheckCommand: AsyncParsableCommand {
         print("  checkpoints:  \(report.checkpoints?.map(String.init).joined(separator: ", ") ?? "none")")
         print("  verified:     \(Units.bytes(report.bytesVerified ?? 0)) in \(Units.seconds(report.seconds ?? 0)) (\(Units.bytes(Int(report.bytesPerSecond ?? 0)))/s)")
         if let torn = report.tornTail { print("  torn tail:    \(torn) (truncated on next open)") }
+        if report.writerActive == true { print("  note:         a writer has the store open; the group being written was not judged") }
     }
 }
 

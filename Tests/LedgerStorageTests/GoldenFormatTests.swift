@@ -72,4 +72,31 @@ struct GoldenFormatTests {
         #expect(seen.map(\.0) == [89, 90, 91])
         #expect(seen.map(\.1) == [89, 90, 91].map(Bodies.body))
     }
+
+    /// The golden store's groups are small; this pins the chunked chain hash of a group spanning
+    /// three chunks against a value computed by a separate implementation (Python's hashlib and
+    /// a bitwise CRC-32C, following docs/FORMAT.md).
+    @Test("the chain hash of a multi-chunk group matches an independent computation")
+    func multiChunkChainVector() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var configuration = StoreConfiguration()
+        configuration.segmentSizeBytes = 80 * 4096
+        configuration.groupCapacityRecords = 2_500
+        configuration.spareSegmentCount = 0
+        let store = try SegmentStore.open(directory: directory.path, configuration: configuration)
+        defer { store.close() }
+        let group = try store.append((1...2_500).map { (kind: Bodies.kind, body: Bodies.body(UInt64($0))) })
+        #expect(group.chain.hex == "42e9b26aa2f137c7f0d09dea2cdcf3540e5b7d8666e3e335138e5b4cbfd1ddab")
+    }
+
+    @Test("a checkpoint of an empty log is refused")
+    func emptyCheckpointRefused() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try SegmentStore.open(directory: directory.path, configuration: Self.configuration)
+        defer { store.close() }
+        #expect(throws: StorageError.self) { try store.writeCheckpoint(payload: [1]) }
+        #expect(try FileBytes.checkpoints(directory.path).isEmpty)
+    }
 }

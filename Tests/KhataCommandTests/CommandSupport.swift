@@ -1,0 +1,118 @@
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+/// Runs the `khata` binary built beside the test bundle as a real child process.
+enum KhataProcess {
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["KHATA_BINARY"] { return path }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("khata").path
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs to completion and collects both outputs.
+    static func run(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = []) throws -> Outcome {
+        let process = Process()
+        if prefix.isEmpty {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: prefix[0])
+            process.arguments = Array(prefix.dropFirst()) + [binary] + arguments
+        }
+        var merged = ProcessInfo.processInfo.environment
+        for key in merged.keys where key.hasPrefix("KHATA_") { merged.removeValue(forKey: key) }
+        merged.merge(environment) { _, new in new }
+        process.environment = merged
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes to the end before waiting, so a full pipe cannot block the child.
+        let errData = Mutex<Data>(Data())
+        let readers = DispatchGroup()
+        let errHandle = err.fileHandleForReading
+        DispatchQueue.global().async(group: readers) {
+            let data = errHandle.readDataToEndOfFile()
+            errData.withLock { $0 = data }
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        readers.wait()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+    }
+}
+
+/// A child process whose standard output is read line by line while it runs.
+final class LineReader {
+    let process = Process()
+    private let handle: FileHandle
+    private var buffer = Data()
+
+    init(_ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: KhataProcess.binary)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        handle = out.fileHandleForReading
+        try process.run()
+    }
+
+    /// The next line, or nil at end of output.
+    func nextLine() -> String? {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return line
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { return nil }
+            buffer.append(chunk)
+        }
+    }
+
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
+
+/// A fresh directory under the system's temporary directory.
+struct ScratchDirectory {
+    let path: String
+
+    init(_ label: String = "khata-cmd") {
+        var bytes = Array((NSTemporaryDirectory() + "\(label)-XXXXXX").utf8CString)
+        let result = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(result != nil, "mkdtemp failed")
+        path = String(cString: bytes)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// SplitMix64, seeded so that every run makes the same choices.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The body `khata debug-append` writes for a sequence number, computed independently here.
+func expectedDebugBody(_ sequence: UInt64) -> [UInt8] {
+    (0..<14).flatMap { word in withUnsafeBytes(of: (sequence &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(word)).littleEndian, Array.init) }
+}
