@@ -1,3 +1,5 @@
+import CKhataSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,19 +8,24 @@ import Glibc
 /// or event-loop thread.
 final class BackgroundThread: Sendable {
     private final class Body {
+        let name: String
         let run: @Sendable () -> Void
-        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+        init(_ name: String, _ run: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.run = run
+        }
     }
 
     private let handle: pthread_t
 
     /// Starts `body` on a new thread named `name` (at most 15 characters show in `top`).
     init(name: String, _ body: @escaping @Sendable () -> Void) {
-        let context = Unmanaged.passRetained(Body(body)).toOpaque()
+        let context = Unmanaged.passRetained(Body(name, body)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { raw in
             // Safe: `raw` is the retained Body passed below, released exactly once here.
             let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            khata_set_thread_name(body.name)
             body.run()
             return nil
         }, context)

@@ -32,6 +32,9 @@ public struct StorageBench: Sendable {
         public var limitBytesPerSecond: Double
         /// Seconds to open (recover) the store with a checkpoint at its end.
         public var openWithCheckpointSeconds: Double
+        /// Seconds to open the same store with its checkpoints removed: recovery verifies and
+        /// replays every record, which is what checkpoints spare.
+        public var openWithoutCheckpointSeconds: Double
         /// Bytes per second of a full verification of every segment.
         public var checkBytesPerSecond: Double
         public var crc32cHardware: Bool
@@ -46,6 +49,7 @@ public struct StorageBench: Sendable {
         var limitRates: [Double] = []
         var openSeconds: [Double] = []
         var checkRates: [Double] = []
+        var fullOpenSeconds: [Double] = []
         try? removeTree(options.directory)
         for run in 0..<options.runs {
             let limitPath = options.directory + "/limit-\(run).dat"
@@ -64,6 +68,15 @@ public struct StorageBench: Sendable {
             let checkStarted = Clock.now()
             let report = try StoreVerifier.verify(directory: storePath)
             checkRates.append(Double(report.bytesVerified) / Clock.seconds(since: checkStarted))
+            for name in try directoryEntries(storePath) where name.hasPrefix("checkpoint-") {
+                try? removeTree(storePath + "/" + name)
+            }
+            let fullStarted = Clock.now()
+            var replayed = 0
+            let full = try SegmentStore.open(directory: storePath, configuration: reopen) { _, _, _ in replayed += 1 }
+            fullOpenSeconds.append(Clock.seconds(since: fullStarted))
+            precondition(replayed == options.records, "full replay saw \(replayed) records")
+            full.close()
             try? removeTree(storePath)
         }
         try? removeTree(options.directory)
@@ -73,13 +86,13 @@ public struct StorageBench: Sendable {
             records: options.records, groupRecords: options.groupRecords, runs: options.runs,
             recordsPerSecond: rate, limitRecordsPerSecond: limit, ratio: median(zip(storeRates, limitRates).map { $0 / $1 }),
             bytesPerSecond: rate * Double(Format.recordSizeBytes), limitBytesPerSecond: limit * Double(Format.recordSizeBytes),
-            openWithCheckpointSeconds: median(openSeconds), checkBytesPerSecond: median(checkRates),
+            openWithCheckpointSeconds: median(openSeconds), openWithoutCheckpointSeconds: median(fullOpenSeconds), checkBytesPerSecond: median(checkRates),
             crc32cHardware: CRC32C.isHardwareAccelerated)
     }
 
-    /// Durable appends through the store; segments are created before the clock starts, as the
-    /// limit's file is.
-    func durableAppend(directory: String) throws(StorageError) -> Double {
+    /// Durable appends through the store, in records per second; segments are created before
+    /// the clock starts, as the limit's file is. Leaves the store (with a checkpoint) behind.
+    public func durableAppend(directory: String) throws(StorageError) -> Double {
         var configuration = StoreConfiguration()
         configuration.segmentSizeBytes = options.segmentSizeBytes
         configuration.groupCapacityRecords = options.groupRecords
@@ -118,9 +131,10 @@ public struct StorageBench: Sendable {
         return Double(options.records) / seconds
     }
 
-    /// The same bytes as the store's data records, one `pwrite` and one `fdatasync` per group,
-    /// over a file filled with zeros (and synced) before the clock starts.
-    func physicalLimit(path: String) throws(StorageError) -> Double {
+    /// The physical limit in records per second: the same bytes as the store's data records,
+    /// one `pwrite` and one `fdatasync` per group, over a file filled with zeros (and synced)
+    /// before the clock starts.
+    public func physicalLimit(path: String) throws(StorageError) -> Double {
         try? removeTree(options.directory)
         try makeDirectory(options.directory)
         let totalBytes = options.records * Format.recordSizeBytes
@@ -184,25 +198,30 @@ public enum Clock {
     }
 }
 
-func makeDirectory(_ path: String) throws(StorageError) {
+/// Creates a directory if it is not there.
+public func makeDirectory(_ path: String) throws(StorageError) {
     if mkdir(path, 0o755) != 0 && errno != EEXIST {
         throw StorageError(.io, "cannot create directory", path: path, errno: errno)
     }
 }
 
+func directoryEntries(_ path: String) throws(StorageError) -> [String] {
+    guard let dir = opendir(path) else { throw StorageError(.io, "cannot list", path: path, errno: errno) }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
 /// Removes a file or a directory tree (the bench's own scratch files only).
-func removeTree(_ path: String) throws(StorageError) {
+public func removeTree(_ path: String) throws(StorageError) {
     var info = stat()
     guard lstat(path, &info) == 0 else { return }
     if (info.st_mode & S_IFMT) == S_IFDIR {
-        guard let dir = opendir(path) else { throw StorageError(.io, "cannot list", path: path, errno: errno) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(dir)
-        for name in names { try removeTree(path + "/" + name) }
+        for name in try directoryEntries(path) { try removeTree(path + "/" + name) }
         rmdir(path)
     } else {
         unlink(path)

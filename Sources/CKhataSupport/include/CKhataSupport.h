@@ -16,6 +16,9 @@ void khata_crc32c_seal_records(void *records, size_t count, size_t record_size);
 /// Whether `khata_crc32c` runs on the hardware instruction (for reports and benchmarks).
 int khata_crc32c_is_hardware(void);
 
+/// Names the calling thread (at most 15 bytes are kept), as `top -H` and profilers show it.
+void khata_set_thread_name(const char *name);
+
 /// A read prefetch hint for the cache line holding `address`. Swift cannot import the compiler
 /// builtin directly, so it is wrapped here.
 static inline void khata_prefetch(const void *address) {
