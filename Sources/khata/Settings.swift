@@ -33,6 +33,7 @@ struct Settings {
         settings.storage.segmentSizeBytes = try integer(storage, "segmentSizeBytes", default: settings.storage.segmentSizeBytes)
         settings.storage.groupCapacityRecords = try integer(storage, "groupCapacityRecords", default: settings.storage.groupCapacityRecords)
         settings.storage.groupBufferCount = try integer(storage, "groupBufferCount", default: settings.storage.groupBufferCount)
+        settings.storage.sealThreadCount = try integer(storage, "sealThreadCount", default: settings.storage.sealThreadCount)
         settings.storage.spareSegmentCount = try integer(storage, "spareSegmentCount", default: settings.storage.spareSegmentCount)
         settings.storage.checkpointsKept = try integer(storage, "checkpointsKept", default: settings.storage.checkpointsKept)
         do {
