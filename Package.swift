@@ -75,6 +75,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        .testTarget(name: "TidyTests", swiftSettings: strictSettings),
+
         .executableTarget(
             name: "StorageBenchmarks",
             dependencies: [

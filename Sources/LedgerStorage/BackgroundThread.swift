@@ -1,7 +1,7 @@
 import CKhataSupport
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A dedicated OS thread for blocking work (file I/O) that must never run on a Swift concurrency
@@ -22,13 +22,15 @@ final class BackgroundThread: Sendable {
     init(name: String, _ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(Body(name, body)).toOpaque()
         var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { raw in
-            // Safe: `raw` is the retained Body passed below, released exactly once here.
-            let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
-            khata_set_thread_name(body.name)
-            body.run()
-            return nil
-        }, context)
+        let status = pthread_create(
+            &thread, nil,
+            { raw in
+                // Safe: `raw` is the retained Body passed below, released exactly once here.
+                let body = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+                khata_set_thread_name(body.name)
+                body.run()
+                return nil
+            }, context)
         // Safe: pthread_create fails only when the system is out of threads or memory.
         precondition(status == 0, "cannot start thread \(name): error \(status)")
         handle = thread

@@ -118,7 +118,9 @@ final class SHA256Hasher {
 
     /// The next chain value: SHA-256 of the previous chain value, the group's first sequence
     /// (8 bytes LE), its record count (4 bytes LE) and the digests of its chunks in order.
-    func chain(after previous: ChainHash, firstSequence: UInt64, count: Int, chunkDigests: UnsafePointer<ChainHash>) -> ChainHash {
+    func chain(after previous: ChainHash, firstSequence: UInt64, count: Int, chunkDigests: UnsafePointer<ChainHash>)
+        -> ChainHash
+    {
         update(previous)
         var header = (firstSequence.littleEndian, UInt32(count).littleEndian)
         withUnsafeBytes(of: &header) { update($0.baseAddress!, count: 12) }
@@ -138,7 +140,9 @@ final class SHA256Hasher {
                 let length = min(Format.chainChunkRecords, count - start)
                 digests[index] = chunkDigest(records: records + start * Format.recordSizeBytes, count: length)
             }
-            return chain(after: previous, firstSequence: firstSequence, count: count, chunkDigests: UnsafePointer(digests.baseAddress!))
+            return chain(
+                after: previous, firstSequence: firstSequence, count: count,
+                chunkDigests: UnsafePointer(digests.baseAddress!))
         }
     }
 

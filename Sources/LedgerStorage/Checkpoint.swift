@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A snapshot of the layer above's state at a commit-group boundary, so that recovery replays
@@ -51,7 +51,8 @@ public struct Checkpoint: Equatable, Sendable {
             page.storeLE(CRC32C.checksum(UnsafeRawPointer(page), count: 124), at: 124)
             payload.withUnsafeBytes { source in
                 if source.count > 0 {
-                    (page + Format.checkpointHeaderSizeBytes).copyMemory(from: source.baseAddress!, byteCount: source.count)
+                    (page + Format.checkpointHeaderSizeBytes).copyMemory(
+                        from: source.baseAddress!, byteCount: source.count)
                 }
             }
         }
@@ -61,7 +62,9 @@ public struct Checkpoint: Equatable, Sendable {
     /// Decodes and verifies a checkpoint file's bytes; `path` labels errors.
     static func decode(_ bytes: [UInt8], path: String) throws(StorageError) -> Checkpoint {
         guard bytes.count >= Format.checkpointHeaderSizeBytes else {
-            throw StorageError(.corrupted, "checkpoint is \(bytes.count) bytes, shorter than its header", path: path, offset: bytes.count)
+            throw StorageError(
+                .corrupted, "checkpoint is \(bytes.count) bytes, shorter than its header", path: path,
+                offset: bytes.count)
         }
         return try bytes.withBytes { (raw) throws(StorageError) -> Checkpoint in
             let page = raw.baseAddress!
@@ -71,23 +74,36 @@ public struct Checkpoint: Equatable, Sendable {
             let stored = page.loadLE(at: 124, as: UInt32.self)
             let computed = CRC32C.checksum(page, count: 124)
             guard stored == computed else {
-                throw StorageError(.corrupted, "checkpoint header checksum mismatch (stored 0x\(RecordCodec.hex32(stored)), computed 0x\(RecordCodec.hex32(computed)))", path: path, offset: 124)
+                throw StorageError(
+                    .corrupted,
+                    "checkpoint header checksum mismatch (stored 0x\(RecordCodec.hex32(stored)), computed "
+                        + "0x\(RecordCodec.hex32(computed)))",
+                    path: path, offset: 124)
             }
             let version = page.loadLE(at: 8, as: UInt16.self)
             guard version == Format.formatVersion else {
-                throw StorageError(.unsupportedVersion, "checkpoint format version \(version); this build reads \(Format.formatVersion)", path: path, offset: 8)
+                throw StorageError(
+                    .unsupportedVersion,
+                    "checkpoint format version \(version); this build reads \(Format.formatVersion)", path: path,
+                    offset: 8)
             }
             guard RecordCodec.isZero(page + 10, count: 6), RecordCodec.isZero(page + 112, count: 12) else {
                 throw StorageError(.corrupted, "checkpoint reserved bytes are not zero", path: path, offset: 10)
             }
             let payloadSize = Int(page.loadLE(at: 72, as: UInt64.self))
             guard payloadSize == bytes.count - Format.checkpointHeaderSizeBytes else {
-                throw StorageError(.corrupted, "checkpoint declares a \(payloadSize)-byte payload but holds \(bytes.count - Format.checkpointHeaderSizeBytes)", path: path, offset: 72)
+                throw StorageError(
+                    .corrupted,
+                    "checkpoint declares a \(payloadSize)-byte payload but holds "
+                        + "\(bytes.count - Format.checkpointHeaderSizeBytes)",
+                    path: path, offset: 72)
             }
             let hasher = SHA256Hasher()
             hasher.update(page + Format.checkpointHeaderSizeBytes, count: payloadSize)
             guard hasher.finish() == ChainHash(loadingFrom: page + 80) else {
-                throw StorageError(.corrupted, "checkpoint payload does not match its SHA-256", path: path, offset: Format.checkpointHeaderSizeBytes)
+                throw StorageError(
+                    .corrupted, "checkpoint payload does not match its SHA-256", path: path,
+                    offset: Format.checkpointHeaderSizeBytes)
             }
             let sequence = page.loadLE(at: 16, as: UInt64.self)
             let position = LogPosition(
@@ -96,11 +112,15 @@ public struct Checkpoint: Equatable, Sendable {
                 nextSequence: sequence &+ 1,
                 chain: ChainHash(loadingFrom: page + 40))
             guard position.offset >= Format.segmentHeaderSizeBytes, position.offset % Format.recordSizeBytes == 0 else {
-                throw StorageError(.corrupted, "checkpoint names an impossible record offset \(position.offset)", path: path, offset: 32)
+                throw StorageError(
+                    .corrupted, "checkpoint names an impossible record offset \(position.offset)", path: path,
+                    offset: 32)
             }
             let expectedName = Format.checkpointFileName(sequence: sequence)
             guard Path.fileName(of: path) == expectedName else {
-                throw StorageError(.corrupted, "checkpoint header says sequence \(sequence), which belongs in \(expectedName)", path: path, offset: 16)
+                throw StorageError(
+                    .corrupted, "checkpoint header says sequence \(sequence), which belongs in \(expectedName)",
+                    path: path, offset: 16)
             }
             return Checkpoint(position: position, payload: Array(raw[Format.checkpointHeaderSizeBytes...]))
         }

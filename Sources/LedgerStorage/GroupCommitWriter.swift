@@ -2,7 +2,7 @@ import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The durable result of one commit group.
@@ -38,7 +38,10 @@ final class GroupJob: @unchecked Sendable {
     /// The new segment's header with its start chain, set by the chain stage.
     var segmentHeaderToWrite: SegmentHeader?
 
-    init(buffer: GroupBuffer, number: UInt64, firstSequence: UInt64, offset: Int, newSegment: SegmentHeader?, segmentFirstSequence: UInt64, completion: @escaping Completion) {
+    init(
+        buffer: GroupBuffer, number: UInt64, firstSequence: UInt64, offset: Int, newSegment: SegmentHeader?,
+        segmentFirstSequence: UInt64, completion: @escaping Completion
+    ) {
         self.buffer = buffer
         self.number = number
         self.firstSequence = firstSequence
@@ -107,11 +110,16 @@ final class GroupCommitWriter: @unchecked Sendable {
     let onSegmentCreated: @Sendable (String) -> Void
     private var ioFile: FileDescriptor?
 
-    init(directory: String, configuration: StoreConfiguration, end: LogPosition, lastSegment: SegmentHeader?, onSegmentCreated: @escaping @Sendable (String) -> Void) throws(StorageError) {
+    init(
+        directory: String, configuration: StoreConfiguration, end: LogPosition, lastSegment: SegmentHeader?,
+        onSegmentCreated: @escaping @Sendable (String) -> Void
+    ) throws(StorageError) {
         self.directory = directory
         self.configuration = configuration
         self.onSegmentCreated = onSegmentCreated
-        allocator = SegmentAllocator(directory: directory, segmentSizeBytes: configuration.segmentSizeBytes, spareTarget: configuration.spareSegmentCount)
+        allocator = SegmentAllocator(
+            directory: directory, segmentSizeBytes: configuration.segmentSizeBytes,
+            spareTarget: configuration.spareSegmentCount)
         producer = Producer(position: end, segmentIndex: lastSegment?.segmentIndex ?? 0, hasSegment: lastSegment != nil)
         chainStage = Mutex(ChainStage(chain: end.chain))
         durablePosition = Mutex(end)
@@ -123,7 +131,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         freeBuffers = Mutex(buffers)
         freeBufferCount = DispatchSemaphore(value: configuration.groupBufferCount)
         if let lastSegment {
-            ioFile = try FileDescriptor.open(Path.join(directory, Format.segmentFileName(firstSequence: lastSegment.firstSequence)), flags: O_WRONLY)
+            ioFile = try FileDescriptor.open(
+                Path.join(directory, Format.segmentFileName(firstSequence: lastSegment.firstSequence)), flags: O_WRONLY)
             // A last segment sized differently than configured keeps its own size until full.
             if lastSegment.segmentSizeBytes != configuration.segmentSizeBytes {
                 currentSegmentSizeBytes = lastSegment.segmentSizeBytes
@@ -158,14 +167,19 @@ final class GroupCommitWriter: @unchecked Sendable {
             let index = producer.hasSegment ? producer.segmentIndex + 1 : 0
             // The chain a new segment continues from is known only after earlier groups are
             // chained; the chain stage fills it in.
-            newSegment = SegmentHeader(segmentSizeBytes: configuration.segmentSizeBytes, firstSequence: producer.position.nextSequence, segmentIndex: index, startChain: .genesis)
+            newSegment = SegmentHeader(
+                segmentSizeBytes: configuration.segmentSizeBytes, firstSequence: producer.position.nextSequence,
+                segmentIndex: index, startChain: .genesis)
             producer.segmentIndex = index
             producer.hasSegment = true
             producer.position.segmentFirstSequence = producer.position.nextSequence
             producer.position.offset = Format.segmentHeaderSizeBytes
             currentSegmentSizeBytes = nil
         }
-        let job = GroupJob(buffer: buffer, number: producer.nextGroupNumber, firstSequence: producer.position.nextSequence, offset: producer.position.offset, newSegment: newSegment, segmentFirstSequence: producer.position.segmentFirstSequence, completion: completion)
+        let job = GroupJob(
+            buffer: buffer, number: producer.nextGroupNumber, firstSequence: producer.position.nextSequence,
+            offset: producer.position.offset, newSegment: newSegment,
+            segmentFirstSequence: producer.position.segmentFirstSequence, completion: completion)
         producer.nextGroupNumber += 1
         producer.position.offset += sizeBytes
         producer.position.nextSequence += UInt64(buffer.count)
@@ -201,7 +215,9 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private func stoppedError() -> StorageError {
         let cause = failure.withLock { $0 }
-        return StorageError(.writerFailed, "the log writer stopped after an earlier failure: \(cause?.description ?? "unknown")", path: cause?.path, offset: cause?.offset, errno: cause?.errno)
+        return StorageError(
+            .writerFailed, "the log writer stopped after an earlier failure: \(cause?.description ?? "unknown")",
+            path: cause?.path, offset: cause?.offset, errno: cause?.errno)
     }
 
     private func release(_ buffer: GroupBuffer) {
@@ -240,9 +256,13 @@ final class GroupCommitWriter: @unchecked Sendable {
                     header.startChain = stage.chain
                     job.segmentHeaderToWrite = header
                 }
-                job.chain = hasher.chain(after: stage.chain, firstSequence: job.firstSequence, count: job.recordCount, chunkDigests: job.chunkDigests)
+                job.chain = hasher.chain(
+                    after: stage.chain, firstSequence: job.firstSequence, count: job.recordCount,
+                    chunkDigests: job.chunkDigests)
                 CommitBody(firstSequence: job.firstSequence, recordCount: UInt32(job.recordCount), chain: job.chain)
-                    .encode(into: job.buffer.base + job.recordCount * Format.recordSizeBytes, lastSequence: job.lastSequence)
+                    .encode(
+                        into: job.buffer.base + job.recordCount * Format.recordSizeBytes, lastSequence: job.lastSequence
+                    )
                 stage.chain = job.chain
                 stage.nextGroupNumber += 1
                 ready.append(job)
@@ -270,10 +290,13 @@ final class GroupCommitWriter: @unchecked Sendable {
                 let file = ioFile!
                 try file.writeAll(UnsafeRawBufferPointer(start: job.buffer.base, count: job.sizeBytes), at: job.offset)
                 try file.syncData()
-                let end = LogPosition(segmentFirstSequence: job.segmentFirstSequence, offset: job.offset + job.sizeBytes, nextSequence: job.lastSequence + 1, chain: job.chain)
+                let end = LogPosition(
+                    segmentFirstSequence: job.segmentFirstSequence, offset: job.offset + job.sizeBytes,
+                    nextSequence: job.lastSequence + 1, chain: job.chain)
                 durablePosition.withLock { $0 = end }
                 committedSequence.store(job.lastSequence, ordering: .releasing)
-                let group = CommittedGroup(firstSequence: job.firstSequence, lastSequence: job.lastSequence, chain: job.chain)
+                let group = CommittedGroup(
+                    firstSequence: job.firstSequence, lastSequence: job.lastSequence, chain: job.chain)
                 release(job.buffer)
                 job.completion(.success(group))
             } catch {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A segment file mapped read-only. The mapping serves recovery, checks and reads; appends go
@@ -19,7 +19,8 @@ final class MappedSegment: @unchecked Sendable {
         let fileSize = try file.sizeBytes()
         guard fileSize >= Format.segmentHeaderSizeBytes else {
             throw StorageError(
-                .corrupted, "segment file is \(fileSize) bytes, shorter than its \(Format.segmentHeaderSizeBytes)-byte header",
+                .corrupted,
+                "segment file is \(fileSize) bytes, shorter than its \(Format.segmentHeaderSizeBytes)-byte header",
                 path: path, offset: fileSize)
         }
         guard let mapping = mmap(nil, fileSize, PROT_READ, MAP_SHARED, file.fd, 0), mapping != MAP_FAILED else {
@@ -42,7 +43,8 @@ final class MappedSegment: @unchecked Sendable {
         guard Path.fileName(of: path) == expectedName else {
             munmap(mapping, fileSize)
             throw StorageError(
-                .corrupted, "segment header says first sequence \(header.firstSequence), which belongs in \(expectedName)",
+                .corrupted,
+                "segment header says first sequence \(header.firstSequence), which belongs in \(expectedName)",
                 path: path, offset: 24)
         }
         self.path = path

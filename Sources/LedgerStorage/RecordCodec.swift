@@ -41,7 +41,9 @@ enum SlotState: Equatable {
 public enum RecordCodec {
     /// Writes a complete record into the 128 bytes at `slot`, checksum included.
     @inline(__always)
-    public static func encode(kind: RecordKind, sequence: UInt64, body: UnsafeRawPointer, into slot: UnsafeMutableRawPointer) {
+    public static func encode(
+        kind: RecordKind, sequence: UInt64, body: UnsafeRawPointer, into slot: UnsafeMutableRawPointer
+    ) {
         (slot + Format.recordBodyOffset).copyMemory(from: body, byteCount: Format.recordBodySizeBytes)
         seal(slot, kind: kind, sequence: sequence)
     }
@@ -106,7 +108,8 @@ public enum RecordCodec {
         let kindAndReserved = slot.loadLE(at: 4, as: UInt32.self)
         if kindAndReserved & 0xFF == 0 { return .malformed("record kind 0 is never valid") }
         if kindAndReserved >> 8 != 0 { return .malformed("reserved bytes 5..<8 are not zero") }
-        return .valid(kind: RecordKind(rawValue: UInt8(kindAndReserved & 0xFF)), sequence: slot.loadLE(at: 8, as: UInt64.self))
+        return .valid(
+            kind: RecordKind(rawValue: UInt8(kindAndReserved & 0xFF)), sequence: slot.loadLE(at: 8, as: UInt64.self))
     }
 
     static func checksumText(stored: UInt32, computed: UInt32) -> String {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What opening a store found and did.
@@ -35,9 +35,13 @@ struct StoreListing {
         var segmentNames: [(UInt64, String)] = []
         var checkpointNames: [(UInt64, String)] = []
         for name in names {
-            if let sequence = Format.sequence(inFileName: name, prefix: Format.segmentPrefix, suffix: Format.segmentSuffix) {
+            if let sequence = Format.sequence(
+                inFileName: name, prefix: Format.segmentPrefix, suffix: Format.segmentSuffix)
+            {
                 segmentNames.append((sequence, name))
-            } else if let sequence = Format.sequence(inFileName: name, prefix: Format.checkpointPrefix, suffix: Format.checkpointSuffix) {
+            } else if let sequence = Format.sequence(
+                inFileName: name, prefix: Format.checkpointPrefix, suffix: Format.checkpointSuffix)
+            {
                 checkpointNames.append((sequence, name))
             }
         }
@@ -49,13 +53,20 @@ struct StoreListing {
             if let previous = segments.last {
                 guard segment.header.segmentIndex == previous.header.segmentIndex + 1 else {
                     throw StorageError(
-                        .corrupted, "segment index \(segment.header.segmentIndex) follows index \(previous.header.segmentIndex) of \(Path.fileName(of: previous.path)): a segment is missing",
+                        .corrupted,
+                        "segment index \(segment.header.segmentIndex) follows index "
+                            + "\(previous.header.segmentIndex) of \(Path.fileName(of: previous.path)): "
+                            + "a segment is missing",
                         path: segment.path, offset: 32)
                 }
             } else {
-                guard segment.header.segmentIndex == 0, segment.header.firstSequence == 1, segment.header.startChain == .genesis else {
+                guard segment.header.segmentIndex == 0, segment.header.firstSequence == 1,
+                    segment.header.startChain == .genesis
+                else {
                     throw StorageError(
-                        .corrupted, "the first segment has index \(segment.header.segmentIndex) and first sequence \(segment.header.firstSequence): earlier segments are missing",
+                        .corrupted,
+                        "the first segment has index \(segment.header.segmentIndex) and first sequence "
+                            + "\(segment.header.firstSequence): earlier segments are missing",
                         path: segment.path, offset: 24)
                 }
             }
@@ -84,15 +95,23 @@ enum Recovery {
         report.segmentCount = listing.segments.count
         guard let first = listing.segments.first else {
             if let path = listing.checkpointPaths.first {
-                throw StorageError(.corrupted, "a checkpoint exists but no segment does: the log is missing", path: path)
+                throw StorageError(
+                    .corrupted, "a checkpoint exists but no segment does: the log is missing", path: path)
             }
-            let empty = LogPosition(segmentFirstSequence: 1, offset: Format.segmentHeaderSizeBytes, nextSequence: 1, chain: .genesis)
+            let empty = LogPosition(
+                segmentFirstSequence: 1, offset: Format.segmentHeaderSizeBytes, nextSequence: 1, chain: .genesis)
             return Outcome(listing: listing, end: empty, checkpoint: nil, report: report)
         }
         let checkpoint = chooseCheckpoint(listing, report: &report)
         var startIndex = 0
-        var position = LogPosition(segmentFirstSequence: first.header.firstSequence, offset: Format.segmentHeaderSizeBytes, nextSequence: first.header.firstSequence, chain: first.header.startChain)
-        if let checkpoint, let index = listing.segments.firstIndex(where: { $0.header.firstSequence == checkpoint.position.segmentFirstSequence }) {
+        var position = LogPosition(
+            segmentFirstSequence: first.header.firstSequence, offset: Format.segmentHeaderSizeBytes,
+            nextSequence: first.header.firstSequence, chain: first.header.startChain)
+        if let checkpoint,
+            let index = listing.segments.firstIndex(where: {
+                $0.header.firstSequence == checkpoint.position.segmentFirstSequence
+            })
+        {
             startIndex = index
             position = checkpoint.position
             report.checkpointSequence = checkpoint.sequence
@@ -101,7 +120,9 @@ enum Recovery {
             let segment = listing.segments[index]
             if index > startIndex {
                 try checkContinuity(segment, after: position)
-                position = LogPosition(segmentFirstSequence: segment.header.firstSequence, offset: Format.segmentHeaderSizeBytes, nextSequence: position.nextSequence, chain: position.chain)
+                position = LogPosition(
+                    segmentFirstSequence: segment.header.firstSequence, offset: Format.segmentHeaderSizeBytes,
+                    nextSequence: position.nextSequence, chain: position.chain)
             }
             let isLast = index == listing.segments.count - 1
             let scan = try SegmentScanner(segment: segment, isLastSegment: isLast).scan(from: position, visitor: replay)
@@ -116,7 +137,9 @@ enum Recovery {
         }
         report.lastSequence = position.nextSequence - 1
         report.chain = position.chain
-        return Outcome(listing: listing, end: position, checkpoint: report.checkpointSequence == nil ? nil : checkpoint, report: report)
+        return Outcome(
+            listing: listing, end: position, checkpoint: report.checkpointSequence == nil ? nil : checkpoint,
+            report: report)
     }
 
     /// The newest checkpoint that decodes and names an existing segment; damaged ones are skipped
@@ -125,14 +148,19 @@ enum Recovery {
         for path in listing.checkpointPaths {
             do {
                 let checkpoint = try Checkpoint.read(path: path)
-                guard let segment = listing.segments.first(where: { $0.header.firstSequence == checkpoint.position.segmentFirstSequence }),
-                      checkpoint.position.offset <= segment.sizeBytes
+                guard
+                    let segment = listing.segments.first(where: {
+                        $0.header.firstSequence == checkpoint.position.segmentFirstSequence
+                    }),
+                    checkpoint.position.offset <= segment.sizeBytes
                 else {
-                    report.skippedCheckpoints.append("\(path): names segment \(checkpoint.position.segmentFirstSequence), which does not exist")
+                    report.skippedCheckpoints.append(
+                        "\(path): names segment \(checkpoint.position.segmentFirstSequence), which does not exist")
                     continue
                 }
                 guard matches(checkpoint, segment) else {
-                    report.skippedCheckpoints.append("\(path): does not match the log at offset \(checkpoint.position.offset) of \(segment.path)")
+                    report.skippedCheckpoints.append(
+                        "\(path): does not match the log at offset \(checkpoint.position.offset) of \(segment.path)")
                     continue
                 }
                 return checkpoint
@@ -159,12 +187,16 @@ enum Recovery {
     static func checkContinuity(_ segment: MappedSegment, after end: LogPosition) throws(StorageError) {
         guard segment.header.firstSequence == end.nextSequence else {
             throw StorageError(
-                .corrupted, "segment starts at sequence \(segment.header.firstSequence) but the previous segment ends before \(end.nextSequence)",
+                .corrupted,
+                "segment starts at sequence \(segment.header.firstSequence) but the previous segment ends "
+                    + "before \(end.nextSequence)",
                 path: segment.path, offset: 24)
         }
         guard segment.header.startChain == end.chain else {
             throw StorageError(
-                .corrupted, "segment continues chain \(segment.header.startChain.hex) but the previous segment ends with \(end.chain.hex)",
+                .corrupted,
+                "segment continues chain \(segment.header.startChain.hex) but the previous segment ends with "
+                    + "\(end.chain.hex)",
                 path: segment.path, offset: 40)
         }
     }

@@ -45,7 +45,8 @@ public struct SegmentHeader: Equatable, Sendable {
         let magicMatches = Format.segmentMagic.withUnsafeBytes { memcmpBytes($0.baseAddress!, page, 8) }
         guard magicMatches else {
             if RecordCodec.isZero(page, count: Format.segmentHeaderFieldsSizeBytes) {
-                throw StorageError(.corrupted, "segment header is all zeros (segment never initialised)", path: path, offset: 0)
+                throw StorageError(
+                    .corrupted, "segment header is all zeros (segment never initialised)", path: path, offset: 0)
             }
             throw StorageError(.corrupted, "segment header magic is not KHATASEG", path: path, offset: 0)
         }
@@ -54,26 +55,31 @@ public struct SegmentHeader: Equatable, Sendable {
         guard stored == computed else {
             throw StorageError(
                 .corrupted,
-                "segment header checksum mismatch (stored 0x\(RecordCodec.hex32(stored)), computed 0x\(RecordCodec.hex32(computed)))",
+                "segment header checksum mismatch (stored 0x\(RecordCodec.hex32(stored)), computed "
+                    + "0x\(RecordCodec.hex32(computed)))",
                 path: path, offset: 124)
         }
         let version = page.loadLE(at: 8, as: UInt16.self)
         guard version == Format.formatVersion else {
-            throw StorageError(.unsupportedVersion, "segment format version \(version); this build reads \(Format.formatVersion)", path: path, offset: 8)
+            throw StorageError(
+                .unsupportedVersion, "segment format version \(version); this build reads \(Format.formatVersion)",
+                path: path, offset: 8)
         }
         guard page.loadLE(at: 10, as: UInt16.self) == Format.segmentHeaderSizeBytes,
-              page.loadLE(at: 12, as: UInt32.self) == Format.recordSizeBytes
+            page.loadLE(at: 12, as: UInt32.self) == Format.recordSizeBytes
         else {
-            throw StorageError(.corrupted, "segment header declares an unknown header or record size", path: path, offset: 10)
+            throw StorageError(
+                .corrupted, "segment header declares an unknown header or record size", path: path, offset: 10)
         }
         guard RecordCodec.isZero(page + 72, count: 52),
-              RecordCodec.isZero(page + 128, count: Format.segmentHeaderSizeBytes - 128)
+            RecordCodec.isZero(page + 128, count: Format.segmentHeaderSizeBytes - 128)
         else {
             throw StorageError(.corrupted, "segment header reserved bytes are not zero", path: path, offset: 72)
         }
         let sizeBytes = Int(page.loadLE(at: 16, as: UInt64.self))
         guard sizeBytes >= Format.minimumSegmentSizeBytes, sizeBytes % 4096 == 0 else {
-            throw StorageError(.corrupted, "segment header declares an impossible segment size \(sizeBytes)", path: path, offset: 16)
+            throw StorageError(
+                .corrupted, "segment header declares an impossible segment size \(sizeBytes)", path: path, offset: 16)
         }
         return SegmentHeader(
             segmentSizeBytes: sizeBytes,
@@ -85,7 +91,8 @@ public struct SegmentHeader: Equatable, Sendable {
 
 @inline(__always)
 func memcmpBytes(_ lhs: UnsafeRawPointer, _ rhs: UnsafeRawPointer, _ count: Int) -> Bool {
-    for index in 0..<count where lhs.load(fromByteOffset: index, as: UInt8.self) != rhs.load(fromByteOffset: index, as: UInt8.self) {
+    for index in 0..<count
+    where lhs.load(fromByteOffset: index, as: UInt8.self) != rhs.load(fromByteOffset: index, as: UInt8.self) {
         return false
     }
     return true

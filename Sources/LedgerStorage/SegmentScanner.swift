@@ -62,37 +62,54 @@ struct SegmentScanner {
                 throw damage(slotDamage(slot), at: offset)
             case .valid(let kind, let sequence) where kind == .commit:
                 let firstOfGroup = expected - UInt64(groupCount)
-                try checkCommit(slot, at: offset, firstOfGroup: firstOfGroup, groupCount: groupCount, sequence: sequence)
+                try checkCommit(
+                    slot, at: offset, firstOfGroup: firstOfGroup, groupCount: groupCount, sequence: sequence)
                 let commit = CommitBody(decoding: slot)
-                let chain = hasher.chain(after: result.end.chain, firstSequence: firstOfGroup, records: segment.base + groupStart, count: groupCount)
+                let chain = hasher.chain(
+                    after: result.end.chain, firstSequence: firstOfGroup, records: segment.base + groupStart,
+                    count: groupCount)
                 guard chain == commit.chain else {
-                    throw damage("chain hash mismatch for group \(firstOfGroup)...\(sequence) (stored \(commit.chain.hex), computed \(chain.hex))", at: offset + 32)
+                    throw damage(
+                        "chain hash mismatch for group \(firstOfGroup)...\(sequence) (stored "
+                            + "\(commit.chain.hex), computed \(chain.hex))",
+                        at: offset + 32)
                 }
                 if let visitor {
                     for index in 0..<groupCount {
                         let record = segment.base + groupStart + index * Format.recordSizeBytes
                         do {
-                            try visitor(RecordKind(rawValue: record.load(fromByteOffset: 4, as: UInt8.self)), firstOfGroup + UInt64(index), record + Format.recordBodyOffset)
+                            try visitor(
+                                RecordKind(rawValue: record.load(fromByteOffset: 4, as: UInt8.self)),
+                                firstOfGroup + UInt64(index), record + Format.recordBodyOffset)
                         } catch let error as StorageError {
                             throw error
                         } catch {
-                            throw StorageError(.invalidArgument, "replay of sequence \(firstOfGroup + UInt64(index)) failed: \(error)", path: segment.path, offset: groupStart + index * Format.recordSizeBytes)
+                            throw StorageError(
+                                .invalidArgument, "replay of sequence \(firstOfGroup + UInt64(index)) failed: \(error)",
+                                path: segment.path, offset: groupStart + index * Format.recordSizeBytes)
                         }
                     }
                 }
                 offset += Format.recordSizeBytes
                 result.groups += 1
                 result.records += groupCount
-                result.end = LogPosition(segmentFirstSequence: segment.header.firstSequence, offset: offset, nextSequence: expected, chain: chain)
+                result.end = LogPosition(
+                    segmentFirstSequence: segment.header.firstSequence, offset: offset, nextSequence: expected,
+                    chain: chain)
                 groupStart = offset
                 groupCount = 0
             case .valid(let kind, let sequence):
-                guard kind.isData else { throw damage("record kind \(kind.rawValue) is reserved for storage and unknown to this version", at: offset + 4) }
+                guard kind.isData else {
+                    throw damage(
+                        "record kind \(kind.rawValue) is reserved for storage and unknown to this version",
+                        at: offset + 4)
+                }
                 guard sequence == expected else {
                     throw damage("sequence gap: expected \(expected), found \(sequence)", at: offset + 8)
                 }
                 guard groupCount < Format.maximumGroupRecords else {
-                    throw damage("group exceeds \(Format.maximumGroupRecords) records without a commit record", at: offset)
+                    throw damage(
+                        "group exceeds \(Format.maximumGroupRecords) records without a commit record", at: offset)
                 }
                 groupCount += 1
                 expected += 1
@@ -102,20 +119,29 @@ struct SegmentScanner {
         return try finish(result, groupStart: groupStart, stoppedAt: offset, groupCount: groupCount)
     }
 
-    private func checkCommit(_ slot: UnsafeRawPointer, at offset: Int, firstOfGroup: UInt64, groupCount: Int, sequence: UInt64) throws(StorageError) {
+    private func checkCommit(
+        _ slot: UnsafeRawPointer, at offset: Int, firstOfGroup: UInt64, groupCount: Int, sequence: UInt64
+    ) throws(StorageError) {
         guard groupCount > 0 else { throw damage("commit record closes an empty group", at: offset) }
         let commit = CommitBody(decoding: slot)
-        guard CommitBody.reservedAreZero(slot) else { throw damage("commit record reserved bytes are not zero", at: offset) }
-        guard commit.firstSequence == firstOfGroup, commit.recordCount == groupCount, sequence == firstOfGroup + UInt64(groupCount) - 1 else {
+        guard CommitBody.reservedAreZero(slot) else {
+            throw damage("commit record reserved bytes are not zero", at: offset)
+        }
+        guard commit.firstSequence == firstOfGroup, commit.recordCount == groupCount,
+            sequence == firstOfGroup + UInt64(groupCount) - 1
+        else {
             throw damage(
-                "commit record declares \(commit.recordCount) records from sequence \(commit.firstSequence) ending at \(sequence), but its group holds \(groupCount) from \(firstOfGroup)",
+                "commit record declares \(commit.recordCount) records from sequence \(commit.firstSequence) "
+                    + "ending at \(sequence), but its group holds \(groupCount) from \(firstOfGroup)",
                 at: offset)
         }
     }
 
     /// Decides what the space after the last complete group is: clean zeros, a torn tail (last
     /// segment only), or damage.
-    private func finish(_ partial: SegmentScan, groupStart: Int, stoppedAt: Int, groupCount: Int) throws(StorageError) -> SegmentScan {
+    private func finish(_ partial: SegmentScan, groupStart: Int, stoppedAt: Int, groupCount: Int) throws(StorageError)
+        -> SegmentScan
+    {
         var result = partial
         if isLastSegment && tailInProgress { return result }
         // Everything from the start of the unfinished group to the end of the file: empty slots, or
@@ -135,7 +161,9 @@ struct SegmentScanner {
                     // A later group can only reach the disk after every earlier group was made
                     // durable, so a committed group behind a hole means the hole is damage.
                     if CommitBody(decoding: slot).firstSequence > result.end.nextSequence {
-                        throw damage("a commit group follows missing records at offset \(groupStart): committed data was lost", at: groupStart)
+                        throw damage(
+                            "a commit group follows missing records at offset \(groupStart): committed data was lost",
+                            at: groupStart)
                     }
                 case .valid, .empty:
                     break
@@ -155,7 +183,8 @@ struct SegmentScanner {
 
     private func slotDamage(_ slot: UnsafeRawPointer) -> String {
         switch RecordCodec.inspect(slot) {
-        case .checksumMismatch(let stored, let computed): return RecordCodec.checksumText(stored: stored, computed: computed)
+        case .checksumMismatch(let stored, let computed):
+            return RecordCodec.checksumText(stored: stored, computed: computed)
         case .malformed(let reason): return reason
         case .empty, .valid: return "record changed while being read"
         }

@@ -2,7 +2,7 @@ import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The append-only log of the ledger: fixed-size segment files of 128-byte records with
@@ -32,7 +32,9 @@ public final class SegmentStore: @unchecked Sendable {
 
     /// Opens (creating if needed) the store in `directory`, recovers it, and calls `replay` for
     /// every committed record after the newest usable checkpoint.
-    public static func open(directory: String, configuration: StoreConfiguration = StoreConfiguration(), replay: Replay? = nil) throws(StorageError) -> SegmentStore {
+    public static func open(
+        directory: String, configuration: StoreConfiguration = StoreConfiguration(), replay: Replay? = nil
+    ) throws(StorageError) -> SegmentStore {
         try configuration.validate()
         try Directory.create(directory)
         let lockFile = try FileDescriptor.open(Path.join(directory, "LOCK"), flags: O_RDWR | O_CREAT)
@@ -44,13 +46,18 @@ public final class SegmentStore: @unchecked Sendable {
             throw StorageError.system("cannot lock the store", path: lockFile.path, errno: code)
         }
         let visitor: SegmentScanner.Visitor? = replay.map { replay in
-            { kind, sequence, body in try replay(kind, sequence, UnsafeRawBufferPointer(start: body, count: Format.recordBodySizeBytes)) }
+            { kind, sequence, body in
+                try replay(kind, sequence, UnsafeRawBufferPointer(start: body, count: Format.recordBodySizeBytes))
+            }
         }
         let outcome = try Recovery.run(directory: directory, replay: visitor)
-        return try SegmentStore(directory: directory, configuration: configuration, lockFile: lockFile, outcome: outcome)
+        return try SegmentStore(
+            directory: directory, configuration: configuration, lockFile: lockFile, outcome: outcome)
     }
 
-    private init(directory: String, configuration: StoreConfiguration, lockFile: FileDescriptor, outcome: Recovery.Outcome) throws(StorageError) {
+    private init(
+        directory: String, configuration: StoreConfiguration, lockFile: FileDescriptor, outcome: Recovery.Outcome
+    ) throws(StorageError) {
         self.directory = directory
         self.configuration = configuration
         self.lockFile = lockFile
@@ -58,7 +65,10 @@ public final class SegmentStore: @unchecked Sendable {
         self.checkpoint = outcome.checkpoint
         let segments = SegmentList(outcome.listing.segments)
         self.segments = segments
-        writer = try GroupCommitWriter(directory: directory, configuration: configuration, end: outcome.end, lastSegment: outcome.listing.segments.last?.header) { path in
+        writer = try GroupCommitWriter(
+            directory: directory, configuration: configuration, end: outcome.end,
+            lastSegment: outcome.listing.segments.last?.header
+        ) { path in
             // A new segment was just made durable; map it for readers. A failure to map only
             // affects reads of that segment and is reported when they happen.
             if let segment = try? MappedSegment(path: path) { segments.mapped.withLock { $0.append(segment) } }
@@ -79,7 +89,9 @@ public final class SegmentStore: @unchecked Sendable {
 
     /// Seals and queues a filled buffer. `completion` runs on the I/O thread once the group is
     /// durable (or the write failed); only then may the caller acknowledge its records.
-    public func commit(_ buffer: GroupBuffer, completion: @escaping @Sendable (Result<CommittedGroup, StorageError>) -> Void) {
+    public func commit(
+        _ buffer: GroupBuffer, completion: @escaping @Sendable (Result<CommittedGroup, StorageError>) -> Void
+    ) {
         precondition(!closed.load(ordering: .relaxed), "commit on a closed store")
         writer.commit(buffer, completion: completion)
     }
@@ -100,10 +112,16 @@ public final class SegmentStore: @unchecked Sendable {
     /// Appends records as one durable group (copying each 112-byte body) and returns once durable.
     public func append(_ records: [(kind: RecordKind, body: [UInt8])]) throws(StorageError) -> CommittedGroup {
         guard !records.isEmpty, records.count <= groupCapacityRecords else {
-            throw StorageError(.invalidArgument, "a group holds 1...\(groupCapacityRecords) records, got \(records.count)")
+            throw StorageError(
+                .invalidArgument, "a group holds 1...\(groupCapacityRecords) records, got \(records.count)")
         }
         for record in records where !record.kind.isData || record.body.count != Format.recordBodySizeBytes {
-            throw StorageError(.invalidArgument, "record kind must be \(RecordKind.firstDataKind)...255 with a \(Format.recordBodySizeBytes)-byte body, got kind \(record.kind.rawValue) with \(record.body.count) bytes")
+            throw StorageError(
+                .invalidArgument,
+                "record kind must be \(RecordKind.firstDataKind)...255 with a "
+                    + "\(Format.recordBodySizeBytes)-byte body, got kind \(record.kind.rawValue) "
+                    + "with \(record.body.count) bytes"
+            )
         }
         let buffer = beginGroup()
         for record in records {

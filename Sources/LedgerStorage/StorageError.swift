@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An error from the segment store: what went wrong, in which file, at which byte offset, and the

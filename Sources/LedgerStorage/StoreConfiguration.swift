@@ -18,13 +18,21 @@ public struct StoreConfiguration: Sendable, Equatable {
     /// Checks the settings against the format's limits; the error names the setting.
     public func validate() throws(StorageError) {
         guard segmentSizeBytes >= Format.minimumSegmentSizeBytes, segmentSizeBytes % 4096 == 0 else {
-            throw StorageError(.invalidArgument, "segmentSizeBytes must be a multiple of 4096 and at least \(Format.minimumSegmentSizeBytes), got \(segmentSizeBytes)")
+            throw StorageError(
+                .invalidArgument,
+                "segmentSizeBytes must be a multiple of 4096 and at least \(Format.minimumSegmentSizeBytes), "
+                    + "got \(segmentSizeBytes)"
+            )
         }
         let recordsPerSegment = (segmentSizeBytes - Format.segmentHeaderSizeBytes) / Format.recordSizeBytes
         guard groupCapacityRecords >= 1, groupCapacityRecords <= Format.maximumGroupRecords,
-              groupCapacityRecords + 1 <= recordsPerSegment
+            groupCapacityRecords + 1 <= recordsPerSegment
         else {
-            throw StorageError(.invalidArgument, "groupCapacityRecords must be 1...\(min(Format.maximumGroupRecords, recordsPerSegment - 1)) for \(segmentSizeBytes)-byte segments, got \(groupCapacityRecords)")
+            throw StorageError(
+                .invalidArgument,
+                "groupCapacityRecords must be 1...\(min(Format.maximumGroupRecords, recordsPerSegment - 1)) "
+                    + "for \(segmentSizeBytes)-byte segments, got \(groupCapacityRecords)"
+            )
         }
         guard groupBufferCount >= 1, groupBufferCount <= 16 else {
             throw StorageError(.invalidArgument, "groupBufferCount must be 1...16, got \(groupBufferCount)")

@@ -8,18 +8,23 @@ public enum StoreReader {
     public static func forEachRecord(directory: String, _ visitor: SegmentStore.Replay) throws(StorageError) -> UInt64 {
         let listing = try StoreListing.read(directory: directory)
         guard let first = listing.segments.first else { return 0 }
-        var position = LogPosition(segmentFirstSequence: first.header.firstSequence, offset: Format.segmentHeaderSizeBytes, nextSequence: first.header.firstSequence, chain: first.header.startChain)
+        var position = LogPosition(
+            segmentFirstSequence: first.header.firstSequence, offset: Format.segmentHeaderSizeBytes,
+            nextSequence: first.header.firstSequence, chain: first.header.startChain)
         for (index, segment) in listing.segments.enumerated() {
             if index > 0 {
                 try Recovery.checkContinuity(segment, after: position)
-                position = LogPosition(segmentFirstSequence: segment.header.firstSequence, offset: Format.segmentHeaderSizeBytes, nextSequence: position.nextSequence, chain: position.chain)
+                position = LogPosition(
+                    segmentFirstSequence: segment.header.firstSequence, offset: Format.segmentHeaderSizeBytes,
+                    nextSequence: position.nextSequence, chain: position.chain)
             }
             let scanner = SegmentScanner(segment: segment, isLastSegment: index == listing.segments.count - 1)
             let start = position
             let scan: Result<SegmentScan, StorageError> = withoutActuallyEscaping(visitor) { visitor in
                 Result { () throws(StorageError) in
                     try scanner.scan(from: start) { kind, sequence, body in
-                        try visitor(kind, sequence, UnsafeRawBufferPointer(start: body, count: Format.recordBodySizeBytes))
+                        try visitor(
+                            kind, sequence, UnsafeRawBufferPointer(start: body, count: Format.recordBodySizeBytes))
                     }
                 }
             }

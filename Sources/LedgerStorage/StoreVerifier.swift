@@ -2,7 +2,7 @@ import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The result of verifying a whole store.
@@ -41,7 +41,9 @@ public enum StoreVerifier {
         DispatchQueue.concurrentPerform(iterations: segments.count) { index in
             let segment = segments[index]
             segment.adviseSequential()
-            let start = LogPosition(segmentFirstSequence: segment.header.firstSequence, offset: Format.segmentHeaderSizeBytes, nextSequence: segment.header.firstSequence, chain: segment.header.startChain)
+            let start = LogPosition(
+                segmentFirstSequence: segment.header.firstSequence, offset: Format.segmentHeaderSizeBytes,
+                nextSequence: segment.header.firstSequence, chain: segment.header.startChain)
             let result = Result { () throws(StorageError) in
                 var scanner = SegmentScanner(segment: segment, isLastSegment: index == segments.count - 1)
                 scanner.tailInProgress = writerActive
@@ -69,12 +71,18 @@ public enum StoreVerifier {
         report.chain = end?.chain ?? .genesis
         for path in listing.checkpointPaths {
             let checkpoint = try Checkpoint.read(path: path)
-            guard let segment = segments.first(where: { $0.header.firstSequence == checkpoint.position.segmentFirstSequence }),
-                  let segmentEnd = boundaries[segment.header.firstSequence],
-                  checkpoint.position.offset <= segmentEnd.offset,
-                  Recovery.matches(checkpoint, segment)
+            guard
+                let segment = segments.first(where: {
+                    $0.header.firstSequence == checkpoint.position.segmentFirstSequence
+                }),
+                let segmentEnd = boundaries[segment.header.firstSequence],
+                checkpoint.position.offset <= segmentEnd.offset,
+                Recovery.matches(checkpoint, segment)
             else {
-                throw StorageError(.corrupted, "checkpoint for sequence \(checkpoint.sequence) does not match a group boundary in the log", path: path, offset: 16)
+                throw StorageError(
+                    .corrupted,
+                    "checkpoint for sequence \(checkpoint.sequence) does not match a group boundary in the log",
+                    path: path, offset: 16)
             }
             report.checkpointSequences.append(checkpoint.sequence)
         }

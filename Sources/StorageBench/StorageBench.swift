@@ -3,7 +3,7 @@ import LedgerStorage
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Measures the segment store against the disk's physical limit in one run: durable appends of
@@ -84,9 +84,12 @@ public struct StorageBench: Sendable {
         let limit = median(limitRates)
         return Result(
             records: options.records, groupRecords: options.groupRecords, runs: options.runs,
-            recordsPerSecond: rate, limitRecordsPerSecond: limit, ratio: median(zip(storeRates, limitRates).map { $0 / $1 }),
-            bytesPerSecond: rate * Double(Format.recordSizeBytes), limitBytesPerSecond: limit * Double(Format.recordSizeBytes),
-            openWithCheckpointSeconds: median(openSeconds), openWithoutCheckpointSeconds: median(fullOpenSeconds), checkBytesPerSecond: median(checkRates),
+            recordsPerSecond: rate, limitRecordsPerSecond: limit,
+            ratio: median(zip(storeRates, limitRates).map { $0 / $1 }),
+            bytesPerSecond: rate * Double(Format.recordSizeBytes),
+            limitBytesPerSecond: limit * Double(Format.recordSizeBytes),
+            openWithCheckpointSeconds: median(openSeconds), openWithoutCheckpointSeconds: median(fullOpenSeconds),
+            checkBytesPerSecond: median(checkRates),
             crc32cHardware: CRC32C.isHardwareAccelerated)
     }
 
@@ -174,7 +177,8 @@ public struct StorageBench: Sendable {
     @inline(__always)
     private func fillBody(_ body: UnsafeMutableRawPointer, sequence: UInt64) {
         for word in 0..<(Format.recordBodySizeBytes / 8) {
-            body.storeBytes(of: sequence &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(word), toByteOffset: word * 8, as: UInt64.self)
+            body.storeBytes(
+                of: sequence &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(word), toByteOffset: word * 8, as: UInt64.self)
         }
     }
 }
@@ -182,7 +186,8 @@ public struct StorageBench: Sendable {
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return 0 }
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 /// A monotonic clock in nanoseconds.
@@ -210,7 +215,9 @@ func directoryEntries(_ path: String) throws(StorageError) -> [String] {
     defer { closedir(dir) }
     var names: [String] = []
     while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        let name = withUnsafeBytes(of: entry.pointee.d_name) {
+            String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+        }
         if name != "." && name != ".." { names.append(name) }
     }
     return names

@@ -51,7 +51,9 @@ struct StorageBenchCommand: AsyncParsableCommand {
         guard records >= groupRecords, records <= 1_000_000_000 else {
             throw ValidationError("--records must be between --group-records and 1,000,000,000")
         }
-        guard groupRecords >= 1, groupRecords <= 65_536 else { throw ValidationError("--group-records must be 1...65536") }
+        guard groupRecords >= 1, groupRecords <= 65_536 else {
+            throw ValidationError("--group-records must be 1...65536")
+        }
         guard runs >= 1, runs <= 25 else { throw ValidationError("--runs must be 1...25") }
     }
 
@@ -63,15 +65,23 @@ struct StorageBenchCommand: AsyncParsableCommand {
         options.groupRecords = groupRecords
         options.runs = runs
         options.segmentSizeBytes = settings.storage.segmentSizeBytes
-        logger.info("storage bench", metadata: ["records": "\(records)", "group_records": "\(groupRecords)", "runs": "\(runs)", "dir": "\(base)"])
+        logger.info(
+            "storage bench",
+            metadata: [
+                "records": "\(records)", "group_records": "\(groupRecords)", "runs": "\(runs)", "dir": "\(base)",
+            ])
         let result = try StorageBench(options: options).run()
         if json {
             let object: [String: Any] = [
                 "records": result.records, "group_records": result.groupRecords, "runs": result.runs,
-                "records_per_s": result.recordsPerSecond.rounded(), "limit_records_per_s": result.limitRecordsPerSecond.rounded(),
+                "records_per_s": result.recordsPerSecond.rounded(),
+                "limit_records_per_s": result.limitRecordsPerSecond.rounded(),
                 "ratio": (result.ratio * 1000).rounded() / 1000,
-                "bytes_per_s": result.bytesPerSecond.rounded(), "limit_bytes_per_s": result.limitBytesPerSecond.rounded(),
-                "open_with_checkpoint_s": result.openWithCheckpointSeconds, "open_without_checkpoint_s": result.openWithoutCheckpointSeconds, "check_bytes_per_s": result.checkBytesPerSecond.rounded(),
+                "bytes_per_s": result.bytesPerSecond.rounded(),
+                "limit_bytes_per_s": result.limitBytesPerSecond.rounded(),
+                "open_with_checkpoint_s": result.openWithCheckpointSeconds,
+                "open_without_checkpoint_s": result.openWithoutCheckpointSeconds,
+                "check_bytes_per_s": result.checkBytesPerSecond.rounded(),
                 "crc32c_hardware": result.crc32cHardware,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -79,10 +89,19 @@ struct StorageBenchCommand: AsyncParsableCommand {
             return
         }
         print("storage bench: \(records) records of 128 bytes, groups of \(groupRecords), median of \(runs) runs")
-        print("  khata durable appends: \(Units.rate(result.recordsPerSecond)) records/s (\(Units.bytes(Int(result.bytesPerSecond)))/s)")
-        print("  physical limit:        \(Units.rate(result.limitRecordsPerSecond)) records/s (\(Units.bytes(Int(result.limitBytesPerSecond)))/s)")
+        print(
+            "  khata durable appends: \(Units.rate(result.recordsPerSecond)) records/s "
+                + "(\(Units.bytes(Int(result.bytesPerSecond)))/s)"
+        )
+        print(
+            "  physical limit:        \(Units.rate(result.limitRecordsPerSecond)) records/s "
+                + "(\(Units.bytes(Int(result.limitBytesPerSecond)))/s)"
+        )
         print(String(format: "  ratio:                 %.1f%% of the limit", result.ratio * 100))
-        print("  open with checkpoint:  \(Units.seconds(result.openWithCheckpointSeconds)) (without: \(Units.seconds(result.openWithoutCheckpointSeconds)), replaying every record)")
+        print(
+            "  open with checkpoint:  \(Units.seconds(result.openWithCheckpointSeconds)) (without: "
+                + "\(Units.seconds(result.openWithoutCheckpointSeconds)), replaying every record)"
+        )
         print("  check:                 \(Units.bytes(Int(result.checkBytesPerSecond)))/s")
     }
 }

@@ -61,7 +61,8 @@ struct CheckCommand: AsyncParsableCommand {
             report.bytesPerSecond = Double(result.bytesVerified) / max(seconds, 1e-9)
             report.writerActive = result.writerActive
             if let torn = result.tornTail {
-                report.tornTail = "\(torn.path) at offset \(torn.offset): \(torn.sizeBytes) bytes of an unfinished group"
+                report.tornTail =
+                    "\(torn.path) at offset \(torn.offset): \(torn.sizeBytes) bytes of an unfinished group"
             }
         } catch {
             report.ok = false
@@ -94,9 +95,14 @@ struct CheckCommand: AsyncParsableCommand {
         print("  last sequence \(report.lastSequence ?? 0)")
         print("  chain:        \(report.chain ?? "")")
         print("  checkpoints:  \(report.checkpoints?.map(String.init).joined(separator: ", ") ?? "none")")
-        print("  verified:     \(Units.bytes(report.bytesVerified ?? 0)) in \(Units.seconds(report.seconds ?? 0)) (\(Units.bytes(Int(report.bytesPerSecond ?? 0)))/s)")
+        print(
+            "  verified:     \(Units.bytes(report.bytesVerified ?? 0)) in "
+                + "\(Units.seconds(report.seconds ?? 0)) (\(Units.bytes(Int(report.bytesPerSecond ?? 0)))/s)"
+        )
         if let torn = report.tornTail { print("  torn tail:    \(torn) (truncated on next open)") }
-        if report.writerActive == true { print("  note:         a writer has the store open; the group being written was not judged") }
+        if report.writerActive == true {
+            print("  note:         a writer has the store open; the group being written was not judged")
+        }
     }
 }
 

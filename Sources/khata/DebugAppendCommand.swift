@@ -3,7 +3,7 @@ import Dispatch
 import LedgerStorage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A writer for crash tests: appends groups of records whose bodies are a function of their
@@ -69,7 +69,9 @@ enum TestRecords {
 
     static func fill(_ body: UnsafeMutableRawPointer, sequence: UInt64) {
         for word in 0..<14 {
-            body.storeBytes(of: (sequence &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(word)).littleEndian, toByteOffset: word * 8, as: UInt64.self)
+            body.storeBytes(
+                of: (sequence &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(word)).littleEndian, toByteOffset: word * 8,
+                as: UInt64.self)
         }
     }
 

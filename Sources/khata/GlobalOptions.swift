@@ -2,7 +2,7 @@ import ArgumentParser
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Options every subcommand takes.
@@ -10,7 +10,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Data directory (environment: KHATA_DATA_DIR).", valueName: "dir"))
     var dataDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("JSON configuration file (environment: KHATA_CONFIG; default: <data-dir>/khata.json if it exists).", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "JSON configuration file (environment: KHATA_CONFIG; default: <data-dir>/khata.json if it exists).",
+            valueName: "file"))
     var config: String?
 
     @Option(name: .long, help: "Log format: auto (text on a terminal, JSON otherwise), json or text.")
@@ -27,10 +31,12 @@ struct GlobalOptions: ParsableArguments {
     /// Loads settings and starts logging; every command calls this first.
     func load(label: String) async throws -> (Settings, Logger) {
         guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
+            throw ValidationError(
+                "--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
         }
         LogSetup.bootstrap(format: logFormat, level: level)
-        let settings = try await Settings.load(dataDir: resolvedDataDir, configPath: config ?? environment("KHATA_CONFIG"))
+        let settings = try await Settings.load(
+            dataDir: resolvedDataDir, configPath: config ?? environment("KHATA_CONFIG"))
         var logger = Logger(label: label)
         logger.logLevel = level
         return (settings, logger)

@@ -1,7 +1,7 @@
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Chooses the log output once per process: human text on a terminal, JSON lines otherwise.
@@ -14,7 +14,8 @@ enum LogSetup {
         case .auto: useJSON = isatty(STDERR_FILENO) == 0
         }
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = useJSON ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler =
+                useJSON ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
@@ -56,7 +57,9 @@ struct JSONLogHandler: LogHandler {
         case .stringConvertible(let convertible): return JSON.quote(convertible.description)
         case .array(let values): return "[" + values.map(encode).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
-            return "{" + dictionary.keys.sorted().map { JSON.quote($0) + ":" + encode(dictionary[$0]!) }.joined(separator: ",") + "}"
+            return "{"
+                + dictionary.keys.sorted().map { JSON.quote($0) + ":" + encode(dictionary[$0]!) }.joined(separator: ",")
+                + "}"
         }
     }
 
@@ -71,7 +74,8 @@ struct JSONLogHandler: LogHandler {
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
         return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(time.tv_nsec / 1_000_000), 3))Z"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
+            + "\(pad(Int32(time.tv_nsec / 1_000_000), 3))Z"
     }
 }
 

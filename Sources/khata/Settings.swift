@@ -3,7 +3,7 @@ import LedgerStorage
 import SystemPackage
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Khata's typed settings, read once from the configuration file and the environment.
@@ -21,7 +21,8 @@ struct Settings {
         let defaultPath = dataDir + "/khata.json"
         if let configPath {
             guard access(configPath, R_OK) == 0 else {
-                throw SettingsError("configuration file \(configPath) cannot be read: \(String(cString: strerror(errno)))")
+                throw SettingsError(
+                    "configuration file \(configPath) cannot be read: \(String(cString: strerror(errno)))")
             }
             providers.append(try await fileProvider(configPath))
         } else if access(defaultPath, F_OK) == 0 {
@@ -30,12 +31,18 @@ struct Settings {
         let reader = ConfigReader(providers: providers)
         var settings = Settings(dataDir: dataDir)
         let storage = reader.scoped(to: "storage")
-        settings.storage.segmentSizeBytes = try integer(storage, "segmentSizeBytes", default: settings.storage.segmentSizeBytes)
-        settings.storage.groupCapacityRecords = try integer(storage, "groupCapacityRecords", default: settings.storage.groupCapacityRecords)
-        settings.storage.groupBufferCount = try integer(storage, "groupBufferCount", default: settings.storage.groupBufferCount)
-        settings.storage.sealThreadCount = try integer(storage, "sealThreadCount", default: settings.storage.sealThreadCount)
-        settings.storage.spareSegmentCount = try integer(storage, "spareSegmentCount", default: settings.storage.spareSegmentCount)
-        settings.storage.checkpointsKept = try integer(storage, "checkpointsKept", default: settings.storage.checkpointsKept)
+        settings.storage.segmentSizeBytes = try integer(
+            storage, "segmentSizeBytes", default: settings.storage.segmentSizeBytes)
+        settings.storage.groupCapacityRecords = try integer(
+            storage, "groupCapacityRecords", default: settings.storage.groupCapacityRecords)
+        settings.storage.groupBufferCount = try integer(
+            storage, "groupBufferCount", default: settings.storage.groupBufferCount)
+        settings.storage.sealThreadCount = try integer(
+            storage, "sealThreadCount", default: settings.storage.sealThreadCount)
+        settings.storage.spareSegmentCount = try integer(
+            storage, "spareSegmentCount", default: settings.storage.spareSegmentCount)
+        settings.storage.checkpointsKept = try integer(
+            storage, "checkpointsKept", default: settings.storage.checkpointsKept)
         do {
             try settings.storage.validate()
         } catch {

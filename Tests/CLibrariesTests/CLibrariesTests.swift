@@ -15,10 +15,13 @@ struct CLibrariesTests {
         #expect(PQlibVersion() >= 150_000)
         // The README's test command starts a throwaway server and exports its address; run
         // through `swift test` alone, point KHATA_TEST_DATABASE_URL at any server.
-        let url = try #require(ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"], "KHATA_TEST_DATABASE_URL is not set: run the tests with scripts/test.sh")
+        let url = try #require(
+            ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"],
+            "KHATA_TEST_DATABASE_URL is not set: run the tests with scripts/test.sh")
         let connection = PQconnectdb(url)
         defer { PQfinish(connection) }
-        try #require(PQstatus(connection) == CONNECTION_OK, "connection failed: \(String(cString: PQerrorMessage(connection)))")
+        try #require(
+            PQstatus(connection) == CONNECTION_OK, "connection failed: \(String(cString: PQerrorMessage(connection)))")
         let result = PQexec(connection, "SELECT 6 * 7")
         defer { PQclear(result) }
         #expect(PQresultStatus(result) == PGRES_TUPLES_OK)
@@ -67,7 +70,8 @@ struct CLibrariesTests {
         let fields = Fields()
         let context = Unmanaged.passUnretained(fields).toOpaque()
         let text = Array("trxID,amount\r\n\"8A44,HB\",\"1,250.00\"\r\nX1,\"two\nlines\"\r\n".utf8)
-        let onField: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = { data, length, context in
+        let onField: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = {
+            data, length, context in
             let fields = Unmanaged<Fields>.fromOpaque(context!).takeUnretainedValue()
             let bytes = UnsafeRawBufferPointer(start: data, count: length)
             fields.rows[fields.rows.count - 1].append(String(decoding: bytes, as: UTF8.self))
@@ -78,7 +82,8 @@ struct CLibrariesTests {
         let consumed = text.withUnsafeBytes { csv_parse(&parser, $0.baseAddress, $0.count, onField, onRow, context) }
         #expect(consumed == text.count)
         csv_fini(&parser, onField, onRow, context)
-        #expect(Array(fields.rows.dropLast()) == [["trxID", "amount"], ["8A44,HB", "1,250.00"], ["X1", "two\nlines"]])
+        #expect(
+            Array(fields.rows.dropLast()) == [["trxID", "amount"], ["8A44,HB", "1,250.00"], ["X1", "two\nlines"]])
     }
 
     @Test("SQLite stores and reads back integer minor units")
@@ -86,7 +91,10 @@ struct CLibrariesTests {
         var database: OpaquePointer?
         try #require(sqlite3_open(":memory:", &database) == SQLITE_OK)
         defer { sqlite3_close(database) }
-        #expect(sqlite3_exec(database, "CREATE TABLE t(amount_minor INTEGER); INSERT INTO t VALUES (123450), (50);", nil, nil, nil) == SQLITE_OK)
+        #expect(
+            sqlite3_exec(
+                database, "CREATE TABLE t(amount_minor INTEGER); INSERT INTO t VALUES (123450), (50);", nil, nil, nil)
+                == SQLITE_OK)
         var statement: OpaquePointer?
         try #require(sqlite3_prepare_v2(database, "SELECT sum(amount_minor) FROM t", -1, &statement, nil) == SQLITE_OK)
         defer { sqlite3_finalize(statement) }

@@ -7,7 +7,9 @@ import Testing
 enum KhataProcess {
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["KHATA_BINARY"] { return path }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("khata").path
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+            "khata"
+        ).path
     }
 
     struct Outcome {
@@ -17,7 +19,8 @@ enum KhataProcess {
     }
 
     /// Runs to completion and collects both outputs.
-    static func run(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = []) throws -> Outcome {
+    static func run(_ arguments: [String], environment: [String: String] = [:], prefix: [String] = []) throws -> Outcome
+    {
         let process = Process()
         if prefix.isEmpty {
             process.executableURL = URL(fileURLWithPath: binary)
@@ -46,7 +49,9 @@ enum KhataProcess {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         readers.wait()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+            stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
     }
 }
 
@@ -114,5 +119,7 @@ struct SeededRandom: RandomNumberGenerator {
 
 /// The body `khata debug-append` writes for a sequence number, computed independently here.
 func expectedDebugBody(_ sequence: UInt64) -> [UInt8] {
-    (0..<14).flatMap { word in withUnsafeBytes(of: (sequence &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(word)).littleEndian, Array.init) }
+    (0..<14).flatMap { word in
+        withUnsafeBytes(of: (sequence &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(word)).littleEndian, Array.init)
+    }
 }

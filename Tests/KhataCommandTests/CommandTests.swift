@@ -6,7 +6,9 @@ import Testing
 struct CommandTests {
     /// A store of `groups` groups of 64 records written by the real binary.
     static func makeStore(_ directory: ScratchDirectory, groups: Int = 20) throws {
-        let outcome = try KhataProcess.run(["debug-append", "--data-dir", directory.path, "--groups", "\(groups)", "--group-records", "64"])
+        let outcome = try KhataProcess.run([
+            "debug-append", "--data-dir", directory.path, "--groups", "\(groups)", "--group-records", "64",
+        ])
         try #require(outcome.status == 0, "debug-append failed: \(outcome.stderr)")
     }
 
@@ -46,7 +48,8 @@ struct CommandTests {
         let outcome = try KhataProcess.run(["check", "--data-dir", directory.path])
         #expect(outcome.status == 1)
         #expect(outcome.stdout.contains("DAMAGED"))
-        #expect(outcome.stdout.contains("\(segment) at offset \(offset): record checksum mismatch"), "\(outcome.stdout)")
+        #expect(
+            outcome.stdout.contains("\(segment) at offset \(offset): record checksum mismatch"), "\(outcome.stdout)")
     }
 
     @Test("check of a directory with no store exits 2 with the reason")
@@ -60,7 +63,10 @@ struct CommandTests {
     func benchJSON() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
-        let outcome = try KhataProcess.run(["bench", "storage", "--records", "20000", "--group-records", "1000", "--runs", "1", "--dir", directory.path + "/bench", "--json"])
+        let outcome = try KhataProcess.run([
+            "bench", "storage", "--records", "20000", "--group-records", "1000", "--runs", "1", "--dir",
+            directory.path + "/bench", "--json",
+        ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
         let rate = try #require(object["records_per_s"] as? Double)
@@ -75,12 +81,16 @@ struct CommandTests {
     func jsonLogs() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
-        let outcome = try KhataProcess.run(["bench", "storage", "--records", "10000", "--group-records", "1000", "--runs", "1", "--dir", directory.path + "/bench"])
+        let outcome = try KhataProcess.run([
+            "bench", "storage", "--records", "10000", "--group-records", "1000", "--runs", "1", "--dir",
+            directory.path + "/bench",
+        ])
         #expect(outcome.status == 0)
         let lines = outcome.stderr.split(separator: "\n")
         #expect(!lines.isEmpty)
         for line in lines {
-            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not JSON: \(line)")
             #expect(object["level"] as? String == "info")
             #expect(object["message"] is String)
             #expect((object["time"] as? String)?.hasSuffix("Z") == true)
@@ -97,12 +107,17 @@ struct CommandTests {
         #expect(fromFile.status != 0)
         #expect(fromFile.stderr.contains("segmentSizeBytes must be a multiple of 4096"), "\(fromFile.stderr)")
 
-        let fromEnvironment = try KhataProcess.run(["check", "--data-dir", directory.path], environment: ["KHATA_STORAGE_GROUP_CAPACITY_RECORDS": "lots"])
+        let fromEnvironment = try KhataProcess.run(
+            ["check", "--data-dir", directory.path], environment: ["KHATA_STORAGE_GROUP_CAPACITY_RECORDS": "lots"])
         #expect(fromEnvironment.status != 0)
-        #expect(fromEnvironment.stderr.contains("storage.groupCapacityRecords must be an integer"), "\(fromEnvironment.stderr)")
+        #expect(
+            fromEnvironment.stderr.contains("storage.groupCapacityRecords must be an integer"),
+            "\(fromEnvironment.stderr)")
 
         // The environment wins over the file: a valid size from the environment overrides it.
-        let overridden = try KhataProcess.run(["debug-append", "--config", file, "--data-dir", directory.path, "--groups", "1"], environment: ["KHATA_STORAGE_SEGMENT_SIZE_BYTES": "4194304"])
+        let overridden = try KhataProcess.run(
+            ["debug-append", "--config", file, "--data-dir", directory.path, "--groups", "1"],
+            environment: ["KHATA_STORAGE_SEGMENT_SIZE_BYTES": "4194304"])
         #expect(overridden.status == 0, "\(overridden.stderr)")
 
         let missing = try KhataProcess.run(["check", "--config", directory.path + "/absent.json"])
@@ -129,7 +144,8 @@ struct CommandTests {
         for name in try manager.contentsOfDirectory(atPath: ledger) {
             try manager.setAttributes([.posixPermissions: 0o444], ofItemAtPath: ledger + "/" + name)
         }
-        let outcome = try KhataProcess.run(["debug-append", "--data-dir", directory.path, "--groups", "1"], prefix: prefix)
+        let outcome = try KhataProcess.run(
+            ["debug-append", "--data-dir", directory.path, "--groups", "1"], prefix: prefix)
         #expect(outcome.status != 0)
         #expect(outcome.stderr.contains("Permission denied"), "\(outcome.stderr)")
         #expect(outcome.stderr.contains(ledger), "\(outcome.stderr)")

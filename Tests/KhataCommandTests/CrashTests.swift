@@ -26,8 +26,11 @@ struct CrashTests {
                 "--checkpoint-every", "\(checkpointEvery)", "--log-level", "error",
             ])
             let opened = try #require(writer.nextLine(), "round \(round): writer printed nothing")
-            let recovered = try #require(opened.split(separator: " ").last.flatMap { UInt64($0) }, "round \(round): \(opened)")
-            #expect(recovered >= acknowledged, "round \(round): reopened at \(recovered) after \(acknowledged) were acknowledged")
+            let recovered = try #require(
+                opened.split(separator: " ").last.flatMap { UInt64($0) }, "round \(round): \(opened)")
+            #expect(
+                recovered >= acknowledged,
+                "round \(round): reopened at \(recovered) after \(acknowledged) were acknowledged")
             var acks = 0
             while acks < killAfterAcks, let line = writer.nextLine() {
                 let parts = line.split(separator: " ")

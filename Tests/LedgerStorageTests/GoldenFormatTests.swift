@@ -7,7 +7,9 @@ import Testing
 /// KHATA_REGENERATE_GOLDEN=1 (see docs/FORMAT.md).
 @Suite("Golden format files")
 struct GoldenFormatTests {
-    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
+    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Golden"
+    ).path
 
     static var configuration: StoreConfiguration {
         var configuration = StoreConfiguration()
@@ -36,12 +38,17 @@ struct GoldenFormatTests {
         defer { directory.remove() }
         try Self.build(in: directory.path)
         let built = try Self.storeFiles(directory.path)
-        #expect(built == ["checkpoint-00000000000000000088.khata", "segment-00000000000000000001.khata", "segment-00000000000000000089.khata"])
+        #expect(
+            built == [
+                "checkpoint-00000000000000000088.khata", "segment-00000000000000000001.khata",
+                "segment-00000000000000000089.khata",
+            ])
         if ProcessInfo.processInfo.environment["KHATA_REGENERATE_GOLDEN"] == "1" {
             try? FileManager.default.removeItem(atPath: Self.goldenDirectory)
             try FileManager.default.createDirectory(atPath: Self.goldenDirectory, withIntermediateDirectories: true)
             for name in built {
-                try FileManager.default.copyItem(atPath: directory.file(name), toPath: Self.goldenDirectory + "/" + name)
+                try FileManager.default.copyItem(
+                    atPath: directory.file(name), toPath: Self.goldenDirectory + "/" + name)
             }
         }
         #expect(try Self.storeFiles(Self.goldenDirectory) == built, "golden files are missing; see docs/FORMAT.md")

@@ -13,7 +13,9 @@ struct RecordCodecTests {
         var random = SeededRandom(seed: 20_261_125)
         for _ in 0..<1000 {
             let seed = random.currentSeed
-            let record = Record(kind: RecordKind(rawValue: Self.kinds.run(using: &random)), sequence: Self.sequences.run(using: &random), body: Self.bodies.run(using: &random))
+            let record = Record(
+                kind: RecordKind(rawValue: Self.kinds.run(using: &random)),
+                sequence: Self.sequences.run(using: &random), body: Self.bodies.run(using: &random))
             let bytes = RecordCodec.encode(record)
             #expect(bytes.count == Format.recordSizeBytes)
             #expect(RecordCodec.decode(bytes) == .success(record), "seed \(seed)")
@@ -25,7 +27,9 @@ struct RecordCodecTests {
         var random = SeededRandom(seed: 7_000_001)
         for _ in 0..<1000 {
             let seed = random.currentSeed
-            let record = Record(kind: RecordKind(rawValue: Self.kinds.run(using: &random)), sequence: Self.sequences.run(using: &random), body: Self.bodies.run(using: &random))
+            let record = Record(
+                kind: RecordKind(rawValue: Self.kinds.run(using: &random)),
+                sequence: Self.sequences.run(using: &random), body: Self.bodies.run(using: &random))
             var bytes = RecordCodec.encode(record)
             let bit = Int.random(in: 0..<(Format.recordSizeBytes * 8), using: &random)
             bytes[bit / 8] ^= UInt8(1 << (bit % 8))
@@ -44,13 +48,17 @@ struct RecordCodecTests {
     @Test("the layout is little-endian with the checksum first")
     func layout() {
         let body = (0..<112).map { UInt8($0) }
-        let bytes = RecordCodec.encode(Record(kind: RecordKind(rawValue: 16), sequence: 0x0102_0304_0506_0708, body: body))
+        let bytes = RecordCodec.encode(
+            Record(kind: RecordKind(rawValue: 16), sequence: 0x0102_0304_0506_0708, body: body))
         #expect(bytes[4] == 16)
         #expect(Array(bytes[5..<8]) == [0, 0, 0])
         #expect(Array(bytes[8..<16]) == [8, 7, 6, 5, 4, 3, 2, 1])
         #expect(Array(bytes[16...]) == body)
         let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[4...])) }
-        #expect(Array(bytes[0..<4]) == [UInt8(crc & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 24)])
+        #expect(
+            Array(bytes[0..<4]) == [
+                UInt8(crc & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 24),
+            ])
     }
 
     @Test("CRC-32C matches the standard check value")

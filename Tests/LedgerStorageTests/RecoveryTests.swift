@@ -28,7 +28,10 @@ struct RecoveryTests {
     }
 
     /// Opening must fail with `.corrupted` naming `path` and `offset`; the verifier must agree.
-    static func expectRefused(_ directory: TemporaryDirectory, path: String, offset: Int, mentioning words: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectRefused(
+        _ directory: TemporaryDirectory, path: String, offset: Int, mentioning words: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         for attempt in ["open", "verify"] {
             do {
                 if attempt == "open" {
@@ -134,10 +137,12 @@ struct RecoveryTests {
         Self.expectRefused(directory, path: path, offset: end, mentioning: "record checksum mismatch")
     }
 
-    @Test("damage in each region is detected with its location", arguments: [
-        "segment header magic", "segment header field", "segment header checksum",
-        "record body", "record checksum", "record kind", "commit record chain hash",
-    ])
+    @Test(
+        "damage in each region is detected with its location",
+        arguments: [
+            "segment header magic", "segment header field", "segment header checksum",
+            "record body", "record checksum", "record kind", "commit record chain hash",
+        ])
     func bitFlips(region: String) throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
@@ -208,7 +213,8 @@ struct RecoveryTests {
         let sealed = try FileBytes.segments(directory.path)[0]
         let offset = Self.header + 10 * Self.record
         try Self.resealRecord(sealed, offset: offset) { slot in slot[8] &+= 1 }
-        Self.expectRefused(directory, path: sealed, offset: offset + 8, mentioning: "sequence gap: expected 11, found 12")
+        Self.expectRefused(
+            directory, path: sealed, offset: offset + 8, mentioning: "sequence gap: expected 11, found 12")
     }
 
     @Test("a missing segment in the middle is reported")

@@ -83,7 +83,9 @@ struct SegmentStoreTests {
         defer { directory.remove() }
         let store = try SegmentStore.open(directory: directory.path, configuration: Bodies.small)
         defer { store.close() }
-        #expect(throws: StorageError.self) { try SegmentStore.open(directory: directory.path, configuration: Bodies.small) }
+        #expect(throws: StorageError.self) {
+            try SegmentStore.open(directory: directory.path, configuration: Bodies.small)
+        }
         do {
             _ = try SegmentStore.open(directory: directory.path, configuration: Bodies.small)
         } catch {
@@ -100,11 +102,15 @@ struct SegmentStoreTests {
         #expect(throws: StorageError.self) { try store.append([]) }
         #expect(throws: StorageError.self) { try store.append([(kind: RecordKind.commit, body: Bodies.body(1))]) }
         #expect(throws: StorageError.self) { try store.append([(kind: Bodies.kind, body: [1, 2, 3])]) }
-        #expect(throws: StorageError.self) { try store.append(Array(repeating: (kind: Bodies.kind, body: Bodies.body(1)), count: 101)) }
+        #expect(throws: StorageError.self) {
+            try store.append(Array(repeating: (kind: Bodies.kind, body: Bodies.body(1)), count: 101))
+        }
         #expect(store.committedSequence == 0)
         var bad = StoreConfiguration()
         bad.segmentSizeBytes = 1000
-        #expect(throws: StorageError.self) { try SegmentStore.open(directory: directory.path + "/other", configuration: bad) }
+        #expect(throws: StorageError.self) {
+            try SegmentStore.open(directory: directory.path + "/other", configuration: bad)
+        }
     }
 
     @Test("the verifier accepts a healthy store and counts everything")

@@ -65,7 +65,9 @@ enum Bodies {
     }
 
     /// Every record the store replays on open, in order.
-    static func replayAll(_ directory: String, configuration: StoreConfiguration = small) throws -> (SegmentStore, [(UInt64, [UInt8])]) {
+    static func replayAll(_ directory: String, configuration: StoreConfiguration = small) throws -> (
+        SegmentStore, [(UInt64, [UInt8])]
+    ) {
         var seen: [(UInt64, [UInt8])] = []
         let store = try SegmentStore.open(directory: directory, configuration: configuration) { kind, sequence, body in
             #expect(kind == Bodies.kind)
