@@ -71,22 +71,7 @@ public struct Checkpoint: Equatable, Sendable {
             guard Format.checkpointMagic.withUnsafeBytes({ memcmpBytes($0.baseAddress!, page, 8) }) else {
                 throw StorageError(.corrupted, "checkpoint magic is not KHATACKP", path: path, offset: 0)
             }
-            let stored = page.loadLE(at: 124, as: UInt32.self)
-            let computed = CRC32C.checksum(page, count: 124)
-            guard stored == computed else {
-                throw StorageError(
-                    .corrupted,
-                    "checkpoint header checksum mismatch (stored 0x\(RecordCodec.hex32(stored)), computed "
-                        + "0x\(RecordCodec.hex32(computed)))",
-                    path: path, offset: 124)
-            }
-            let version = page.loadLE(at: 8, as: UInt16.self)
-            guard version == Format.formatVersion else {
-                throw StorageError(
-                    .unsupportedVersion,
-                    "checkpoint format version \(version); this build reads \(Format.formatVersion)", path: path,
-                    offset: 8)
-            }
+            try checkHeaderChecksumAndVersion(page, kind: "checkpoint", path: path)
             guard RecordCodec.isZero(page + 10, count: 6), RecordCodec.isZero(page + 112, count: 12) else {
                 throw StorageError(.corrupted, "checkpoint reserved bytes are not zero", path: path, offset: 10)
             }

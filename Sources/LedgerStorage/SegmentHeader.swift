@@ -50,21 +50,7 @@ public struct SegmentHeader: Equatable, Sendable {
             }
             throw StorageError(.corrupted, "segment header magic is not KHATASEG", path: path, offset: 0)
         }
-        let stored = page.loadLE(at: 124, as: UInt32.self)
-        let computed = CRC32C.checksum(page, count: 124)
-        guard stored == computed else {
-            throw StorageError(
-                .corrupted,
-                "segment header checksum mismatch (stored 0x\(RecordCodec.hex32(stored)), computed "
-                    + "0x\(RecordCodec.hex32(computed)))",
-                path: path, offset: 124)
-        }
-        let version = page.loadLE(at: 8, as: UInt16.self)
-        guard version == Format.formatVersion else {
-            throw StorageError(
-                .unsupportedVersion, "segment format version \(version); this build reads \(Format.formatVersion)",
-                path: path, offset: 8)
-        }
+        try checkHeaderChecksumAndVersion(page, kind: "segment", path: path)
         guard page.loadLE(at: 10, as: UInt16.self) == Format.segmentHeaderSizeBytes,
             page.loadLE(at: 12, as: UInt32.self) == Format.recordSizeBytes
         else {
@@ -96,4 +82,24 @@ func memcmpBytes(_ lhs: UnsafeRawPointer, _ rhs: UnsafeRawPointer, _ count: Int)
         return false
     }
     return true
+}
+
+/// Segment and checkpoint headers share their first fields' rules: a CRC-32C of bytes 0..<124
+/// stored at 124, and the format version at 8. `kind` names the header in errors.
+func checkHeaderChecksumAndVersion(_ page: UnsafeRawPointer, kind: String, path: String) throws(StorageError) {
+    let stored = page.loadLE(at: 124, as: UInt32.self)
+    let computed = CRC32C.checksum(page, count: 124)
+    guard stored == computed else {
+        throw StorageError(
+            .corrupted,
+            "\(kind) header checksum mismatch (stored 0x\(RecordCodec.hex32(stored)), computed "
+                + "0x\(RecordCodec.hex32(computed)))",
+            path: path, offset: 124)
+    }
+    let version = page.loadLE(at: 8, as: UInt16.self)
+    guard version == Format.formatVersion else {
+        throw StorageError(
+            .unsupportedVersion, "\(kind) format version \(version); this build reads \(Format.formatVersion)",
+            path: path, offset: 8)
+    }
 }
