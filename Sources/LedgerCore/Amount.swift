@@ -1,0 +1,135 @@
+/// A non-negative amount of money in a currency's minor unit (poisha for BDT). Integer only:
+/// no floating point anywhere on a money path.
+public struct Amount: Hashable, Comparable, Sendable {
+    /// The amount in minor units.
+    public let minorUnits: UInt64
+
+    public init(minorUnits: UInt64) { self.minorUnits = minorUnits }
+
+    public static let zero = Amount(minorUnits: 0)
+
+    public static func < (lhs: Amount, rhs: Amount) -> Bool { lhs.minorUnits < rhs.minorUnits }
+
+    /// `self + other`, or nil on overflow.
+    public func adding(_ other: Amount) -> Amount? {
+        let (sum, overflow) = minorUnits.addingReportingOverflow(other.minorUnits)
+        return overflow ? nil : Amount(minorUnits: sum)
+    }
+
+    /// `self - other`, or nil when it would go below zero.
+    public func subtracting(_ other: Amount) -> Amount? {
+        let (difference, overflow) = minorUnits.subtractingReportingOverflow(other.minorUnits)
+        return overflow ? nil : Amount(minorUnits: difference)
+    }
+
+    /// Parses a decimal amount in major units exactly: `"1,234.50"`, `"1234.5"`, `"৳1,234.50"`,
+    /// `"BDT 1,234.50"`, `"1234"`. Thousands separators must group by three; decimals beyond the
+    /// currency's scale must be zeros; signs, blanks and anything else are refused with a reason.
+    public static func parse(_ text: String, currency: Currency) throws(AmountError) -> Amount {
+        var body = Substring(text).trimmingWhitespace()
+        guard !body.isEmpty else { throw AmountError(text, "the amount is empty") }
+        if body.first == "-" || body.first == "−" || body.first == "(" {
+            throw AmountError(text, "negative amounts are not allowed; a refund or reversal is its own transfer")
+        }
+        if body.first == "+" { throw AmountError(text, "a sign is not allowed") }
+        if let symbol = currency.symbol, body.hasPrefix(symbol) {
+            body = body.dropFirst(symbol.count).trimmingWhitespace()
+        } else if body.uppercased().hasPrefix(currency.code) {
+            body = body.dropFirst(3).trimmingWhitespace()
+        } else if body.uppercased().hasSuffix(currency.code) {
+            body = body.dropLast(3).trimmingWhitespace()
+        }
+        guard !body.isEmpty else { throw AmountError(text, "there are no digits") }
+        if body.first == "-" { throw AmountError(text, "negative amounts are not allowed") }
+
+        let parts = body.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count <= 2 else { throw AmountError(text, "more than one decimal point") }
+        let whole = parts[0]
+        let fraction = parts.count == 2 ? parts[1] : ""
+        guard !whole.isEmpty else { throw AmountError(text, "digits are needed before the decimal point") }
+        if parts.count == 2 && fraction.isEmpty {
+            throw AmountError(text, "digits are needed after the decimal point")
+        }
+        let wholeDigits = try groupedDigits(whole, text: text)
+        guard fraction.allSatisfy(\.isASCIIDigit) else {
+            throw AmountError(text, "the decimals may hold only digits 0-9")
+        }
+        let scale = Int(currency.scale)
+        let kept = fraction.prefix(scale)
+        guard fraction.dropFirst(scale).allSatisfy({ $0 == "0" }) else {
+            throw AmountError(text, "\(currency.code) has \(scale) decimal places; \(fraction.count) were given")
+        }
+        var minor: UInt64 = 0
+        for character in wholeDigits + kept + String(repeating: "0", count: scale - kept.count) {
+            // Safe: every character was checked to be an ASCII digit above.
+            let digit = UInt64(character.asciiValue! - 48)
+            let (times10, overflowA) = minor.multipliedReportingOverflow(by: 10)
+            let (next, overflowB) = times10.addingReportingOverflow(digit)
+            if overflowA || overflowB { throw AmountError(text, "the amount is too large") }
+            minor = next
+        }
+        return Amount(minorUnits: minor)
+    }
+
+    /// The digits of the whole part, with thousands separators checked and removed.
+    private static func groupedDigits(_ whole: Substring, text: String) throws(AmountError) -> String {
+        if !whole.contains(",") {
+            guard whole.allSatisfy(\.isASCIIDigit) else {
+                throw AmountError(text, "only digits 0-9, thousands separators and one decimal point are allowed")
+            }
+            return String(whole)
+        }
+        let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
+        for (index, group) in groups.enumerated() {
+            guard group.allSatisfy(\.isASCIIDigit) else {
+                throw AmountError(text, "only digits 0-9, thousands separators and one decimal point are allowed")
+            }
+            let valid = index == 0 ? (1...3).contains(group.count) : group.count == 3
+            if !valid { throw AmountError(text, "thousands separators must separate groups of three digits") }
+        }
+        return groups.joined()
+    }
+
+    /// Formats in major units with the currency's scale: `"1,234.50"` (grouped) or `"1234.50"`.
+    public func formatted(_ currency: Currency, grouping: Bool = true) -> String {
+        let divisor = currency.minorPerMajor
+        var whole = String(minorUnits / divisor)
+        if grouping && whole.count > 3 {
+            var grouped = ""
+            for (index, character) in whole.enumerated() {
+                if index > 0 && (whole.count - index) % 3 == 0 { grouped.append(",") }
+                grouped.append(character)
+            }
+            whole = grouped
+        }
+        guard currency.scale > 0 else { return whole }
+        let fraction = String(minorUnits % divisor)
+        return whole + "." + String(repeating: "0", count: Int(currency.scale) - fraction.count) + fraction
+    }
+}
+
+/// Why a text is not an amount: the text and the reason, both shown to whoever sent it.
+public struct AmountError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let text: String
+    public let reason: String
+
+    init(_ text: String, _ reason: String) {
+        self.text = text
+        self.reason = reason
+    }
+
+    public var description: String { "\"\(text)\" is not a valid amount: \(reason)" }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { asciiValue.map { $0 >= 48 && $0 <= 57 } ?? false }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> Substring {
+        var result = self
+        while let first = result.first, first.isWhitespace { result = result.dropFirst() }
+        while let last = result.last, last.isWhitespace { result = result.dropLast() }
+        return result
+    }
+}

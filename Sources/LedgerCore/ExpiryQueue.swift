@@ -1,0 +1,53 @@
+/// Holds ordered by when their payment window closes: a binary min-heap of (expiresAt,
+/// timestamp, id), so the expiry job finds due holds without scanning. Entries of holds that were
+/// resolved meanwhile stay in the heap until they reach the top and are dropped there.
+struct ExpiryQueue {
+    struct Entry: Comparable {
+        var expiresAt: UInt64
+        var timestamp: UInt64
+        var id: UInt128
+
+        static func < (lhs: Entry, rhs: Entry) -> Bool {
+            (lhs.expiresAt, lhs.timestamp) < (rhs.expiresAt, rhs.timestamp)
+        }
+    }
+
+    private(set) var heap: [Entry] = []
+
+    var count: Int { heap.count }
+
+    mutating func push(_ entry: Entry) {
+        heap.append(entry)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            if heap[child] < heap[parent] {
+                heap.swapAt(child, parent)
+                child = parent
+            } else {
+                break
+            }
+        }
+    }
+
+    var top: Entry? { heap.first }
+
+    @discardableResult
+    mutating func pop() -> Entry? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let entry = heap.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count && heap[left] < heap[smallest] { smallest = left }
+            if right < heap.count && heap[right] < heap[smallest] { smallest = right }
+            if smallest == parent { break }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+        return entry
+    }
+}

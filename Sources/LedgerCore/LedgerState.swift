@@ -1,0 +1,181 @@
+/// All mutable ledger state and the rules that change it: pure and deterministic, no I/O and no
+/// clock (the caller passes the sequencer's time). Owned by one thread, the sequencer.
+///
+/// A batch is applied in order; a linked chain of transfers succeeds or fails as a whole (an undo
+/// log restores what its earlier events changed); every event gets a result code.
+public final class LedgerState {
+    struct StoredTransfer {
+        /// The request as the client sent it: what a retry is compared with.
+        var request: NewTransfer
+        var transfer: Transfer
+    }
+
+    enum Undo {
+        case accountCreated(index: Int)
+        case accountChanged(index: Int, previous: Account)
+        case transferCreated(id: UInt128)
+        case transferChanged(id: UInt128, previous: StoredTransfer)
+    }
+
+    private(set) var accounts: [Account] = []
+    private var accountIndex: [UInt128: Int] = [:]
+    private var keyIndex: [String: Int] = [:]
+    var transfers: [UInt128: StoredTransfer] = [:]
+    var expiry = ExpiryQueue()
+    private var undo: [Undo] = []
+    private var recordingUndo = false
+
+    /// The timestamp of the last event applied; the next batch starts after it.
+    public private(set) var lastTimestamp: UInt64 = 0
+
+    public init() {}
+
+    /// Nanoseconds per second, for payment windows.
+    static let nanosecondsPerSecond: UInt64 = 1_000_000_000
+
+    /// Applies `events` in order at sequencer time `now` (nanoseconds since the Unix epoch; the
+    /// batch's events get `max(now, last + 1) + index`, unique and strictly increasing).
+    public func apply(_ events: [Event], now: UInt64) -> [EventResult] {
+        let base = max(now, lastTimestamp + 1)
+        var results = [EventResult](repeating: EventResult(code: .ok, timestamp: 0), count: events.count)
+        var chainStart: Int?
+        var chainFailed = false
+        var undoMark = 0
+        for (index, event) in events.enumerated() {
+            let timestamp = base + UInt64(index)
+            if chainStart == nil && event.isLinked {
+                chainStart = index
+                chainFailed = false
+                recordingUndo = true
+                undoMark = undo.count
+            }
+            if chainFailed {
+                results[index] = EventResult(code: .linkedEventFailed, timestamp: 0)
+            } else {
+                results[index] = applyOne(event, timestamp: timestamp)
+                if let start = chainStart, !results[index].code.succeeded {
+                    chainFailed = true
+                    rollBack(to: undoMark)
+                    for earlier in start..<index {
+                        results[earlier] = EventResult(code: .linkedEventFailed, timestamp: 0)
+                    }
+                }
+            }
+            if chainStart != nil && !event.isLinked {
+                chainStart = nil
+                recordingUndo = false
+                undo.removeAll(keepingCapacity: true)
+            }
+        }
+        if let start = chainStart {
+            if !chainFailed { rollBack(to: undoMark) }
+            for index in start..<events.count {
+                results[index] = EventResult(code: .linkedEventChainOpen, timestamp: 0)
+            }
+            recordingUndo = false
+            undo.removeAll(keepingCapacity: true)
+        }
+        if !events.isEmpty { lastTimestamp = base + UInt64(events.count) - 1 }
+        return results
+    }
+
+    private func applyOne(_ event: Event, timestamp: UInt64) -> EventResult {
+        switch event {
+        case .createAccount(let account): return createAccount(account, timestamp: timestamp)
+        case .createTransfer(let transfer): return createTransfer(transfer, timestamp: timestamp)
+        case .expirePending(let pendingId): return expire(pendingId, timestamp: timestamp)
+        }
+    }
+
+    // MARK: Reads
+
+    /// The account with this id, if it exists.
+    public func account(id: UInt128) -> Account? { accountIndex[id].map { accounts[$0] } }
+
+    /// The account with this key, if it exists.
+    public func account(key: String) -> Account? { keyIndex[key].map { accounts[$0] } }
+
+    /// The transfer with this id, if it exists.
+    public func transfer(id: UInt128) -> Transfer? { transfers[id]?.transfer }
+
+    /// Every account, in creation order.
+    public var allAccounts: [Account] { accounts }
+
+    /// Number of transfers (every kind).
+    public var transferCount: Int { transfers.count }
+
+    /// Up to `limit` holds whose payment window has closed at `now`, earliest first.
+    public func dueHolds(at now: UInt64, limit: Int) -> [UInt128] {
+        var due: [UInt128] = []
+        var keep: [ExpiryQueue.Entry] = []
+        while due.count < limit, let top = expiry.top, top.expiresAt <= now {
+            expiry.pop()
+            guard let stored = transfers[top.id], stored.transfer.state == .pending,
+                stored.transfer.expiresAt == top.expiresAt, !due.contains(top.id)
+            else { continue }
+            due.append(top.id)
+            keep.append(top)
+        }
+        for entry in keep { expiry.push(entry) }
+        return due
+    }
+
+    // MARK: Accounts
+
+    private func createAccount(_ new: NewAccount, timestamp: UInt64) -> EventResult {
+        guard new.id != 0 else { return fail(.idMustNotBeZero) }
+        if let index = accountIndex[new.id] {
+            let existing = accounts[index]
+            let same =
+                existing.key == new.key && existing.currency == new.currency && existing.flags == new.flags
+                && existing.code == new.code
+            return EventResult(code: same ? .exists : .existsWithDifferentFields, timestamp: same ? existing.timestamp : 0)
+        }
+        guard AccountFlags.known.isSuperset(of: new.flags) else { return fail(.unknownFlags) }
+        guard new.flags != AccountFlags.known else { return fail(.flagsAreMutuallyExclusive) }
+        guard !new.key.isEmpty else { return fail(.accountKeyMustNotBeEmpty) }
+        guard new.key.utf8.count <= NewAccount.maximumKeyBytes else { return fail(.accountKeyTooLong) }
+        guard keyIndex[new.key] == nil else { return fail(.accountKeyExists) }
+        let index = accounts.count
+        accounts.append(Account(id: new.id, key: new.key, currency: new.currency, flags: new.flags, code: new.code, timestamp: timestamp))
+        accountIndex[new.id] = index
+        keyIndex[new.key] = index
+        record(.accountCreated(index: index))
+        return EventResult(code: .ok, timestamp: timestamp)
+    }
+
+    // MARK: Undo
+
+    func record(_ entry: Undo) {
+        if recordingUndo { undo.append(entry) }
+    }
+
+    func fail(_ code: ResultCode) -> EventResult { EventResult(code: code, timestamp: 0) }
+
+    func accountSlot(_ id: UInt128) -> Int? { accountIndex[id] }
+
+    func updateAccount(_ index: Int, _ change: (inout Account) -> Void) {
+        record(.accountChanged(index: index, previous: accounts[index]))
+        change(&accounts[index])
+    }
+
+    func accountAt(_ index: Int) -> Account { accounts[index] }
+
+    private func rollBack(to mark: Int) {
+        while undo.count > mark {
+            switch undo.removeLast() {
+            case .accountCreated(let index):
+                precondition(index == accounts.count - 1, "accounts are undone in reverse order")
+                let account = accounts.removeLast()
+                accountIndex[account.id] = nil
+                keyIndex[account.key] = nil
+            case .accountChanged(let index, let previous):
+                accounts[index] = previous
+            case .transferCreated(let id):
+                transfers[id] = nil
+            case .transferChanged(let id, let previous):
+                transfers[id] = previous
+            }
+        }
+    }
+}
