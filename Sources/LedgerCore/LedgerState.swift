@@ -63,6 +63,7 @@ public final class LedgerState {
             }
             if chainStart != nil && !event.isLinked {
                 chainStart = nil
+                chainFailed = false
                 recordingUndo = false
                 undo.removeAll(keepingCapacity: true)
             }

@@ -1,6 +1,6 @@
 /// The outcome of one event. Raw values are frozen: they are stored in the log and sent over the
 /// wire, so a new code gets a new number and existing numbers never change meaning.
-public enum ResultCode: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+public enum ResultCode: UInt8, Sendable, CaseIterable {
     case ok = 0
     /// Another event of the same linked chain failed, so this one was rolled back.
     case linkedEventFailed = 1
@@ -45,8 +45,6 @@ public enum ResultCode: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case unknownFlags = 35
     /// A void names an amount other than zero or the held amount.
     case voidAmountMustMatchPending = 36
-
-    public var description: String { String(describing: self as ResultCode) }
 }
 
 extension ResultCode {
