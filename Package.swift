@@ -43,6 +43,11 @@ let package = Package(
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         .target(
+            name: "Ledger",
+            dependencies: ["LedgerCore", "LedgerStorage"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "StorageBench",
             dependencies: ["LedgerStorage"],
             swiftSettings: strictSettings
@@ -67,6 +72,14 @@ let package = Package(
         .testTarget(
             name: "LedgerCoreTests",
             dependencies: ["LedgerCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LedgerTests",
+            dependencies: [
+                "Ledger", "LedgerCore", "LedgerStorage",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -4,13 +4,15 @@ extension LedgerState {
         guard request.id != 0 else { return fail(.idMustNotBeZero) }
         if let existing = transfers[request.id] {
             let same = existing.request == request
-            return EventResult(code: same ? .exists : .existsWithDifferentFields, timestamp: same ? existing.transfer.timestamp : 0)
+            return EventResult(
+                code: same ? .exists : .existsWithDifferentFields, timestamp: same ? existing.transfer.timestamp : 0)
         }
         guard TransferFlags.known.isSuperset(of: request.flags) else { return fail(.unknownFlags) }
         guard request.flags.intersection(TransferFlags.kinds).rawValue.nonzeroBitCount <= 1 else {
             return fail(.flagsAreMutuallyExclusive)
         }
         guard request.reference.utf8.count <= NewTransfer.maximumReferenceBytes else { return fail(.referenceTooLong) }
+        guard !request.reference.utf8.contains(0) else { return fail(.referenceInvalid) }
         let isHold = request.flags.contains(.pending)
         if request.timeoutSeconds != 0 && !isHold { return fail(.timeoutRequiresPending) }
         if isHold && request.timeoutSeconds == 0 { return fail(.timeoutMustNotBeZero) }
@@ -35,7 +37,8 @@ extension LedgerState {
         let amount = request.amountMinor
         var expiresAt: UInt64 = 0
         if isHold {
-            let (window, overflowA) = UInt64(request.timeoutSeconds).multipliedReportingOverflow(by: Self.nanosecondsPerSecond)
+            let (window, overflowA) = UInt64(request.timeoutSeconds).multipliedReportingOverflow(
+                by: Self.nanosecondsPerSecond)
             let (deadline, overflowB) = timestamp.addingReportingOverflow(window)
             guard !overflowA && !overflowB else { return fail(.overflowsBalance) }
             expiresAt = deadline
@@ -46,7 +49,8 @@ extension LedgerState {
             updateAccount(debit) { $0.debitsPosted += amount }
             updateAccount(credit) { $0.creditsPosted += amount }
         }
-        store(request, resolved: request, state: isHold ? .pending : .posted, timestamp: timestamp, expiresAt: expiresAt)
+        store(
+            request, resolved: request, state: isHold ? .pending : .posted, timestamp: timestamp, expiresAt: expiresAt)
         return EventResult(code: .ok, timestamp: timestamp)
     }
 
@@ -143,7 +147,8 @@ extension LedgerState {
         var resolved = request
         resolved.debitAccountId = request.debitAccountId == 0 ? fields.creditAccountId : request.debitAccountId
         resolved.creditAccountId = request.creditAccountId == 0 ? fields.debitAccountId : request.creditAccountId
-        guard resolved.debitAccountId == fields.creditAccountId, resolved.creditAccountId == fields.debitAccountId else {
+        guard resolved.debitAccountId == fields.creditAccountId, resolved.creditAccountId == fields.debitAccountId
+        else {
             return fail(.refundAccountsMismatch)
         }
         let remaining = fields.amountMinor - original.transfer.refundedMinor
@@ -182,8 +187,11 @@ extension LedgerState {
         return EventResult(code: .ok, timestamp: timestamp)
     }
 
-    private func store(_ request: NewTransfer, resolved: NewTransfer, state: TransferState, timestamp: UInt64, expiresAt: UInt64) {
-        let transfer = Transfer(fields: resolved, state: state, timestamp: timestamp, expiresAt: expiresAt, refundedMinor: 0)
+    private func store(
+        _ request: NewTransfer, resolved: NewTransfer, state: TransferState, timestamp: UInt64, expiresAt: UInt64
+    ) {
+        let transfer = Transfer(
+            fields: resolved, state: state, timestamp: timestamp, expiresAt: expiresAt, refundedMinor: 0)
         transfers[request.id] = StoredTransfer(request: request, transfer: transfer)
         record(.transferCreated(id: request.id))
     }

@@ -130,7 +130,8 @@ public final class LedgerState {
             let same =
                 existing.key == new.key && existing.currency == new.currency && existing.flags == new.flags
                 && existing.code == new.code
-            return EventResult(code: same ? .exists : .existsWithDifferentFields, timestamp: same ? existing.timestamp : 0)
+            return EventResult(
+                code: same ? .exists : .existsWithDifferentFields, timestamp: same ? existing.timestamp : 0)
         }
         guard AccountFlags.known.isSuperset(of: new.flags) else { return fail(.unknownFlags) }
         guard new.flags != AccountFlags.known else { return fail(.flagsAreMutuallyExclusive) }
@@ -138,7 +139,10 @@ public final class LedgerState {
         guard new.key.utf8.count <= NewAccount.maximumKeyBytes else { return fail(.accountKeyTooLong) }
         guard keyIndex[new.key] == nil else { return fail(.accountKeyExists) }
         let index = accounts.count
-        accounts.append(Account(id: new.id, key: new.key, currency: new.currency, flags: new.flags, code: new.code, timestamp: timestamp))
+        accounts.append(
+            Account(
+                id: new.id, key: new.key, currency: new.currency, flags: new.flags, code: new.code, timestamp: timestamp
+            ))
         accountIndex[new.id] = index
         keyIndex[new.key] = index
         record(.accountCreated(index: index))

@@ -45,6 +45,8 @@ public enum ResultCode: UInt8, Sendable, CaseIterable {
     case unknownFlags = 35
     /// A void names an amount other than zero or the held amount.
     case voidAmountMustMatchPending = 36
+    /// The reference holds a NUL character, which the log cannot store.
+    case referenceInvalid = 37
 }
 
 extension ResultCode {

@@ -97,7 +97,8 @@ final class ReferenceLedger {
     private func open(_ new: NewAccount, at time: UInt64) -> ResultCode {
         if new.id == 0 { return .idMustNotBeZero }
         if let row = accounts[new.id] {
-            let same = row.key == new.key && row.currency == new.currency.numericCode
+            let same =
+                row.key == new.key && row.currency == new.currency.numericCode
                 && row.flags == new.flags.rawValue && row.code == new.code
             return same ? .exists : .existsWithDifferentFields
         }
@@ -108,7 +109,9 @@ final class ReferenceLedger {
         if keys.contains(new.key) { return .accountKeyExists }
         saveAccount(new.id)
         saveKeys()
-        accounts[new.id] = AccountRow(key: new.key, currency: new.currency.numericCode, flags: new.flags.rawValue, code: new.code, timestamp: time)
+        accounts[new.id] = AccountRow(
+            key: new.key, currency: new.currency.numericCode, flags: new.flags.rawValue, code: new.code, timestamp: time
+        )
         keys.insert(new.key)
         return .ok
     }
@@ -120,6 +123,7 @@ final class ReferenceLedger {
         let kindBits = [UInt16(2), 4, 8, 16].filter { t.flags.rawValue & $0 != 0 }.count
         if kindBits > 1 { return .flagsAreMutuallyExclusive }
         if t.reference.utf8.count > 32 { return .referenceTooLong }
+        if t.reference.utf8.contains(0) { return .referenceInvalid }
         let hold = t.flags.contains(.pending)
         if t.timeoutSeconds != 0 && !hold { return .timeoutRequiresPending }
         if hold && t.timeoutSeconds == 0 { return .timeoutMustNotBeZero }
@@ -147,7 +151,9 @@ final class ReferenceLedger {
             accounts[t.creditAccountId]!.balances.creditsPosted += t.amountMinor
         }
         saveTransfer(t.id)
-        transfers[t.id] = TransferRow(request: t, debit: t.debitAccountId, credit: t.creditAccountId, amount: t.amountMinor, status: hold ? .held : .posted, deadline: deadline, refunded: 0, timestamp: time, isVoidOrRefund: false)
+        transfers[t.id] = TransferRow(
+            request: t, debit: t.debitAccountId, credit: t.creditAccountId, amount: t.amountMinor,
+            status: hold ? .held : .posted, deadline: deadline, refunded: 0, timestamp: time, isVoidOrRefund: false)
         return .ok
     }
 
@@ -205,7 +211,9 @@ final class ReferenceLedger {
         saveTransfer(t.pendingId)
         transfers[t.pendingId]!.status = capture ? .captured : .released
         saveTransfer(t.id)
-        transfers[t.id] = TransferRow(request: t, debit: hold.debit, credit: hold.credit, amount: amount, status: .posted, deadline: 0, refunded: 0, timestamp: time, isVoidOrRefund: !capture)
+        transfers[t.id] = TransferRow(
+            request: t, debit: hold.debit, credit: hold.credit, amount: amount, status: .posted, deadline: 0,
+            refunded: 0, timestamp: time, isVoidOrRefund: !capture)
         return .ok
     }
 
@@ -226,7 +234,9 @@ final class ReferenceLedger {
         saveTransfer(t.pendingId)
         transfers[t.pendingId]!.refunded += t.amountMinor
         saveTransfer(t.id)
-        transfers[t.id] = TransferRow(request: t, debit: debit, credit: credit, amount: t.amountMinor, status: .posted, deadline: 0, refunded: 0, timestamp: time, isVoidOrRefund: true)
+        transfers[t.id] = TransferRow(
+            request: t, debit: debit, credit: credit, amount: t.amountMinor, status: .posted, deadline: 0, refunded: 0,
+            timestamp: time, isVoidOrRefund: true)
         return .ok
     }
 

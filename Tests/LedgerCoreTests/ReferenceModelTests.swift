@@ -23,7 +23,9 @@ struct ReferenceModelTests {
             // Every tenth batch lands exactly on a hold's deadline and resolves that hold first,
             // so the boundary of the payment window is exercised, not just either side of it.
             var focus: UInt128?
-            if batchNumber % 10 == 0, let (id, deadline) = workload.openHold(engine: engine, after: max(now, engine.lastTimestamp + 1)) {
+            if batchNumber % 10 == 0,
+                let (id, deadline) = workload.openHold(engine: engine, after: max(now, engine.lastTimestamp + 1))
+            {
                 now = deadline
                 focus = id
             }
@@ -33,7 +35,10 @@ struct ReferenceModelTests {
             let codes = results.map(\.code)
             if codes != expected {
                 let index = zip(codes, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? 0
-                Issue.record("seed \(seed), batch \(batchNumber), event \(index): engine \(codes[index]), model \(expected[index]) for \(batch[index])")
+                let message =
+                    "seed \(seed), batch \(batchNumber), event \(index): engine \(codes[index]), model "
+                    + "\(expected[index]) for \(batch[index])"
+                Issue.record("\(message)")
                 return
             }
             for (event, result) in zip(batch, results) where result.code == .ok {
@@ -83,7 +88,10 @@ struct ReferenceModelTests {
                 case .released: .pendingVoided
                 case .lapsed: .pendingExpired
                 }
-            #expect(transfer.state == state && transfer.fields.amountMinor == row.amount && transfer.refundedMinor == row.refunded && transfer.timestamp == row.timestamp, "seed \(seed): transfer \(id)")
+            #expect(
+                transfer.state == state && transfer.fields.amountMinor == row.amount
+                    && transfer.refundedMinor == row.refunded && transfer.timestamp == row.timestamp,
+                "seed \(seed): transfer \(id)")
         }
     }
 }
@@ -113,7 +121,8 @@ struct Workload {
         for index in 0..<accountCount {
             let id = UInt128(index + 1)
             let roll = Int.random(in: 0..<100, using: &random)
-            let flags: AccountFlags = roll < 30 ? .debitsMustNotExceedCredits : roll < 35 ? .creditsMustNotExceedDebits : []
+            let flags: AccountFlags =
+                roll < 30 ? .debitsMustNotExceedCredits : roll < 35 ? .creditsMustNotExceedDebits : []
             let currency = index % 17 == 16 ? usd : Currency.bdt
             events.append(.createAccount(NewAccount(id: id, key: "acct:\(index)", currency: currency, flags: flags)))
             accountIds.append(id)
@@ -123,7 +132,11 @@ struct Workload {
         events.append(.createAccount(NewAccount(id: 999_999, key: "acct:1", currency: .bdt)))
         events.append(.createAccount(NewAccount(id: 0, key: "zero", currency: .bdt)))
         events.append(.createAccount(NewAccount(id: 999_998, key: "", currency: .bdt)))
-        events.append(.createAccount(NewAccount(id: 999_997, key: "both", currency: .bdt, flags: [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits])))
+        events.append(
+            .createAccount(
+                NewAccount(
+                    id: 999_997, key: "both", currency: .bdt,
+                    flags: [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits])))
         if fundingIds.isEmpty { fundingIds = [accountIds[0]] }
         return stride(from: 0, to: events.count, by: 500).map { Array(events[$0..<min($0 + 500, events.count)]) }
     }
@@ -161,7 +174,9 @@ struct Workload {
             if choice.isEmpty {
                 batch.append(.expirePending(pendingId: focus))
             } else {
-                let t = NewTransfer(id: freshId(), debitAccountId: 0, creditAccountId: 0, amountMinor: 0, pendingId: focus, flags: choice)
+                let t = NewTransfer(
+                    id: freshId(), debitAccountId: 0, creditAccountId: 0, amountMinor: 0, pendingId: focus,
+                    flags: choice)
                 sent.append(t)
                 batch.append(.createTransfer(t))
             }
@@ -185,38 +200,58 @@ struct Workload {
             let credit = Int.random(in: 0..<100, using: &random) < 2 ? debit : pick(accountIds)
             let id = freshId()
             postedIds.append(id)
-            return .createTransfer(NewTransfer(id: id, debitAccountId: debit, creditAccountId: credit, amountMinor: amount(), code: 1, reference: "B-\(id)", flags: linked))
+            return .createTransfer(
+                NewTransfer(
+                    id: id, debitAccountId: debit, creditAccountId: credit, amountMinor: amount(), code: 1,
+                    reference: "B-\(id)", flags: linked))
         case 35..<55:
             let id = freshId()
             holdIds.append(id)
             let debit = Int.random(in: 0..<10, using: &random) < 7 ? pick(fundingIds) : pick(accountIds)
-            return .createTransfer(NewTransfer(id: id, debitAccountId: debit, creditAccountId: pick(accountIds), amountMinor: amount(), timeoutSeconds: UInt32.random(in: 1...900, using: &random), reference: "PAY-\(id)", flags: linked.union(.pending)))
+            return .createTransfer(
+                NewTransfer(
+                    id: id, debitAccountId: debit, creditAccountId: pick(accountIds), amountMinor: amount(),
+                    timeoutSeconds: UInt32.random(in: 1...900, using: &random), reference: "PAY-\(id)",
+                    flags: linked.union(.pending)))
         case 55..<75:
             let capture = roll < 67
             let pending = Int.random(in: 0..<100, using: &random) < 5 ? 77 : pick(holdIds)
             let held = engine.transfer(id: pending)?.fields
             var amount: UInt64 = 0
             let choice = Int.random(in: 0..<10, using: &random)
-            if choice >= 6, let held { amount = choice == 9 ? held.amountMinor + 1 : UInt64.random(in: 0...max(held.amountMinor, 1), using: &random) }
+            if choice >= 6, let held {
+                amount =
+                    choice == 9 ? held.amountMinor + 1 : UInt64.random(in: 0...max(held.amountMinor, 1), using: &random)
+            }
             var debit: UInt128 = 0
             if Int.random(in: 0..<10, using: &random) < 3 { debit = held?.debitAccountId ?? 0 }
             if Int.random(in: 0..<100, using: &random) < 5 { debit = pick(accountIds) }
             let id = freshId()
             if capture { postedIds.append(id) }
-            return .createTransfer(NewTransfer(id: id, debitAccountId: debit, creditAccountId: 0, amountMinor: amount, pendingId: pending, flags: linked.union(capture ? .postPending : .voidPending)))
+            return .createTransfer(
+                NewTransfer(
+                    id: id, debitAccountId: debit, creditAccountId: 0, amountMinor: amount, pendingId: pending,
+                    flags: linked.union(capture ? .postPending : .voidPending)))
         case 75..<82:
             let original = pick(postedIds)
             let fields = engine.transfer(id: original)?.fields
             var debit: UInt128 = 0
             var credit: UInt128 = 0
             let choice = Int.random(in: 0..<10, using: &random)
-            if choice < 3 { debit = fields?.creditAccountId ?? 0; credit = fields?.debitAccountId ?? 0 }
+            if choice < 3 {
+                debit = fields?.creditAccountId ?? 0
+                credit = fields?.debitAccountId ?? 0
+            }
             if choice == 9 { debit = fields?.debitAccountId ?? 0 }
             let amount = UInt64.random(in: 0...max(fields?.amountMinor ?? 1, 1), using: &random)
-            return .createTransfer(NewTransfer(id: freshId(), debitAccountId: debit, creditAccountId: credit, amountMinor: amount, pendingId: original, code: 2, flags: linked.union(.refund)))
+            return .createTransfer(
+                NewTransfer(
+                    id: freshId(), debitAccountId: debit, creditAccountId: credit, amountMinor: amount,
+                    pendingId: original, code: 2, flags: linked.union(.refund)))
         case 82..<88:
             let due = engine.dueHolds(at: now, limit: 4)
-            return .expirePending(pendingId: due.isEmpty || Int.random(in: 0..<4, using: &random) == 0 ? pick(holdIds) : due[0])
+            return .expirePending(
+                pendingId: due.isEmpty || Int.random(in: 0..<4, using: &random) == 0 ? pick(holdIds) : due[0])
         case 88..<94:
             guard !sent.isEmpty else { return .expirePending(pendingId: 5) }
             var again = sent[Int.random(in: 0..<sent.count, using: &random)]
@@ -228,7 +263,8 @@ struct Workload {
     }
 
     private mutating func junk() -> Event {
-        let base = NewTransfer(id: freshId(), debitAccountId: pick(fundingIds), creditAccountId: pick(accountIds), amountMinor: 100)
+        let base = NewTransfer(
+            id: freshId(), debitAccountId: pick(fundingIds), creditAccountId: pick(accountIds), amountMinor: 100)
         var bad = base
         switch Int.random(in: 0..<8, using: &random) {
         case 0: bad.id = 0

@@ -34,12 +34,12 @@ struct TidyTests {
             let lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
             #expect(lines.count <= Self.maximumFileLines, "\(name) has \(lines.count) lines; split it")
             for (index, line) in lines.enumerated() {
-                let where_ = "\(name):\(index + 1)"
-                #expect(line.count <= Self.maximumLineColumns, "\(where_) is \(line.count) columns")
-                #expect(!line.hasSuffix(" ") && !line.hasSuffix("\t"), "\(where_) ends in white space")
+                let location = "\(name):\(index + 1)"
+                #expect(line.count <= Self.maximumLineColumns, "\(location) is \(line.count) columns")
+                #expect(!line.hasSuffix(" ") && !line.hasSuffix("\t"), "\(location) ends in white space")
                 let marker = "TO" + "DO"  // spelled apart so this file does not match itself
                 if line.contains(marker) {
-                    #expect(line.contains(marker + "(issue"), "\(where_): a to-do names its issue: \(marker)(issue N)")
+                    #expect(line.contains(marker + "(issue"), "\(location): name the issue: \(marker)(issue N)")
                 }
             }
         }
