@@ -136,6 +136,6 @@ public enum EventCodec {
 /// A log record that is not a valid ledger event; recovery reports it with the record's place.
 public struct EventDecodingError: Error, Equatable, Sendable, CustomStringConvertible {
     public let reason: String
-    init(_ reason: String) { self.reason = reason }
+    public init(_ reason: String) { self.reason = reason }
     public var description: String { reason }
 }

@@ -194,6 +194,7 @@ extension LedgerState {
             fields: resolved, state: state, timestamp: timestamp, expiresAt: expiresAt, refundedMinor: 0)
         transfers[request.id] = StoredTransfer(request: request, transfer: transfer)
         record(.transferCreated(id: request.id))
+        noteTransferChange(request.id)
     }
 
     private func change(_ id: UInt128, _ body: (inout StoredTransfer) -> Void) {
@@ -201,5 +202,6 @@ extension LedgerState {
         let previous = transfers[id]!
         record(.transferChanged(id: id, previous: previous))
         body(&transfers[id]!)
+        noteTransferChange(id)
     }
 }

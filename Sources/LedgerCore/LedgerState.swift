@@ -24,6 +24,11 @@ public final class LedgerState {
     var expiry = ExpiryQueue()
     private var undo: [Undo] = []
     private var recordingUndo = false
+    /// What changed since the last `takeChanges()`: account indexes (with a flag per account so
+    /// each is listed once) and transfer ids.
+    private var changedAccountIndexes: [Int] = []
+    private var accountChanged: [Bool] = []
+    private var changedTransferIds: [UInt128] = []
 
     /// The timestamp of the last event applied; the next batch starts after it.
     public private(set) var lastTimestamp: UInt64 = 0
@@ -143,6 +148,8 @@ public final class LedgerState {
             Account(
                 id: new.id, key: new.key, currency: new.currency, flags: new.flags, code: new.code, timestamp: timestamp
             ))
+        accountChanged.append(false)
+        noteAccountChange(index)
         accountIndex[new.id] = index
         keyIndex[new.key] = index
         record(.accountCreated(index: index))
@@ -162,6 +169,38 @@ public final class LedgerState {
     func updateAccount(_ index: Int, _ change: (inout Account) -> Void) {
         record(.accountChanged(index: index, previous: accounts[index]))
         change(&accounts[index])
+        noteAccountChange(index)
+    }
+
+    private func noteAccountChange(_ index: Int) {
+        if !accountChanged[index] {
+            accountChanged[index] = true
+            changedAccountIndexes.append(index)
+        }
+    }
+
+    func noteTransferChange(_ id: UInt128) {
+        changedTransferIds.append(id)
+    }
+
+    /// The accounts and transfers changed since the last call, as they are now (a change undone
+    /// by a failed chain shows its restored value, and a creation undone is left out). The
+    /// engine publishes them to readers once the batches that changed them are durable.
+    public func takeChanges() -> (accounts: [Account], transfers: [Transfer]) {
+        var changed: [Account] = []
+        changed.reserveCapacity(changedAccountIndexes.count)
+        for index in changedAccountIndexes where index < accounts.count {
+            accountChanged[index] = false
+            changed.append(accounts[index])
+        }
+        changedAccountIndexes.removeAll(keepingCapacity: true)
+        var seen = Set<UInt128>()
+        var transfersChanged: [Transfer] = []
+        for id in changedTransferIds where seen.insert(id).inserted {
+            if let stored = transfers[id] { transfersChanged.append(stored.transfer) }
+        }
+        changedTransferIds.removeAll(keepingCapacity: true)
+        return (changed, transfersChanged)
     }
 
     func accountAt(_ index: Int) -> Account { accounts[index] }
@@ -172,6 +211,7 @@ public final class LedgerState {
             case .accountCreated(let index):
                 precondition(index == accounts.count - 1, "accounts are undone in reverse order")
                 let account = accounts.removeLast()
+                accountChanged.removeLast()
                 accountIndex[account.id] = nil
                 keyIndex[account.key] = nil
             case .accountChanged(let index, let previous):

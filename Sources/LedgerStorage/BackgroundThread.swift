@@ -6,7 +6,7 @@ import CKhataSupport
 
 /// A dedicated OS thread for blocking work (file I/O) that must never run on a Swift concurrency
 /// or event-loop thread.
-final class BackgroundThread: Sendable {
+public final class BackgroundThread: Sendable {
     private final class Body {
         let name: String
         let run: @Sendable () -> Void
@@ -19,7 +19,7 @@ final class BackgroundThread: Sendable {
     private let handle: pthread_t
 
     /// Starts `body` on a new thread named `name` (at most 15 characters show in `top`).
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
+    public init(name: String, _ body: @escaping @Sendable () -> Void) {
         let context = Unmanaged.passRetained(Body(name, body)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(
@@ -36,13 +36,18 @@ final class BackgroundThread: Sendable {
         handle = thread
     }
 
+    /// Starts a detached thread (one that signals its own end).
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) {
+        BackgroundThread(name: name, body).detach()
+    }
+
     /// Lets the thread's resources go when it returns, for threads that signal their own end.
-    func detach() {
+    public func detach() {
         _ = pthread_detach(handle)
     }
 
     /// Waits for the thread to return.
-    func join() {
+    public func join() {
         _ = pthread_join(handle, nil)
     }
 }

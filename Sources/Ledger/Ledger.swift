@@ -1,0 +1,167 @@
+import Dispatch
+import LedgerCore
+import LedgerStorage
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The ledger engine: callers submit batches of events through a bounded lock-free queue to one
+/// sequencer thread, which owns all mutable state, applies each batch, writes it through the
+/// segment store's group commit and completes the callers only once it is durable. While one
+/// group is being synced the sequencer already applies the next.
+public final class Ledger: Sendable {
+    final class Submission: Sendable {
+        let events: [Event]
+        let completion: @Sendable (Result<[EventResult], LedgerError>) -> Void
+
+        init(events: [Event], completion: @escaping @Sendable (Result<[EventResult], LedgerError>) -> Void) {
+            self.events = events
+            self.completion = completion
+        }
+    }
+
+    public let configuration: LedgerConfiguration
+    let store: SegmentStore
+    let sequencer: Sequencer
+    let view: CommittedView
+    private let queue: SubmissionQueue<Submission>
+    private let wake = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+    private let closing = Atomic<Bool>(false)
+    private let failure: Mutex<LedgerError?>
+
+    /// What recovery found when the ledger was opened.
+    public var recovery: RecoveryReport { store.recovery }
+
+    /// Opens the ledger whose log is in `directory` (the data directory's `ledger` folder),
+    /// replaying the log into memory. `clock` gives the sequencer's time in nanoseconds since
+    /// the Unix epoch (the wall clock unless a test replaces it).
+    public static func open(
+        directory: String, configuration: LedgerConfiguration = LedgerConfiguration(),
+        clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
+    ) throws(LedgerError) -> Ledger {
+        let state = LedgerState()
+        let replay = Replayer(state: state)
+        let store: SegmentStore
+        do {
+            store = try SegmentStore.open(directory: directory, configuration: configuration.storage) {
+                kind, sequence, body in try replay.record(kind: kind, sequence: sequence, body: body.baseAddress!)
+            }
+        } catch {
+            if let corrupt = replay.failure { throw corrupt }
+            throw .storage(error)
+        }
+        guard replay.isBetweenBatches else {
+            store.close()
+            throw .corruptLog(sequence: store.committedSequence, reason: "the log ends inside a batch")
+        }
+        return Ledger(configuration: configuration, store: store, state: state, clock: clock)
+    }
+
+    private init(
+        configuration: LedgerConfiguration, store: SegmentStore, state: LedgerState,
+        clock: @escaping @Sendable () -> UInt64
+    ) {
+        self.configuration = configuration
+        self.store = store
+        let view = CommittedView()
+        let changes = state.takeChanges()
+        view.publish(accounts: changes.accounts, transfers: changes.transfers)
+        self.view = view
+        queue = SubmissionQueue(capacity: configuration.queueCapacity)
+        failure = Mutex(nil)
+        sequencer = Sequencer(state: state, store: store, view: view, clock: clock)
+        BackgroundThread.start(name: "khata-sequencer") { [self] in self.runSequencer() }
+    }
+
+    /// Submits a batch and returns each event's result once the batch is durable.
+    public func submit(_ events: [Event]) async throws(LedgerError) -> [EventResult] {
+        let outcome = await withCheckedContinuation {
+            (continuation: CheckedContinuation<Result<[EventResult], LedgerError>, Never>) in
+            submit(events) { continuation.resume(returning: $0) }
+        }
+        return try outcome.get()
+    }
+
+    /// Submits a batch; `completion` runs (on the store's I/O thread, so it must be brief) once
+    /// the batch is durable, or at once when the submission is refused.
+    public func submit(_ events: [Event], completion: @escaping @Sendable (Result<[EventResult], LedgerError>) -> Void)
+    {
+        guard !events.isEmpty, events.count <= configuration.maximumBatchEvents else {
+            completion(.failure(.batchSize(count: events.count, maximum: configuration.maximumBatchEvents)))
+            return
+        }
+        for (index, event) in events.enumerated() {
+            if let code = EventCodec.validateForLog(event) {
+                completion(.failure(.invalidEvent(index: index, code: code)))
+                return
+            }
+        }
+        if let failed = failure.withLock({ $0 }) {
+            completion(.failure(failed))
+            return
+        }
+        guard !closing.load(ordering: .acquiring) else {
+            completion(.failure(.closed))
+            return
+        }
+        guard queue.tryEnqueue(Submission(events: events, completion: completion)) else {
+            completion(.failure(.overloaded))
+            return
+        }
+        wake.signal()
+    }
+
+    // MARK: Reads of committed state
+
+    /// The account as of the last durable batch.
+    public func account(id: UInt128) -> Account? { view.account(id: id) }
+
+    /// The account with this key as of the last durable batch.
+    public func account(key: String) -> Account? { view.account(key: key) }
+
+    /// The transfer as of the last durable batch.
+    public func transfer(id: UInt128) -> Transfer? { view.transfer(id: id) }
+
+    /// Every account as of the last durable batch (unordered).
+    public var accounts: [Account] { view.allAccounts }
+
+    /// The last durable log sequence.
+    public var committedSequence: UInt64 { store.committedSequence }
+
+    /// Submissions waiting for the sequencer.
+    public var queueDepth: Int { queue.approximateCount }
+
+    /// Stops taking submissions, applies and makes durable everything already queued, and
+    /// closes the log.
+    public func close() {
+        guard !closing.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        wake.signal()
+        stopped.wait()
+        store.close()
+    }
+
+    /// Nanoseconds since the Unix epoch from the system's real-time clock.
+    @Sendable public static func wallClockNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    private func runSequencer() {
+        while true {
+            guard let first = queue.tryDequeue() else {
+                if closing.load(ordering: .acquiring) { break }
+                wake.wait()
+                continue
+            }
+            if let error = sequencer.process(first, next: { self.queue.tryDequeue() }) {
+                failure.withLock { $0 = error }
+            }
+        }
+        sequencer.finish()
+        stopped.signal()
+    }
+}
