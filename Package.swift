@@ -52,11 +52,17 @@ let package = Package(
             dependencies: ["LedgerStorage"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "LedgerBench",
+            dependencies: ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "khata",
             dependencies: [
                 "LedgerStorage",
                 "StorageBench",
+                "LedgerBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LedgerStorage
 import Logging
+import LedgerBench
 import StorageBench
 
 /// `khata bench`: measurements on this machine.
@@ -9,8 +10,8 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Khata on this machine.",
-        subcommands: [StorageBenchCommand.self],
-        defaultSubcommand: StorageBenchCommand.self
+        subcommands: [LedgerBenchCommand.self, StorageBenchCommand.self],
+        defaultSubcommand: LedgerBenchCommand.self
     )
 }
 
@@ -103,5 +104,76 @@ struct StorageBenchCommand: AsyncParsableCommand {
                 + "\(Units.seconds(result.openWithoutCheckpointSeconds)), replaying every record)"
         )
         print("  check:                 \(Units.bytes(Int(result.checkBytesPerSecond)))/s")
+    }
+}
+
+/// `khata bench ledger` (the default): durable transfers per second through the whole engine.
+struct LedgerBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "Durable transfers per second through the ledger engine.",
+        discussion: """
+            Creates --accounts accounts, then posts --transfers transfers between uniformly random \
+            accounts (10% holds, later captured or voided) in batches of up to --batch-events from \
+            --submitters concurrent submitters, each batch acknowledged only once durable. Prints \
+            throughput and the per-batch latency from submission to durable acknowledgement. \
+            Scratch data goes to --dir (default: a new directory under $TMPDIR or /tmp) and is removed.
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Accounts to create.")
+    var accounts: Int = 100_000
+
+    @Option(help: "Transfers to post.")
+    var transfers: Int = 1_000_000
+
+    @Option(help: "Events per submitted batch (1...8190).")
+    var batchEvents: Int = 8190
+
+    @Option(help: "Concurrent submitters.")
+    var submitters: Int = 4
+
+    @Option(help: ArgumentHelp("Scratch directory on the disk to measure.", valueName: "dir"))
+    var dir: String?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard accounts >= 2, accounts <= 100_000_000 else { throw ValidationError("--accounts must be 2...100,000,000") }
+        guard transfers >= 1, transfers <= 1_000_000_000 else { throw ValidationError("--transfers must be 1...1,000,000,000") }
+        guard batchEvents >= 1, batchEvents <= 8190 else { throw ValidationError("--batch-events must be 1...8190") }
+        guard submitters >= 1, submitters <= 64 else { throw ValidationError("--submitters must be 1...64") }
+    }
+
+    func run() async throws {
+        let (settings, logger) = try await global.load(label: "khata.bench")
+        let base = dir ?? ((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/khata-bench-\(getpid())")
+        var options = LedgerBench.Options(directory: base)
+        options.accounts = accounts
+        options.transfers = transfers
+        options.batchEvents = batchEvents
+        options.submitters = submitters
+        options.storage = settings.storage
+        logger.info("ledger bench", metadata: ["accounts": "\(accounts)", "transfers": "\(transfers)", "dir": "\(base)"])
+        let result = try await LedgerBench(options: options).run()
+        if json {
+            let object: [String: Any] = [
+                "transfers_per_s": result.transfersPerSecond.rounded(), "p50_ms": result.p50Milliseconds,
+                "p99_ms": result.p99Milliseconds, "accounts": result.accounts, "transfers": result.transfers,
+                "rss_bytes": result.rssBytes, "seconds": result.seconds, "ok_transfers": result.okTransfers,
+                "refused_transfers": result.refusedTransfers,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("ledger bench: \(result.transfers) transfers over \(result.accounts) accounts, batches of \(batchEvents)")
+        print("  durable transfers: \(Units.rate(result.transfersPerSecond)) per second (\(Units.seconds(result.seconds)))")
+        print(String(format: "  batch latency:     p50 %.2f ms, p99 %.2f ms (submit to durable acknowledgement)", result.p50Milliseconds, result.p99Milliseconds))
+        print("  results:           \(result.okTransfers) ok, \(result.refusedTransfers) refused")
+        print("  peak memory:       \(Units.bytes(result.rssBytes))")
     }
 }

@@ -12,13 +12,14 @@ struct CommandTests {
         try #require(outcome.status == 0, "debug-append failed: \(outcome.stderr)")
     }
 
-    @Test("--help works for every command", arguments: [[], ["check"], ["bench"], ["bench", "storage"]])
+    @Test("--help works for every command", arguments: [[], ["check"], ["bench"], ["bench", "ledger"], ["bench", "storage"]])
     func help(command: [String]) throws {
         let outcome = try KhataProcess.run(command + ["--help"])
         #expect(outcome.status == 0)
         #expect(outcome.stdout.contains("USAGE: khata"))
         // Commands that act take the global options; `bench` only groups its subcommands.
-        #expect(outcome.stdout.contains(command == ["bench"] ? "storage" : "--data-dir"))
+        // `bench` alone lists its subcommands; the others take the global options.
+        #expect(outcome.stdout.contains(command == ["bench"] ? "ledger" : "--data-dir"))
     }
 
     @Test("check reports a healthy store as JSON and exits 0")
@@ -75,6 +76,24 @@ struct CommandTests {
         #expect(rate > 0 && limit > 0 && ratio > 0)
         #expect(object["records"] as? Int == 20000)
         #expect(!FileManager.default.fileExists(atPath: directory.path + "/bench"), "scratch files were left behind")
+    }
+
+    @Test("bench (the ledger) --json prints throughput, latency, sizes and memory")
+    func ledgerBenchJSON() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let outcome = try KhataProcess.run([
+            "bench", "--accounts", "1000", "--transfers", "20000", "--batch-events", "1000", "--dir", directory.path + "/bench",
+            "--json",
+        ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(outcome.stdout.utf8)) as? [String: Any])
+        for key in ["transfers_per_s", "p50_ms", "p99_ms", "rss_bytes"] {
+            #expect((object[key] as? Double ?? 0) > 0, "\(key) in \(outcome.stdout)")
+        }
+        #expect(object["accounts"] as? Int == 1000)
+        #expect(object["transfers"] as? Int == 20000)
+        #expect(object["ok_transfers"] as? Int ?? 0 > 19_000)
     }
 
     @Test("logs are JSON lines when standard error is not a terminal")
