@@ -60,6 +60,8 @@ let package = Package(
         .executableTarget(
             name: "khata",
             dependencies: [
+                "Ledger",
+                "LedgerCore",
                 "LedgerStorage",
                 "StorageBench",
                 "LedgerBench",
@@ -99,7 +101,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KhataCommandTests",
-            dependencies: ["khata", "LedgerStorage"],
+            dependencies: ["khata", "Ledger", "LedgerCore", "LedgerStorage"],
             swiftSettings: strictSettings
         ),
 

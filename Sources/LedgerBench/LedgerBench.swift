@@ -6,7 +6,7 @@ import StorageBench
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The ledger benchmark behind `khata bench`: creates accounts, then posts transfers between
@@ -52,7 +52,8 @@ public struct LedgerBench: Sendable {
         var index = 1
         while index <= options.accounts {
             let upper = min(index + options.batchEvents - 1, options.accounts)
-            _ = try await ledger.submit((index...upper).map { .createAccount(NewAccount(id: UInt128($0), key: "bench:\($0)", currency: .bdt)) })
+            _ = try await ledger.submit(
+                (index...upper).map { .createAccount(NewAccount(id: UInt128($0), key: "bench:\($0)", currency: .bdt)) })
             index = upper + 1
         }
         let perSubmitter = (options.transfers + options.submitters - 1) / options.submitters
@@ -79,7 +80,9 @@ public struct LedgerBench: Sendable {
             rssBytes: Int(usage.ru_maxrss) * 1024)
     }
 
-    private func submit(_ ledger: Ledger, submitter: Int, count: Int) async throws -> (latencies: [Double], ok: Int, refused: Int) {
+    private func submit(_ ledger: Ledger, submitter: Int, count: Int) async throws -> (
+        latencies: [Double], ok: Int, refused: Int
+    ) {
         var random = BenchRandom(seed: options.seed &+ UInt64(submitter) &* 0x9E37_79B9)
         var latencies: [Double] = []
         var ok = 0
@@ -96,12 +99,24 @@ public struct LedgerBench: Sendable {
                 let roll = random.next() % 100
                 if roll < 10 || holds.isEmpty {
                     holds.append(nextId)
-                    events.append(.createTransfer(NewTransfer(id: nextId, debitAccountId: account(&random), creditAccountId: account(&random), amountMinor: random.next() % 100_000 + 1, timeoutSeconds: 1800, flags: .pending)))
+                    events.append(
+                        .createTransfer(
+                            NewTransfer(
+                                id: nextId, debitAccountId: account(&random), creditAccountId: account(&random),
+                                amountMinor: random.next() % 100_000 + 1, timeoutSeconds: 1800, flags: .pending)))
                 } else if roll < 15 || roll < 20 {
                     let hold = holds.removeFirst()
-                    events.append(.createTransfer(NewTransfer(id: nextId, debitAccountId: 0, creditAccountId: 0, amountMinor: 0, pendingId: hold, flags: roll < 15 ? .postPending : .voidPending)))
+                    events.append(
+                        .createTransfer(
+                            NewTransfer(
+                                id: nextId, debitAccountId: 0, creditAccountId: 0, amountMinor: 0, pendingId: hold,
+                                flags: roll < 15 ? .postPending : .voidPending)))
                 } else {
-                    events.append(.createTransfer(NewTransfer(id: nextId, debitAccountId: account(&random), creditAccountId: account(&random), amountMinor: random.next() % 100_000 + 1)))
+                    events.append(
+                        .createTransfer(
+                            NewTransfer(
+                                id: nextId, debitAccountId: account(&random), creditAccountId: account(&random),
+                                amountMinor: random.next() % 100_000 + 1)))
                 }
             }
             let started = Clock.now()

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import LedgerBench
 import LedgerStorage
 import Logging
-import LedgerBench
 import StorageBench
 
 /// `khata bench`: measurements on this machine.
@@ -142,8 +142,12 @@ struct LedgerBenchCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard accounts >= 2, accounts <= 100_000_000 else { throw ValidationError("--accounts must be 2...100,000,000") }
-        guard transfers >= 1, transfers <= 1_000_000_000 else { throw ValidationError("--transfers must be 1...1,000,000,000") }
+        guard accounts >= 2, accounts <= 100_000_000 else {
+            throw ValidationError("--accounts must be 2...100,000,000")
+        }
+        guard transfers >= 1, transfers <= 1_000_000_000 else {
+            throw ValidationError("--transfers must be 1...1,000,000,000")
+        }
         guard batchEvents >= 1, batchEvents <= 8190 else { throw ValidationError("--batch-events must be 1...8190") }
         guard submitters >= 1, submitters <= 64 else { throw ValidationError("--submitters must be 1...64") }
     }
@@ -157,7 +161,8 @@ struct LedgerBenchCommand: AsyncParsableCommand {
         options.batchEvents = batchEvents
         options.submitters = submitters
         options.storage = settings.storage
-        logger.info("ledger bench", metadata: ["accounts": "\(accounts)", "transfers": "\(transfers)", "dir": "\(base)"])
+        logger.info(
+            "ledger bench", metadata: ["accounts": "\(accounts)", "transfers": "\(transfers)", "dir": "\(base)"])
         let result = try await LedgerBench(options: options).run()
         if json {
             let object: [String: Any] = [
@@ -171,8 +176,14 @@ struct LedgerBenchCommand: AsyncParsableCommand {
             return
         }
         print("ledger bench: \(result.transfers) transfers over \(result.accounts) accounts, batches of \(batchEvents)")
-        print("  durable transfers: \(Units.rate(result.transfersPerSecond)) per second (\(Units.seconds(result.seconds)))")
-        print(String(format: "  batch latency:     p50 %.2f ms, p99 %.2f ms (submit to durable acknowledgement)", result.p50Milliseconds, result.p99Milliseconds))
+        print(
+            "  durable transfers: \(Units.rate(result.transfersPerSecond)) per second "
+                + "(\(Units.seconds(result.seconds)))"
+        )
+        print(
+            String(
+                format: "  batch latency:     p50 %.2f ms, p99 %.2f ms (submit to durable acknowledgement)",
+                result.p50Milliseconds, result.p99Milliseconds))
         print("  results:           \(result.okTransfers) ok, \(result.refusedTransfers) refused")
         print("  peak memory:       \(Units.bytes(result.rssBytes))")
     }

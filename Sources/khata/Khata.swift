@@ -14,6 +14,6 @@ struct Khata: AsyncParsableCommand {
             per line otherwise.
             """,
         version: "0.1.0",
-        subcommands: [CheckCommand.self, BenchCommand.self, DebugAppendCommand.self]
+        subcommands: [CheckCommand.self, BenchCommand.self, DebugAppendCommand.self, DebugLedgerCommand.self]
     )
 }

@@ -12,7 +12,9 @@ struct CommandTests {
         try #require(outcome.status == 0, "debug-append failed: \(outcome.stderr)")
     }
 
-    @Test("--help works for every command", arguments: [[], ["check"], ["bench"], ["bench", "ledger"], ["bench", "storage"]])
+    @Test(
+        "--help works for every command",
+        arguments: [[], ["check"], ["bench"], ["bench", "ledger"], ["bench", "storage"]])
     func help(command: [String]) throws {
         let outcome = try KhataProcess.run(command + ["--help"])
         #expect(outcome.status == 0)
@@ -83,7 +85,8 @@ struct CommandTests {
         let directory = ScratchDirectory()
         defer { directory.remove() }
         let outcome = try KhataProcess.run([
-            "bench", "--accounts", "1000", "--transfers", "20000", "--batch-events", "1000", "--dir", directory.path + "/bench",
+            "bench", "--accounts", "1000", "--transfers", "20000", "--batch-events", "1000", "--dir",
+            directory.path + "/bench",
             "--json",
         ])
         #expect(outcome.status == 0, "\(outcome.stderr)")
