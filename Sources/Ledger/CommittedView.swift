@@ -11,6 +11,8 @@ final class CommittedView: Sendable {
         var accounts: [UInt128: Account] = [:]
         var keys: [String: UInt128] = [:]
         var transfers: [UInt128: Transfer] = [:]
+        /// Per account, the ids of the transfers that moved its money, in commit order.
+        var history: [UInt128: [UInt128]] = [:]
     }
 
     private let tables = Mutex(Tables())
@@ -22,7 +24,11 @@ final class CommittedView: Sendable {
                 tables.keys[account.key] = account.id
             }
             for transfer in transfers {
-                tables.transfers[transfer.fields.id] = transfer
+                let id = transfer.fields.id
+                if tables.transfers.updateValue(transfer, forKey: id) == nil {
+                    tables.history[transfer.fields.debitAccountId, default: []].append(id)
+                    tables.history[transfer.fields.creditAccountId, default: []].append(id)
+                }
             }
         }
     }
@@ -34,6 +40,22 @@ final class CommittedView: Sendable {
     }
 
     func transfer(id: UInt128) -> Transfer? { tables.withLock { $0.transfers[id] } }
+
+    /// Up to `limit` transfers of an account with timestamps after `after`, oldest first.
+    func history(accountId: UInt128, after: UInt64, limit: Int) -> [Transfer] {
+        tables.withLock { tables in
+            let ids = tables.history[accountId] ?? []
+            // Commit order is timestamp order, so the cursor is found by binary search.
+            var low = 0
+            var high = ids.count
+            while low < high {
+                let middle = (low + high) / 2
+                // Safe: every id in a history was published with its transfer.
+                if tables.transfers[ids[middle]]!.timestamp <= after { low = middle + 1 } else { high = middle }
+            }
+            return ids[low..<min(ids.count, low + limit)].map { tables.transfers[$0]! }
+        }
+    }
 
     var accountCount: Int { tables.withLock { $0.accounts.count } }
 

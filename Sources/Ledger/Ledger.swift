@@ -125,6 +125,14 @@ public final class Ledger: Sendable {
     /// The transfer as of the last durable batch.
     public func transfer(id: UInt128) -> Transfer? { view.transfer(id: id) }
 
+    /// An account's transfers in commit order, after the cursor `after` (a transfer timestamp;
+    /// 0 for the beginning), at most `limit` (1...10,000) of them. The last one's timestamp is
+    /// the cursor for the next page.
+    public func history(accountId: UInt128, after: UInt64 = 0, limit: Int = 100) -> [Transfer] {
+        precondition(limit >= 1 && limit <= 10_000, "history pages hold 1...10,000 transfers")
+        return view.history(accountId: accountId, after: after, limit: limit)
+    }
+
     /// Every account as of the last durable batch (unordered).
     public var accounts: [Account] { view.allAccounts }
 

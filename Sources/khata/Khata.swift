@@ -14,6 +14,9 @@ struct Khata: AsyncParsableCommand {
             per line otherwise.
             """,
         version: "0.1.0",
-        subcommands: [CheckCommand.self, BenchCommand.self, DebugAppendCommand.self, DebugLedgerCommand.self]
+        subcommands: [
+            AccountsCommand.self, TransferCommand.self, HistoryCommand.self, CheckCommand.self, BenchCommand.self,
+            DebugAppendCommand.self, DebugLedgerCommand.self,
+        ]
     )
 }

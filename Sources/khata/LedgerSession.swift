@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import LedgerCore
+
+/// What the ledger commands share: opening the ledger of the data directory, naming accounts,
+/// and printing for people (on a terminal) or for programs (JSON).
+enum LedgerSession {
+    static func open(_ global: GlobalOptions) async throws -> Ledger {
+        let (settings, _) = try await global.load(label: "khata.ledger")
+        var configuration = LedgerConfiguration()
+        configuration.storage = settings.storage
+        return try Ledger.open(directory: settings.ledgerDirectory, configuration: configuration)
+    }
+
+    /// A 128-bit id written in decimal.
+    static func parseId(_ text: String) throws -> UInt128 {
+        guard let id = UInt128(text), id != 0 else {
+            throw CommandFailure("\"\(text)\" is not an id: ids are decimal numbers 1...2^128-1")
+        }
+        return id
+    }
+
+    /// A stable id for an account key (FNV-1a over the key, twice with different offsets), so
+    /// creating the same key again is idempotent without remembering an id.
+    static func derivedId(_ key: String) -> UInt128 {
+        func fnv(_ offset: UInt64) -> UInt64 {
+            var hash = offset
+            for byte in key.utf8 {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
+            return hash
+        }
+        let id = UInt128(fnv(0xCBF2_9CE4_8422_2325)) << 64 | UInt128(fnv(0x6C62_272E_07BB_0142))
+        return id == 0 ? 1 : id
+    }
+
+    /// An account by key, or by decimal id when no account has that key.
+    static func resolve(_ reference: String, in ledger: Ledger) throws -> Account {
+        if let account = ledger.account(key: reference) { return account }
+        if let id = UInt128(reference), let account = ledger.account(id: id) { return account }
+        throw CommandFailure("no account with key or id \"\(reference)\"")
+    }
+
+    static func report(_ code: ResultCode, json: Bool) throws {
+        if !json { Swift.print("result: \(code)") }
+        if !code.succeeded {
+            if json { Swift.print(jsonLine(["result": "\(code)"])) }
+            throw ExitCode(1)
+        }
+    }
+
+    static func print(_ account: Account, json: Bool) {
+        let amount = { (minor: UInt64) in Amount(minorUnits: minor).formatted(account.currency) }
+        let available = account.available
+        let availableText =
+            (available < 0 ? "-" : "") + Amount(minorUnits: UInt64(available.magnitude)).formatted(account.currency)
+        if json {
+            Swift.print(
+                jsonLine([
+                    "id": "\(account.id)", "key": account.key, "currency": account.currency.code,
+                    "flags": account.flags.rawValue, "code": account.code,
+                    "debitsPending": amount(account.debitsPending), "debitsPosted": amount(account.debitsPosted),
+                    "creditsPending": amount(account.creditsPending), "creditsPosted": amount(account.creditsPosted),
+                    "available": availableText, "timestamp": account.timestamp,
+                ]))
+            return
+        }
+        Swift.print("\(account.key)  (id \(account.id), \(account.currency.code))")
+        Swift.print("  debits:  posted \(amount(account.debitsPosted)), pending \(amount(account.debitsPending))")
+        Swift.print("  credits: posted \(amount(account.creditsPosted)), pending \(amount(account.creditsPending))")
+        Swift.print("  available: \(availableText)")
+    }
+
+    static func print(_ transfer: Transfer, currency: Currency, json: Bool) {
+        let fields = transfer.fields
+        let amount = Amount(minorUnits: fields.amountMinor).formatted(currency)
+        if json {
+            Swift.print(
+                jsonLine([
+                    "id": "\(fields.id)", "debitAccountId": "\(fields.debitAccountId)",
+                    "creditAccountId": "\(fields.creditAccountId)", "amount": amount, "state": "\(transfer.state)",
+                    "pendingId": "\(fields.pendingId)", "code": fields.code, "reference": fields.reference,
+                    "flags": fields.flags.rawValue, "timestamp": transfer.timestamp,
+                ]))
+            return
+        }
+        Swift.print(
+            "\(transfer.timestamp)  \(fields.id)  \(fields.debitAccountId) -> \(fields.creditAccountId)  "
+                + "\(amount)  \(transfer.state)  \(fields.reference)"
+        )
+    }
+
+    static func jsonLine(_ object: [String: Any]) -> String {
+        // Safe: callers pass strings and integers only, which always serialise.
+        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// A command that cannot do what was asked, for a reason in the input or the data (printed as
+/// `Error: …` without the usage text, which is for mistakes in the command line itself).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
