@@ -42,13 +42,15 @@ public final class Ledger: Sendable {
         directory: String, configuration: LedgerConfiguration = LedgerConfiguration(),
         clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
     ) throws(LedgerError) -> Ledger {
-        let state = LedgerState()
-        let replay = Replayer(state: state)
+        let replay = Replayer(state: LedgerState())
         let store: SegmentStore
         do {
-            store = try SegmentStore.open(directory: directory, configuration: configuration.storage) {
-                kind, sequence, body in try replay.record(kind: kind, sequence: sequence, body: body.baseAddress!)
-            }
+            store = try SegmentStore.open(
+                directory: directory, configuration: configuration.storage,
+                replay: { kind, sequence, body in
+                    try replay.record(kind: kind, sequence: sequence, body: body.baseAddress!)
+                },
+                restore: replay.restore)
         } catch {
             if let corrupt = replay.failure { throw corrupt }
             throw .storage(error)
@@ -57,7 +59,7 @@ public final class Ledger: Sendable {
             store.close()
             throw .corruptLog(sequence: store.committedSequence, reason: "the log ends inside a batch")
         }
-        return Ledger(configuration: configuration, store: store, state: state, clock: clock)
+        return Ledger(configuration: configuration, store: store, state: replay.state, clock: clock)
     }
 
     private init(
@@ -72,7 +74,9 @@ public final class Ledger: Sendable {
         self.view = view
         queue = SubmissionQueue(capacity: configuration.queueCapacity)
         failure = Mutex(nil)
-        sequencer = Sequencer(state: state, store: store, view: view, clock: clock)
+        sequencer = Sequencer(
+            state: state, store: store, view: view, checkpointIntervalRecords: configuration.checkpointIntervalRecords,
+            clock: clock)
         BackgroundThread.start(name: "khata-sequencer") { [self] in self.runSequencer() }
     }
 

@@ -37,6 +37,9 @@ public struct LedgerConfiguration: Sendable {
     public var queueCapacity = 4096
     /// The most events in one submission (a batch record plus its events fit one commit group).
     public var maximumBatchEvents = 8190
+    /// Log records between checkpoints of the state (and one at close): recovery replays at most
+    /// about this many records. Each checkpoint pauses the sequencer while it is written.
+    public var checkpointIntervalRecords = 4_000_000
 
     public init() {}
 }

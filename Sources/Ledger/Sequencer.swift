@@ -1,3 +1,4 @@
+import Dispatch
 import LedgerCore
 import LedgerStorage
 import Synchronization
@@ -14,9 +15,17 @@ final class Sequencer: @unchecked Sendable {
     let clock: @Sendable () -> UInt64
     /// A submission taken from the queue that did not fit the previous group.
     private var carried: Ledger.Submission?
+    /// Signalled when the most recently committed group is durable (or failed).
+    private var lastGroupDone: DispatchSemaphore?
+    private var recordsSinceCheckpoint = 0
+    let checkpointIntervalRecords: Int
     private let failed = Atomic<Bool>(false)
 
-    init(state: LedgerState, store: SegmentStore, view: CommittedView, clock: @escaping @Sendable () -> UInt64) {
+    init(
+        state: LedgerState, store: SegmentStore, view: CommittedView, checkpointIntervalRecords: Int,
+        clock: @escaping @Sendable () -> UInt64
+    ) {
+        self.checkpointIntervalRecords = checkpointIntervalRecords
         self.state = state
         self.store = store
         self.view = view
@@ -51,7 +60,11 @@ final class Sequencer: @unchecked Sendable {
         let changes = state.takeChanges()
         let done = completions
         let view = view
+        let groupDone = DispatchSemaphore(value: 0)
+        lastGroupDone = groupDone
+        recordsSinceCheckpoint += buffer.count
         store.commit(buffer) { [self] outcome in
+            defer { groupDone.signal() }
             switch outcome {
             case .success:
                 view.publish(accounts: changes.accounts, transfers: changes.transfers)
@@ -62,28 +75,53 @@ final class Sequencer: @unchecked Sendable {
                 for (submission, _) in done { submission.completion(.failure(.storage(error))) }
             }
         }
+        if recordsSinceCheckpoint >= checkpointIntervalRecords { checkpoint() }
         if let carried = carried.take() { return process(carried, next: next) }
         return failed.load(ordering: .acquiring)
             ? .storage(store.writerFailure ?? StorageError(.writerFailed, "stopped")) : nil
     }
 
-    /// Called once the queue is drained at close.
+    /// Called once the queue is drained at close: the last submissions, then a checkpoint so the
+    /// next open replays nothing.
     func finish() {
         if let carried = carried.take() { _ = process(carried, next: { nil }) }
+        if recordsSinceCheckpoint > 0 { checkpoint() }
     }
+
+    /// Waits until every committed group is durable, so the state is exactly the log's, then
+    /// writes it as a checkpoint. A failure only means recovery starts further back.
+    private func checkpoint() {
+        lastGroupDone?.wait()
+        lastGroupDone = nil
+        guard !failed.load(ordering: .acquiring), store.committedSequence > 0 else { return }
+        do {
+            try store.writeCheckpoint(payload: state.snapshot())
+            recordsSinceCheckpoint = 0
+        } catch {
+            checkpointFailure = error
+        }
+    }
+
+    /// The last checkpoint write that failed, if any (reported by the engine).
+    private(set) var checkpointFailure: StorageError?
 }
 
 /// Rebuilds the state from the log on open: a batch record, then its events, then the batch is
 /// applied at the time it was applied first.
 final class Replayer: @unchecked Sendable {
     // Safe (@unchecked Sendable): used only during `Ledger.open`, on the opening thread.
-    let state: LedgerState
+    var state: LedgerState
     private var now: UInt64 = 0
     private var expected = 0
     private var events: [Event] = []
     private(set) var failure: LedgerError?
 
     init(state: LedgerState) { self.state = state }
+
+    /// Starts from a checkpoint's state instead of an empty one.
+    func restore(_ checkpoint: Checkpoint) throws {
+        state = try LedgerState(snapshot: checkpoint.payload)
+    }
 
     var isBetweenBatches: Bool { expected == 0 }
 

@@ -17,9 +17,9 @@ public final class LedgerState {
         case transferChanged(id: UInt128, previous: StoredTransfer)
     }
 
-    private(set) var accounts: [Account] = []
-    private var accountIndex: [UInt128: Int] = [:]
-    private var keyIndex: [String: Int] = [:]
+    var accounts: [Account] = []
+    var accountIndex: [UInt128: Int] = [:]
+    var keyIndex: [String: Int] = [:]
     var transfers: [UInt128: StoredTransfer] = [:]
     var expiry = ExpiryQueue()
     private var undo: [Undo] = []
@@ -27,11 +27,11 @@ public final class LedgerState {
     /// What changed since the last `takeChanges()`: account indexes (with a flag per account so
     /// each is listed once) and transfer ids.
     private var changedAccountIndexes: [Int] = []
-    private var accountChanged: [Bool] = []
+    var accountChanged: [Bool] = []
     private var changedTransferIds: [UInt128] = []
 
     /// The timestamp of the last event applied; the next batch starts after it.
-    public private(set) var lastTimestamp: UInt64 = 0
+    public internal(set) var lastTimestamp: UInt64 = 0
 
     public init() {}
 
@@ -172,7 +172,7 @@ public final class LedgerState {
         noteAccountChange(index)
     }
 
-    private func noteAccountChange(_ index: Int) {
+    func noteAccountChange(_ index: Int) {
         if !accountChanged[index] {
             accountChanged[index] = true
             changedAccountIndexes.append(index)
@@ -184,8 +184,9 @@ public final class LedgerState {
     }
 
     /// The accounts and transfers changed since the last call, as they are now (a change undone
-    /// by a failed chain shows its restored value, and a creation undone is left out). The
-    /// engine publishes them to readers once the batches that changed them are durable.
+    /// by a failed chain shows its restored value, and a creation undone is left out), transfers
+    /// in the order they were first changed, which is commit order for new ones. The engine
+    /// publishes them to readers once the batches that changed them are durable.
     public func takeChanges() -> (accounts: [Account], transfers: [Transfer]) {
         var changed: [Account] = []
         changed.reserveCapacity(changedAccountIndexes.count)

@@ -86,7 +86,12 @@ enum Recovery {
         var report: RecoveryReport
     }
 
-    static func run(directory: String, replay: SegmentScanner.Visitor?) throws(StorageError) -> Outcome {
+    /// Loads a checkpoint's payload into the layer above; throwing skips to an older checkpoint.
+    typealias Restore = (Checkpoint) throws -> Void
+
+    static func run(directory: String, restore: Restore?, replay: SegmentScanner.Visitor?) throws(StorageError)
+        -> Outcome
+    {
         for name in try Directory.entries(directory) where name.hasSuffix(".tmp") {
             try Directory.remove(Path.join(directory, name))
         }
@@ -102,7 +107,7 @@ enum Recovery {
                 segmentFirstSequence: 1, offset: Format.segmentHeaderSizeBytes, nextSequence: 1, chain: .genesis)
             return Outcome(listing: listing, end: empty, checkpoint: nil, report: report)
         }
-        let checkpoint = chooseCheckpoint(listing, report: &report)
+        let checkpoint = chooseCheckpoint(listing, restore: restore, report: &report)
         var startIndex = 0
         var position = LogPosition(
             segmentFirstSequence: first.header.firstSequence, offset: Format.segmentHeaderSizeBytes,
@@ -144,7 +149,9 @@ enum Recovery {
 
     /// The newest checkpoint that decodes and names an existing segment; damaged ones are skipped
     /// (recovery then starts further back) and reported.
-    private static func chooseCheckpoint(_ listing: StoreListing, report: inout RecoveryReport) -> Checkpoint? {
+    private static func chooseCheckpoint(_ listing: StoreListing, restore: Restore?, report: inout RecoveryReport)
+        -> Checkpoint?
+    {
         for path in listing.checkpointPaths {
             do {
                 let checkpoint = try Checkpoint.read(path: path)
@@ -162,6 +169,14 @@ enum Recovery {
                     report.skippedCheckpoints.append(
                         "\(path): does not match the log at offset \(checkpoint.position.offset) of \(segment.path)")
                     continue
+                }
+                if let restore {
+                    do {
+                        try restore(checkpoint)
+                    } catch {
+                        report.skippedCheckpoints.append("\(path): its state could not be restored: \(error)")
+                        continue
+                    }
                 }
                 return checkpoint
             } catch {

@@ -30,10 +30,12 @@ public final class SegmentStore: @unchecked Sendable {
     private let segments: SegmentList
     private let closed = Atomic<Bool>(false)
 
-    /// Opens (creating if needed) the store in `directory`, recovers it, and calls `replay` for
-    /// every committed record after the newest usable checkpoint.
+    /// Opens (creating if needed) the store in `directory`, recovers it, hands the newest usable
+    /// checkpoint to `restore` (a throw there skips to an older one), and calls `replay` for
+    /// every committed record after it.
     public static func open(
-        directory: String, configuration: StoreConfiguration = StoreConfiguration(), replay: Replay? = nil
+        directory: String, configuration: StoreConfiguration = StoreConfiguration(), replay: Replay? = nil,
+        restore: ((Checkpoint) throws -> Void)? = nil
     ) throws(StorageError) -> SegmentStore {
         try configuration.validate()
         try Directory.create(directory)
@@ -50,7 +52,7 @@ public final class SegmentStore: @unchecked Sendable {
                 try replay(kind, sequence, UnsafeRawBufferPointer(start: body, count: Format.recordBodySizeBytes))
             }
         }
-        let outcome = try Recovery.run(directory: directory, replay: visitor)
+        let outcome = try Recovery.run(directory: directory, restore: restore, replay: visitor)
         return try SegmentStore(
             directory: directory, configuration: configuration, lockFile: lockFile, outcome: outcome)
     }

@@ -25,10 +25,14 @@ struct DebugLedgerCommand: AsyncParsableCommand {
     @Option(help: "Concurrent submitters.")
     var submitters: Int = 4
 
+    @Option(help: "Log records between checkpoints of the ledger state.")
+    var checkpointIntervalRecords: Int = 4_000_000
+
     func run() async throws {
         let (settings, _) = try await global.load(label: "khata.debug-ledger")
         var configuration = LedgerConfiguration()
         configuration.storage = settings.storage
+        configuration.checkpointIntervalRecords = checkpointIntervalRecords
         let ledger = try Ledger.open(directory: settings.ledgerDirectory, configuration: configuration)
         let created = try await ledger.submit(CrashWorkload.accounts())
         guard created.allSatisfy({ $0.code == .ok || $0.code == .exists }) else {

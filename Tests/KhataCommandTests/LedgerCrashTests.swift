@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import LedgerBench
 import LedgerCore
+import LedgerStorage
 import Testing
 
 /// The ledger writer killed with SIGKILL at seeded random points, 35 times over one data
@@ -20,7 +21,7 @@ struct LedgerCrashTests {
             let killAfter = Int.random(in: 0...12, using: &random)
             let writer = try LineReader([
                 "debug-ledger", "--data-dir", directory.path, "--round", "\(round)", "--batches", "100000",
-                "--submitters", "3", "--log-level", "error",
+                "--submitters", "3", "--checkpoint-interval-records", "2000", "--log-level", "error",
             ])
             let opened = try #require(writer.nextLine(), "round \(round): the writer printed nothing")
             #expect(opened.hasPrefix("open "), "round \(round): \(opened)")
@@ -43,6 +44,7 @@ struct LedgerCrashTests {
 
     private func check(_ path: String, acknowledged: [(round: Int, submitter: Int, batch: Int)], round: Int) throws {
         let first = try Ledger.open(directory: path)
+        #expect(first.recovery.skippedCheckpoints.isEmpty, "round \(round): \(first.recovery.skippedCheckpoints)")
         let firstSnapshot = first.accounts.sorted { $0.id < $1.id }.map { "\($0)" }
         for (ackRound, submitter, batch) in acknowledged {
             for event in CrashWorkload.batch(round: ackRound, submitter: submitter, batch: batch) {
