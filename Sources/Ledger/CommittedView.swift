@@ -7,12 +7,15 @@ import Synchronization
 /// This first version keeps its tables behind a Mutex held only for a dictionary access; the
 /// lock-free tables that issue 4 asks for replace it.
 final class CommittedView: Sendable {
-    private struct Tables {
-        var accounts: [UInt128: Account] = [:]
-        var keys: [String: UInt128] = [:]
-        var transfers: [UInt128: Transfer] = [:]
-        /// Per account, the ids of the transfers that moved its money, in commit order.
-        var history: [UInt128: [UInt128]] = [:]
+    private final class Tables: @unchecked Sendable {
+        // Safe (@unchecked Sendable): only ever touched inside the Mutex below.
+        var accounts: [Account] = []
+        var accountSlots = IdTable(minimumCapacity: 1 << 12)
+        var keys: [String: Int] = [:]
+        var transfers: [Transfer] = []
+        var transferSlots = IdTable(minimumCapacity: 1 << 16)
+        /// Per account slot, the slots of the transfers that moved its money, in commit order.
+        var history: [[Int32]] = []
     }
 
     private let tables = Mutex(Tables())
@@ -20,44 +23,61 @@ final class CommittedView: Sendable {
     func publish(accounts: [Account], transfers: [Transfer]) {
         tables.withLock { tables in
             for account in accounts {
-                tables.accounts[account.id] = account
-                tables.keys[account.key] = account.id
+                if let slot = tables.accountSlots[account.id] {
+                    tables.accounts[slot] = account
+                } else {
+                    tables.accountSlots[account.id] = tables.accounts.count
+                    tables.keys[account.key] = tables.accounts.count
+                    tables.accounts.append(account)
+                    tables.history.append([])
+                }
             }
             for transfer in transfers {
                 let id = transfer.fields.id
-                if tables.transfers.updateValue(transfer, forKey: id) == nil {
-                    tables.history[transfer.fields.debitAccountId, default: []].append(id)
-                    tables.history[transfer.fields.creditAccountId, default: []].append(id)
+                if let slot = tables.transferSlots[id] {
+                    tables.transfers[slot] = transfer
+                    continue
+                }
+                let slot = tables.transfers.count
+                tables.transferSlots[id] = slot
+                tables.transfers.append(transfer)
+                for accountId in [transfer.fields.debitAccountId, transfer.fields.creditAccountId] {
+                    // Safe: a transfer's accounts exist, and accounts are published before it.
+                    tables.history[tables.accountSlots[accountId]!].append(Int32(slot))
                 }
             }
         }
     }
 
-    func account(id: UInt128) -> Account? { tables.withLock { $0.accounts[id] } }
-
-    func account(key: String) -> Account? {
-        tables.withLock { tables in tables.keys[key].flatMap { tables.accounts[$0] } }
+    func account(id: UInt128) -> Account? {
+        tables.withLock { tables in tables.accountSlots[id].map { tables.accounts[$0] } }
     }
 
-    func transfer(id: UInt128) -> Transfer? { tables.withLock { $0.transfers[id] } }
+    func account(key: String) -> Account? {
+        tables.withLock { tables in tables.keys[key].map { tables.accounts[$0] } }
+    }
+
+    func transfer(id: UInt128) -> Transfer? {
+        tables.withLock { tables in tables.transferSlots[id].map { tables.transfers[$0] } }
+    }
 
     /// Up to `limit` transfers of an account with timestamps after `after`, oldest first.
     func history(accountId: UInt128, after: UInt64, limit: Int) -> [Transfer] {
         tables.withLock { tables in
-            let ids = tables.history[accountId] ?? []
+            guard let account = tables.accountSlots[accountId] else { return [] }
+            let slots = tables.history[account]
             // Commit order is timestamp order, so the cursor is found by binary search.
             var low = 0
-            var high = ids.count
+            var high = slots.count
             while low < high {
                 let middle = (low + high) / 2
-                // Safe: every id in a history was published with its transfer.
-                if tables.transfers[ids[middle]]!.timestamp <= after { low = middle + 1 } else { high = middle }
+                if tables.transfers[Int(slots[middle])].timestamp <= after { low = middle + 1 } else { high = middle }
             }
-            return ids[low..<min(ids.count, low + limit)].map { tables.transfers[$0]! }
+            return slots[low..<min(slots.count, low + limit)].map { tables.transfers[Int($0)] }
         }
     }
 
     var accountCount: Int { tables.withLock { $0.accounts.count } }
 
-    var allAccounts: [Account] { tables.withLock { Array($0.accounts.values) } }
+    var allAccounts: [Account] { tables.withLock { $0.accounts } }
 }

@@ -201,7 +201,7 @@ extension LedgerState {
         // Safe: callers looked the transfer up just before.
         let previous = transfers[id]!
         record(.transferChanged(id: id, previous: previous))
-        body(&transfers[id]!)
+        transfers.update(id, body)
         noteTransferChange(id)
     }
 }

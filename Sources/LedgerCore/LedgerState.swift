@@ -18,9 +18,9 @@ public final class LedgerState {
     }
 
     var accounts: [Account] = []
-    var accountIndex: [UInt128: Int] = [:]
+    var accountIndex = IdTable()
     var keyIndex: [String: Int] = [:]
-    var transfers: [UInt128: StoredTransfer] = [:]
+    var transfers = TransferStore()
     var expiry = ExpiryQueue()
     private var undo: [Undo] = []
     private var recordingUndo = false
