@@ -44,7 +44,7 @@ let package = Package(
         ),
         .target(
             name: "Ledger",
-            dependencies: ["LedgerCore", "LedgerStorage"],
+            dependencies: ["LedgerCore", "LedgerStorage", "CKhataSupport"],
             swiftSettings: strictSettings
         ),
         .target(

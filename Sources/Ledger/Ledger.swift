@@ -1,3 +1,4 @@
+import CKhataSupport
 import Dispatch
 import LedgerCore
 import LedgerStorage
@@ -59,6 +60,7 @@ public final class Ledger: Sendable {
             store.close()
             throw .corruptLog(sequence: store.committedSequence, reason: "the log ends inside a batch")
         }
+        replay.state.prefetch = { khata_prefetch($0) }
         return Ledger(configuration: configuration, store: store, state: replay.state, clock: clock)
     }
 

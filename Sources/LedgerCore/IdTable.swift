@@ -33,6 +33,11 @@ public final class IdTable {
         return Int(truncatingIfNeeded: hash) & mask
     }
 
+    /// Where the search for `key` starts: worth prefetching shortly before the lookup.
+    public func homeAddress(_ key: UInt128) -> UnsafeRawPointer {
+        UnsafeRawPointer(slots + home(UInt64(truncatingIfNeeded: key), UInt64(truncatingIfNeeded: key >> 64)))
+    }
+
     /// The slot of `key`, or of the empty place where it would go.
     @inline(__always)
     private func probe(_ key: UInt128) -> (index: Int, found: Bool) {
@@ -137,6 +142,8 @@ final class TransferStore {
             }
         }
     }
+
+    func homeAddress(_ id: UInt128) -> UnsafeRawPointer { index.homeAddress(id) }
 
     /// Changes a stored transfer in place.
     func update(_ id: UInt128, _ body: (inout LedgerState.StoredTransfer) -> Void) {

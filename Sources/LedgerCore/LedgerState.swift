@@ -30,6 +30,14 @@ public final class LedgerState {
     var accountChanged: [Bool] = []
     private var changedTransferIds: [UInt128] = []
 
+    /// A hint the engine may set: called with addresses the state will read a few events later,
+    /// so that a CPU prefetch hides the memory latency of random lookups. The state itself stays
+    /// free of anything but the standard library.
+    public var prefetch: ((UnsafeRawPointer) -> Void)?
+
+    /// How many events ahead `prefetch` is called.
+    static let prefetchDistance = 24
+
     /// The timestamp of the last event applied; the next batch starts after it.
     public internal(set) var lastTimestamp: UInt64 = 0
 
@@ -46,8 +54,14 @@ public final class LedgerState {
         var chainStart: Int?
         var chainFailed = false
         var undoMark = 0
+        if let prefetch {
+            for ahead in events.prefix(Self.prefetchDistance) { prefetchLookups(of: ahead, prefetch) }
+        }
         for (index, event) in events.enumerated() {
             let timestamp = base + UInt64(index)
+            if let prefetch, index + Self.prefetchDistance < events.count {
+                prefetchLookups(of: events[index + Self.prefetchDistance], prefetch)
+            }
             if chainStart == nil && event.isLinked {
                 chainStart = index
                 chainFailed = false
@@ -83,6 +97,14 @@ public final class LedgerState {
         }
         if !events.isEmpty { lastTimestamp = base + UInt64(events.count) - 1 }
         return results
+    }
+
+    private func prefetchLookups(of event: Event, _ prefetch: (UnsafeRawPointer) -> Void) {
+        guard case .createTransfer(let transfer) = event else { return }
+        prefetch(transfers.homeAddress(transfer.id))
+        if transfer.pendingId != 0 { prefetch(transfers.homeAddress(transfer.pendingId)) }
+        if transfer.debitAccountId != 0 { prefetch(accountIndex.homeAddress(transfer.debitAccountId)) }
+        if transfer.creditAccountId != 0 { prefetch(accountIndex.homeAddress(transfer.creditAccountId)) }
     }
 
     private func applyOne(_ event: Event, timestamp: UInt64) -> EventResult {
