@@ -62,10 +62,9 @@ public enum EventCodec {
             store(transfer.timeoutSeconds, body, 72)
             store(transfer.code, body, 76)
             store(transfer.flags.rawValue, body, 78)
-            let reference = Array(transfer.reference.utf8)
-            precondition(
-                reference.count <= NewTransfer.maximumReferenceBytes, "references are validated before logging")
-            reference.withUnsafeBytes { (body + 80).copyMemory(from: $0.baseAddress!, byteCount: reference.count) }
+            withUnsafeBytes(of: transfer.reference.bytes) {
+                (body + 80).copyMemory(from: $0.baseAddress!, byteCount: 32)
+            }
         case .expirePending(let pendingId):
             store(pendingId, body, 0)
         }
@@ -87,13 +86,13 @@ public enum EventCodec {
                     id: load(UInt128.self, body, 0), key: key, currency: currency,
                     flags: AccountFlags(rawValue: load(UInt16.self, body, 18)), code: load(UInt16.self, body, 20)))
         case createTransferKind:
-            var length = 0
-            while length < NewTransfer.maximumReferenceBytes
-                && body.load(fromByteOffset: 80 + length, as: UInt8.self) != 0
-            {
-                length += 1
-            }
-            let reference = String(decoding: UnsafeRawBufferPointer(start: body + 80, count: length), as: UTF8.self)
+            let reference = TransferReference(
+                bytes: (
+                    body.loadUnaligned(fromByteOffset: 80, as: UInt64.self),
+                    body.loadUnaligned(fromByteOffset: 88, as: UInt64.self),
+                    body.loadUnaligned(fromByteOffset: 96, as: UInt64.self),
+                    body.loadUnaligned(fromByteOffset: 104, as: UInt64.self)
+                ))
             return .createTransfer(
                 NewTransfer(
                     id: load(UInt128.self, body, 0), debitAccountId: load(UInt128.self, body, 16),
@@ -114,10 +113,7 @@ public enum EventCodec {
         switch event {
         case .createAccount(let account):
             return account.key.utf8.count > NewAccount.maximumKeyBytes ? .accountKeyTooLong : nil
-        case .createTransfer(let transfer):
-            if transfer.reference.utf8.count > NewTransfer.maximumReferenceBytes { return .referenceTooLong }
-            return transfer.reference.utf8.contains(0) ? .referenceInvalid : nil
-        case .expirePending:
+        case .createTransfer, .expirePending:
             return nil
         }
     }

@@ -2,14 +2,14 @@
 /// gives exactly the state a full replay gives. Little-endian; versioned so a later layout can
 /// refuse, or convert, an older one.
 ///
-/// Layout (version 1): magic `KHLS`, version u16, last timestamp u64, account count u32, then per
+/// Layout (version 2): magic `KHLS`, version u16, last timestamp u64, account count u32, then per
 /// account id u128, key (u8 length + UTF-8), currency u16, flags u16, code u16, the four balances
 /// u64, timestamp u64; transfer count u64, then per transfer the request as sent and the resolved
 /// fields (each: id, debit, credit u128, amount u64, pending id u128, timeout u32, code u16,
-/// flags u16, reference u8 length + UTF-8), state u8, timestamp, expires-at and refunded u64.
+/// flags u16, reference 32 bytes), state u8, timestamp, expires-at and refunded u64.
 extension LedgerState {
     static let snapshotMagic: [UInt8] = Array("KHLS".utf8)
-    static let snapshotVersion: UInt16 = 1
+    static let snapshotVersion: UInt16 = 2
 
     /// The state as bytes.
     public func snapshot() -> [UInt8] {
@@ -133,7 +133,10 @@ struct SnapshotWriter {
         integer(transfer.timeoutSeconds)
         integer(transfer.code)
         integer(transfer.flags.rawValue)
-        text(transfer.reference)
+        integer(transfer.reference.bytes.0)
+        integer(transfer.reference.bytes.1)
+        integer(transfer.reference.bytes.2)
+        integer(transfer.reference.bytes.3)
     }
 }
 
@@ -170,7 +173,7 @@ struct SnapshotReader {
         let timeout: UInt32 = try integer()
         let code: UInt16 = try integer()
         let flags: UInt16 = try integer()
-        let reference = try text()
+        let reference = TransferReference(bytes: (try integer(), try integer(), try integer(), try integer()))
         return NewTransfer(
             id: id, debitAccountId: debit, creditAccountId: credit, amountMinor: amount, pendingId: pendingId,
             timeoutSeconds: timeout, code: code, reference: reference, flags: TransferFlags(rawValue: flags))

@@ -11,8 +11,6 @@ extension LedgerState {
         guard request.flags.intersection(TransferFlags.kinds).rawValue.nonzeroBitCount <= 1 else {
             return fail(.flagsAreMutuallyExclusive)
         }
-        guard request.reference.utf8.count <= NewTransfer.maximumReferenceBytes else { return fail(.referenceTooLong) }
-        guard !request.reference.utf8.contains(0) else { return fail(.referenceInvalid) }
         let isHold = request.flags.contains(.pending)
         if request.timeoutSeconds != 0 && !isHold { return fail(.timeoutRequiresPending) }
         if isHold && request.timeoutSeconds == 0 { return fail(.timeoutMustNotBeZero) }

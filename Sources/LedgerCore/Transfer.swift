@@ -35,13 +35,13 @@ public struct NewTransfer: Hashable, Sendable {
     public var timeoutSeconds: UInt32
     /// The business code: booking payment, refund, settlement, fee…
     public var code: UInt16
-    /// The payment or booking reference providers echo back, at most 32 bytes of UTF-8.
-    public var reference: String
+    /// The payment or booking reference providers echo back.
+    public var reference: TransferReference
     public var flags: TransferFlags
 
     public init(
         id: UInt128, debitAccountId: UInt128, creditAccountId: UInt128, amountMinor: UInt64,
-        pendingId: UInt128 = 0, timeoutSeconds: UInt32 = 0, code: UInt16 = 0, reference: String = "",
+        pendingId: UInt128 = 0, timeoutSeconds: UInt32 = 0, code: UInt16 = 0, reference: TransferReference = .empty,
         flags: TransferFlags = []
     ) {
         self.id = id
@@ -55,8 +55,6 @@ public struct NewTransfer: Hashable, Sendable {
         self.flags = flags
     }
 
-    /// The longest reference accepted, in UTF-8 bytes.
-    public static let maximumReferenceBytes = 32
 }
 
 /// Where a transfer stands now.

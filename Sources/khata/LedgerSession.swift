@@ -21,6 +21,15 @@ enum LedgerSession {
         return id
     }
 
+    /// A transfer reference: at most 32 bytes of UTF-8, no NUL.
+    static func reference(_ text: String) throws -> TransferReference {
+        guard let reference = TransferReference(text) else {
+            throw CommandFailure(
+                "reference \"\(text)\" is \(text.utf8.count) bytes; references hold at most 32 bytes and no NUL")
+        }
+        return reference
+    }
+
     /// A stable id for an account key (FNV-1a over the key, twice with different offsets), so
     /// creating the same key again is idempotent without remembering an id.
     static func derivedId(_ key: String) -> UInt128 {
@@ -81,7 +90,7 @@ enum LedgerSession {
                 jsonLine([
                     "id": "\(fields.id)", "debitAccountId": "\(fields.debitAccountId)",
                     "creditAccountId": "\(fields.creditAccountId)", "amount": amount, "state": "\(transfer.state)",
-                    "pendingId": "\(fields.pendingId)", "code": fields.code, "reference": fields.reference,
+                    "pendingId": "\(fields.pendingId)", "code": fields.code, "reference": fields.reference.string,
                     "flags": fields.flags.rawValue, "timestamp": transfer.timestamp,
                 ]))
             return

@@ -110,7 +110,7 @@ struct TransferCommand: AsyncParsableCommand {
             NewTransfer(
                 id: try LedgerSession.parseId(id), debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
                 amountMinor: amountMinor, pendingId: pendingId, timeoutSeconds: timeoutSeconds, code: code,
-                reference: reference, flags: flags))
+                reference: try LedgerSession.reference(reference), flags: flags))
     }
 }
 
@@ -168,7 +168,8 @@ enum TransferLines {
                 id: try LedgerSession.parseId(line.id), debitAccountId: debit?.id ?? 0,
                 creditAccountId: credit?.id ?? 0,
                 amountMinor: amount, pendingId: try line.pendingId.map(LedgerSession.parseId) ?? 0,
-                timeoutSeconds: line.timeoutSeconds ?? 0, code: line.code ?? 0, reference: line.reference ?? "",
+                timeoutSeconds: line.timeoutSeconds ?? 0, code: line.code ?? 0,
+                reference: try LedgerSession.reference(line.reference ?? ""),
                 flags: flags))
     }
 }

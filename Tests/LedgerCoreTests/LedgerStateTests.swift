@@ -274,11 +274,6 @@ struct LedgerStateTests {
             (NewTransfer(id: 60, debitAccountId: 1, creditAccountId: 99, amountMinor: 1), .creditAccountNotFound),
             (NewTransfer(id: 60, debitAccountId: 4, creditAccountId: 2, amountMinor: 1), .currencyMismatch),
             (
-                NewTransfer(
-                    id: 60, debitAccountId: 1, creditAccountId: 2, amountMinor: 1,
-                    reference: String(repeating: "x", count: 33)), .referenceTooLong
-            ),
-            (
                 NewTransfer(id: 60, debitAccountId: 1, creditAccountId: 2, amountMinor: 1, timeoutSeconds: 5),
                 .timeoutRequiresPending
             ),
@@ -330,6 +325,19 @@ struct LedgerStateTests {
         #expect(Self.codes(state, [.createTransfer(request)]) == [expected])
         #expect(state.allAccounts == before)
         #expect(state.transfer(id: 60) == nil)
+    }
+
+    @Test("references hold at most 32 bytes of UTF-8 and no NUL, and read back exactly")
+    func references() {
+        #expect(TransferReference(String(repeating: "x", count: 32))?.string == String(repeating: "x", count: 32))
+        #expect(TransferReference(String(repeating: "x", count: 33)) == nil)
+        // String(...) picks the failable initializer rather than the literal one.
+        #expect(TransferReference(String("a\u{0}b")) == nil)
+        #expect(TransferReference(String("বুকিং-৪২"))?.string == "বুকিং-৪২")
+        #expect(TransferReference(String(""))?.isEmpty == true)
+        #expect(TransferReference.problem(with: String(repeating: "y", count: 40)) == .referenceTooLong)
+        #expect(TransferReference.problem(with: "\u{0}") == .referenceInvalid)
+        #expect(TransferReference.problem(with: "PAY-1") == nil)
     }
 
     @Test("timestamps are unique and strictly increasing, even if the clock goes back")

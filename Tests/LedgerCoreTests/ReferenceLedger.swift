@@ -122,8 +122,6 @@ final class ReferenceLedger {
         if t.flags.rawValue & ~UInt16(0x1F) != 0 { return .unknownFlags }
         let kindBits = [UInt16(2), 4, 8, 16].filter { t.flags.rawValue & $0 != 0 }.count
         if kindBits > 1 { return .flagsAreMutuallyExclusive }
-        if t.reference.utf8.count > 32 { return .referenceTooLong }
-        if t.reference.utf8.contains(0) { return .referenceInvalid }
         let hold = t.flags.contains(.pending)
         if t.timeoutSeconds != 0 && !hold { return .timeoutRequiresPending }
         if hold && t.timeoutSeconds == 0 { return .timeoutMustNotBeZero }

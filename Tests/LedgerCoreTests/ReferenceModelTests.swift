@@ -268,7 +268,7 @@ struct Workload {
         var bad = base
         switch Int.random(in: 0..<8, using: &random) {
         case 0: bad.id = 0
-        case 1: bad.reference = String(repeating: "r", count: 33)
+        case 1: bad.amountMinor = 0
         case 2: bad.flags = [.pending, .refund]
         case 3: bad.timeoutSeconds = 10
         case 4: bad.debitAccountId = 5_555_555

@@ -31,7 +31,7 @@ struct EventCodecTests {
                     id: id(), debitAccountId: id(), creditAccountId: id(), amountMinor: random.next(), pendingId: id(),
                     timeoutSeconds: UInt32.random(in: 0...UInt32.max, using: &random),
                     code: UInt16.random(in: 0...UInt16.max, using: &random),
-                    reference: text(32, &random),
+                    reference: TransferReference(text(32, &random))!,
                     flags: TransferFlags(rawValue: UInt16.random(in: 0...UInt16.max, using: &random))))
         default:
             return .expirePending(pendingId: id())
@@ -94,9 +94,8 @@ struct EventCodecTests {
         }
         #expect(
             EventCodec.validateForLog(
-                .createTransfer(
-                    NewTransfer(id: 1, debitAccountId: 1, creditAccountId: 2, amountMinor: 1, reference: "a\u{0}b")))
-                == .referenceInvalid)
+                .createAccount(NewAccount(id: 1, key: String(repeating: "k", count: 65), currency: .bdt)))
+                == .accountKeyTooLong)
     }
 }
 
