@@ -20,6 +20,9 @@ public struct LedgerBench: Sendable {
         public var batchEvents = 8190
         public var submitters = 4
         public var seed: UInt64 = 1
+        /// Offered load in transfers per second across all submitters; 0 submits as fast as
+        /// acknowledgements come back.
+        public var rateTransfersPerSecond = 0
         /// Scratch data directory, removed afterwards.
         public var directory: String
         public var storage = StoreConfiguration()
@@ -90,8 +93,21 @@ public struct LedgerBench: Sendable {
         var holds: [UInt128] = []
         var nextId = UInt128(submitter + 1) << 64
         var sent = 0
+        // At a fixed offered load each batch has a scheduled start, and latency counts from it,
+        // so a slow acknowledgement that delays the next submission is not hidden.
+        let paced = options.rateTransfersPerSecond > 0
+        let perSubmitterRate = Double(max(1, options.rateTransfersPerSecond)) / Double(options.submitters)
+        let started = Clock.now()
+        var batchNumber = 0
         while sent < count {
             let size = min(options.batchEvents, count - sent)
+            var scheduled = Clock.now()
+            if paced {
+                scheduled = started + UInt64(Double(batchNumber) * Double(options.batchEvents) / perSubmitterRate * 1e9)
+                let now = Clock.now()
+                if scheduled > now { try await Task.sleep(nanoseconds: scheduled - now) }
+            }
+            batchNumber += 1
             var events: [Event] = []
             events.reserveCapacity(size)
             for _ in 0..<size {
@@ -119,9 +135,9 @@ public struct LedgerBench: Sendable {
                                 amountMinor: random.next() % 100_000 + 1)))
                 }
             }
-            let started = Clock.now()
+            if !paced { scheduled = Clock.now() }
             let results = try await ledger.submit(events)
-            latencies.append(Clock.seconds(since: started) * 1000)
+            latencies.append(Clock.seconds(since: scheduled) * 1000)
             for result in results { if result.code == .ok { ok += 1 } else { refused += 1 } }
             sent += size
         }

@@ -135,6 +135,12 @@ struct LedgerBenchCommand: AsyncParsableCommand {
     @Option(help: "Concurrent submitters.")
     var submitters: Int = 4
 
+    @Option(
+        help: ArgumentHelp(
+            "Offered load in transfers per second (0: as fast as acknowledgements allow). Latency then counts "
+                + "from each batch's scheduled start."))
+    var rate: Int = 0
+
     @Option(help: ArgumentHelp("Scratch directory on the disk to measure.", valueName: "dir"))
     var dir: String?
 
@@ -150,6 +156,7 @@ struct LedgerBenchCommand: AsyncParsableCommand {
         }
         guard batchEvents >= 1, batchEvents <= 8190 else { throw ValidationError("--batch-events must be 1...8190") }
         guard submitters >= 1, submitters <= 64 else { throw ValidationError("--submitters must be 1...64") }
+        guard rate >= 0 else { throw ValidationError("--rate must be 0 or more transfers per second") }
     }
 
     func run() async throws {
@@ -160,6 +167,7 @@ struct LedgerBenchCommand: AsyncParsableCommand {
         options.transfers = transfers
         options.batchEvents = batchEvents
         options.submitters = submitters
+        options.rateTransfersPerSecond = rate
         options.storage = settings.storage
         logger.info(
             "ledger bench", metadata: ["accounts": "\(accounts)", "transfers": "\(transfers)", "dir": "\(base)"])

@@ -97,6 +97,17 @@ struct CommandTests {
         #expect(object["accounts"] as? Int == 1000)
         #expect(object["transfers"] as? Int == 20000)
         #expect(object["ok_transfers"] as? Int ?? 0 > 19_000)
+
+        // At an offered load, latency counts from each batch's scheduled start.
+        let paced = try KhataProcess.run([
+            "bench", "--accounts", "1000", "--transfers", "20000", "--batch-events", "250", "--submitters", "8",
+            "--rate", "200000", "--dir", directory.path + "/paced", "--json",
+        ])
+        #expect(paced.status == 0, "\(paced.stderr)")
+        let pacedObject = try #require(
+            try JSONSerialization.jsonObject(with: Data(paced.stdout.utf8)) as? [String: Any])
+        #expect((pacedObject["p99_ms"] as? Double ?? 0) > 0)
+        #expect((pacedObject["seconds"] as? Double ?? 0) >= 0.08, "20,000 transfers at 200,000/s take at least 0.1 s")
     }
 
     @Test("logs are JSON lines when standard error is not a terminal")
