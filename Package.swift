@@ -77,14 +77,21 @@ let package = Package(
             dependencies: ["CPostgres", "CZstd", "CCSV", "COpenSSL", "CSQLite"],
             swiftSettings: strictSettings
         ),
+        // Seeded randomness and scratch directories shared by the test targets.
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "PropertyBased", package: "swift-property-based")],
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "LedgerCoreTests",
-            dependencies: ["LedgerCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["TestSupport", "LedgerCore", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: [
+            dependencies: ["TestSupport", 
                 "Ledger", "LedgerCore", "LedgerStorage",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -92,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStorageTests",
-            dependencies: [
+            dependencies: ["TestSupport", 
                 "LedgerStorage",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -101,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KhataCommandTests",
-            dependencies: ["khata", "Ledger", "LedgerCore", "LedgerStorage"],
+            dependencies: ["TestSupport", "khata", "Ledger", "LedgerCore", "LedgerStorage"],
             swiftSettings: strictSettings
         ),
 

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// Runs the `khata` binary built beside the test bundle as a real child process.
@@ -91,31 +92,7 @@ final class LineReader {
     }
 }
 
-/// A fresh directory under the system's temporary directory.
-struct ScratchDirectory {
-    let path: String
-
-    init(_ label: String = "khata-cmd") {
-        var bytes = Array((NSTemporaryDirectory() + "\(label)-XXXXXX").utf8CString)
-        let result = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(result != nil, "mkdtemp failed")
-        path = String(cString: bytes)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// SplitMix64, seeded so that every run makes the same choices.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias ScratchDirectory = TemporaryDirectory
 
 /// The body `khata debug-append` writes for a sequence number, computed independently here.
 func expectedDebugBody(_ sequence: UInt64) -> [UInt8] {

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerStorage
+import TestSupport
 import Testing
 
 /// A writer process killed with SIGKILL at seeded random points, 60 times over one store: after
@@ -12,7 +13,7 @@ struct CrashTests {
         let directory = ScratchDirectory("khata-crash")
         defer { directory.remove() }
         let ledger = directory.path + "/ledger"
-        var random = SeededRandom(state: 20_261_125)
+        var random = SplitMix(seed: 20_261_125)
         var acknowledged: UInt64 = 0
         var kills = 0
         var checkpointsSeen = 0

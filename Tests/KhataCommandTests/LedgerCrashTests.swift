@@ -3,6 +3,7 @@ import Ledger
 import LedgerBench
 import LedgerCore
 import LedgerStorage
+import TestSupport
 import Testing
 
 /// The ledger writer killed with SIGKILL at seeded random points, 35 times over one data
@@ -15,7 +16,7 @@ struct LedgerCrashTests {
         let directory = ScratchDirectory("khata-ledger-crash")
         defer { directory.remove() }
         let ledgerPath = directory.path + "/ledger"
-        var random = SeededRandom(state: 30_030)
+        var random = SplitMix(seed: 30_030)
         var acknowledged: [(round: Int, submitter: Int, batch: Int)] = []
         for round in 0..<35 {
             let killAfter = Int.random(in: 0...12, using: &random)

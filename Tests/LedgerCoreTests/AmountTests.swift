@@ -1,5 +1,6 @@
 import LedgerCore
 import PropertyBased
+import TestSupport
 import Testing
 
 @Suite("Amounts")
@@ -81,21 +82,5 @@ struct AmountTests {
         #expect(Currency(code: "KWD")?.scale == 3)
         #expect(Currency(code: "JPY")?.scale == 0)
         #expect(Currency(code: "XYZ") == nil)
-    }
-}
-
-/// SplitMix64, seeded so runs repeat; it drives the PropertyBased generators.
-struct SplitMix: SeededRandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    init() { state = 0x5EED }
-    var currentSeed: UInt64 { state }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import LedgerCore
+import TestSupport
 import Testing
 
 /// Seeded random streams of events applied to the engine and to the reference model: every

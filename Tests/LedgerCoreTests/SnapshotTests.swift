@@ -1,4 +1,5 @@
 import LedgerCore
+import TestSupport
 import Testing
 
 @Suite("State snapshots")

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerStorage
+import TestSupport
 import Testing
 
 /// A real ENOSPC from a small tmpfs (mounting needs root, which CI has).

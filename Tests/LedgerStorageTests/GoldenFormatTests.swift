@@ -1,5 +1,6 @@
 import Foundation
 import LedgerStorage
+import TestSupport
 import Testing
 
 /// Golden files pin the on-disk format: a store built from fixed input must match them byte

@@ -1,5 +1,6 @@
 import LedgerStorage
 import PropertyBased
+import TestSupport
 import Testing
 
 @Suite("Record codec")

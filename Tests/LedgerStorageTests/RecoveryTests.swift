@@ -1,5 +1,6 @@
 import Foundation
 import LedgerStorage
+import TestSupport
 import Testing
 
 /// Recovery cases, each built from a real store then edited on disk: what opening does, and

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerStorage
+import TestSupport
 import Testing
 
 @Suite("Segment store")

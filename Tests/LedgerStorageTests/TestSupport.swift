@@ -1,42 +1,10 @@
 import Foundation
 import LedgerStorage
 import PropertyBased
+import TestSupport
 import Testing
 
-/// A fresh directory under the system's temporary directory, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init(_ label: String = "khata-test") {
-        let template = NSTemporaryDirectory() + "\(label)-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        // Safe: mkdtemp only fails when /tmp is unusable, and then no test can run.
-        let result = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(result != nil, "mkdtemp failed")
-        path = String(cString: bytes)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
-
-/// A small random generator (SplitMix64), seeded so that runs repeat exactly; it drives the
-/// PropertyBased generators, so a failing case is reproduced by its printed seed.
-struct SeededRandom: SeededRandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    init() { state = 0x5EED }
-    var currentSeed: UInt64 { state }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias SeededRandom = SplitMix
 
 /// Test record bodies: a function of the sequence number, so any record can be checked alone.
 enum Bodies {

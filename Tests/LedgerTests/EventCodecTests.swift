@@ -1,6 +1,7 @@
 import Ledger
 import LedgerCore
 import LedgerStorage
+import TestSupport
 import Testing
 
 @Suite("Event codec")
@@ -96,20 +97,5 @@ struct EventCodecTests {
             EventCodec.validateForLog(
                 .createAccount(NewAccount(id: 1, key: String(repeating: "k", count: 65), currency: .bdt)))
                 == .accountKeyTooLong)
-    }
-}
-
-/// SplitMix64, seeded so that runs repeat.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    var currentSeed: UInt64 { state }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import LedgerCore
 import LedgerStorage
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Ledger
