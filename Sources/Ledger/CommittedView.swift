@@ -10,15 +10,27 @@ final class CommittedView: Sendable {
     private final class Tables: @unchecked Sendable {
         // Safe (@unchecked Sendable): only ever touched inside the Mutex below.
         var accounts: [Account] = []
-        var accountSlots = IdTable(minimumCapacity: 1 << 12)
+        var accountSlots: IdTable
         var keys: [String: Int] = [:]
         var transfers: [Transfer] = []
-        var transferSlots = IdTable(minimumCapacity: 1 << 16)
+        var transferSlots: IdTable
         /// Per account slot, the slots of the transfers that moved its money, in commit order.
         var history: [[Int32]] = []
+
+        init(expectedAccounts: Int, expectedTransfers: Int) {
+            accountSlots = IdTable(minimumCapacity: max(expectedAccounts, 16))
+            transferSlots = IdTable(minimumCapacity: max(expectedTransfers, 1_024))
+            accounts.reserveCapacity(expectedAccounts)
+            history.reserveCapacity(expectedAccounts)
+            transfers.reserveCapacity(expectedTransfers)
+        }
     }
 
-    private let tables = Mutex(Tables())
+    private let tables: Mutex<Tables>
+
+    init(expectedAccounts: Int, expectedTransfers: Int) {
+        tables = Mutex(Tables(expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers))
+    }
 
     func publish(accounts: [Account], transfers: [Transfer]) {
         tables.withLock { tables in

@@ -43,7 +43,10 @@ public final class Ledger: Sendable {
         directory: String, configuration: LedgerConfiguration = LedgerConfiguration(),
         clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
     ) throws(LedgerError) -> Ledger {
-        let replay = Replayer(state: LedgerState())
+        let replay = Replayer(
+            state: LedgerState(
+                expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers),
+            expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers)
         let store: SegmentStore
         do {
             store = try SegmentStore.open(
@@ -70,7 +73,8 @@ public final class Ledger: Sendable {
     ) {
         self.configuration = configuration
         self.store = store
-        let view = CommittedView()
+        let view = CommittedView(
+            expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers)
         let changes = state.takeChanges()
         view.publish(accounts: changes.accounts, transfers: changes.transfers)
         self.view = view

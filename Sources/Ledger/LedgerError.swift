@@ -40,6 +40,10 @@ public struct LedgerConfiguration: Sendable {
     /// Log records between checkpoints of the state (and one at close): recovery replays at most
     /// about this many records. Each checkpoint pauses the sequencer while it is written.
     public var checkpointIntervalRecords = 4_000_000
+    /// Capacity hints: the state's and the readers' tables are sized for these up front, so that
+    /// they do not grow (and stall the sequencer while they copy) in operation.
+    public var expectedAccounts = 100_000
+    public var expectedTransfers = 1_000_000
 
     public init() {}
 }

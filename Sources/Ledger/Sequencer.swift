@@ -116,11 +116,19 @@ final class Replayer: @unchecked Sendable {
     private var events: [Event] = []
     private(set) var failure: LedgerError?
 
-    init(state: LedgerState) { self.state = state }
+    let expectedAccounts: Int
+    let expectedTransfers: Int
+
+    init(state: LedgerState, expectedAccounts: Int, expectedTransfers: Int) {
+        self.state = state
+        self.expectedAccounts = expectedAccounts
+        self.expectedTransfers = expectedTransfers
+    }
 
     /// Starts from a checkpoint's state instead of an empty one.
     func restore(_ checkpoint: Checkpoint) throws {
-        state = try LedgerState(snapshot: checkpoint.payload)
+        state = try LedgerState(
+            snapshot: checkpoint.payload, expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
     }
 
     var isBetweenBatches: Bool { expected == 0 }

@@ -50,6 +50,8 @@ public struct LedgerBench: Sendable {
         defer { try? removeTree(options.directory) }
         var configuration = LedgerConfiguration()
         configuration.storage = options.storage
+        configuration.expectedAccounts = options.accounts
+        configuration.expectedTransfers = options.transfers
         let ledger = try Ledger.open(directory: options.directory + "/ledger", configuration: configuration)
         defer { ledger.close() }
         var index = 1

@@ -119,8 +119,13 @@ public final class IdTable {
 /// Transfers in creation order, found by id through an `IdTable`. Removal is only of the most
 /// recently created transfer (a linked chain rolling back), so slots never move.
 final class TransferStore {
-    private var index = IdTable(minimumCapacity: 1 << 16)
+    private var index: IdTable
     private(set) var values: [LedgerState.StoredTransfer] = []
+
+    init(expectedCount: Int) {
+        index = IdTable(minimumCapacity: max(expectedCount, 1 << 10))
+        values.reserveCapacity(expectedCount)
+    }
 
     var count: Int { values.count }
 

@@ -45,8 +45,10 @@ extension LedgerState {
     }
 
     /// Rebuilds a state from `snapshot()` bytes; a damaged or unknown snapshot is an error.
-    public convenience init(snapshot bytes: [UInt8]) throws(SnapshotError) {
-        self.init()
+    public convenience init(snapshot bytes: [UInt8], expectedAccounts: Int = 1_024, expectedTransfers: Int = 65_536)
+        throws(SnapshotError)
+    {
+        self.init(expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
         var reader = SnapshotReader(bytes: bytes)
         guard try reader.bytes(4) == Self.snapshotMagic else { throw SnapshotError("not a ledger snapshot (magic)") }
         let version: UInt16 = try reader.integer()

@@ -18,9 +18,9 @@ public final class LedgerState {
     }
 
     var accounts: [Account] = []
-    var accountIndex = IdTable()
+    var accountIndex: IdTable
     var keyIndex: [String: Int] = [:]
-    var transfers = TransferStore()
+    var transfers: TransferStore
     var expiry = ExpiryQueue()
     private var undo: [Undo] = []
     private var recordingUndo = false
@@ -41,7 +41,16 @@ public final class LedgerState {
     /// The timestamp of the last event applied; the next batch starts after it.
     public internal(set) var lastTimestamp: UInt64 = 0
 
-    public init() {}
+    /// An empty ledger whose tables are sized up front for the expected number of accounts and
+    /// transfers, so that they do not grow (copying everything, stalling the sequencer) while
+    /// serving; beyond these numbers they still grow.
+    public init(expectedAccounts: Int = 1_024, expectedTransfers: Int = 65_536) {
+        precondition(expectedAccounts >= 0 && expectedTransfers >= 0)
+        accountIndex = IdTable(minimumCapacity: max(expectedAccounts, 16))
+        transfers = TransferStore(expectedCount: expectedTransfers)
+        accounts.reserveCapacity(expectedAccounts)
+        accountChanged.reserveCapacity(expectedAccounts)
+    }
 
     /// Nanoseconds per second, for payment windows.
     static let nanosecondsPerSecond: UInt64 = 1_000_000_000
