@@ -52,44 +52,18 @@ log() { echo "postgres-peer: $*" >&2; }
 
 scripts/setup-debian.sh --with-postgres
 
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1) || true
-[[ -n $pg_bin && -x $pg_bin/postgres ]] \
-    || die "no PostgreSQL server under /usr/lib/postgresql/*/bin (Debian package postgresql)"
-for tool in initdb pg_ctl psql pgbench; do
-    [[ -x $pg_bin/$tool ]] || die "$pg_bin/$tool is missing (Debian ships it in postgresql and postgresql-client)"
-done
-
-pg_root=$(mktemp -d "${TMPDIR:-/tmp}/khata-pg-peer.XXXXXX")
-as_owner=()
-if [[ $(id -u) -eq 0 ]]; then
-    # initdb refuses to run as root: the server runs as the postgres user Debian creates.
-    chown postgres: "$pg_root"
-    as_owner=(runuser -u postgres --)
-fi
-
-stop_postgres() {
-    "${as_owner[@]}" "$pg_bin/pg_ctl" -D "$pg_root/data" -m fast -w stop >/dev/null 2>&1 || true
-    rm -rf "$pg_root"
-}
-trap stop_postgres EXIT
+source scripts/throwaway-postgres.sh
+# The server's defaults are kept on purpose: fsync on, synchronous_commit on, full_page_writes on.
+start_throwaway_postgres khata-pg-peer || die "PostgreSQL did not start"
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
+for tool in psql pgbench; do
+    [[ -x $pg_bin/$tool ]] || die "$pg_bin/$tool is missing (Debian ships it in postgresql and postgresql-client)"
+done
 if [[ $(stat -f -c %T "$pg_root") == tmpfs ]]; then
     log "warning: $pg_root is on tmpfs, where fsync costs nothing; set TMPDIR to a folder on the real disk"
 fi
-
-port=$((20000 + RANDOM % 20000))
-while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    port=$((20000 + RANDOM % 20000))
-done
-
-# The server's defaults are kept on purpose: fsync on, synchronous_commit on, full_page_writes on.
-"${as_owner[@]}" "$pg_bin/initdb" -D "$pg_root/data" -U khata -A trust -E UTF8 --no-sync >"$pg_root/initdb.log" 2>&1 \
-    || { cat "$pg_root/initdb.log" >&2; die "initdb failed"; }
-"${as_owner[@]}" "$pg_bin/pg_ctl" -D "$pg_root/data" -l "$pg_root/server.log" -w \
-    -o "-k $pg_root -p $port -c listen_addresses=127.0.0.1" start >/dev/null \
-    || { cat "$pg_root/server.log" >&2; die "PostgreSQL did not start"; }
+port=$pg_port
 log "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port (files in $pg_root)"
 
 export PGHOST=127.0.0.1 PGPORT=$port PGUSER=khata PGDATABASE=postgres
