@@ -43,6 +43,16 @@ public final class Ledger: Sendable {
         directory: String, configuration: LedgerConfiguration = LedgerConfiguration(),
         clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
     ) throws(LedgerError) -> Ledger {
+        guard configuration.maximumBatchEvents >= 1,
+            configuration.maximumBatchEvents + 1 <= configuration.storage.groupCapacityRecords
+        else {
+            throw .invalidConfiguration(
+                "maximumBatchEvents (\(configuration.maximumBatchEvents)) plus its batch record must fit "
+                    + "storage.groupCapacityRecords (\(configuration.storage.groupCapacityRecords))")
+        }
+        guard configuration.queueCapacity >= 2, configuration.checkpointIntervalRecords >= 1 else {
+            throw .invalidConfiguration("queueCapacity must be at least 2 and checkpointIntervalRecords at least 1")
+        }
         let replay = Replayer(
             state: LedgerState(
                 expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers),
@@ -170,7 +180,7 @@ public final class Ledger: Sendable {
 
     private func runSequencer() {
         while true {
-            guard let first = queue.tryDequeue() else {
+            guard let first = sequencer.takeCarried() ?? queue.tryDequeue() else {
                 if closing.load(ordering: .acquiring) { break }
                 wake.wait()
                 continue

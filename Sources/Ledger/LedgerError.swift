@@ -16,6 +16,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptLog(sequence: UInt64, reason: String)
     /// The ledger is closed or closing.
     case closed
+    /// The configuration cannot work; the text says which setting and why.
+    case invalidConfiguration(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,7 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         case .storage(let error): return "ledger storage failed: \(error)"
         case .corruptLog(let sequence, let reason): return "log record \(sequence) is not a ledger event: \(reason)"
         case .closed: return "the ledger is closed"
+        case .invalidConfiguration(let reason): return "invalid ledger configuration: \(reason)"
         }
     }
 }

@@ -44,6 +44,8 @@ final class Sequencer: @unchecked Sendable {
         var submission: Ledger.Submission? = first
         while let current = submission {
             guard buffer.capacityRecords - buffer.count >= current.events.count + 1 else {
+                // Ledger.open checked that any submission fits an empty group.
+                precondition(buffer.count > 0, "a submission larger than a whole group")
                 carried = current
                 break
             }
@@ -76,15 +78,18 @@ final class Sequencer: @unchecked Sendable {
             }
         }
         if recordsSinceCheckpoint >= checkpointIntervalRecords { checkpoint() }
-        if let carried = carried.take() { return process(carried, next: next) }
         return failed.load(ordering: .acquiring)
             ? .storage(store.writerFailure ?? StorageError(.writerFailed, "stopped")) : nil
     }
 
+    /// The submission that did not fit the last group, to start the next one with. The caller
+    /// loops rather than this type recursing, so sustained load cannot grow the stack.
+    func takeCarried() -> Ledger.Submission? { carried.take() }
+
     /// Called once the queue is drained at close: the last submissions, then a checkpoint so the
     /// next open replays nothing.
     func finish() {
-        if let carried = carried.take() { _ = process(carried, next: { nil }) }
+        while let carried = carried.take() { _ = process(carried, next: { nil }) }
         if recordsSinceCheckpoint > 0 { checkpoint() }
     }
 

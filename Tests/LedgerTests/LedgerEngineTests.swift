@@ -87,6 +87,18 @@ struct LedgerEngineTests {
         #expect(ledger.committedSequence == 0)
     }
 
+    @Test("a configuration where a submission could not fit a commit group is refused at open")
+    func impossibleConfiguration() throws {
+        let scratch = ScratchLedger()
+        defer { scratch.remove() }
+        var configuration = ScratchLedger.configuration
+        configuration.storage.groupCapacityRecords = 100
+        #expect(throws: LedgerError.self) { try Ledger.open(directory: scratch.path, configuration: configuration) }
+        configuration.maximumBatchEvents = 99
+        let ledger = try Ledger.open(directory: scratch.path, configuration: configuration)
+        ledger.close()
+    }
+
     @Test("reopening replays the log into exactly the state before")
     func reopenRebuildsState() async throws {
         let scratch = ScratchLedger()
