@@ -86,12 +86,15 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerCoreTests",
-            dependencies: ["TestSupport", "LedgerCore", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: [
+                "TestSupport", "LedgerCore", .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "LedgerTests",
-            dependencies: ["TestSupport", 
+            dependencies: [
+                "TestSupport",
                 "Ledger", "LedgerCore", "LedgerStorage",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -99,7 +102,8 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStorageTests",
-            dependencies: ["TestSupport", 
+            dependencies: [
+                "TestSupport",
                 "LedgerStorage",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -114,6 +118,13 @@ let package = Package(
 
         .testTarget(name: "TidyTests", swiftSettings: strictSettings),
 
+        .executableTarget(
+            name: "LedgerBenchmarks",
+            dependencies: ["LedgerCore", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/LedgerBenchmarks",
+            swiftSettings: strictSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         .executableTarget(
             name: "StorageBenchmarks",
             dependencies: [
