@@ -42,11 +42,7 @@ struct StorageBenchCommand: AsyncParsableCommand {
     @Option(help: "Runs; figures are medians.")
     var runs: Int = 3
 
-    @Option(help: ArgumentHelp("Scratch directory on the disk to measure.", valueName: "dir"))
-    var dir: String?
-
-    @Flag(help: "Print one JSON object instead of text.")
-    var json = false
+    @OptionGroup var output: BenchOutputOptions
 
     func validate() throws {
         guard records >= groupRecords, records <= 1_000_000_000 else {
@@ -60,7 +56,7 @@ struct StorageBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (settings, logger) = try await global.load(label: "khata.bench")
-        let base = dir ?? ((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/khata-bench-\(getpid())")
+        let base = output.scratchDirectory
         var options = StorageBench.Options(directory: base)
         options.records = records
         options.groupRecords = groupRecords
@@ -72,7 +68,7 @@ struct StorageBenchCommand: AsyncParsableCommand {
                 "records": "\(records)", "group_records": "\(groupRecords)", "runs": "\(runs)", "dir": "\(base)",
             ])
         let result = try StorageBench(options: options).run()
-        if json {
+        if output.json {
             let object: [String: Any] = [
                 "records": result.records, "group_records": result.groupRecords, "runs": result.runs,
                 "records_per_s": result.recordsPerSecond.rounded(),
@@ -85,8 +81,7 @@ struct StorageBenchCommand: AsyncParsableCommand {
                 "check_bytes_per_s": result.checkBytesPerSecond.rounded(),
                 "crc32c_hardware": result.crc32cHardware,
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(LedgerSession.jsonLine(object))
             return
         }
         print("storage bench: \(records) records of 128 bytes, groups of \(groupRecords), median of \(runs) runs")
@@ -141,11 +136,7 @@ struct LedgerBenchCommand: AsyncParsableCommand {
                 + "from each batch's scheduled start."))
     var rate: Int = 0
 
-    @Option(help: ArgumentHelp("Scratch directory on the disk to measure.", valueName: "dir"))
-    var dir: String?
-
-    @Flag(help: "Print one JSON object instead of text.")
-    var json = false
+    @OptionGroup var output: BenchOutputOptions
 
     func validate() throws {
         guard accounts >= 2, accounts <= 100_000_000 else {
@@ -161,7 +152,7 @@ struct LedgerBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (settings, logger) = try await global.load(label: "khata.bench")
-        let base = dir ?? ((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/khata-bench-\(getpid())")
+        let base = output.scratchDirectory
         var options = LedgerBench.Options(directory: base)
         options.accounts = accounts
         options.transfers = transfers
@@ -172,15 +163,14 @@ struct LedgerBenchCommand: AsyncParsableCommand {
         logger.info(
             "ledger bench", metadata: ["accounts": "\(accounts)", "transfers": "\(transfers)", "dir": "\(base)"])
         let result = try await LedgerBench(options: options).run()
-        if json {
+        if output.json {
             let object: [String: Any] = [
                 "transfers_per_s": result.transfersPerSecond.rounded(), "p50_ms": result.p50Milliseconds,
                 "p99_ms": result.p99Milliseconds, "accounts": result.accounts, "transfers": result.transfers,
                 "rss_bytes": result.rssBytes, "seconds": result.seconds, "ok_transfers": result.okTransfers,
                 "refused_transfers": result.refusedTransfers,
             ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(LedgerSession.jsonLine(object))
             return
         }
         print("ledger bench: \(result.transfers) transfers over \(result.accounts) accounts, batches of \(batchEvents)")
@@ -194,5 +184,19 @@ struct LedgerBenchCommand: AsyncParsableCommand {
                 result.p50Milliseconds, result.p99Milliseconds))
         print("  results:           \(result.okTransfers) ok, \(result.refusedTransfers) refused")
         print("  peak memory:       \(Units.bytes(result.rssBytes))")
+    }
+}
+
+/// Where a benchmark writes its scratch data and how it prints, shared by every `bench` command.
+struct BenchOutputOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Scratch directory on the disk to measure (removed afterwards).", valueName: "dir"))
+    var dir: String?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    /// `--dir`, or a new directory under $TMPDIR (or /tmp) named after this process.
+    var scratchDirectory: String {
+        dir ?? ((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/khata-bench-\(getpid())")
     }
 }

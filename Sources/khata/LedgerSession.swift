@@ -102,7 +102,7 @@ enum LedgerSession {
     }
 
     static func jsonLine(_ object: [String: Any]) -> String {
-        // Safe: callers pass strings and integers only, which always serialise.
+        // Safe: callers pass strings, booleans and finite numbers only, which always serialise.
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
     }

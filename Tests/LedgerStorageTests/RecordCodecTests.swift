@@ -9,14 +9,19 @@ struct RecordCodecTests {
     static let kinds = Gen.uint8(in: RecordKind.firstDataKind...255)
     static let sequences = Gen.uint64()
 
+    /// A data record of random kind, sequence and body.
+    static func randomRecord(_ random: inout SeededRandom) -> Record {
+        Record(
+            kind: RecordKind(rawValue: kinds.run(using: &random)), sequence: sequences.run(using: &random),
+            body: bodies.run(using: &random))
+    }
+
     @Test("encode then decode gives back kind, sequence and body (seeded property)")
     func roundTrip() {
         var random = SeededRandom(seed: 20_261_125)
         for _ in 0..<1000 {
             let seed = random.currentSeed
-            let record = Record(
-                kind: RecordKind(rawValue: Self.kinds.run(using: &random)),
-                sequence: Self.sequences.run(using: &random), body: Self.bodies.run(using: &random))
+            let record = Self.randomRecord(&random)
             let bytes = RecordCodec.encode(record)
             #expect(bytes.count == Format.recordSizeBytes)
             #expect(RecordCodec.decode(bytes) == .success(record), "seed \(seed)")
@@ -28,9 +33,7 @@ struct RecordCodecTests {
         var random = SeededRandom(seed: 7_000_001)
         for _ in 0..<1000 {
             let seed = random.currentSeed
-            let record = Record(
-                kind: RecordKind(rawValue: Self.kinds.run(using: &random)),
-                sequence: Self.sequences.run(using: &random), body: Self.bodies.run(using: &random))
+            let record = Self.randomRecord(&random)
             var bytes = RecordCodec.encode(record)
             let bit = Int.random(in: 0..<(Format.recordSizeBytes * 8), using: &random)
             bytes[bit / 8] ^= UInt8(1 << (bit % 8))
