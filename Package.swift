@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CKhataSupport"),
 
         // The ledger's semantics: pure, deterministic, standard library only.
-        .target(name: "LedgerCore", swiftSettings: strictSettings),
+        .target(name: "LedgerCore", dependencies: ["CKhataSupport"], swiftSettings: strictSettings),
         .target(
             name: "LedgerStorage",
             dependencies: ["COpenSSL", "CKhataSupport"],

@@ -26,7 +26,7 @@ public final class Ledger: Sendable {
     public let configuration: LedgerConfiguration
     let store: SegmentStore
     let sequencer: Sequencer
-    let view: CommittedView
+    let view: LedgerView
     private let queue: SubmissionQueue<Submission>
     private let wake = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
@@ -73,7 +73,6 @@ public final class Ledger: Sendable {
             store.close()
             throw .corruptLog(sequence: store.committedSequence, reason: "the log ends inside a batch")
         }
-        replay.state.prefetch = { khata_prefetch($0) }
         return Ledger(configuration: configuration, store: store, state: replay.state, clock: clock)
     }
 
@@ -83,10 +82,8 @@ public final class Ledger: Sendable {
     ) {
         self.configuration = configuration
         self.store = store
-        let view = CommittedView(
-            expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers)
-        let changes = state.takeChanges()
-        view.publish(accounts: changes.accounts, transfers: changes.transfers)
+        let view = state.view
+        view.publish(state.takeCommit())
         self.view = view
         queue = SubmissionQueue(capacity: configuration.queueCapacity)
         failure = Mutex(nil)

@@ -11,7 +11,7 @@ final class Sequencer: @unchecked Sendable {
     // thread; the completion closures it hands to the store touch only Sendable values.
     let state: LedgerState
     let store: SegmentStore
-    let view: CommittedView
+    let view: LedgerView
     let clock: @Sendable () -> UInt64
     /// A submission taken from the queue that did not fit the previous group.
     private var carried: Ledger.Submission?
@@ -20,9 +20,10 @@ final class Sequencer: @unchecked Sendable {
     private var recordsSinceCheckpoint = 0
     let checkpointIntervalRecords: Int
     private let failed = Atomic<Bool>(false)
+    private let checkpointer: Checkpointer
 
     init(
-        state: LedgerState, store: SegmentStore, view: CommittedView, checkpointIntervalRecords: Int,
+        state: LedgerState, store: SegmentStore, view: LedgerView, checkpointIntervalRecords: Int,
         clock: @escaping @Sendable () -> UInt64
     ) {
         self.checkpointIntervalRecords = checkpointIntervalRecords
@@ -30,6 +31,7 @@ final class Sequencer: @unchecked Sendable {
         self.store = store
         self.view = view
         self.clock = clock
+        checkpointer = Checkpointer(store: store)
     }
 
     /// Fills one commit group starting with `first` and as many further submissions from `next`
@@ -59,7 +61,7 @@ final class Sequencer: @unchecked Sendable {
             completions.append((current, results))
             submission = carried.take() ?? next()
         }
-        let changes = state.takeChanges()
+        let mark = state.takeCommit()
         let done = completions
         let view = view
         let groupDone = DispatchSemaphore(value: 0)
@@ -69,7 +71,7 @@ final class Sequencer: @unchecked Sendable {
             defer { groupDone.signal() }
             switch outcome {
             case .success:
-                view.publish(accounts: changes.accounts, transfers: changes.transfers)
+                view.publish(mark)
                 for (submission, results) in done { submission.completion(.success(results)) }
             case .failure(let error):
                 // The state is now ahead of the log: stop; reopening replays the log.
@@ -77,7 +79,7 @@ final class Sequencer: @unchecked Sendable {
                 for (submission, _) in done { submission.completion(.failure(.storage(error))) }
             }
         }
-        if recordsSinceCheckpoint >= checkpointIntervalRecords { checkpoint() }
+        if recordsSinceCheckpoint >= checkpointIntervalRecords { checkpoint(inBackground: true) }
         return failed.load(ordering: .acquiring)
             ? .storage(store.writerFailure ?? StorageError(.writerFailed, "stopped")) : nil
     }
@@ -90,25 +92,93 @@ final class Sequencer: @unchecked Sendable {
     /// next open replays nothing.
     func finish() {
         while let carried = carried.take() { _ = process(carried, next: { nil }) }
-        if recordsSinceCheckpoint > 0 { checkpoint() }
+        checkpointer.waitUntilIdle()
+        if recordsSinceCheckpoint > 0 { checkpoint(inBackground: false) }
+        checkpointer.stop()
     }
 
-    /// Waits until every committed group is durable, so the state is exactly the log's, then
-    /// writes it as a checkpoint. A failure only means recovery starts further back.
-    private func checkpoint() {
+    /// Waits until every committed group is durable, so the state is exactly the log's, takes a
+    /// snapshot and has it written, in the background unless closing. Skipped while an earlier
+    /// checkpoint is still being written: the next group tries again. A failure only means
+    /// recovery starts further back.
+    private func checkpoint(inBackground: Bool) {
+        if inBackground && checkpointer.isBusy { return }
         lastGroupDone?.wait()
         lastGroupDone = nil
         guard !failed.load(ordering: .acquiring), store.committedSequence > 0 else { return }
-        do {
-            try store.writeCheckpoint(payload: state.snapshot())
-            recordsSinceCheckpoint = 0
-        } catch {
-            checkpointFailure = error
+        let position = store.durablePosition
+        let payload = state.snapshot()
+        recordsSinceCheckpoint = 0
+        if inBackground {
+            checkpointer.start(payload: payload, position: position)
+        } else {
+            checkpointer.write(payload: payload, position: position)
         }
     }
 
     /// The last checkpoint write that failed, if any (reported by the engine).
-    private(set) var checkpointFailure: StorageError?
+    var checkpointFailure: StorageError? { checkpointer.lastFailure }
+}
+
+/// Writes checkpoints on a thread of its own, one at a time, so that the sequencer pauses only
+/// to take the snapshot, not to hash, write and sync it.
+final class Checkpointer: Sendable {
+    private let store: SegmentStore
+    private let job = Mutex<(payload: [UInt8], position: LogPosition)?>(nil)
+    private let wake = DispatchSemaphore(value: 0)
+    private let running = DispatchGroup()
+    private let busy = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private let failure = Mutex<StorageError?>(nil)
+
+    init(store: SegmentStore) {
+        self.store = store
+        BackgroundThread.start(name: "khata-checkpoint") { [self] in
+            while true {
+                wake.wait()
+                guard let next = job.withLock({ $0.take() }) else {
+                    if stopping.load(ordering: .acquiring) { return }
+                    continue
+                }
+                write(payload: next.payload, position: next.position)
+                busy.store(false, ordering: .releasing)
+                running.leave()
+            }
+        }
+    }
+
+    /// Whether a checkpoint is being written.
+    var isBusy: Bool { busy.load(ordering: .acquiring) }
+
+    /// The last checkpoint write that failed, if any.
+    var lastFailure: StorageError? { failure.withLock { $0 } }
+
+    /// Hands a snapshot to the checkpoint thread (the caller checked `isBusy`).
+    func start(payload: [UInt8], position: LogPosition) {
+        precondition(!busy.exchange(true, ordering: .acquiringAndReleasing), "one checkpoint at a time")
+        running.enter()
+        job.withLock { $0 = (payload, position) }
+        wake.signal()
+    }
+
+    /// Writes a checkpoint on the calling thread.
+    func write(payload: [UInt8], position: LogPosition) {
+        do {
+            try store.writeCheckpoint(payload: payload, at: position)
+            failure.withLock { $0 = nil }
+        } catch {
+            failure.withLock { $0 = error }
+        }
+    }
+
+    func waitUntilIdle() { running.wait() }
+
+    /// Stops the thread once the checkpoint in hand, if any, is written.
+    func stop() {
+        waitUntilIdle()
+        stopping.store(true, ordering: .releasing)
+        wake.signal()
+    }
 }
 
 /// Rebuilds the state from the log on open: a batch record, then its events, then the batch is

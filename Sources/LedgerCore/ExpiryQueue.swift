@@ -1,11 +1,13 @@
 /// Holds ordered by when their payment window closes: a binary min-heap of (expiresAt,
-/// timestamp, id), so the expiry job finds due holds without scanning. Entries of holds that were
+/// timestamp, transfer record), so the expiry job finds due holds without scanning. Entries of holds that were
 /// resolved meanwhile stay in the heap until they reach the top and are dropped there.
 struct ExpiryQueue {
     struct Entry: Comparable {
         var expiresAt: UInt64
         var timestamp: UInt64
-        var id: UInt128
+        /// The hold's transfer record; with `timestamp` it tells a stale entry (of a hold rolled
+        /// back with its chain, whose record was reused) from a live one.
+        var record: Int
 
         static func < (lhs: Entry, rhs: Entry) -> Bool {
             (lhs.expiresAt, lhs.timestamp) < (rhs.expiresAt, rhs.timestamp)
@@ -49,5 +51,20 @@ struct ExpiryQueue {
             parent = smallest
         }
         return entry
+    }
+
+    /// Up to `limit` entries due at `now`, earliest first, as `resolve` names them; entries it
+    /// returns nil for (holds resolved or rolled back) are dropped, the others stay queued.
+    mutating func due(at now: UInt64, limit: Int, resolve: (Entry) -> UInt128?) -> [UInt128] {
+        var due: [UInt128] = []
+        var keep: [Entry] = []
+        while due.count < limit, let entry = top, entry.expiresAt <= now {
+            pop()
+            guard let id = resolve(entry) else { continue }
+            due.append(id)
+            keep.append(entry)
+        }
+        for entry in keep { push(entry) }
+        return due
     }
 }

@@ -30,10 +30,10 @@ extension LedgerState {
         }
         guard checkingHolds else { return nil }
         var pendingByAccount: [UInt128: (UInt128, UInt128)] = [:]
-        for stored in transfers.values where stored.transfer.state == .pending {
-            let fields = stored.transfer.fields
-            pendingByAccount[fields.debitAccountId, default: (0, 0)].0 += UInt128(fields.amountMinor)
-            pendingByAccount[fields.creditAccountId, default: (0, 0)].1 += UInt128(fields.amountMinor)
+        for index in 0..<transfers.count where transfers[index].state == TransferState.pending.rawValue {
+            let record = transfers[index]
+            pendingByAccount[accounts[Int(record.debitAccount)].id, default: (0, 0)].0 += UInt128(record.amountMinor)
+            pendingByAccount[accounts[Int(record.creditAccount)].id, default: (0, 0)].1 += UInt128(record.amountMinor)
         }
         for account in allAccounts {
             let held = pendingByAccount[account.id] ?? (0, 0)

@@ -1,107 +1,191 @@
 /// The whole state as bytes, for checkpoints: restoring a snapshot and replaying the log after it
-/// gives exactly the state a full replay gives. Little-endian; versioned so a later layout can
-/// refuse, or convert, an older one.
+/// gives exactly the state a full replay gives. Little-endian, fixed-size entries written with
+/// plain stores (a snapshot of millions of transfers takes a fraction of a second); versioned so
+/// a later layout can refuse, or convert, an older one.
 ///
-/// Layout (version 2): magic `KHLS`, version u16, last timestamp u64, account count u32, then per
-/// account id u128, key (u8 length + UTF-8), currency u16, flags u16, code u16, the four balances
-/// u64, timestamp u64; transfer count u64, then per transfer the request as sent and the resolved
-/// fields (each: id, debit, credit u128, amount u64, pending id u128, timeout u32, code u16,
-/// flags u16, reference 32 bytes), state u8, timestamp, expires-at and refunded u64.
+/// Layout (version 3): magic `KHLS`, version u16, last timestamp u64, account count u32,
+/// transfer count u64; then per account (135 bytes) id u128, key length u8, key 64 bytes
+/// (zero-padded), currency u16, flags u16, code u16, debits pending, debits posted, credits
+/// pending, credits posted u64, timestamp u64, first and last transfer u32; then per transfer
+/// (102 bytes) id u128, reference 32 bytes, timestamp, amount, refunded u64, debit account,
+/// credit account, pending, timeout, next of debit, next of credit u32, code u16, flags u16,
+/// state u8, given u8. Account and transfer references are record numbers; all ones is none.
 extension LedgerState {
     static let snapshotMagic: [UInt8] = Array("KHLS".utf8)
-    static let snapshotVersion: UInt16 = 2
+    static let snapshotVersion: UInt16 = 3
+    static let snapshotHeaderBytes = 4 + 2 + 8 + 4 + 8
+    static let snapshotAccountBytes = 135
+    static let snapshotTransferBytes = 102
 
     /// The state as bytes.
     public func snapshot() -> [UInt8] {
-        var writer = SnapshotWriter()
-        writer.bytes += Self.snapshotMagic
-        writer.integer(Self.snapshotVersion)
-        writer.integer(lastTimestamp)
-        writer.integer(UInt32(accounts.count))
-        for account in accounts {
-            writer.integer(account.id)
-            writer.text(account.key)
-            writer.integer(account.currency.numericCode)
-            writer.integer(account.flags.rawValue)
-            writer.integer(account.code)
-            writer.integer(account.debitsPending)
-            writer.integer(account.debitsPosted)
-            writer.integer(account.creditsPending)
-            writer.integer(account.creditsPosted)
-            writer.integer(account.timestamp)
+        let size =
+            Self.snapshotHeaderBytes + accounts.count * Self.snapshotAccountBytes
+            + transfers.count * Self.snapshotTransferBytes
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var writer = SnapshotWriter(base: UnsafeMutableRawPointer(buffer.baseAddress!))
+            for byte in Self.snapshotMagic { writer.put(byte) }
+            writer.put(Self.snapshotVersion)
+            writer.put(lastTimestamp)
+            writer.put(UInt32(accounts.count))
+            writer.put(UInt64(transfers.count))
+            for index in 0..<accounts.count {
+                let account = accounts[index]
+                writer.put(account.idLow)
+                writer.put(account.idHigh)
+                writer.put(account.keyLength)
+                writer.put(words: account.key)
+                writer.put(account.currency)
+                writer.put(account.flags)
+                writer.put(account.code)
+                writer.put(account.debitsPending)
+                writer.put(account.debitsPosted)
+                writer.put(account.creditsPending)
+                writer.put(account.creditsPosted)
+                writer.put(account.timestamp)
+                writer.put(account.firstTransfer)
+                writer.put(account.lastTransfer)
+            }
+            for index in 0..<transfers.count {
+                let transfer = transfers[index]
+                writer.put(transfer.idLow)
+                writer.put(transfer.idHigh)
+                writer.put(transfer.reference.0)
+                writer.put(transfer.reference.1)
+                writer.put(transfer.reference.2)
+                writer.put(transfer.reference.3)
+                writer.put(transfer.timestamp)
+                writer.put(transfer.amountMinor)
+                writer.put(transfer.refundedMinor)
+                writer.put(transfer.debitAccount)
+                writer.put(transfer.creditAccount)
+                writer.put(transfer.pending)
+                writer.put(transfer.timeoutSeconds)
+                writer.put(transfer.nextOfDebit)
+                writer.put(transfer.nextOfCredit)
+                writer.put(transfer.code)
+                writer.put(transfer.flags)
+                writer.put(transfer.state)
+                writer.put(transfer.given)
+            }
+            precondition(writer.offset == size, "snapshot size \(writer.offset), expected \(size)")
+            initialized = size
         }
-        // Sorted by timestamp so that the same state always gives the same bytes.
-        let ordered = transfers.values.sorted { $0.transfer.timestamp < $1.transfer.timestamp }
-        writer.integer(UInt64(ordered.count))
-        for stored in ordered {
-            writer.transfer(stored.request)
-            writer.transfer(stored.transfer.fields)
-            writer.integer(stored.transfer.state.rawValue)
-            writer.integer(stored.transfer.timestamp)
-            writer.integer(stored.transfer.expiresAt)
-            writer.integer(stored.transfer.refundedMinor)
-        }
-        return writer.bytes
     }
 
     /// Rebuilds a state from `snapshot()` bytes; a damaged or unknown snapshot is an error.
     public convenience init(snapshot bytes: [UInt8], expectedAccounts: Int = 1_024, expectedTransfers: Int = 65_536)
         throws(SnapshotError)
     {
-        self.init(expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
-        var reader = SnapshotReader(bytes: bytes)
-        guard try reader.bytes(4) == Self.snapshotMagic else { throw SnapshotError("not a ledger snapshot (magic)") }
-        let version: UInt16 = try reader.integer()
-        guard version == Self.snapshotVersion else {
-            throw SnapshotError("snapshot version \(version); this build reads \(Self.snapshotVersion)")
+        guard bytes.count >= Self.snapshotHeaderBytes, Array(bytes[0..<4]) == Self.snapshotMagic else {
+            throw SnapshotError("not a ledger snapshot (magic)")
         }
-        lastTimestamp = try reader.integer()
-        let accountCount: UInt32 = try reader.integer()
-        for index in 0..<Int(accountCount) {
-            let id: UInt128 = try reader.integer()
-            let key = try reader.text()
-            let numeric: UInt16 = try reader.integer()
-            guard let currency = Currency(numericCode: numeric) else {
-                throw SnapshotError("unknown currency \(numeric)")
-            }
-            var account = Account(
-                id: id, key: key, currency: currency, flags: AccountFlags(rawValue: try reader.integer()),
-                code: try reader.integer(), timestamp: 0)
-            account.debitsPending = try reader.integer()
-            account.debitsPosted = try reader.integer()
-            account.creditsPending = try reader.integer()
-            account.creditsPosted = try reader.integer()
-            account.timestamp = try reader.integer()
-            accounts.append(account)
-            accountChanged.append(false)
-            accountIndex[id] = index
-            keyIndex[key] = index
+        let header = bytes.withUnsafeBytes { raw in
+            var reader = SnapshotReader(base: raw.baseAddress!, offset: 4)
+            return (reader.get(UInt16.self), reader.get(UInt64.self), reader.get(UInt32.self), reader.get(UInt64.self))
         }
-        let transferCount: UInt64 = try reader.integer()
-        for _ in 0..<transferCount {
-            let request = try reader.transfer()
-            let fields = try reader.transfer()
-            let rawState: UInt8 = try reader.integer()
-            guard let state = TransferState(rawValue: rawState) else {
-                throw SnapshotError("unknown transfer state \(rawState)")
-            }
-            let transfer = Transfer(
-                fields: fields, state: state, timestamp: try reader.integer(), expiresAt: try reader.integer(),
-                refundedMinor: try reader.integer())
-            transfers[request.id] = StoredTransfer(request: request, transfer: transfer)
-            if state == .pending {
-                expiry.push(
-                    ExpiryQueue.Entry(expiresAt: transfer.expiresAt, timestamp: transfer.timestamp, id: request.id))
+        guard header.0 == Self.snapshotVersion else {
+            throw SnapshotError("snapshot version \(header.0); this build reads \(Self.snapshotVersion)")
+        }
+        let accountCount = Int(header.2)
+        guard header.3 <= UInt64(TagIndex.maximumRecord) else { throw SnapshotError("transfer count \(header.3)") }
+        let transferCount = Int(header.3)
+        let expectedSize =
+            Self.snapshotHeaderBytes + accountCount * Self.snapshotAccountBytes + transferCount * Self.snapshotTransferBytes
+        guard bytes.count == expectedSize else {
+            throw SnapshotError("snapshot is \(bytes.count) bytes; its counts say \(expectedSize)")
+        }
+        self.init(
+            expectedAccounts: max(expectedAccounts, accountCount), expectedTransfers: max(expectedTransfers, transferCount))
+        lastTimestamp = header.1
+        // withUnsafeBytes rethrows untyped errors, so the typed error travels in a Result.
+        let outcome: Result<Void, SnapshotError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(SnapshotError) in
+                var reader = SnapshotReader(base: raw.baseAddress!, offset: Self.snapshotHeaderBytes)
+                for _ in 0..<accountCount { try restoreAccount(&reader, transferCount: transferCount) }
+                for index in 0..<transferCount {
+                    try restoreTransfer(&reader, index: index, accountCount: accountCount, transferCount: transferCount)
+                }
             }
         }
-        guard reader.isAtEnd else {
-            throw SnapshotError("\(bytes.count - reader.offset) bytes after the last transfer")
+        try outcome.get()
+    }
+
+    private func restoreAccount(_ reader: inout SnapshotReader, transferCount: Int) throws(SnapshotError) {
+        let index = accounts.count
+        var record = AccountRecord(
+            idLow: reader.get(UInt64.self), idHigh: reader.get(UInt64.self), timestamp: 0, currency: 0, flags: 0,
+            code: 0, keyLength: reader.get(UInt8.self), key: reader.words())
+        record.currency = reader.get(UInt16.self)
+        record.flags = reader.get(UInt16.self)
+        record.code = reader.get(UInt16.self)
+        record.debitsPending = reader.get(UInt64.self)
+        record.debitsPosted = reader.get(UInt64.self)
+        record.creditsPending = reader.get(UInt64.self)
+        record.creditsPosted = reader.get(UInt64.self)
+        record.committed = (record.debitsPending, record.debitsPosted, record.creditsPending, record.creditsPosted)
+        record.timestamp = reader.get(UInt64.self)
+        record.firstTransfer = reader.get(UInt32.self)
+        record.lastTransfer = reader.get(UInt32.self)
+        guard record.id != 0, record.keyLength > 0, Int(record.keyLength) <= NewAccount.maximumKeyBytes else {
+            throw SnapshotError("account \(index) has id 0 or a bad key length")
         }
-        // Everything restored counts as changed, so the engine publishes it to readers.
-        for index in accounts.indices { noteAccountChange(index) }
-        // In commit order, which readers' per-account histories rely on.
-        for stored in transfers.values.sorted(by: { $0.transfer.timestamp < $1.transfer.timestamp }) {
-            noteTransferChange(stored.request.id)
+        guard Currency(numericCode: record.currency) != nil else {
+            throw SnapshotError("account \(index) has unknown currency \(record.currency)")
+        }
+        for link in [record.firstTransfer, record.lastTransfer] where link != noRecord && Int(link) >= transferCount {
+            throw SnapshotError("account \(index) names transfer \(link) of \(transferCount)")
+        }
+        let hash = idHash(record.id)
+        let probe = tables.accountIndex.find(hash) { accounts.pointer($0).pointee.hasId(record.id) }
+        guard probe.record == nil else { throw SnapshotError("account id \(record.id) appears twice") }
+        accounts.append(record)
+        tables.accountIndex.insert(hash, record: index, at: probe)
+        let keyProbe = withUnsafeBytes(of: record.key) { raw in
+            let key = UnsafeRawBufferPointer(rebasing: raw.prefix(Int(record.keyLength)))
+            return (keyHash(key), tables.keyIndex.find(keyHash(key)) { accounts.pointer($0).pointee.keyEquals(key) })
+        }
+        guard keyProbe.1.record == nil else { throw SnapshotError("account key \(record.keyString) appears twice") }
+        tables.keyIndex.insert(keyProbe.0, record: index, at: keyProbe.1)
+        accountChanged.append(false)
+        // Counted as changed, so the engine publishes every restored account to readers.
+        noteAccountChange(index)
+    }
+
+    private func restoreTransfer(_ reader: inout SnapshotReader, index: Int, accountCount: Int, transferCount: Int)
+        throws(SnapshotError)
+    {
+        var record = TransferRecord(
+            idLow: reader.get(UInt64.self), idHigh: reader.get(UInt64.self), reference: reader.quad(),
+            timestamp: reader.get(UInt64.self), amountMinor: reader.get(UInt64.self), debitAccount: 0, creditAccount: 0,
+            pending: 0, timeoutSeconds: 0, code: 0, flags: 0, state: 0, committedState: 0, given: 0)
+        record.refundedMinor = reader.get(UInt64.self)
+        record.committedRefundedMinor = record.refundedMinor
+        record.debitAccount = reader.get(UInt32.self)
+        record.creditAccount = reader.get(UInt32.self)
+        record.pending = reader.get(UInt32.self)
+        record.timeoutSeconds = reader.get(UInt32.self)
+        record.nextOfDebit = reader.get(UInt32.self)
+        record.nextOfCredit = reader.get(UInt32.self)
+        record.code = reader.get(UInt16.self)
+        record.flags = reader.get(UInt16.self)
+        record.state = reader.get(UInt8.self)
+        record.committedState = record.state
+        record.given = reader.get(UInt8.self)
+        guard record.id != 0, TransferState(rawValue: record.state) != nil,
+            Int(record.debitAccount) < accountCount, Int(record.creditAccount) < accountCount,
+            record.pending == noRecord || Int(record.pending) < index,
+            record.nextOfDebit == noRecord || Int(record.nextOfDebit) < transferCount,
+            record.nextOfCredit == noRecord || Int(record.nextOfCredit) < transferCount,
+            index == 0 || record.timestamp > transfers[index - 1].timestamp
+        else { throw SnapshotError("transfer \(index) is inconsistent") }
+        let hash = idHash(record.id)
+        let probe = tables.transferIndex.find(hash) { transfers.pointer($0).pointee.hasId(record.id) }
+        guard probe.record == nil else { throw SnapshotError("transfer id \(record.id) appears twice") }
+        transfers.append(record)
+        tables.transferIndex.insert(hash, record: index, at: probe)
+        if record.state == TransferState.pending.rawValue {
+            noteNewHold(ExpiryQueue.Entry(expiresAt: record.expiresAt, timestamp: record.timestamp, record: index))
         }
     }
 }
@@ -112,72 +196,42 @@ public struct SnapshotError: Error, Equatable, Sendable, CustomStringConvertible
     init(_ description: String) { self.description = description }
 }
 
+/// Stores little-endian integers one after another into memory sized beforehand.
 struct SnapshotWriter {
-    var bytes: [UInt8] = []
+    let base: UnsafeMutableRawPointer
+    var offset = 0
 
-    mutating func integer<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
+    @inline(__always)
+    mutating func put<T: FixedWidthInteger>(_ value: T) {
+        base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
     }
 
-    mutating func text(_ value: String) {
-        let utf8 = Array(value.utf8)
-        precondition(utf8.count <= 255, "snapshot strings are keys and references, at most 64 bytes")
-        bytes.append(UInt8(utf8.count))
-        bytes += utf8
-    }
-
-    mutating func transfer(_ transfer: NewTransfer) {
-        integer(transfer.id)
-        integer(transfer.debitAccountId)
-        integer(transfer.creditAccountId)
-        integer(transfer.amountMinor)
-        integer(transfer.pendingId)
-        integer(transfer.timeoutSeconds)
-        integer(transfer.code)
-        integer(transfer.flags.rawValue)
-        integer(transfer.reference.bytes.0)
-        integer(transfer.reference.bytes.1)
-        integer(transfer.reference.bytes.2)
-        integer(transfer.reference.bytes.3)
+    mutating func put(words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) {
+        withUnsafeBytes(of: words) { (base + offset).copyMemory(from: $0.baseAddress!, byteCount: 64) }
+        offset += 64
     }
 }
 
+/// Loads little-endian integers one after another; the caller checked the total size.
 struct SnapshotReader {
-    let bytes: [UInt8]
-    var offset = 0
+    let base: UnsafeRawPointer
+    var offset: Int
 
-    var isAtEnd: Bool { offset == bytes.count }
-
-    mutating func bytes(_ count: Int) throws(SnapshotError) -> [UInt8] {
-        guard offset + count <= bytes.count else { throw SnapshotError("snapshot ends early at byte \(offset)") }
-        defer { offset += count }
-        return Array(bytes[offset..<(offset + count)])
+    @inline(__always)
+    mutating func get<T: FixedWidthInteger>(_ type: T.Type) -> T {
+        defer { offset += MemoryLayout<T>.size }
+        return T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
-    mutating func integer<T: FixedWidthInteger>() throws(SnapshotError) -> T {
-        let raw = try bytes(MemoryLayout<T>.size)
-        var value = T.zero
-        for (shift, byte) in raw.enumerated() { value |= T(truncatingIfNeeded: byte) << (8 * shift) }
-        return value
+    mutating func quad() -> (UInt64, UInt64, UInt64, UInt64) {
+        (get(UInt64.self), get(UInt64.self), get(UInt64.self), get(UInt64.self))
     }
 
-    mutating func text() throws(SnapshotError) -> String {
-        let length: UInt8 = try integer()
-        return String(decoding: try bytes(Int(length)), as: UTF8.self)
-    }
-
-    mutating func transfer() throws(SnapshotError) -> NewTransfer {
-        let id: UInt128 = try integer()
-        let debit: UInt128 = try integer()
-        let credit: UInt128 = try integer()
-        let amount: UInt64 = try integer()
-        let pendingId: UInt128 = try integer()
-        let timeout: UInt32 = try integer()
-        let code: UInt16 = try integer()
-        let flags: UInt16 = try integer()
-        let reference = TransferReference(bytes: (try integer(), try integer(), try integer(), try integer()))
-        return NewTransfer(
-            id: id, debitAccountId: debit, creditAccountId: credit, amountMinor: amount, pendingId: pendingId,
-            timeoutSeconds: timeout, code: code, reference: reference, flags: TransferFlags(rawValue: flags))
+    mutating func words() -> (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) {
+        (
+            get(UInt64.self), get(UInt64.self), get(UInt64.self), get(UInt64.self), get(UInt64.self),
+            get(UInt64.self), get(UInt64.self), get(UInt64.self)
+        )
     }
 }

@@ -1,56 +1,57 @@
+import CKhataSupport
+import Synchronization
+
 /// All mutable ledger state and the rules that change it: pure and deterministic, no I/O and no
 /// clock (the caller passes the sequencer's time). Owned by one thread, the sequencer.
 ///
 /// A batch is applied in order; a linked chain of transfers succeeds or fails as a whole (an undo
 /// log restores what its earlier events changed); every event gets a result code.
+///
+/// Accounts and transfers live in fixed-size records in chunked raw memory, found through
+/// tag indexes (`TagIndex`); nothing on the apply path allocates or reference-counts. A
+/// `LedgerView` shares the same memory and shows other threads the committed part of it.
 public final class LedgerState {
-    struct StoredTransfer {
-        /// The request as the client sent it: what a retry is compared with.
-        var request: NewTransfer
-        var transfer: Transfer
-    }
-
     enum Undo {
-        case accountCreated(index: Int)
-        case accountChanged(index: Int, previous: Account)
-        case transferCreated(id: UInt128)
-        case transferChanged(id: UInt128, previous: StoredTransfer)
+        case accountCreated
+        case accountBalances(index: Int, previous: (UInt64, UInt64, UInt64, UInt64))
+        case accountHistory(index: Int, first: UInt32, last: UInt32)
+        case historyLink(record: Int, debitSide: Bool, previous: UInt32)
+        case transferCreated
+        case transferChanged(index: Int, state: UInt8, refundedMinor: UInt64)
     }
 
-    var accounts: [Account] = []
-    var accountIndex: IdTable
-    var keyIndex: [String: Int] = [:]
-    var transfers: TransferStore
+    let tables: LedgerTables
+    var accounts: ChunkedArray<AccountRecord> { tables.accounts }
+    var transfers: ChunkedArray<TransferRecord> { tables.transfers }
     var expiry = ExpiryQueue()
     private var undo: [Undo] = []
     private var recordingUndo = false
-    /// What changed since the last `takeChanges()`: account indexes (with a flag per account so
-    /// each is listed once) and transfer ids.
-    private var changedAccountIndexes: [Int] = []
+    /// What changed since the last `takeCommit()`: account records (each listed once, thanks to
+    /// the flags) and transfer records whose state or refunded amount changed.
+    private var changedAccounts: [Int32] = []
     var accountChanged: [Bool] = []
-    private var changedTransferIds: [UInt128] = []
+    private var changedTransfers: [Int32] = []
+    private var newHolds: [ExpiryQueue.Entry] = []
 
-    /// A hint the engine may set: called with addresses the state will read a few events later,
-    /// so that a CPU prefetch hides the memory latency of random lookups. The state itself stays
-    /// free of anything but the standard library.
-    public var prefetch: ((UnsafeRawPointer) -> Void)?
-
-    /// How many events ahead `prefetch` is called.
+    /// How many events ahead the apply loop prefetches the index slots an event will probe (the
+    /// account records follow at half that distance, the history links at a quarter).
     static let prefetchDistance = 24
+    static let linkPrefetchDistance = 6
 
     /// The timestamp of the last event applied; the next batch starts after it.
     public internal(set) var lastTimestamp: UInt64 = 0
 
-    /// An empty ledger whose tables are sized up front for the expected number of accounts and
-    /// transfers, so that they do not grow (copying everything, stalling the sequencer) while
-    /// serving; beyond these numbers they still grow.
+    /// An empty ledger whose indexes are sized up front for the expected number of accounts and
+    /// transfers, so that they do not grow (stalling the sequencer) while serving; beyond these
+    /// numbers they still grow.
     public init(expectedAccounts: Int = 1_024, expectedTransfers: Int = 65_536) {
         precondition(expectedAccounts >= 0 && expectedTransfers >= 0)
-        accountIndex = IdTable(minimumCapacity: max(expectedAccounts, 16))
-        transfers = TransferStore(expectedCount: expectedTransfers)
-        accounts.reserveCapacity(expectedAccounts)
+        tables = LedgerTables(expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
         accountChanged.reserveCapacity(expectedAccounts)
     }
+
+    /// Readers' window onto this state: committed accounts and transfers, safe from any thread.
+    public var view: LedgerView { LedgerView(tables: tables) }
 
     /// Nanoseconds per second, for payment windows.
     static let nanosecondsPerSecond: UInt64 = 1_000_000_000
@@ -63,14 +64,21 @@ public final class LedgerState {
         var chainStart: Int?
         var chainFailed = false
         var undoMark = 0
-        if let prefetch {
-            for ahead in events.prefix(Self.prefetchDistance) { prefetchLookups(of: ahead, prefetch) }
+        // Random lookups miss the cache; they are prefetched in three stages ahead of use: the
+        // index slots, then (found through them) the account records, then the transfers the
+        // accounts' histories end with, which the new transfer links to.
+        var ring = PrefetchRing()
+        for ahead in 0..<min(events.count, Self.prefetchDistance) {
+            prefetchSlots(of: events[ahead])
+            if ahead < Self.prefetchDistance / 2 { prefetchAccounts(of: events[ahead], into: &ring, at: ahead) }
+            if ahead < Self.linkPrefetchDistance { prefetchLinks(ring, at: ahead) }
         }
         for (index, event) in events.enumerated() {
             let timestamp = base + UInt64(index)
-            if let prefetch, index + Self.prefetchDistance < events.count {
-                prefetchLookups(of: events[index + Self.prefetchDistance], prefetch)
-            }
+            if index + Self.prefetchDistance < events.count { prefetchSlots(of: events[index + Self.prefetchDistance]) }
+            let accountsAhead = index + Self.prefetchDistance / 2
+            if accountsAhead < events.count { prefetchAccounts(of: events[accountsAhead], into: &ring, at: accountsAhead) }
+            if index + Self.linkPrefetchDistance < events.count { prefetchLinks(ring, at: index + Self.linkPrefetchDistance) }
             if chainStart == nil && event.isLinked {
                 chainStart = index
                 chainFailed = false
@@ -108,12 +116,50 @@ public final class LedgerState {
         return results
     }
 
-    private func prefetchLookups(of event: Event, _ prefetch: (UnsafeRawPointer) -> Void) {
+    @inline(__always)
+    private func prefetchSlots(of event: Event) {
         guard case .createTransfer(let transfer) = event else { return }
-        prefetch(transfers.homeAddress(transfer.id))
-        if transfer.pendingId != 0 { prefetch(transfers.homeAddress(transfer.pendingId)) }
-        if transfer.debitAccountId != 0 { prefetch(accountIndex.homeAddress(transfer.debitAccountId)) }
-        if transfer.creditAccountId != 0 { prefetch(accountIndex.homeAddress(transfer.creditAccountId)) }
+        khata_prefetch(tables.transferIndex.homeAddress(idHash(transfer.id)))
+        if transfer.pendingId != 0 { khata_prefetch(tables.transferIndex.homeAddress(idHash(transfer.pendingId))) }
+        if transfer.debitAccountId != 0 {
+            khata_prefetch(tables.accountIndex.homeAddress(idHash(transfer.debitAccountId)))
+        }
+        if transfer.creditAccountId != 0 {
+            khata_prefetch(tables.accountIndex.homeAddress(idHash(transfer.creditAccountId)))
+        }
+    }
+
+    /// Finds (as a hint only: the event does its own lookups) the records an event will touch.
+    @inline(__always)
+    private func prefetchAccounts(of event: Event, into ring: inout PrefetchRing, at index: Int) {
+        ring.clear(index)
+        guard case .createTransfer(let transfer) = event else { return }
+        if transfer.pendingId != 0, let pending = transferRecord(transfer.pendingId) {
+            let record = transfers.pointer(pending)
+            khata_prefetch(record)
+            ring.set(index, debit: Int32(truncatingIfNeeded: record.pointee.debitAccount),
+                credit: Int32(truncatingIfNeeded: record.pointee.creditAccount))
+            return
+        }
+        let debit = accountRecord(transfer.debitAccountId)
+        let credit = accountRecord(transfer.creditAccountId)
+        if let debit { khata_prefetch(accounts.pointer(debit)) }
+        if let credit { khata_prefetch(accounts.pointer(credit)) }
+        ring.set(index, debit: Int32(debit ?? -1), credit: Int32(credit ?? -1))
+    }
+
+    @inline(__always)
+    private func prefetchLinks(_ ring: PrefetchRing, at index: Int) {
+        let (debit, credit) = ring.get(index)
+        prefetchLastTransfer(ofAccount: debit)
+        prefetchLastTransfer(ofAccount: credit)
+    }
+
+    @inline(__always)
+    private func prefetchLastTransfer(ofAccount account: Int32) {
+        guard account >= 0 && Int(account) < accounts.count else { return }
+        let last = accounts.pointer(Int(account)).pointee.lastTransfer
+        if last != noRecord && Int(last) < transfers.count { khata_prefetch(transfers.pointer(Int(last))) }
     }
 
     private func applyOne(_ event: Event, timestamp: UInt64) -> EventResult {
@@ -124,48 +170,67 @@ public final class LedgerState {
         }
     }
 
-    // MARK: Reads
+    // MARK: Reads of the live state (the sequencer's thread only)
 
     /// The account with this id, if it exists.
-    public func account(id: UInt128) -> Account? { accountIndex[id].map { accounts[$0] } }
+    public func account(id: UInt128) -> Account? { accountRecord(id).map { account(at: $0) } }
 
     /// The account with this key, if it exists.
-    public func account(key: String) -> Account? { keyIndex[key].map { accounts[$0] } }
+    public func account(key: String) -> Account? { accountRecord(key: key).map { account(at: $0) } }
 
     /// The transfer with this id, if it exists.
-    public func transfer(id: UInt128) -> Transfer? { transfers[id]?.transfer }
+    public func transfer(id: UInt128) -> Transfer? { transferRecord(id).map { tables.transfer(at: $0, committed: false) } }
 
     /// Every account, in creation order.
-    public var allAccounts: [Account] { accounts }
+    public var allAccounts: [Account] { (0..<accounts.count).map { account(at: $0) } }
 
     /// Number of transfers (every kind).
     public var transferCount: Int { transfers.count }
 
+    func account(at index: Int) -> Account { tables.account(at: index, committed: false) }
+
     /// Up to `limit` holds whose payment window has closed at `now`, earliest first.
     public func dueHolds(at now: UInt64, limit: Int) -> [UInt128] {
-        var due: [UInt128] = []
-        var keep: [ExpiryQueue.Entry] = []
-        while due.count < limit, let top = expiry.top, top.expiresAt <= now {
-            expiry.pop()
-            guard let stored = transfers[top.id], stored.transfer.state == .pending,
-                stored.transfer.expiresAt == top.expiresAt, !due.contains(top.id)
-            else { continue }
-            due.append(top.id)
-            keep.append(top)
+        expiry.due(at: now, limit: limit) { entry in
+            let record = transfers[entry.record]
+            return record.state == TransferState.pending.rawValue && record.timestamp == entry.timestamp
+                ? record.id : nil
         }
-        for entry in keep { expiry.push(entry) }
-        return due
+    }
+
+    // MARK: Lookups
+
+    @inline(__always)
+    func accountRecord(_ id: UInt128) -> Int? {
+        guard id != 0 else { return nil }
+        return tables.accountIndex.find(idHash(id)) { accounts.pointer($0).pointee.hasId(id) }.record
+    }
+
+    func accountRecord(key: String) -> Int? {
+        var key = key
+        return key.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            return tables.keyIndex.find(keyHash(raw)) { accounts.pointer($0).pointee.keyEquals(raw) }.record
+        }
+    }
+
+    @inline(__always)
+    func transferRecord(_ id: UInt128) -> Int? {
+        guard id != 0 else { return nil }
+        return tables.transferIndex.find(idHash(id)) { transfers.pointer($0).pointee.hasId(id) }.record
     }
 
     // MARK: Accounts
 
     private func createAccount(_ new: NewAccount, timestamp: UInt64) -> EventResult {
         guard new.id != 0 else { return fail(.idMustNotBeZero) }
-        if let index = accountIndex[new.id] {
+        let hash = idHash(new.id)
+        let probe = tables.accountIndex.find(hash) { accounts.pointer($0).pointee.hasId(new.id) }
+        if let index = probe.record {
             let existing = accounts[index]
             let same =
-                existing.key == new.key && existing.currency == new.currency && existing.flags == new.flags
-                && existing.code == new.code
+                existing.keyString == new.key && existing.currency == new.currency.numericCode
+                && existing.flags == new.flags.rawValue && existing.code == new.code
             return EventResult(
                 code: same ? .exists : .existsWithDifferentFields, timestamp: same ? existing.timestamp : 0)
         }
@@ -173,86 +238,203 @@ public final class LedgerState {
         guard new.flags != AccountFlags.known else { return fail(.flagsAreMutuallyExclusive) }
         guard !new.key.isEmpty else { return fail(.accountKeyMustNotBeEmpty) }
         guard new.key.utf8.count <= NewAccount.maximumKeyBytes else { return fail(.accountKeyTooLong) }
-        guard keyIndex[new.key] == nil else { return fail(.accountKeyExists) }
-        let index = accounts.count
-        accounts.append(
-            Account(
-                id: new.id, key: new.key, currency: new.currency, flags: new.flags, code: new.code, timestamp: timestamp
-            ))
+        guard accountRecord(key: new.key) == nil else { return fail(.accountKeyExists) }
+        var key = new.key
+        let record = key.withUTF8 { utf8 in
+            AccountRecord(
+                idLow: UInt64(truncatingIfNeeded: new.id), idHigh: UInt64(truncatingIfNeeded: new.id >> 64),
+                timestamp: timestamp, currency: new.currency.numericCode, flags: new.flags.rawValue, code: new.code,
+                keyLength: UInt8(utf8.count), key: AccountRecord.packKey(UnsafeRawBufferPointer(utf8)))
+        }
+        let index = accounts.append(record)
+        tables.accountIndex.insert(hash, record: index, at: probe)
+        key.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            let keyProbe = tables.keyIndex.find(keyHash(raw)) { _ in false }
+            tables.keyIndex.insert(keyHash(raw), record: index, at: keyProbe)
+        }
         accountChanged.append(false)
         noteAccountChange(index)
-        accountIndex[new.id] = index
-        keyIndex[new.key] = index
-        record(.accountCreated(index: index))
+        remember(.accountCreated)
         return EventResult(code: .ok, timestamp: timestamp)
     }
 
-    // MARK: Undo
+    // MARK: Undo and change tracking
 
-    func record(_ entry: Undo) {
+    @inline(__always)
+    func remember(_ entry: Undo) {
         if recordingUndo { undo.append(entry) }
     }
 
     func fail(_ code: ResultCode) -> EventResult { EventResult(code: code, timestamp: 0) }
 
-    func accountSlot(_ id: UInt128) -> Int? { accountIndex[id] }
-
-    func updateAccount(_ index: Int, _ change: (inout Account) -> Void) {
-        record(.accountChanged(index: index, previous: accounts[index]))
-        change(&accounts[index])
+    /// Changes an account's live balances (debits pending, debits posted, credits pending,
+    /// credits posted), keeping the undo log and the change list.
+    @inline(__always)
+    func updateAccount(_ index: Int, _ change: (inout AccountRecord) -> Void) {
+        let pointer = accounts.pointer(index)
+        if recordingUndo {
+            let account = pointer.pointee
+            undo.append(
+                .accountBalances(
+                    index: index,
+                    previous: (account.debitsPending, account.debitsPosted, account.creditsPending, account.creditsPosted)
+                ))
+        }
+        change(&pointer.pointee)
         noteAccountChange(index)
     }
 
+    @inline(__always)
     func noteAccountChange(_ index: Int) {
         if !accountChanged[index] {
             accountChanged[index] = true
-            changedAccountIndexes.append(index)
+            changedAccounts.append(Int32(index))
         }
     }
 
-    func noteTransferChange(_ id: UInt128) {
-        changedTransferIds.append(id)
+    func noteTransferChange(_ index: Int) { changedTransfers.append(Int32(index)) }
+
+    func noteNewHold(_ entry: ExpiryQueue.Entry) {
+        expiry.push(entry)
+        newHolds.append(entry)
     }
 
-    /// The accounts and transfers changed since the last call, as they are now (a change undone
-    /// by a failed chain shows its restored value, and a creation undone is left out), transfers
-    /// in the order they were first changed, which is commit order for new ones. The engine
-    /// publishes them to readers once the batches that changed them are durable.
-    public func takeChanges() -> (accounts: [Account], transfers: [Transfer]) {
-        var changed: [Account] = []
-        changed.reserveCapacity(changedAccountIndexes.count)
-        for index in changedAccountIndexes where index < accounts.count {
-            accountChanged[index] = false
-            changed.append(accounts[index])
-        }
-        changedAccountIndexes.removeAll(keepingCapacity: true)
-        var seen = Set<UInt128>()
-        var transfersChanged: [Transfer] = []
-        for id in changedTransferIds where seen.insert(id).inserted {
-            if let stored = transfers[id] { transfersChanged.append(stored.transfer) }
-        }
-        changedTransferIds.removeAll(keepingCapacity: true)
-        return (changed, transfersChanged)
+    /// Appends a new transfer record, indexes it under `probe` and links it into both accounts'
+    /// histories.
+    func appendTransfer(_ new: TransferRecord, hash: UInt64, probe: TagIndex.Probe) {
+        let index = transfers.append(new)
+        tables.transferIndex.insert(hash, record: index, at: probe)
+        remember(.transferCreated)
+        link(index, account: Int(new.debitAccount), debitSide: true)
+        link(index, account: Int(new.creditAccount), debitSide: false)
     }
 
-    func accountAt(_ index: Int) -> Account { accounts[index] }
+    private func link(_ transfer: Int, account: Int, debitSide: Bool) {
+        let pointer = accounts.pointer(account)
+        let last = pointer.pointee.lastTransfer
+        remember(.accountHistory(index: account, first: pointer.pointee.firstTransfer, last: last))
+        if last == noRecord {
+            tables.storeFirstTransfer(UInt32(transfer), account: account)
+        } else {
+            let previous = transfers.pointer(Int(last))
+            let previousIsDebit = previous.pointee.debitAccount == UInt32(account)
+            remember(.historyLink(record: Int(last), debitSide: previousIsDebit, previous: noRecord))
+            tables.storeLink(UInt32(transfer), record: Int(last), debitSide: previousIsDebit)
+        }
+        pointer.pointee.lastTransfer = UInt32(transfer)
+        _ = debitSide
+    }
+
+    /// What the groups applied since the last call changed, as it is now (a change undone by a
+    /// failed chain shows its restored value): the engine hands it to `LedgerView.publish` once
+    /// those groups are durable.
+    public func takeCommit() -> CommitMark {
+        var mark = CommitMark(accountCount: accounts.count, transferCount: transfers.count)
+        mark.accounts.reserveCapacity(changedAccounts.count)
+        for index in changedAccounts where Int(index) < accounts.count {
+            accountChanged[Int(index)] = false
+            let account = accounts[Int(index)]
+            mark.accounts.append(
+                CommitMark.Balances(
+                    index: index, debitsPending: account.debitsPending, debitsPosted: account.debitsPosted,
+                    creditsPending: account.creditsPending, creditsPosted: account.creditsPosted))
+        }
+        changedAccounts.removeAll(keepingCapacity: true)
+        for index in changedTransfers where Int(index) < transfers.count {
+            let transfer = transfers[Int(index)]
+            mark.transfers.append(
+                CommitMark.TransferChange(index: index, state: transfer.state, refundedMinor: transfer.refundedMinor))
+        }
+        changedTransfers.removeAll(keepingCapacity: true)
+        mark.newHolds = newHolds.filter { entry in
+            entry.record < transfers.count && transfers[entry.record].timestamp == entry.timestamp
+        }
+        newHolds.removeAll(keepingCapacity: true)
+        return mark
+    }
 
     private func rollBack(to mark: Int) {
         while undo.count > mark {
             switch undo.removeLast() {
-            case .accountCreated(let index):
-                precondition(index == accounts.count - 1, "accounts are undone in reverse order")
-                let account = accounts.removeLast()
+            case .accountCreated:
+                let index = accounts.count - 1
+                let account = accounts[index]
+                tables.accountIndex.remove(idHash(account.id), record: index)
+                withUnsafeBytes(of: account.key) { raw in
+                    tables.keyIndex.remove(keyHash(UnsafeRawBufferPointer(rebasing: raw.prefix(Int(account.keyLength)))), record: index)
+                }
+                accounts.removeLast()
                 accountChanged.removeLast()
-                accountIndex[account.id] = nil
-                keyIndex[account.key] = nil
-            case .accountChanged(let index, let previous):
-                accounts[index] = previous
-            case .transferCreated(let id):
-                transfers[id] = nil
-            case .transferChanged(let id, let previous):
-                transfers[id] = previous
+            case .accountBalances(let index, let previous):
+                let pointer = accounts.pointer(index)
+                pointer.pointee.debitsPending = previous.0
+                pointer.pointee.debitsPosted = previous.1
+                pointer.pointee.creditsPending = previous.2
+                pointer.pointee.creditsPosted = previous.3
+            case .accountHistory(let index, let first, let last):
+                tables.storeFirstTransfer(first, account: index)
+                accounts.pointer(index).pointee.lastTransfer = last
+            case .historyLink(let record, let debitSide, let previous):
+                tables.storeLink(previous, record: record, debitSide: debitSide)
+            case .transferCreated:
+                let index = transfers.count - 1
+                tables.transferIndex.remove(idHash(transfers[index].id), record: index)
+                transfers.removeLast()
+            case .transferChanged(let index, let state, let refundedMinor):
+                let pointer = transfers.pointer(index)
+                pointer.pointee.state = state
+                pointer.pointee.refundedMinor = refundedMinor
             }
         }
+    }
+}
+
+/// What changed in a run of commit groups, handed from the sequencer to the I/O thread, which
+/// makes it visible to readers once the groups are durable.
+public struct CommitMark: Sendable {
+    struct Balances {
+        var index: Int32
+        var debitsPending: UInt64
+        var debitsPosted: UInt64
+        var creditsPending: UInt64
+        var creditsPosted: UInt64
+    }
+
+    struct TransferChange {
+        var index: Int32
+        var state: UInt8
+        var refundedMinor: UInt64
+    }
+
+    /// Accounts and transfers that exist once these groups are durable.
+    let accountCount: Int
+    let transferCount: Int
+    var accounts: [Balances] = []
+    var transfers: [TransferChange] = []
+    var newHolds: [ExpiryQueue.Entry] = []
+}
+
+/// The account records found for the next few events, kept between prefetch stages.
+struct PrefetchRing {
+    private var debits: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) =
+        (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+    private var credits: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) =
+        (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+
+    @inline(__always)
+    mutating func clear(_ index: Int) { set(index, debit: -1, credit: -1) }
+
+    @inline(__always)
+    mutating func set(_ index: Int, debit: Int32, credit: Int32) {
+        withUnsafeMutableBytes(of: &debits) { $0.storeBytes(of: debit, toByteOffset: (index & 15) * 4, as: Int32.self) }
+        withUnsafeMutableBytes(of: &credits) { $0.storeBytes(of: credit, toByteOffset: (index & 15) * 4, as: Int32.self) }
+    }
+
+    @inline(__always)
+    func get(_ index: Int) -> (Int32, Int32) {
+        let debit = withUnsafeBytes(of: debits) { $0.load(fromByteOffset: (index & 15) * 4, as: Int32.self) }
+        let credit = withUnsafeBytes(of: credits) { $0.load(fromByteOffset: (index & 15) * 4, as: Int32.self) }
+        return (debit, credit)
     }
 }

@@ -33,8 +33,9 @@ public struct Checkpoint: Equatable, Sendable {
     /// The last sequence whose effect the payload includes.
     public var sequence: UInt64 { position.nextSequence - 1 }
 
-    func encode() -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: Format.checkpointHeaderSizeBytes + payload.count)
+    /// The 128-byte header; the payload follows it in the file.
+    func encodeHeader() -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Format.checkpointHeaderSizeBytes)
         let hasher = SHA256Hasher()
         payload.withUnsafeBytes { hasher.update($0.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, count: $0.count) }
         let payloadHash = hasher.finish()
@@ -49,15 +50,12 @@ public struct Checkpoint: Equatable, Sendable {
             page.storeLE(UInt64(payload.count), at: 72)
             payloadHash.store(to: page + 80)
             page.storeLE(CRC32C.checksum(UnsafeRawPointer(page), count: 124), at: 124)
-            payload.withUnsafeBytes { source in
-                if source.count > 0 {
-                    (page + Format.checkpointHeaderSizeBytes).copyMemory(
-                        from: source.baseAddress!, byteCount: source.count)
-                }
-            }
         }
         return bytes
     }
+
+    /// The whole file's bytes.
+    func encode() -> [UInt8] { encodeHeader() + payload }
 
     /// Decodes and verifies a checkpoint file's bytes; `path` labels errors.
     static func decode(_ bytes: [UInt8], path: String) throws(StorageError) -> Checkpoint {
@@ -125,11 +123,16 @@ public struct Checkpoint: Equatable, Sendable {
     func write(directory: String) throws(StorageError) {
         let finalPath = Path.join(directory, Format.checkpointFileName(sequence: sequence))
         let temporaryPath = finalPath + ".tmp"
-        let bytes = encode()
+        // Header and payload are written separately: the payload can be gigabytes, and copying
+        // it behind the header would double the memory a checkpoint needs.
+        let header = encodeHeader()
         do throws(StorageError) {
             let file = try FileDescriptor.open(temporaryPath, flags: O_WRONLY | O_CREAT | O_TRUNC)
             defer { file.close() }
-            try bytes.withBytes { (raw) throws(StorageError) in try file.writeAll(raw, at: 0) }
+            try header.withBytes { (raw) throws(StorageError) in try file.writeAll(raw, at: 0) }
+            try payload.withBytes { (raw) throws(StorageError) in
+                if raw.count > 0 { try file.writeAll(raw, at: Format.checkpointHeaderSizeBytes) }
+            }
             try file.syncAll()
         } catch {
             try? Directory.remove(temporaryPath)

@@ -137,7 +137,14 @@ public final class SegmentStore: @unchecked Sendable {
     /// `durablePosition`. Older checkpoints beyond `checkpointsKept` are removed afterwards.
     @discardableResult
     public func writeCheckpoint(payload: [UInt8]) throws(StorageError) -> Checkpoint {
-        let position = writer.durable
+        try writeCheckpoint(payload: payload, at: writer.durable)
+    }
+
+    /// Writes a checkpoint whose payload reflects exactly the log up to `position` (a durable
+    /// position taken earlier, e.g. while the caller made the payload). Safe from a thread other
+    /// than the committing one, as long as only one checkpoint is written at a time.
+    @discardableResult
+    public func writeCheckpoint(payload: [UInt8], at position: LogPosition) throws(StorageError) -> Checkpoint {
         guard position.nextSequence > 1 else {
             throw StorageError(.invalidArgument, "nothing to checkpoint: the log is empty", path: directory)
         }

@@ -30,4 +30,52 @@ static inline void khata_prefetch_for_write(const void *address) {
     __builtin_prefetch(address, 1, 3);
 }
 
+/// Atomic loads and stores on plain memory shared between the sequencer (the one writer) and
+/// reader threads. Swift's `Atomic` lives only in stored properties, not in raw tables, so the
+/// C11 builtins are wrapped here. A release store publishes everything written before it to a
+/// thread whose acquire load sees the stored value.
+static inline uint64_t khata_load_acquire_u64(const uint64_t *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+
+static inline void khata_store_release_u64(uint64_t *address, uint64_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
+static inline uint64_t khata_load_relaxed_u64(const uint64_t *address) {
+    return __atomic_load_n(address, __ATOMIC_RELAXED);
+}
+
+static inline void khata_store_relaxed_u64(uint64_t *address, uint64_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t khata_load_acquire_u32(const uint32_t *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+
+static inline void khata_store_release_u32(uint32_t *address, uint32_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
+static inline uint8_t khata_load_acquire_u8(const uint8_t *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+
+static inline void khata_store_release_u8(uint8_t *address, uint8_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
+static inline void *khata_load_acquire_pointer(void *const *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+
+static inline void khata_store_release_pointer(void **address, void *value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+
+/// A full fence between a seqlock's version bump and the data it guards (and back).
+static inline void khata_fence_acquire(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
+static inline void khata_fence_release(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
+
 #endif

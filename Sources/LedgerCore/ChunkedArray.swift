@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// An append-only array of plain values in fixed-size chunks of raw memory that never move, so
+/// that reader threads can hold pointers into it while the one writer appends. The chunk
+/// directory is allocated once at its full size (zeroed memory the kernel maps lazily), so it
+/// never moves either.
+///
+/// Only the writer appends, removes the last element or changes values; readers may read the
+/// elements below a count the writer published to them, as `LedgerView` does.
+final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
+    // Safe (@unchecked Sendable): see the rule above; element memory is never freed or moved
+    // before deinit, and readers only touch published elements (through atomics where the
+    // writer may still change a field).
+    static var chunkShift: Int { 14 }
+    static var chunkCount: Int { 1 << 18 }
+    private static var chunkMask: Int { (1 << chunkShift) - 1 }
+
+    private let directory: UnsafeMutablePointer<UnsafeMutablePointer<Element>?>
+    /// How many elements the writer has appended (and not removed).
+    private(set) var count = 0
+    private var allocatedChunks = 0
+
+    init() {
+        // Safe: calloc fails only when memory is exhausted, where the process cannot go on.
+        guard let raw = calloc(Self.chunkCount, MemoryLayout<UnsafeMutablePointer<Element>?>.stride) else {
+            fatalError("cannot allocate a chunk directory")
+        }
+        directory = raw.bindMemory(to: UnsafeMutablePointer<Element>?.self, capacity: Self.chunkCount)
+    }
+
+    deinit {
+        for chunk in 0..<allocatedChunks { directory[chunk]?.deallocate() }
+        free(directory)
+    }
+
+    /// The most elements the array can hold.
+    static var maximumCount: Int { chunkCount << chunkShift }
+
+    /// The element's memory. Valid until deinit, for any index below `count` (or below a count
+    /// published to readers).
+    @inline(__always)
+    func pointer(_ index: Int) -> UnsafeMutablePointer<Element> {
+        // Safe: callers pass indexes of appended elements, whose chunk exists.
+        directory[index >> Self.chunkShift].unsafelyUnwrapped + (index & Self.chunkMask)
+    }
+
+    @inline(__always)
+    subscript(index: Int) -> Element {
+        get { pointer(index).pointee }
+        set { pointer(index).pointee = newValue }
+    }
+
+    /// Appends `element` and returns its index.
+    @discardableResult
+    func append(_ element: Element) -> Int {
+        let index = count
+        let chunk = index >> Self.chunkShift
+        if chunk == allocatedChunks {
+            precondition(chunk < Self.chunkCount, "more than \(Self.maximumCount) elements")
+            let memory = UnsafeMutablePointer<Element>.allocate(capacity: 1 << Self.chunkShift)
+            directory[chunk] = memory
+            allocatedChunks += 1
+        }
+        pointer(index).initialize(to: element)
+        count += 1
+        return index
+    }
+
+    /// Removes the newest element (its memory stays allocated for the next append).
+    func removeLast() {
+        precondition(count > 0, "removeLast on an empty array")
+        count -= 1
+    }
+
+    /// Bytes of element memory allocated so far.
+    var allocatedBytes: Int { allocatedChunks * (MemoryLayout<Element>.stride << Self.chunkShift) }
+}

@@ -1,0 +1,272 @@
+import CKhataSupport
+import Synchronization
+
+/// The memory the sequencer's `LedgerState` and the readers' `LedgerView` share: records in
+/// chunked raw memory that never moves, indexes that readers probe with atomic loads, and the
+/// counts of records that are committed (durable), which readers never look beyond.
+final class LedgerTables: @unchecked Sendable {
+    // Safe (@unchecked Sendable): the sequencer is the only writer of records and indexes; the
+    // I/O thread is the only writer of `committed…` fields and the committed counts, which it
+    // stores with release after writing what they cover; readers load them with acquire and
+    // read only fields that no longer change or that are written atomically.
+    let accounts = ChunkedArray<AccountRecord>()
+    let transfers = ChunkedArray<TransferRecord>()
+    let accountIndex: TagIndex
+    let keyIndex: TagIndex
+    let transferIndex: TagIndex
+    let committedAccountCount = Atomic<Int>(0)
+    let committedTransferCount = Atomic<Int>(0)
+    /// Committed open holds by expiry, for the expiry job; entries of holds resolved since stay
+    /// until they reach the top.
+    let committedExpiry = Mutex(ExpiryQueue())
+
+    init(expectedAccounts: Int, expectedTransfers: Int) {
+        accountIndex = TagIndex(minimumCapacity: max(expectedAccounts, 16))
+        keyIndex = TagIndex(minimumCapacity: max(expectedAccounts, 16))
+        transferIndex = TagIndex(minimumCapacity: max(expectedTransfers, 1_024))
+    }
+
+    private static let committedBalancesOffset = MemoryLayout<AccountRecord>.offset(of: \AccountRecord.committed)!
+    private static let versionOffset = MemoryLayout<AccountRecord>.offset(of: \AccountRecord.version)!
+    private static let firstTransferOffset = MemoryLayout<AccountRecord>.offset(of: \AccountRecord.firstTransfer)!
+    private static let nextOfDebitOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.nextOfDebit)!
+    private static let nextOfCreditOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.nextOfCredit)!
+    private static let committedStateOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.committedState)!
+    private static let committedRefundedOffset =
+        MemoryLayout<TransferRecord>.offset(of: \TransferRecord.committedRefundedMinor)!
+
+    @inline(__always)
+    private func field<T>(_ base: UnsafeMutableRawPointer, _ offset: Int, _ type: T.Type) -> UnsafeMutablePointer<T> {
+        (base + offset).assumingMemoryBound(to: T.self)
+    }
+
+    // MARK: Sequencer-side stores that readers may see
+
+    func storeFirstTransfer(_ transfer: UInt32, account: Int) {
+        khata_store_release_u32(
+            field(UnsafeMutableRawPointer(accounts.pointer(account)), Self.firstTransferOffset, UInt32.self), transfer)
+    }
+
+    func storeLink(_ next: UInt32, record: Int, debitSide: Bool) {
+        let offset = debitSide ? Self.nextOfDebitOffset : Self.nextOfCreditOffset
+        khata_store_release_u32(field(UnsafeMutableRawPointer(transfers.pointer(record)), offset, UInt32.self), next)
+    }
+
+    // MARK: Publishing (the I/O thread)
+
+    /// Makes what `mark` describes visible: committed balances (under each account's seqlock),
+    /// transfer states and refunded amounts, new holds, then the new counts.
+    func publish(_ mark: CommitMark) {
+        for change in mark.accounts {
+            let base = UnsafeMutableRawPointer(accounts.pointer(Int(change.index)))
+            let version = field(base, Self.versionOffset, UInt64.self)
+            let balances = field(base, Self.committedBalancesOffset, UInt64.self)
+            let current = khata_load_relaxed_u64(version)
+            khata_store_relaxed_u64(version, current + 1)
+            khata_fence_release()
+            khata_store_relaxed_u64(balances, change.debitsPending)
+            khata_store_relaxed_u64(balances + 1, change.debitsPosted)
+            khata_store_relaxed_u64(balances + 2, change.creditsPending)
+            khata_store_relaxed_u64(balances + 3, change.creditsPosted)
+            khata_store_release_u64(version, current + 2)
+        }
+        for change in mark.transfers {
+            let base = UnsafeMutableRawPointer(transfers.pointer(Int(change.index)))
+            khata_store_release_u64(field(base, Self.committedRefundedOffset, UInt64.self), change.refundedMinor)
+            khata_store_release_u8(field(base, Self.committedStateOffset, UInt8.self), change.state)
+        }
+        if !mark.newHolds.isEmpty {
+            committedExpiry.withLock { queue in
+                for entry in mark.newHolds { queue.push(entry) }
+            }
+        }
+        committedAccountCount.store(mark.accountCount, ordering: .releasing)
+        committedTransferCount.store(mark.transferCount, ordering: .releasing)
+    }
+
+    // MARK: Building values
+
+    /// The account at `index`: its live balances (sequencer) or its committed ones (readers).
+    func account(at index: Int, committed: Bool) -> Account {
+        let pointer = accounts.pointer(index)
+        let base = UnsafeMutableRawPointer(pointer)
+        var balances: (UInt64, UInt64, UInt64, UInt64)
+        if committed {
+            let version = field(base, Self.versionOffset, UInt64.self)
+            let stored = field(base, Self.committedBalancesOffset, UInt64.self)
+            while true {
+                let before = khata_load_acquire_u64(version)
+                balances = (
+                    khata_load_relaxed_u64(stored), khata_load_relaxed_u64(stored + 1),
+                    khata_load_relaxed_u64(stored + 2), khata_load_relaxed_u64(stored + 3)
+                )
+                khata_fence_acquire()
+                if before & 1 == 0 && khata_load_relaxed_u64(version) == before { break }
+            }
+        } else {
+            let record = pointer.pointee
+            balances = (record.debitsPending, record.debitsPosted, record.creditsPending, record.creditsPosted)
+        }
+        // Safe: the currency was checked when the account was created.
+        var account = Account(
+            id: pointer.pointee.id, key: pointer.pointee.keyString,
+            currency: Currency(numericCode: pointer.pointee.currency)!,
+            flags: AccountFlags(rawValue: pointer.pointee.flags), code: pointer.pointee.code,
+            timestamp: pointer.pointee.timestamp)
+        account.debitsPending = balances.0
+        account.debitsPosted = balances.1
+        account.creditsPending = balances.2
+        account.creditsPosted = balances.3
+        return account
+    }
+
+    /// The transfer at `index`, with its live state (sequencer) or its committed one (readers).
+    func transfer(at index: Int, committed: Bool) -> Transfer {
+        let pointer = transfers.pointer(index)
+        let base = UnsafeMutableRawPointer(pointer)
+        let state: UInt8
+        let refunded: UInt64
+        if committed {
+            state = khata_load_acquire_u8(field(base, Self.committedStateOffset, UInt8.self))
+            refunded = khata_load_acquire_u64(field(base, Self.committedRefundedOffset, UInt64.self))
+        } else {
+            state = pointer.pointee.state
+            refunded = pointer.pointee.refundedMinor
+        }
+        let pending = pointer.pointee.pending
+        let fields = NewTransfer(
+            id: pointer.pointee.id, debitAccountId: accounts.pointer(Int(pointer.pointee.debitAccount)).pointee.id,
+            creditAccountId: accounts.pointer(Int(pointer.pointee.creditAccount)).pointee.id,
+            amountMinor: pointer.pointee.amountMinor,
+            pendingId: pending == noRecord ? 0 : transfers.pointer(Int(pending)).pointee.id,
+            timeoutSeconds: pointer.pointee.timeoutSeconds, code: pointer.pointee.code,
+            reference: TransferReference(bytes: pointer.pointee.reference),
+            flags: TransferFlags(rawValue: pointer.pointee.flags))
+        // Safe: states are written only from TransferState values.
+        return Transfer(
+            fields: fields, state: TransferState(rawValue: state)!, timestamp: pointer.pointee.timestamp,
+            expiresAt: pointer.pointee.expiresAt, refundedMinor: refunded)
+    }
+
+    func firstTransfer(ofAccount index: Int) -> UInt32 {
+        khata_load_acquire_u32(field(UnsafeMutableRawPointer(accounts.pointer(index)), Self.firstTransferOffset, UInt32.self))
+    }
+
+    func next(after record: Int, debitSide: Bool) -> UInt32 {
+        let offset = debitSide ? Self.nextOfDebitOffset : Self.nextOfCreditOffset
+        return khata_load_acquire_u32(field(UnsafeMutableRawPointer(transfers.pointer(record)), offset, UInt32.self))
+    }
+}
+
+/// Reads of the committed ledger, from any thread and without locks: what readers see changes
+/// only when a commit group becomes durable, so nothing unacknowledged is ever visible.
+public struct LedgerView: Sendable {
+    let tables: LedgerTables
+
+    /// Makes a commit mark's changes visible; called (by one thread, in commit order) once the
+    /// groups the mark covers are durable.
+    public func publish(_ mark: CommitMark) { tables.publish(mark) }
+
+    private var accountLimit: Int { tables.committedAccountCount.load(ordering: .acquiring) }
+    private var transferLimit: Int { tables.committedTransferCount.load(ordering: .acquiring) }
+
+    func accountIndex(_ id: UInt128) -> Int? {
+        guard id != 0 else { return nil }
+        let limit = accountLimit
+        return tables.accountIndex.read(idHash(id)) { index in
+            index < limit && tables.accounts.pointer(index).pointee.hasId(id)
+        }
+    }
+
+    /// The account as of the last durable group.
+    public func account(id: UInt128) -> Account? {
+        accountIndex(id).map { tables.account(at: $0, committed: true) }
+    }
+
+    /// The account with this key as of the last durable group.
+    public func account(key: String) -> Account? {
+        let limit = accountLimit
+        var key = key
+        let index = key.withUTF8 { utf8 in
+            let raw = UnsafeRawBufferPointer(utf8)
+            return tables.keyIndex.read(keyHash(raw)) { index in
+                index < limit && tables.accounts.pointer(index).pointee.keyEquals(raw)
+            }
+        }
+        return index.map { tables.account(at: $0, committed: true) }
+    }
+
+    /// The transfer as of the last durable group.
+    public func transfer(id: UInt128) -> Transfer? {
+        guard id != 0 else { return nil }
+        let limit = transferLimit
+        let index = tables.transferIndex.read(idHash(id)) { index in
+            index < limit && tables.transfers.pointer(index).pointee.hasId(id)
+        }
+        return index.map { tables.transfer(at: $0, committed: true) }
+    }
+
+    /// Every committed account, in creation order.
+    public var allAccounts: [Account] { (0..<accountLimit).map { tables.account(at: $0, committed: true) } }
+
+    /// Number of committed accounts and transfers.
+    public var accountCount: Int { accountLimit }
+    public var transferCount: Int { transferLimit }
+
+    /// Up to `limit` transfers of an account in commit order, after the one whose timestamp is
+    /// `after` (0: from the first). Following a page's last timestamp costs one binary search;
+    /// any other cursor walks the account's history from its start.
+    public func history(accountId: UInt128, after: UInt64, limit: Int) -> [Transfer] {
+        guard let account = accountIndex(accountId), limit > 0 else { return [] }
+        let transfers = tables.transfers
+        let bound = transferLimit
+        let me = UInt32(account)
+        var current: UInt32
+        if after == 0 {
+            current = tables.firstTransfer(ofAccount: account)
+        } else if let cursor = recordIndex(timestamp: after, below: bound),
+            transfers.pointer(cursor).pointee.debitAccount == me || transfers.pointer(cursor).pointee.creditAccount == me
+        {
+            current = tables.next(after: cursor, debitSide: transfers.pointer(cursor).pointee.debitAccount == me)
+        } else {
+            current = tables.firstTransfer(ofAccount: account)
+            while current != noRecord, Int(current) < bound, transfers.pointer(Int(current)).pointee.timestamp <= after {
+                current = tables.next(after: Int(current), debitSide: transfers.pointer(Int(current)).pointee.debitAccount == me)
+            }
+        }
+        var page: [Transfer] = []
+        while page.count < limit, current != noRecord, Int(current) < bound {
+            let record = transfers.pointer(Int(current))
+            let isDebit = record.pointee.debitAccount == me
+            // A link read just as a chain rolled back may name a reused record: stop there.
+            guard isDebit || record.pointee.creditAccount == me else { break }
+            page.append(tables.transfer(at: Int(current), committed: true))
+            current = tables.next(after: Int(current), debitSide: isDebit)
+        }
+        return page
+    }
+
+    /// The committed record with exactly this timestamp (records are in timestamp order).
+    private func recordIndex(timestamp: UInt64, below bound: Int) -> Int? {
+        var low = 0
+        var high = bound
+        while low < high {
+            let middle = (low + high) / 2
+            if tables.transfers.pointer(middle).pointee.timestamp < timestamp { low = middle + 1 } else { high = middle }
+        }
+        return low < bound && tables.transfers.pointer(low).pointee.timestamp == timestamp ? low : nil
+    }
+
+    /// Up to `limit` committed holds whose payment window has closed at `now`, earliest first:
+    /// what the expiry job releases.
+    public func dueHolds(at now: UInt64, limit: Int) -> [UInt128] {
+        let bound = transferLimit
+        return tables.committedExpiry.withLock { queue in
+            queue.due(at: now, limit: limit) { entry in
+                guard entry.record < bound else { return nil }
+                let transfer = tables.transfer(at: entry.record, committed: true)
+                return transfer.state == .pending && transfer.timestamp == entry.timestamp ? transfer.fields.id : nil
+            }
+        }
+    }
+}
