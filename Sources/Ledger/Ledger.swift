@@ -156,6 +156,11 @@ public final class Ledger: Sendable {
     /// The last durable log sequence.
     public var committedSequence: UInt64 { store.committedSequence }
 
+    /// Waits until a checkpoint the sequencer is writing in the background is on disk. Once the
+    /// ledger is idle no new one starts, so afterwards the data directory holds every checkpoint
+    /// it will get before `close` (tests copy it then, as a crash would leave it).
+    public func waitForCheckpointWrite() { sequencer.waitForCheckpointWrite() }
+
     /// Submissions waiting for the sequencer.
     public var queueDepth: Int { queue.approximateCount }
 

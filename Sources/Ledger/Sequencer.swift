@@ -41,6 +41,9 @@ final class Sequencer: @unchecked Sendable {
             first.completion(.failure(.storage(store.writerFailure ?? StorageError(.writerFailed, "stopped"))))
             return nil
         }
+        // Checked before a group rather than after one, so that no checkpoint starts once the
+        // ledger is idle: everything acknowledged is then also settled on disk.
+        if checkpointIsDue { checkpoint(inBackground: true) }
         let buffer = store.beginGroup()
         var completions: [(Ledger.Submission, [EventResult])] = []
         var submission: Ledger.Submission? = first
@@ -79,7 +82,6 @@ final class Sequencer: @unchecked Sendable {
                 for (submission, _) in done { submission.completion(.failure(.storage(error))) }
             }
         }
-        if recordsSinceCheckpoint >= checkpointIntervalRecords { checkpoint(inBackground: true) }
         return failed.load(ordering: .acquiring)
             ? .storage(store.writerFailure ?? StorageError(.writerFailed, "stopped")) : nil
     }
@@ -87,6 +89,17 @@ final class Sequencer: @unchecked Sendable {
     /// The submission that did not fit the last group, to start the next one with. The caller
     /// loops rather than this type recursing, so sustained load cannot grow the stack.
     func takeCarried() -> Ledger.Submission? { carried.take() }
+
+    /// A checkpoint is due every `checkpointIntervalRecords` log records, but never before as
+    /// many records were logged as the state holds: the cost of checkpoints (which grows with
+    /// the state) then stays a bounded share of the cost of logging, and replay after a crash
+    /// covers at most about the state's size in records.
+    private var checkpointIsDue: Bool {
+        recordsSinceCheckpoint >= max(checkpointIntervalRecords, state.recordCount)
+    }
+
+    /// Waits until a checkpoint being written in the background is on disk.
+    func waitForCheckpointWrite() { checkpointer.waitUntilIdle() }
 
     /// Called once the queue is drained at close: the last submissions, then a checkpoint so the
     /// next open replays nothing.

@@ -187,6 +187,9 @@ public final class LedgerState {
     /// Number of transfers (every kind).
     public var transferCount: Int { transfers.count }
 
+    /// Accounts plus transfers: what a snapshot's size grows with.
+    public var recordCount: Int { accounts.count + transfers.count }
+
     func account(at index: Int) -> Account { tables.account(at: index, committed: false) }
 
     /// Up to `limit` holds whose payment window has closed at `now`, earliest first.

@@ -163,6 +163,7 @@ struct LedgerEngineTests {
         }
         let before = Self.snapshot(ledger, ids: ids)
         let committed = ledger.committedSequence
+        ledger.waitForCheckpointWrite()
         // Copy the log as a crash would leave it (no checkpoint at close), then close the original.
         let copy = scratch.path + "-copy"
         try FileManager.default.copyItem(atPath: scratch.path, toPath: copy)
