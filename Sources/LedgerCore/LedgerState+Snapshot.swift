@@ -91,12 +91,14 @@ extension LedgerState {
         guard header.3 <= UInt64(TagIndex.maximumRecord) else { throw SnapshotError("transfer count \(header.3)") }
         let transferCount = Int(header.3)
         let expectedSize =
-            Self.snapshotHeaderBytes + accountCount * Self.snapshotAccountBytes + transferCount * Self.snapshotTransferBytes
+            Self.snapshotHeaderBytes + accountCount * Self.snapshotAccountBytes + transferCount
+            * Self.snapshotTransferBytes
         guard bytes.count == expectedSize else {
             throw SnapshotError("snapshot is \(bytes.count) bytes; its counts say \(expectedSize)")
         }
         self.init(
-            expectedAccounts: max(expectedAccounts, accountCount), expectedTransfers: max(expectedTransfers, transferCount))
+            expectedAccounts: max(expectedAccounts, accountCount),
+            expectedTransfers: max(expectedTransfers, transferCount))
         lastTimestamp = header.1
         // withUnsafeBytes rethrows untyped errors, so the typed error travels in a Result.
         let outcome: Result<Void, SnapshotError> = bytes.withUnsafeBytes { raw in

@@ -33,7 +33,8 @@ extension LedgerState {
             creditAccountId: record.given & GivenFields.creditAccount != 0 ? accounts[Int(record.creditAccount)].id : 0,
             amountMinor: record.given & GivenFields.amount != 0 ? record.amountMinor : 0,
             pendingId: record.pending == noRecord ? 0 : transfers[Int(record.pending)].id,
-            timeoutSeconds: record.timeoutSeconds, code: record.code, reference: TransferReference(bytes: record.reference),
+            timeoutSeconds: record.timeoutSeconds, code: record.code,
+            reference: TransferReference(bytes: record.reference),
             flags: TransferFlags(rawValue: record.flags))
     }
 
@@ -152,7 +153,9 @@ extension LedgerState {
             updateAccount(debit) { $0.debitsPending -= held }
             updateAccount(credit) { $0.creditsPending -= held }
         }
-        changeTransfer(holdIndex) { $0.state = isPost ? TransferState.pendingPosted.rawValue : TransferState.pendingVoided.rawValue }
+        changeTransfer(holdIndex) {
+            $0.state = isPost ? TransferState.pendingPosted.rawValue : TransferState.pendingVoided.rawValue
+        }
         let record = newRecord(
             request, debit: debit, credit: credit, amount: amount, pending: UInt32(holdIndex), state: .posted,
             timestamp: timestamp)
@@ -172,8 +175,7 @@ extension LedgerState {
     }
 
     /// A posting in the opposite direction of a posted transfer, never more than what remains.
-    private func refund(_ request: NewTransfer, timestamp: UInt64, hash: UInt64, probe: TagIndex.Probe) -> EventResult
-    {
+    private func refund(_ request: NewTransfer, timestamp: UInt64, hash: UInt64, probe: TagIndex.Probe) -> EventResult {
         guard request.pendingId != 0 else { return fail(.pendingIdRequired) }
         guard let originalIndex = transferRecord(request.pendingId) else { return fail(.originalTransferNotFound) }
         let original = transfers[originalIndex]
@@ -229,7 +231,8 @@ extension LedgerState {
     /// Changes an existing transfer's state or refunded amount.
     private func changeTransfer(_ index: Int, _ body: (inout TransferRecord) -> Void) {
         let pointer = transfers.pointer(index)
-        remember(.transferChanged(index: index, state: pointer.pointee.state, refundedMinor: pointer.pointee.refundedMinor))
+        remember(
+            .transferChanged(index: index, state: pointer.pointee.state, refundedMinor: pointer.pointee.refundedMinor))
         body(&pointer.pointee)
         noteTransferChange(index)
     }

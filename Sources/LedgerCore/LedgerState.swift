@@ -77,8 +77,12 @@ public final class LedgerState {
             let timestamp = base + UInt64(index)
             if index + Self.prefetchDistance < events.count { prefetchSlots(of: events[index + Self.prefetchDistance]) }
             let accountsAhead = index + Self.prefetchDistance / 2
-            if accountsAhead < events.count { prefetchAccounts(of: events[accountsAhead], into: &ring, at: accountsAhead) }
-            if index + Self.linkPrefetchDistance < events.count { prefetchLinks(ring, at: index + Self.linkPrefetchDistance) }
+            if accountsAhead < events.count {
+                prefetchAccounts(of: events[accountsAhead], into: &ring, at: accountsAhead)
+            }
+            if index + Self.linkPrefetchDistance < events.count {
+                prefetchLinks(ring, at: index + Self.linkPrefetchDistance)
+            }
             if chainStart == nil && event.isLinked {
                 chainStart = index
                 chainFailed = false
@@ -129,22 +133,23 @@ public final class LedgerState {
         }
     }
 
-    /// Finds (as a hint only: the event does its own lookups) the records an event will touch.
+    /// Finds (as a hint only: the event does its own lookups) the records an event will touch,
+    /// from the index alone, and prefetches them.
     @inline(__always)
     private func prefetchAccounts(of event: Event, into ring: inout PrefetchRing, at index: Int) {
         ring.clear(index)
         guard case .createTransfer(let transfer) = event else { return }
-        if transfer.pendingId != 0, let pending = transferRecord(transfer.pendingId) {
-            let record = transfers.pointer(pending)
-            khata_prefetch(record)
-            ring.set(index, debit: Int32(truncatingIfNeeded: record.pointee.debitAccount),
-                credit: Int32(truncatingIfNeeded: record.pointee.creditAccount))
+        if transfer.pendingId != 0 {
+            if let pending = tables.transferIndex.candidate(idHash(transfer.pendingId)), pending < transfers.count {
+                khata_prefetch(transfers.pointer(pending))
+            }
             return
         }
-        let debit = accountRecord(transfer.debitAccountId)
-        let credit = accountRecord(transfer.creditAccountId)
-        if let debit { khata_prefetch(accounts.pointer(debit)) }
-        if let credit { khata_prefetch(accounts.pointer(credit)) }
+        let debit = transfer.debitAccountId == 0 ? nil : tables.accountIndex.candidate(idHash(transfer.debitAccountId))
+        let credit =
+            transfer.creditAccountId == 0 ? nil : tables.accountIndex.candidate(idHash(transfer.creditAccountId))
+        if let debit, debit < accounts.count { khata_prefetch(accounts.pointer(debit)) }
+        if let credit, credit < accounts.count { khata_prefetch(accounts.pointer(credit)) }
         ring.set(index, debit: Int32(debit ?? -1), credit: Int32(credit ?? -1))
     }
 
@@ -179,7 +184,9 @@ public final class LedgerState {
     public func account(key: String) -> Account? { accountRecord(key: key).map { account(at: $0) } }
 
     /// The transfer with this id, if it exists.
-    public func transfer(id: UInt128) -> Transfer? { transferRecord(id).map { tables.transfer(at: $0, committed: false) } }
+    public func transfer(id: UInt128) -> Transfer? {
+        transferRecord(id).map { tables.transfer(at: $0, committed: false) }
+    }
 
     /// Every account, in creation order.
     public var allAccounts: [Account] { (0..<accounts.count).map { account(at: $0) } }
@@ -281,7 +288,9 @@ public final class LedgerState {
             undo.append(
                 .accountBalances(
                     index: index,
-                    previous: (account.debitsPending, account.debitsPosted, account.creditsPending, account.creditsPosted)
+                    previous: (
+                        account.debitsPending, account.debitsPosted, account.creditsPending, account.creditsPosted
+                    )
                 ))
         }
         change(&pointer.pointee)
@@ -365,7 +374,8 @@ public final class LedgerState {
                 let account = accounts[index]
                 tables.accountIndex.remove(idHash(account.id), record: index)
                 withUnsafeBytes(of: account.key) { raw in
-                    tables.keyIndex.remove(keyHash(UnsafeRawBufferPointer(rebasing: raw.prefix(Int(account.keyLength)))), record: index)
+                    tables.keyIndex.remove(
+                        keyHash(UnsafeRawBufferPointer(rebasing: raw.prefix(Int(account.keyLength)))), record: index)
                 }
                 accounts.removeLast()
                 accountChanged.removeLast()
@@ -420,24 +430,18 @@ public struct CommitMark: Sendable {
 
 /// The account records found for the next few events, kept between prefetch stages.
 struct PrefetchRing {
-    private var debits: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) =
-        (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
-    private var credits: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32) =
-        (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+    private var debits = InlineArray<16, Int32>(repeating: -1)
+    private var credits = InlineArray<16, Int32>(repeating: -1)
 
     @inline(__always)
     mutating func clear(_ index: Int) { set(index, debit: -1, credit: -1) }
 
     @inline(__always)
     mutating func set(_ index: Int, debit: Int32, credit: Int32) {
-        withUnsafeMutableBytes(of: &debits) { $0.storeBytes(of: debit, toByteOffset: (index & 15) * 4, as: Int32.self) }
-        withUnsafeMutableBytes(of: &credits) { $0.storeBytes(of: credit, toByteOffset: (index & 15) * 4, as: Int32.self) }
+        debits[index & 15] = debit
+        credits[index & 15] = credit
     }
 
     @inline(__always)
-    func get(_ index: Int) -> (Int32, Int32) {
-        let debit = withUnsafeBytes(of: debits) { $0.load(fromByteOffset: (index & 15) * 4, as: Int32.self) }
-        let credit = withUnsafeBytes(of: credits) { $0.load(fromByteOffset: (index & 15) * 4, as: Int32.self) }
-        return (debit, credit)
-    }
+    func get(_ index: Int) -> (Int32, Int32) { (debits[index & 15], credits[index & 15]) }
 }

@@ -149,7 +149,8 @@ final class LedgerTables: @unchecked Sendable {
     }
 
     func firstTransfer(ofAccount index: Int) -> UInt32 {
-        khata_load_acquire_u32(field(UnsafeMutableRawPointer(accounts.pointer(index)), Self.firstTransferOffset, UInt32.self))
+        khata_load_acquire_u32(
+            field(UnsafeMutableRawPointer(accounts.pointer(index)), Self.firstTransferOffset, UInt32.self))
     }
 
     func next(after record: Int, debitSide: Bool) -> UInt32 {
@@ -225,13 +226,16 @@ public struct LedgerView: Sendable {
         if after == 0 {
             current = tables.firstTransfer(ofAccount: account)
         } else if let cursor = recordIndex(timestamp: after, below: bound),
-            transfers.pointer(cursor).pointee.debitAccount == me || transfers.pointer(cursor).pointee.creditAccount == me
+            transfers.pointer(cursor).pointee.debitAccount == me
+                || transfers.pointer(cursor).pointee.creditAccount == me
         {
             current = tables.next(after: cursor, debitSide: transfers.pointer(cursor).pointee.debitAccount == me)
         } else {
             current = tables.firstTransfer(ofAccount: account)
-            while current != noRecord, Int(current) < bound, transfers.pointer(Int(current)).pointee.timestamp <= after {
-                current = tables.next(after: Int(current), debitSide: transfers.pointer(Int(current)).pointee.debitAccount == me)
+            while current != noRecord, Int(current) < bound, transfers.pointer(Int(current)).pointee.timestamp <= after
+            {
+                current = tables.next(
+                    after: Int(current), debitSide: transfers.pointer(Int(current)).pointee.debitAccount == me)
             }
         }
         var page: [Transfer] = []
@@ -252,7 +256,11 @@ public struct LedgerView: Sendable {
         var high = bound
         while low < high {
             let middle = (low + high) / 2
-            if tables.transfers.pointer(middle).pointee.timestamp < timestamp { low = middle + 1 } else { high = middle }
+            if tables.transfers.pointer(middle).pointee.timestamp < timestamp {
+                low = middle + 1
+            } else {
+                high = middle
+            }
         }
         return low < bound && tables.transfers.pointer(low).pointee.timestamp == timestamp ? low : nil
     }

@@ -54,7 +54,9 @@ struct AccountRecord {
         }
     }
 
-    static func packKey(_ utf8: UnsafeRawBufferPointer) -> (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) {
+    static func packKey(_ utf8: UnsafeRawBufferPointer) -> (
+        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+    ) {
         precondition(utf8.count <= NewAccount.maximumKeyBytes)
         var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &words) { raw in

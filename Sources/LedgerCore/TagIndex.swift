@@ -92,13 +92,30 @@ final class TagIndex: @unchecked Sendable {
         var firstTombstone = -1
         while true {
             let slot = slots[index]
-            if slot == Self.empty { return Probe(record: nil, insertSlot: firstTombstone >= 0 ? firstTombstone : index) }
+            if slot == Self.empty {
+                return Probe(record: nil, insertSlot: firstTombstone >= 0 ? firstTombstone : index)
+            }
             let value = slot & 0xFFFF_FFFF
             if value == Self.tombstoneValue {
                 if firstTombstone < 0 { firstTombstone = index }
             } else if slot >> 32 == tag && matches(Int(value) - 1) {
                 return Probe(record: Int(value) - 1, insertSlot: index)
             }
+            index = (index + 1) & mask
+        }
+    }
+
+    /// The first record whose tag matches `hash`, unconfirmed: a hint for prefetching it, which
+    /// touches only the index (confirming would wait for the record's memory).
+    @inline(__always)
+    func candidate(_ hash: UInt64) -> Int? {
+        let tag = Self.tag(hash)
+        let mask = (1 << capacityShift) - 1
+        var index = Self.home(tag: tag, shift: capacityShift)
+        while true {
+            let slot = table[1 + index]
+            if slot == Self.empty { return nil }
+            if slot >> 32 == tag && slot & 0xFFFF_FFFF != Self.tombstoneValue { return Int(slot & 0xFFFF_FFFF) - 1 }
             index = (index + 1) & mask
         }
     }
