@@ -31,7 +31,7 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     }
 
     deinit {
-        for chunk in 0..<allocatedChunks { directory[chunk]?.deallocate() }
+        for chunk in 0..<allocatedChunks { free(directory[chunk]) }
         free(directory)
     }
 
@@ -59,7 +59,13 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
         let chunk = index >> Self.chunkShift
         if chunk == allocatedChunks {
             precondition(chunk < Self.chunkCount, "more than \(Self.maximumCount) elements")
-            let memory = UnsafeMutablePointer<Element>.allocate(capacity: 1 << Self.chunkShift)
+            // Cache-line aligned, so that records whose size is a multiple of 64 bytes each start
+            // a line.
+            let sizeBytes = MemoryLayout<Element>.stride << Self.chunkShift
+            guard let raw = aligned_alloc(64, (sizeBytes + 63) & ~63) else {
+                fatalError("cannot allocate \(sizeBytes) bytes for records")
+            }
+            let memory = raw.bindMemory(to: Element.self, capacity: 1 << Self.chunkShift)
             directory[chunk] = memory
             allocatedChunks += 1
         }

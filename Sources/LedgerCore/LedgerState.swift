@@ -164,7 +164,11 @@ public final class LedgerState {
     private func prefetchLastTransfer(ofAccount account: Int32) {
         guard account >= 0 && Int(account) < accounts.count else { return }
         let last = accounts.pointer(Int(account)).pointee.lastTransfer
-        if last != noRecord && Int(last) < transfers.count { khata_prefetch(transfers.pointer(Int(last))) }
+        guard last != noRecord && Int(last) < transfers.count else { return }
+        // A 112-byte record's first 64 bytes may straddle two lines.
+        let record = UnsafeRawPointer(transfers.pointer(Int(last)))
+        khata_prefetch(record)
+        khata_prefetch(record + 63)
     }
 
     private func applyOne(_ event: Event, timestamp: UInt64) -> EventResult {

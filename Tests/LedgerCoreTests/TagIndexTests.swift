@@ -59,3 +59,17 @@ struct TagIndexTests {
         #expect(index.read(hash) { $0 == 8 } == 8)
     }
 }
+
+@Suite("Record layout")
+struct RecordLayoutTests {
+    @Test("records have the documented sizes and their hot fields in the first cache line")
+    func layout() {
+        #expect(MemoryLayout<AccountRecord>.stride == 192)
+        #expect(MemoryLayout<TransferRecord>.stride == 112)
+        #expect(MemoryLayout<AccountRecord>.offset(of: \.lastTransfer)! < 64)
+        #expect(MemoryLayout<AccountRecord>.offset(of: \.flags)! < 64)
+        #expect(MemoryLayout<AccountRecord>.offset(of: \.creditsPosted)! < 64)
+        #expect(MemoryLayout<TransferRecord>.offset(of: \.state)! < 64)
+        #expect(MemoryLayout<TransferRecord>.offset(of: \.nextOfCredit)! < 64)
+    }
+}
