@@ -13,14 +13,17 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     // Safe (@unchecked Sendable): see the rule above; element memory is never freed or moved
     // before deinit, and readers only touch published elements (through atomics where the
     // writer may still change a field).
-    static var chunkShift: Int { 14 }
-    static var chunkCount: Int { 1 << 18 }
+    /// 2^17 elements a chunk: 14 MiB of 112-byte or 24 MiB of 192-byte records, whole huge
+    /// pages.
+    static var chunkShift: Int { 17 }
+    static var chunkCount: Int { 1 << 15 }
     private static var chunkMask: Int { (1 << chunkShift) - 1 }
 
     private let directory: UnsafeMutablePointer<UnsafeMutablePointer<Element>?>
     /// How many elements the writer has appended (and not removed).
     private(set) var count = 0
     private var allocatedChunks = 0
+    private var chunkMemory: [ZeroedMemory] = []
 
     init() {
         // Safe: calloc fails only when memory is exhausted, where the process cannot go on.
@@ -31,7 +34,7 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     }
 
     deinit {
-        for chunk in 0..<allocatedChunks { free(directory[chunk]) }
+        for memory in chunkMemory { memory.release() }
         free(directory)
     }
 
@@ -59,14 +62,12 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
         let chunk = index >> Self.chunkShift
         if chunk == allocatedChunks {
             precondition(chunk < Self.chunkCount, "more than \(Self.maximumCount) elements")
-            // Cache-line aligned, so that records whose size is a multiple of 64 bytes each start
-            // a line.
-            let sizeBytes = MemoryLayout<Element>.stride << Self.chunkShift
-            guard let raw = aligned_alloc(64, (sizeBytes + 63) & ~63) else {
-                fatalError("cannot allocate \(sizeBytes) bytes for records")
-            }
-            let memory = raw.bindMemory(to: Element.self, capacity: 1 << Self.chunkShift)
-            directory[chunk] = memory
+            // Aligned to huge pages (so to cache lines too: records whose size is a multiple of
+            // 64 bytes each start a line).
+            let memory = ZeroedMemory(bytes: MemoryLayout<Element>.stride << Self.chunkShift)
+            chunkMemory.append(memory)
+            let elements = memory.base.bindMemory(to: Element.self, capacity: 1 << Self.chunkShift)
+            directory[chunk] = elements
             allocatedChunks += 1
         }
         pointer(index).initialize(to: element)

@@ -21,7 +21,8 @@ final class TagIndex: @unchecked Sendable {
     private var table: UnsafeMutablePointer<UInt64>
     /// The current table for readers, in memory of its own so that it can be loaded atomically.
     private let published: UnsafeMutablePointer<UnsafeMutableRawPointer?>
-    private var retired: [UnsafeMutablePointer<UInt64>] = []
+    private var retired: [ZeroedMemory] = []
+    private var memory: ZeroedMemory
     private var capacityShift: Int
     /// Live entries.
     private(set) var count = 0
@@ -37,26 +38,23 @@ final class TagIndex: @unchecked Sendable {
         // At most 70% full before growing; start at about half full for the expected count.
         while (1 << shift) < minimumCapacity * 2 { shift += 1 }
         capacityShift = shift
-        table = Self.allocateTable(shift: shift)
+        (memory, table) = Self.allocateTable(shift: shift)
         published = .allocate(capacity: 1)
         published.initialize(to: UnsafeMutableRawPointer(table))
     }
 
     deinit {
         published.deallocate()
-        free(table)
-        for old in retired { free(old) }
+        memory.release()
+        for old in retired { old.release() }
     }
 
-    private static func allocateTable(shift: Int) -> UnsafeMutablePointer<UInt64> {
+    private static func allocateTable(shift: Int) -> (ZeroedMemory, UnsafeMutablePointer<UInt64>) {
         precondition(shift <= 32, "an index of more than 2^32 slots")
-        // Safe: calloc fails only when memory is exhausted, where the process cannot go on.
-        guard let raw = calloc((1 << shift) + 1, MemoryLayout<UInt64>.stride) else {
-            fatalError("cannot allocate an index of 2^\(shift) slots")
-        }
-        let table = raw.bindMemory(to: UInt64.self, capacity: (1 << shift) + 1)
+        let memory = ZeroedMemory(bytes: ((1 << shift) + 1) * MemoryLayout<UInt64>.stride)
+        let table = memory.base.bindMemory(to: UInt64.self, capacity: (1 << shift) + 1)
         table[0] = UInt64(shift)
-        return table
+        return (memory, table)
     }
 
     /// Bytes the current table takes.
@@ -187,8 +185,9 @@ final class TagIndex: @unchecked Sendable {
         // clears tombstones.
         let newShift = count * 3 > (1 << capacityShift) ? capacityShift + 1 : capacityShift
         let old = table
+        let oldMemory = memory
         let oldCapacity = 1 << capacityShift
-        let fresh = Self.allocateTable(shift: newShift)
+        let (freshMemory, fresh) = Self.allocateTable(shift: newShift)
         let newMask = (1 << newShift) - 1
         for index in 0..<oldCapacity {
             let slot = old[1 + index]
@@ -200,8 +199,9 @@ final class TagIndex: @unchecked Sendable {
         capacityShift = newShift
         tombstones = 0
         table = fresh
+        memory = freshMemory
         khata_store_release_pointer(published, UnsafeMutableRawPointer(fresh))
-        retired.append(old)
+        retired.append(oldMemory)
     }
 }
 
