@@ -119,12 +119,12 @@ extension LedgerState {
     {
         guard request.pendingId != 0 else { return fail(.pendingIdRequired) }
         guard let holdIndex = transferRecord(request.pendingId) else { return fail(.pendingTransferNotFound) }
-        let hold = transfers[holdIndex]
+        let hold = transfers.pointer(holdIndex).pointee
         if let blocked = holdState(hold, at: timestamp) { return fail(blocked) }
         let debit = Int(hold.debitAccount)
         let credit = Int(hold.creditAccount)
-        if (request.debitAccountId != 0 && request.debitAccountId != accounts[debit].id)
-            || (request.creditAccountId != 0 && request.creditAccountId != accounts[credit].id)
+        if (request.debitAccountId != 0 && request.debitAccountId != accounts.pointer(debit).pointee.id)
+            || (request.creditAccountId != 0 && request.creditAccountId != accounts.pointer(credit).pointee.id)
         {
             return fail(.pendingTransferHasDifferentAccounts)
         }
@@ -134,8 +134,8 @@ extension LedgerState {
         if isPost {
             amount = request.amountMinor == 0 ? held : request.amountMinor
             guard amount <= held else { return fail(.amountExceedsPending) }
-            guard accounts[debit].debitsPosted.addingReportingOverflow(amount).overflow == false,
-                accounts[credit].creditsPosted.addingReportingOverflow(amount).overflow == false
+            guard accounts.pointer(debit).pointee.debitsPosted.addingReportingOverflow(amount).overflow == false,
+                accounts.pointer(credit).pointee.creditsPosted.addingReportingOverflow(amount).overflow == false
             else { return fail(.overflowsBalance) }
             updateAccount(debit) {
                 $0.debitsPending -= held
@@ -178,7 +178,7 @@ extension LedgerState {
     private func refund(_ request: NewTransfer, timestamp: UInt64, hash: UInt64, probe: TagIndex.Probe) -> EventResult {
         guard request.pendingId != 0 else { return fail(.pendingIdRequired) }
         guard let originalIndex = transferRecord(request.pendingId) else { return fail(.originalTransferNotFound) }
-        let original = transfers[originalIndex]
+        let original = transfers.pointer(originalIndex).pointee
         let originalFlags = TransferFlags(rawValue: original.flags)
         guard original.state == TransferState.posted.rawValue, !originalFlags.contains(.voidPending),
             !originalFlags.contains(.refund)
@@ -187,8 +187,8 @@ extension LedgerState {
         // A refund runs the other way: it debits the original's credit account.
         let debit = Int(original.creditAccount)
         let credit = Int(original.debitAccount)
-        guard request.debitAccountId == 0 || request.debitAccountId == accounts[debit].id,
-            request.creditAccountId == 0 || request.creditAccountId == accounts[credit].id
+        guard request.debitAccountId == 0 || request.debitAccountId == accounts.pointer(debit).pointee.id,
+            request.creditAccountId == 0 || request.creditAccountId == accounts.pointer(credit).pointee.id
         else {
             return fail(.refundAccountsMismatch)
         }
@@ -212,7 +212,7 @@ extension LedgerState {
     func expire(_ pendingId: UInt128, timestamp: UInt64) -> EventResult {
         guard pendingId != 0 else { return fail(.pendingIdRequired) }
         guard let holdIndex = transferRecord(pendingId) else { return fail(.pendingTransferNotFound) }
-        let hold = transfers[holdIndex]
+        let hold = transfers.pointer(holdIndex).pointee
         switch TransferState(rawValue: hold.state) {
         case .pending: break
         case .pendingPosted: return fail(.pendingAlreadyPosted)

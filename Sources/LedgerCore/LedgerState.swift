@@ -348,19 +348,28 @@ public final class LedgerState {
     public func takeCommit() -> CommitMark {
         var mark = CommitMark(accountCount: accounts.count, transferCount: transfers.count)
         mark.accounts.reserveCapacity(changedAccounts.count)
-        for index in changedAccounts where Int(index) < accounts.count {
+        mark.transfers.reserveCapacity(changedTransfers.count)
+        let accountCount = accounts.count
+        let prefetchAhead = 8
+        for (position, index) in changedAccounts.enumerated() where Int(index) < accountCount {
+            if position + prefetchAhead < changedAccounts.count, Int(changedAccounts[position + prefetchAhead]) < accountCount {
+                khata_prefetch(accounts.pointer(Int(changedAccounts[position + prefetchAhead])))
+            }
             accountChanged[Int(index)] = false
-            let account = accounts[Int(index)]
+            // Only the first cache line: the balances.
+            let account = accounts.pointer(Int(index))
             mark.accounts.append(
                 CommitMark.Balances(
-                    index: index, debitsPending: account.debitsPending, debitsPosted: account.debitsPosted,
-                    creditsPending: account.creditsPending, creditsPosted: account.creditsPosted))
+                    index: index, debitsPending: account.pointee.debitsPending,
+                    debitsPosted: account.pointee.debitsPosted, creditsPending: account.pointee.creditsPending,
+                    creditsPosted: account.pointee.creditsPosted))
         }
         changedAccounts.removeAll(keepingCapacity: true)
         for index in changedTransfers where Int(index) < transfers.count {
-            let transfer = transfers[Int(index)]
+            let transfer = transfers.pointer(Int(index))
             mark.transfers.append(
-                CommitMark.TransferChange(index: index, state: transfer.state, refundedMinor: transfer.refundedMinor))
+                CommitMark.TransferChange(
+                    index: index, state: transfer.pointee.state, refundedMinor: transfer.pointee.refundedMinor))
         }
         changedTransfers.removeAll(keepingCapacity: true)
         mark.newHolds = newHolds.filter { entry in
