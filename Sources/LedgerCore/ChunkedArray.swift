@@ -64,7 +64,9 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
             precondition(chunk < Self.chunkCount, "more than \(Self.maximumCount) elements")
             // Aligned to huge pages (so to cache lines too: records whose size is a multiple of
             // 64 bytes each start a line).
-            let memory = ZeroedMemory(bytes: MemoryLayout<Element>.stride << Self.chunkShift)
+            // The first chunk faults in lazily (most ledgers in tests and tools are small); later
+            // ones are populated whole, which costs far less than faulting during random access.
+            let memory = ZeroedMemory(bytes: MemoryLayout<Element>.stride << Self.chunkShift, populate: chunk > 0)
             chunkMemory.append(memory)
             let elements = memory.base.bindMemory(to: Element.self, capacity: 1 << Self.chunkShift)
             directory[chunk] = elements

@@ -352,7 +352,9 @@ public final class LedgerState {
         let accountCount = accounts.count
         let prefetchAhead = 8
         for (position, index) in changedAccounts.enumerated() where Int(index) < accountCount {
-            if position + prefetchAhead < changedAccounts.count, Int(changedAccounts[position + prefetchAhead]) < accountCount {
+            if position + prefetchAhead < changedAccounts.count,
+                Int(changedAccounts[position + prefetchAhead]) < accountCount
+            {
                 khata_prefetch(accounts.pointer(Int(changedAccounts[position + prefetchAhead])))
             }
             accountChanged[Int(index)] = false

@@ -51,7 +51,7 @@ final class TagIndex: @unchecked Sendable {
 
     private static func allocateTable(shift: Int) -> (ZeroedMemory, UnsafeMutablePointer<UInt64>) {
         precondition(shift <= 32, "an index of more than 2^32 slots")
-        let memory = ZeroedMemory(bytes: ((1 << shift) + 1) * MemoryLayout<UInt64>.stride)
+        let memory = ZeroedMemory(bytes: ((1 << shift) + 1) * MemoryLayout<UInt64>.stride, populate: true)
         let table = memory.base.bindMemory(to: UInt64.self, capacity: (1 << shift) + 1)
         table[0] = UInt64(shift)
         return (memory, table)
