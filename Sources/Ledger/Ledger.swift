@@ -73,6 +73,8 @@ public final class Ledger: Sendable {
             store.close()
             throw .corruptLog(sequence: store.committedSequence, reason: "the log ends inside a batch")
         }
+        let preparer = MemoryPreparer()
+        replay.state.prepareMemory = { base, bytes in preparer.populate(base, bytes: bytes) }
         return Ledger(configuration: configuration, store: store, state: replay.state, clock: clock)
     }
 
@@ -193,5 +195,17 @@ public final class Ledger: Sendable {
         }
         sequencer.finish()
         stopped.signal()
+    }
+}
+
+/// Faults record memory in on a thread of its own, so the sequencer never stalls zeroing pages.
+final class MemoryPreparer: Sendable {
+    private let queue = DispatchQueue(label: "khata-memory", qos: .utility)
+
+    func populate(_ base: UnsafeMutableRawPointer, bytes: Int) {
+        // Safe: the memory stays mapped until the state is released, long after this runs, and
+        // faulting pages in while the sequencer may already write them is harmless.
+        nonisolated(unsafe) let address = base
+        queue.async { ZeroedMemory.populate(address, bytes: bytes) }
     }
 }

@@ -24,8 +24,20 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     private(set) var count = 0
     private var allocatedChunks = 0
     private var chunkMemory: [ZeroedMemory] = []
+    /// The next chunk, mapped ahead of need so that it can be faulted in off the writer's thread.
+    private var spare: ZeroedMemory?
+    /// Called with each spare chunk's memory when it is mapped: the engine hands it to a thread
+    /// that faults it in, so that the writer does not stall zeroing huge pages. Unset, the
+    /// writer faults pages in itself as it appends.
+    var prepareMemory: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)?
 
-    init() {
+    /// Whether chunks get transparent huge pages: fewer TLB misses on random reads, but each
+    /// first touch zeroes 2 MiB, which showed in tail latency for the transfers, appended by
+    /// the million; accounts are few and read at random, and take them.
+    private let hugePages: Bool
+
+    init(hugePages: Bool) {
+        self.hugePages = hugePages
         // Safe: calloc fails only when memory is exhausted, where the process cannot go on.
         guard let raw = calloc(Self.chunkCount, MemoryLayout<UnsafeMutablePointer<Element>?>.stride) else {
             fatalError("cannot allocate a chunk directory")
@@ -35,8 +47,11 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
 
     deinit {
         for memory in chunkMemory { memory.release() }
+        spare?.release()
         free(directory)
     }
+
+    private static var chunkBytes: Int { MemoryLayout<Element>.stride << chunkShift }
 
     /// The most elements the array can hold.
     static var maximumCount: Int { chunkCount << chunkShift }
@@ -64,9 +79,15 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
             precondition(chunk < Self.chunkCount, "more than \(Self.maximumCount) elements")
             // Aligned to huge pages (so to cache lines too: records whose size is a multiple of
             // 64 bytes each start a line).
-            // The first chunk faults in lazily (most ledgers in tests and tools are small); later
-            // ones are populated whole, which costs far less than faulting during random access.
-            let memory = ZeroedMemory(bytes: MemoryLayout<Element>.stride << Self.chunkShift, populate: chunk > 0)
+            // Faulted in lazily, a huge page at a time, unless `prepareMemory` had it faulted in
+            // ahead: records are appended in order, and populating a whole chunk at once here
+            // stalled the sequencer for milliseconds, which showed in latency percentiles.
+            let memory = spare.take() ?? ZeroedMemory(bytes: Self.chunkBytes, hugePages: hugePages)
+            if let prepareMemory, chunk + 1 < Self.chunkCount {
+                let next = ZeroedMemory(bytes: Self.chunkBytes, hugePages: hugePages)
+                spare = next
+                prepareMemory(next.base, Self.chunkBytes)
+            }
             chunkMemory.append(memory)
             let elements = memory.base.bindMemory(to: Element.self, capacity: 1 << Self.chunkShift)
             directory[chunk] = elements

@@ -50,6 +50,16 @@ public final class LedgerState {
         accountChanged.reserveCapacity(expectedAccounts)
     }
 
+    /// Called with record memory mapped ahead of need; an engine sets it to fault that memory in
+    /// on another thread (see `ChunkedArray.prepareMemory`).
+    public var prepareMemory: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)? {
+        get { tables.transfers.prepareMemory }
+        set {
+            tables.transfers.prepareMemory = newValue
+            tables.accounts.prepareMemory = newValue
+        }
+    }
+
     /// Readers' window onto this state: committed accounts and transfers, safe from any thread.
     public var view: LedgerView { LedgerView(tables: tables) }
 

@@ -9,8 +9,8 @@ final class LedgerTables: @unchecked Sendable {
     // I/O thread is the only writer of `committed…` fields and the committed counts, which it
     // stores with release after writing what they cover; readers load them with acquire and
     // read only fields that no longer change or that are written atomically.
-    let accounts = ChunkedArray<AccountRecord>()
-    let transfers = ChunkedArray<TransferRecord>()
+    let accounts = ChunkedArray<AccountRecord>(hugePages: true)
+    let transfers = ChunkedArray<TransferRecord>(hugePages: false)
     let accountIndex: TagIndex
     let keyIndex: TagIndex
     let transferIndex: TagIndex

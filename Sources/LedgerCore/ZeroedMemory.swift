@@ -3,10 +3,10 @@
 #endif
 
 /// Large zero-filled memory straight from the kernel. Regions of 2 MiB or more are aligned to
-/// 2 MiB and offered transparent huge pages: random lookups over gigabytes of records otherwise
+/// 2 MiB and (unless declined) offered transparent huge pages: random lookups over gigabytes of records otherwise
 /// miss the TLB on nearly every access. With `populate`, the kernel maps and zeroes every page at
 /// once, which costs far less than faulting them in one by one during random access later.
-struct ZeroedMemory {
+public struct ZeroedMemory {
     /// Where the caller's bytes start.
     let base: UnsafeMutableRawPointer
     private let mapping: UnsafeMutableRawPointer
@@ -14,7 +14,7 @@ struct ZeroedMemory {
 
     static let hugePageBytes = 2 << 20
 
-    init(bytes: Int, populate: Bool = false) {
+    init(bytes: Int, populate: Bool = false, hugePages: Bool = true) {
         precondition(bytes > 0)
         let huge = bytes >= Self.hugePageBytes
         let alignment = huge ? Self.hugePageBytes : Int(getpagesize())
@@ -25,11 +25,16 @@ struct ZeroedMemory {
         let address = (Int(bitPattern: raw) + alignment - 1) & ~(alignment - 1)
         // Safe: address lies inside the mapping just made.
         base = UnsafeMutableRawPointer(bitPattern: address)!
-        if huge { _ = madvise(base, bytes, MADV_HUGEPAGE) }
+        if huge && hugePages { _ = madvise(base, bytes, MADV_HUGEPAGE) }
         if populate { _ = madvise(base, bytes, MADV_POPULATE_WRITE) }
         mapping = raw
         self.mappingBytes = mappingBytes
     }
 
     func release() { munmap(mapping, mappingBytes) }
+
+    /// Faults every page of `bytes` at `base` in (zeroed) now, e.g. on a helper thread.
+    public static func populate(_ base: UnsafeMutableRawPointer, bytes: Int) {
+        _ = madvise(base, bytes, MADV_POPULATE_WRITE)
+    }
 }
