@@ -152,6 +152,7 @@ public final class LedgerState {
         if transfer.pendingId != 0 {
             if let pending = tables.transferIndex.candidate(idHash(transfer.pendingId)), pending < transfers.count {
                 khata_prefetch(transfers.pointer(pending))
+                ring.setPending(index, Int32(pending))
             }
             return
         }
@@ -165,6 +166,14 @@ public final class LedgerState {
 
     @inline(__always)
     private func prefetchLinks(_ ring: PrefetchRing, at index: Int) {
+        let pending = ring.pending(index)
+        if pending >= 0 && Int(pending) < transfers.count {
+            // A post or void: its accounts are the hold's, whose record was prefetched earlier.
+            let hold = transfers.pointer(Int(pending))
+            khata_prefetch(accounts.pointer(Int(hold.pointee.debitAccount)))
+            khata_prefetch(accounts.pointer(Int(hold.pointee.creditAccount)))
+            return
+        }
         let (debit, credit) = ring.get(index)
         prefetchLastTransfer(ofAccount: debit)
         prefetchLastTransfer(ofAccount: credit)
@@ -458,8 +467,19 @@ struct PrefetchRing {
     private var debits = InlineArray<16, Int32>(repeating: -1)
     private var credits = InlineArray<16, Int32>(repeating: -1)
 
+    private var pendings = InlineArray<16, Int32>(repeating: -1)
+
     @inline(__always)
-    mutating func clear(_ index: Int) { set(index, debit: -1, credit: -1) }
+    mutating func clear(_ index: Int) {
+        set(index, debit: -1, credit: -1)
+        pendings[index & 15] = -1
+    }
+
+    @inline(__always)
+    mutating func setPending(_ index: Int, _ record: Int32) { pendings[index & 15] = record }
+
+    @inline(__always)
+    func pending(_ index: Int) -> Int32 { pendings[index & 15] }
 
     @inline(__always)
     mutating func set(_ index: Int, debit: Int32, credit: Int32) {
