@@ -1,0 +1,115 @@
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Random access to committed records by sequence number, from any thread and without locks on
+/// the read path: the layer above keeps only a record's sequence number in memory and reads the
+/// rest back from the mapped log when it needs it.
+///
+/// Segments are mapped read-only as they are found in the directory (at open, and again whenever
+/// a lookup asks for a sequence beyond the mapped ones: a segment the writer has since started).
+/// Mapped segments are published through a fixed directory of pointers and an atomic count, and
+/// stay mapped until the reader is released. A record is found by binary search over the
+/// segment's slots (sequences increase; a commit record carries its group's last sequence, and
+/// never-written slots are zero).
+public final class LogReader: @unchecked Sendable {
+    // Safe (@unchecked Sendable): directory entries are written only under `refreshing`, before
+    // the release store of the count that publishes them; readers load the count with acquire
+    // and read only entries below it, which never change again.
+    private static let maximumSegments = 1 << 20
+
+    private let directory: String
+    /// Retained `MappedSegment`s, in log order; the first `count` are published.
+    private let segments: UnsafeMutablePointer<Unmanaged<MappedSegment>?>
+    private let firstSequences: UnsafeMutablePointer<UInt64>
+    private let count = Atomic<Int>(0)
+    /// Serialises refreshes (the rare path); reads never take it.
+    private let refreshing = Mutex<Void>(())
+
+    public init(directory: String) {
+        self.directory = directory
+        // Safe: calloc fails only when memory is exhausted, where the process cannot go on.
+        guard let pointers = calloc(Self.maximumSegments, MemoryLayout<Unmanaged<MappedSegment>?>.stride),
+            let sequences = calloc(Self.maximumSegments, MemoryLayout<UInt64>.stride)
+        else { fatalError("cannot allocate a segment directory") }
+        segments = pointers.bindMemory(to: Unmanaged<MappedSegment>?.self, capacity: Self.maximumSegments)
+        firstSequences = sequences.bindMemory(to: UInt64.self, capacity: Self.maximumSegments)
+    }
+
+    deinit {
+        for index in 0..<count.load(ordering: .acquiring) { segments[index]?.release() }
+        free(segments)
+        free(firstSequences)
+    }
+
+    /// The 112-byte body of the committed data record `sequence`, or nil when the log does not
+    /// hold it (yet). The memory stays valid while the reader lives.
+    public func body(sequence: UInt64) -> UnsafeRawPointer? {
+        if let found = find(sequence) { return found }
+        refresh()
+        return find(sequence)
+    }
+
+    private func find(_ sequence: UInt64) -> UnsafeRawPointer? {
+        let published = count.load(ordering: .acquiring)
+        guard published > 0, sequence >= firstSequences[0] else { return nil }
+        // The last segment whose first sequence is at most `sequence`.
+        var low = 0
+        var high = published
+        while high - low > 1 {
+            let middle = (low + high) / 2
+            if firstSequences[middle] <= sequence { low = middle } else { high = middle }
+        }
+        // Safe: published entries are set before the count that covers them.
+        let segment = segments[low]!.takeUnretainedValue()
+        return Self.find(sequence, in: segment)
+    }
+
+    /// The slot holding data record `sequence` in `segment`, by binary search.
+    static func find(_ sequence: UInt64, in segment: MappedSegment) -> UnsafeRawPointer? {
+        let base = segment.base + Format.segmentHeaderSizeBytes
+        let slots = (segment.sizeBytes - Format.segmentHeaderSizeBytes) / Format.recordSizeBytes
+        func slotSequence(_ index: Int) -> UInt64 {
+            let slot = base + index * Format.recordSizeBytes
+            // A zero kind is a slot never written: after every record.
+            return slot.load(fromByteOffset: 4, as: UInt8.self) == 0 ? .max : slot.loadLE(at: 8, as: UInt64.self)
+        }
+        // The first slot whose sequence is at least `sequence`: the data record comes before the
+        // commit record that repeats its sequence.
+        var low = 0
+        var high = slots
+        while low < high {
+            let middle = (low + high) / 2
+            if slotSequence(middle) < sequence { low = middle + 1 } else { high = middle }
+        }
+        guard low < slots else { return nil }
+        let slot = base + low * Format.recordSizeBytes
+        let kind = slot.load(fromByteOffset: 4, as: UInt8.self)
+        guard kind >= RecordKind.firstDataKind, slot.loadLE(at: 8, as: UInt64.self) == sequence else { return nil }
+        return slot + Format.recordBodyOffset
+    }
+
+    /// Maps segments that appeared since the last refresh.
+    public func refresh() {
+        refreshing.withLock { _ in
+            let published = count.load(ordering: .acquiring)
+            let known = published > 0 ? firstSequences[published - 1] : 0
+            guard let names = try? Directory.entries(directory) else { return }
+            let found = names.compactMap { name in
+                Format.sequence(inFileName: name, prefix: Format.segmentPrefix, suffix: Format.segmentSuffix)
+            }
+            var added = published
+            for first in found.sorted() where published == 0 || first > known {
+                guard added < Self.maximumSegments,
+                    let segment = try? MappedSegment(path: Path.join(directory, Format.segmentFileName(firstSequence: first)))
+                else { break }
+                segments[added] = Unmanaged.passRetained(segment)
+                firstSequences[added] = first
+                added += 1
+            }
+            count.store(added, ordering: .releasing)
+        }
+    }
+}
