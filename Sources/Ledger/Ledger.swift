@@ -53,10 +53,23 @@ public final class Ledger: Sendable {
         guard configuration.queueCapacity >= 2, configuration.checkpointIntervalRecords >= 1 else {
             throw .invalidConfiguration("queueCapacity must be at least 2 and checkpointIntervalRecords at least 1")
         }
+        // Memory keeps only the newest requests (enough to cover every group not yet written);
+        // older ones are read back from the mapped log, by the sequencer and by readers alike.
+        let log = LogReader(directory: directory)
+        let read: @Sendable (UInt64) -> NewTransfer? = { sequence in
+            guard let (kind, body) = log.record(sequence: sequence), kind == EventCodec.createTransferKind,
+                case .createTransfer(let transfer)? = try? EventCodec.decode(kind: kind, body)
+            else { return nil }
+            return transfer
+        }
+        let recentRequests =
+            (configuration.storage.groupBufferCount + 2) * configuration.storage.groupCapacityRecords
         let replay = Replayer(
-            state: LedgerState(
-                expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers),
-            expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers)
+            expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers
+        ) { state in
+            state.keepRecentRequests(recentRequests, older: read)
+            state.setCommittedRequests(read)
+        }
         let store: SegmentStore
         do {
             store = try SegmentStore.open(

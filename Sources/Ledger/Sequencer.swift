@@ -18,6 +18,9 @@ final class Sequencer: @unchecked Sendable {
     /// Signalled when the most recently committed group is durable (or failed).
     private var lastGroupDone: DispatchSemaphore?
     private var recordsSinceCheckpoint = 0
+    /// The sequence number the next record appended gets (the store numbers groups in commit
+    /// order, and only this thread commits).
+    private var nextSequence: UInt64
     let checkpointIntervalRecords: Int
     private let failed = Atomic<Bool>(false)
     private let checkpointer: Checkpointer
@@ -31,6 +34,7 @@ final class Sequencer: @unchecked Sendable {
         self.store = store
         self.view = view
         self.clock = clock
+        nextSequence = store.durablePosition.nextSequence
         checkpointer = Checkpointer(store: store)
     }
 
@@ -55,7 +59,9 @@ final class Sequencer: @unchecked Sendable {
                 break
             }
             let now = clock()
-            let results = state.apply(current.events, now: now)
+            // The batch record takes the next sequence number, its events the ones after it.
+            let batchSequence = nextSequence + UInt64(buffer.count)
+            let results = state.apply(current.events, now: now, firstSequence: batchSequence + 1)
             EventCodec.encodeBatch(
                 now: now, eventCount: current.events.count, into: buffer.appendSlot(kind: EventCodec.batchKind))
             for event in current.events {
@@ -70,6 +76,7 @@ final class Sequencer: @unchecked Sendable {
         let groupDone = DispatchSemaphore(value: 0)
         lastGroupDone = groupDone
         recordsSinceCheckpoint += buffer.count
+        nextSequence += UInt64(buffer.count)
         store.commit(buffer) { [self] outcome in
             defer { groupDone.signal() }
             switch outcome {
@@ -201,22 +208,29 @@ final class Replayer: @unchecked Sendable {
     var state: LedgerState
     private var now: UInt64 = 0
     private var expected = 0
+    private var firstEventSequence: UInt64 = 0
     private var events: [Event] = []
     private(set) var failure: LedgerError?
 
     let expectedAccounts: Int
     let expectedTransfers: Int
 
-    init(state: LedgerState, expectedAccounts: Int, expectedTransfers: Int) {
-        self.state = state
+    /// Prepares each state the replay works on: where it reads requests back from the log.
+    let configure: (LedgerState) -> Void
+
+    init(expectedAccounts: Int, expectedTransfers: Int, configure: @escaping (LedgerState) -> Void) {
+        state = LedgerState(expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
+        configure(state)
         self.expectedAccounts = expectedAccounts
         self.expectedTransfers = expectedTransfers
+        self.configure = configure
     }
 
     /// Starts from a checkpoint's state instead of an empty one.
     func restore(_ checkpoint: Checkpoint) throws {
         state = try LedgerState(
             snapshot: checkpoint.payload, expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
+        configure(state)
     }
 
     var isBetweenBatches: Bool { expected == 0 }
@@ -226,13 +240,14 @@ final class Replayer: @unchecked Sendable {
             if kind == EventCodec.batchKind {
                 guard expected == 0 else { throw EventDecodingError("a batch record interrupts a batch") }
                 (now, expected) = try EventCodec.decodeBatch(body)
+                firstEventSequence = sequence + 1
                 events.removeAll(keepingCapacity: true)
                 return
             }
             guard expected > 0 else { throw EventDecodingError("an event record outside a batch") }
             events.append(try EventCodec.decode(kind: kind, body))
             if events.count == expected {
-                _ = state.apply(events, now: now)
+                _ = state.apply(events, now: now, firstSequence: firstEventSequence)
                 expected = 0
             }
         } catch {

@@ -30,11 +30,14 @@ extension LedgerState {
         }
         guard checkingHolds else { return nil }
         var pendingByAccount: [UInt128: (UInt128, UInt128)] = [:]
-        for index in 0..<transfers.count where transfers[index].state == TransferState.pending.rawValue {
-            let record = transfers[index]
-            pendingByAccount[accounts[Int(record.debitAccount)].id, default: (0, 0)].0 += UInt128(record.amountMinor)
-            pendingByAccount[accounts[Int(record.creditAccount)].id, default: (0, 0)].1 += UInt128(record.amountMinor)
+        var pendingCount = 0
+        for index in 0..<transfers.count where transfers[index].transferState == .pending {
+            pendingCount += 1
+            guard let hold = holds[UInt32(index)] else { return "hold \(transfers[index].id) is not in the hold table" }
+            pendingByAccount[accounts[Int(hold.debitAccount)].id, default: (0, 0)].0 += UInt128(hold.amountMinor)
+            pendingByAccount[accounts[Int(hold.creditAccount)].id, default: (0, 0)].1 += UInt128(hold.amountMinor)
         }
+        if holds.count != pendingCount { return "the hold table lists holds that are not pending" }
         for account in allAccounts {
             let held = pendingByAccount[account.id] ?? (0, 0)
             if held.0 != UInt128(account.debitsPending) || held.1 != UInt128(account.creditsPending) {

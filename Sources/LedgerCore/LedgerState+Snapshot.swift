@@ -1,73 +1,73 @@
+import Synchronization
+
 /// The whole state as bytes, for checkpoints: restoring a snapshot and replaying the log after it
 /// gives exactly the state a full replay gives. Little-endian, fixed-size entries written with
-/// plain stores (a snapshot of millions of transfers takes a fraction of a second); versioned so
-/// a later layout can refuse, or convert, an older one.
+/// plain stores; versioned so a later layout can refuse, or convert, an older one.
 ///
-/// Layout (version 3): magic `KHLS`, version u16, last timestamp u64, account count u32,
-/// transfer count u64; then per account (135 bytes) id u128, key length u8, key 64 bytes
-/// (zero-padded), currency u16, flags u16, code u16, debits pending, debits posted, credits
-/// pending, credits posted u64, timestamp u64, first and last transfer u32; then per transfer
-/// (102 bytes) id u128, reference 32 bytes, timestamp, amount, refunded u64, debit account,
-/// credit account, pending, timeout, next of debit, next of credit u32, code u16, flags u16,
-/// state u8, given u8. Account and transfer references are record numbers; all ones is none.
+/// Layout (version 4): magic `KHLS`, version u16, last timestamp u64, next sequence u64, then the
+/// counts of accounts u32, transfers, open holds, refunded transfers and kept requests (u64
+/// each); then per account (136 bytes) id u128, key length u8, key 64 bytes (zero-padded),
+/// currency u16, flags u16, code u16, debits pending, debits posted, credits pending, credits
+/// posted u64, timestamp u64, first and last transfer u32, last-transfer-is-debit u8; per
+/// transfer (41 bytes) id u128, timestamp u64, log sequence u64, state u8, next of debit and of
+/// credit u32; per open hold (28 bytes) transfer u32, debit and credit account u32, amount u64,
+/// expires-at u64; per refunded transfer (12 bytes) transfer u32, refunded u64; per kept request
+/// (112 bytes, only for a state standing alone, whose requests no log holds) the request as the
+/// log encodes it. Account and transfer references are record numbers; all ones is none.
 extension LedgerState {
     static let snapshotMagic: [UInt8] = Array("KHLS".utf8)
-    static let snapshotVersion: UInt16 = 3
-    static let snapshotHeaderBytes = 4 + 2 + 8 + 4 + 8
-    static let snapshotAccountBytes = 135
-    static let snapshotTransferBytes = 102
+    static let snapshotVersion: UInt16 = 4
+    static let snapshotHeaderBytes = 4 + 2 + 8 + 8 + 4 + 8 * 4
+    static let snapshotAccountBytes = 136
+    static let snapshotTransferBytes = 41
+    static let snapshotHoldBytes = 28
+    static let snapshotRefundBytes = 12
+    static let snapshotRequestBytes = 112
 
     /// The state as bytes.
     public func snapshot() -> [UInt8] {
+        let kept = requests.keepsAll ? requests.all : []
+        // Sorted so that the same state always gives the same bytes.
+        let openHolds = holds.sorted { $0.key < $1.key }
+        let refunds = refunded.sorted { $0.key < $1.key }
         let size =
             Self.snapshotHeaderBytes + accounts.count * Self.snapshotAccountBytes
-            + transfers.count * Self.snapshotTransferBytes
+            + transfers.count * Self.snapshotTransferBytes + openHolds.count * Self.snapshotHoldBytes
+            + refunds.count * Self.snapshotRefundBytes + kept.count * Self.snapshotRequestBytes
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             var writer = SnapshotWriter(base: UnsafeMutableRawPointer(buffer.baseAddress!))
             for byte in Self.snapshotMagic { writer.put(byte) }
             writer.put(Self.snapshotVersion)
             writer.put(lastTimestamp)
+            writer.put(nextSequence)
             writer.put(UInt32(accounts.count))
             writer.put(UInt64(transfers.count))
-            for index in 0..<accounts.count {
-                let account = accounts[index]
-                writer.put(account.idLow)
-                writer.put(account.idHigh)
-                writer.put(account.keyLength)
-                writer.put(words: account.key)
-                writer.put(account.currency)
-                writer.put(account.flags)
-                writer.put(account.code)
-                writer.put(account.debitsPending)
-                writer.put(account.debitsPosted)
-                writer.put(account.creditsPending)
-                writer.put(account.creditsPosted)
-                writer.put(account.timestamp)
-                writer.put(account.firstTransfer)
-                writer.put(account.lastTransfer)
-            }
+            writer.put(UInt64(openHolds.count))
+            writer.put(UInt64(refunds.count))
+            writer.put(UInt64(kept.count))
+            for index in 0..<accounts.count { writer.put(account: accounts.pointer(index).pointee) }
             for index in 0..<transfers.count {
-                let transfer = transfers[index]
+                let transfer = transfers.pointer(index).pointee
                 writer.put(transfer.idLow)
                 writer.put(transfer.idHigh)
-                writer.put(transfer.reference.0)
-                writer.put(transfer.reference.1)
-                writer.put(transfer.reference.2)
-                writer.put(transfer.reference.3)
                 writer.put(transfer.timestamp)
-                writer.put(transfer.amountMinor)
-                writer.put(transfer.refundedMinor)
-                writer.put(transfer.debitAccount)
-                writer.put(transfer.creditAccount)
-                writer.put(transfer.pending)
-                writer.put(transfer.timeoutSeconds)
+                writer.put(transfer.sequence)
+                writer.put(transfer.state)
                 writer.put(transfer.nextOfDebit)
                 writer.put(transfer.nextOfCredit)
-                writer.put(transfer.code)
-                writer.put(transfer.flags)
-                writer.put(transfer.state)
-                writer.put(transfer.given)
             }
+            for (index, hold) in openHolds {
+                writer.put(index)
+                writer.put(hold.debitAccount)
+                writer.put(hold.creditAccount)
+                writer.put(hold.amountMinor)
+                writer.put(hold.expiresAt)
+            }
+            for (index, amount) in refunds {
+                writer.put(index)
+                writer.put(amount)
+            }
+            for request in kept { writer.put(request: request) }
             precondition(writer.offset == size, "snapshot size \(writer.offset), expected \(size)")
             initialized = size
         }
@@ -82,32 +82,41 @@ extension LedgerState {
         }
         let header = bytes.withUnsafeBytes { raw in
             var reader = SnapshotReader(base: raw.baseAddress!, offset: 4)
-            return (reader.get(UInt16.self), reader.get(UInt64.self), reader.get(UInt32.self), reader.get(UInt64.self))
+            return SnapshotHeader(
+                version: reader.get(UInt16.self), lastTimestamp: reader.get(UInt64.self),
+                nextSequence: reader.get(UInt64.self), accounts: Int(reader.get(UInt32.self)),
+                transfers: reader.get(UInt64.self), holds: reader.get(UInt64.self), refunds: reader.get(UInt64.self),
+                requests: reader.get(UInt64.self))
         }
-        guard header.0 == Self.snapshotVersion else {
-            throw SnapshotError("snapshot version \(header.0); this build reads \(Self.snapshotVersion)")
+        guard header.version == Self.snapshotVersion else {
+            throw SnapshotError("snapshot version \(header.version); this build reads \(Self.snapshotVersion)")
         }
-        let accountCount = Int(header.2)
-        guard header.3 <= UInt64(TagIndex.maximumRecord) else { throw SnapshotError("transfer count \(header.3)") }
-        let transferCount = Int(header.3)
+        let limit = UInt64(TagIndex.maximumRecord)
+        guard header.transfers <= limit, header.holds <= header.transfers, header.refunds <= header.transfers,
+            header.requests <= UInt64(bytes.count)
+        else { throw SnapshotError("snapshot counts are out of range") }
+        let transferCount = Int(header.transfers)
         let expectedSize =
-            Self.snapshotHeaderBytes + accountCount * Self.snapshotAccountBytes + transferCount
-            * Self.snapshotTransferBytes
+            Self.snapshotHeaderBytes + header.accounts * Self.snapshotAccountBytes
+            + transferCount * Self.snapshotTransferBytes + Int(header.holds) * Self.snapshotHoldBytes
+            + Int(header.refunds) * Self.snapshotRefundBytes + Int(header.requests) * Self.snapshotRequestBytes
         guard bytes.count == expectedSize else {
             throw SnapshotError("snapshot is \(bytes.count) bytes; its counts say \(expectedSize)")
         }
         self.init(
-            expectedAccounts: max(expectedAccounts, accountCount),
+            expectedAccounts: max(expectedAccounts, header.accounts),
             expectedTransfers: max(expectedTransfers, transferCount))
-        lastTimestamp = header.1
+        lastTimestamp = header.lastTimestamp
+        nextSequence = header.nextSequence
         // withUnsafeBytes rethrows untyped errors, so the typed error travels in a Result.
         let outcome: Result<Void, SnapshotError> = bytes.withUnsafeBytes { raw in
             Result { () throws(SnapshotError) in
                 var reader = SnapshotReader(base: raw.baseAddress!, offset: Self.snapshotHeaderBytes)
-                for _ in 0..<accountCount { try restoreAccount(&reader, transferCount: transferCount) }
+                for _ in 0..<header.accounts { try restoreAccount(&reader, transferCount: transferCount) }
                 for index in 0..<transferCount {
-                    try restoreTransfer(&reader, index: index, accountCount: accountCount, transferCount: transferCount)
+                    try restoreTransfer(&reader, index: index, transferCount: transferCount)
                 }
+                try restoreSideTables(&reader, header: header)
             }
         }
         try outcome.get()
@@ -129,6 +138,7 @@ extension LedgerState {
         record.timestamp = reader.get(UInt64.self)
         record.firstTransfer = reader.get(UInt32.self)
         record.lastTransfer = reader.get(UInt32.self)
+        record.lastTransferIsDebit = reader.get(UInt8.self)
         guard record.id != 0, record.keyLength > 0, Int(record.keyLength) <= NewAccount.maximumKeyBytes else {
             throw SnapshotError("account \(index) has id 0 or a bad key length")
         }
@@ -154,42 +164,68 @@ extension LedgerState {
         noteAccountChange(index)
     }
 
-    private func restoreTransfer(_ reader: inout SnapshotReader, index: Int, accountCount: Int, transferCount: Int)
-        throws(SnapshotError)
-    {
-        var record = TransferRecord(
-            idLow: reader.get(UInt64.self), idHigh: reader.get(UInt64.self), reference: reader.quad(),
-            timestamp: reader.get(UInt64.self), amountMinor: reader.get(UInt64.self), debitAccount: 0, creditAccount: 0,
-            pending: 0, timeoutSeconds: 0, code: 0, flags: 0, state: 0, committedState: 0, given: 0)
-        record.refundedMinor = reader.get(UInt64.self)
-        record.committedRefundedMinor = record.refundedMinor
-        record.debitAccount = reader.get(UInt32.self)
-        record.creditAccount = reader.get(UInt32.self)
-        record.pending = reader.get(UInt32.self)
-        record.timeoutSeconds = reader.get(UInt32.self)
+    private func restoreTransfer(_ reader: inout SnapshotReader, index: Int, transferCount: Int) throws(SnapshotError) {
+        let id = UInt128(reader.get(UInt64.self)) | UInt128(reader.get(UInt64.self)) << 64
+        let timestamp = reader.get(UInt64.self)
+        let sequence = reader.get(UInt64.self)
+        let state = reader.get(UInt8.self)
+        guard id != 0, sequence < 1 << 48, TransferState(rawValue: state & TransferRecord.stateMask) != nil,
+            index == 0 || timestamp > transfers[index - 1].timestamp
+        else { throw SnapshotError("transfer \(index) is inconsistent") }
+        var record = TransferRecord(id: id, timestamp: timestamp, sequence: sequence, state: .posted)
+        record.state = state
+        record.committedState = state
         record.nextOfDebit = reader.get(UInt32.self)
         record.nextOfCredit = reader.get(UInt32.self)
-        record.code = reader.get(UInt16.self)
-        record.flags = reader.get(UInt16.self)
-        record.state = reader.get(UInt8.self)
-        record.committedState = record.state
-        record.given = reader.get(UInt8.self)
-        guard record.id != 0, TransferState(rawValue: record.state) != nil,
-            Int(record.debitAccount) < accountCount, Int(record.creditAccount) < accountCount,
-            record.pending == noRecord || Int(record.pending) < index,
-            record.nextOfDebit == noRecord || Int(record.nextOfDebit) < transferCount,
-            record.nextOfCredit == noRecord || Int(record.nextOfCredit) < transferCount,
-            index == 0 || record.timestamp > transfers[index - 1].timestamp
-        else { throw SnapshotError("transfer \(index) is inconsistent") }
-        let hash = idHash(record.id)
-        let probe = tables.transferIndex.find(hash) { transfers.pointer($0).pointee.hasId(record.id) }
-        guard probe.record == nil else { throw SnapshotError("transfer id \(record.id) appears twice") }
+        for link in [record.nextOfDebit, record.nextOfCredit] where link != noRecord && Int(link) >= transferCount {
+            throw SnapshotError("transfer \(index) links to transfer \(link) of \(transferCount)")
+        }
+        let hash = idHash(id)
+        let probe = tables.transferIndex.find(hash) { transfers.pointer($0).pointee.hasId(id) }
+        guard probe.record == nil else { throw SnapshotError("transfer id \(id) appears twice") }
         transfers.append(record)
         tables.transferIndex.insert(hash, record: index, at: probe)
-        if record.state == TransferState.pending.rawValue {
-            noteNewHold(ExpiryQueue.Entry(expiresAt: record.expiresAt, timestamp: record.timestamp, record: index))
-        }
     }
+
+    private func restoreSideTables(_ reader: inout SnapshotReader, header: SnapshotHeader) throws(SnapshotError) {
+        for _ in 0..<header.holds {
+            let index = reader.get(UInt32.self)
+            let hold = HoldEntry(
+                debitAccount: reader.get(UInt32.self), creditAccount: reader.get(UInt32.self),
+                amountMinor: reader.get(UInt64.self), expiresAt: reader.get(UInt64.self))
+            guard Int(index) < transfers.count, transfers[Int(index)].transferState == .pending,
+                Int(hold.debitAccount) < accounts.count, Int(hold.creditAccount) < accounts.count
+            else { throw SnapshotError("open hold \(index) is inconsistent") }
+            holds[index] = hold
+            noteNewHold(
+                ExpiryQueue.Entry(
+                    expiresAt: hold.expiresAt, timestamp: transfers[Int(index)].timestamp, record: Int(index)))
+        }
+        var committedRefunds: [UInt32: UInt64] = [:]
+        for _ in 0..<header.refunds {
+            let index = reader.get(UInt32.self)
+            let amount = reader.get(UInt64.self)
+            guard Int(index) < transfers.count else { throw SnapshotError("refunded transfer \(index) does not exist") }
+            refunded[index] = amount
+            committedRefunds[index] = amount
+        }
+        tables.committedRefunds.withLock { $0 = committedRefunds }
+        var kept: [NewTransfer] = []
+        kept.reserveCapacity(Int(header.requests))
+        for _ in 0..<header.requests { kept.append(reader.request()) }
+        requests.restoreAll(kept)
+    }
+}
+
+struct SnapshotHeader {
+    var version: UInt16
+    var lastTimestamp: UInt64
+    var nextSequence: UInt64
+    var accounts: Int
+    var transfers: UInt64
+    var holds: UInt64
+    var refunds: UInt64
+    var requests: UInt64
 }
 
 /// Why a snapshot could not be restored.
@@ -207,6 +243,39 @@ struct SnapshotWriter {
     mutating func put<T: FixedWidthInteger>(_ value: T) {
         base.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
         offset += MemoryLayout<T>.size
+    }
+
+    mutating func put(account: AccountRecord) {
+        put(account.idLow)
+        put(account.idHigh)
+        put(account.keyLength)
+        put(words: account.key)
+        put(account.currency)
+        put(account.flags)
+        put(account.code)
+        put(account.debitsPending)
+        put(account.debitsPosted)
+        put(account.creditsPending)
+        put(account.creditsPosted)
+        put(account.timestamp)
+        put(account.firstTransfer)
+        put(account.lastTransfer)
+        put(account.lastTransferIsDebit)
+    }
+
+    mutating func put(request: NewTransfer) {
+        put(request.id)
+        put(request.debitAccountId)
+        put(request.creditAccountId)
+        put(request.amountMinor)
+        put(request.pendingId)
+        put(request.timeoutSeconds)
+        put(request.code)
+        put(request.flags.rawValue)
+        put(request.reference.bytes.0)
+        put(request.reference.bytes.1)
+        put(request.reference.bytes.2)
+        put(request.reference.bytes.3)
     }
 
     mutating func put(words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)) {
@@ -228,6 +297,20 @@ struct SnapshotReader {
 
     mutating func quad() -> (UInt64, UInt64, UInt64, UInt64) {
         (get(UInt64.self), get(UInt64.self), get(UInt64.self), get(UInt64.self))
+    }
+
+    mutating func request() -> NewTransfer {
+        let id = get(UInt128.self)
+        let debit = get(UInt128.self)
+        let credit = get(UInt128.self)
+        let amount = get(UInt64.self)
+        let pendingId = get(UInt128.self)
+        let timeout = get(UInt32.self)
+        let code = get(UInt16.self)
+        let flags = TransferFlags(rawValue: get(UInt16.self))
+        return NewTransfer(
+            id: id, debitAccountId: debit, creditAccountId: credit, amountMinor: amount, pendingId: pendingId,
+            timeoutSeconds: timeout, code: code, reference: TransferReference(bytes: quad()), flags: flags)
     }
 
     mutating func words() -> (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) {

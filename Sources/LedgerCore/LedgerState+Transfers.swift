@@ -1,10 +1,11 @@
 /// Transfer rules: single-phase postings, holds, posting and voiding holds, refunds, expiry.
 extension LedgerState {
-    func createTransfer(_ request: NewTransfer, timestamp: UInt64) -> EventResult {
+    func createTransfer(_ request: NewTransfer, timestamp: UInt64, sequence: UInt64) -> EventResult {
         guard request.id != 0 else { return fail(.idMustNotBeZero) }
         let hash = idHash(request.id)
         let probe = tables.transferIndex.find(hash) { transfers.pointer($0).pointee.hasId(request.id) }
         if let existing = probe.record {
+            // A retry is compared with the request as sent, read back from the log (rare).
             let same = self.request(at: existing) == request
             return EventResult(
                 code: same ? .exists : .existsWithDifferentFields, timestamp: same ? transfers[existing].timestamp : 0)
@@ -16,47 +17,41 @@ extension LedgerState {
         let isHold = request.flags.contains(.pending)
         if request.timeoutSeconds != 0 && !isHold { return fail(.timeoutRequiresPending) }
         if isHold && request.timeoutSeconds == 0 { return fail(.timeoutMustNotBeZero) }
+        let place = NewPlace(hash: hash, probe: probe, timestamp: timestamp, sequence: sequence)
         if request.flags.contains(.postPending) || request.flags.contains(.voidPending) {
-            return resolveHold(request, timestamp: timestamp, hash: hash, probe: probe)
+            return resolveHold(request, place)
         }
-        if request.flags.contains(.refund) { return refund(request, timestamp: timestamp, hash: hash, probe: probe) }
+        if request.flags.contains(.refund) { return refund(request, place) }
         guard request.pendingId == 0 else { return fail(.pendingIdMustBeZero) }
-        return move(request, timestamp: timestamp, hash: hash, probe: probe)
+        return move(request, place)
+    }
+
+    /// Where a new transfer goes: its index probe, time and log sequence.
+    struct NewPlace {
+        var hash: UInt64
+        var probe: TagIndex.Probe
+        var timestamp: UInt64
+        var sequence: UInt64
     }
 
     /// The transfer at `index` as its client sent it: what a retry is compared with.
-    func request(at index: Int) -> NewTransfer {
-        let record = transfers[index]
-        return NewTransfer(
-            id: record.id,
-            debitAccountId: record.given & GivenFields.debitAccount != 0 ? accounts[Int(record.debitAccount)].id : 0,
-            creditAccountId: record.given & GivenFields.creditAccount != 0 ? accounts[Int(record.creditAccount)].id : 0,
-            amountMinor: record.given & GivenFields.amount != 0 ? record.amountMinor : 0,
-            pendingId: record.pending == noRecord ? 0 : transfers[Int(record.pending)].id,
-            timeoutSeconds: record.timeoutSeconds, code: record.code,
-            reference: TransferReference(bytes: record.reference),
-            flags: TransferFlags(rawValue: record.flags))
+    func request(at index: Int) -> NewTransfer { requests.request(transfers[index].sequence) }
+
+    /// The transfer at `index` as readers see it, with its live state.
+    func transfer(at index: Int) -> Transfer {
+        // Safe: the requests of the state's own transfers are always readable.
+        tables.describe(
+            index, committed: false, find: { transferRecord($0) }, request: { requests.request($0) },
+            refunded: { refunded[UInt32($0)] ?? 0 })!
     }
 
-    /// A new record for `request` moving `amount` from account record `debit` to `credit`.
-    private func newRecord(
-        _ request: NewTransfer, debit: Int, credit: Int, amount: UInt64, pending: UInt32, state: TransferState,
-        timestamp: UInt64
-    ) -> TransferRecord {
-        var given: UInt8 = 0
-        if request.debitAccountId != 0 { given |= GivenFields.debitAccount }
-        if request.creditAccountId != 0 { given |= GivenFields.creditAccount }
-        if request.amountMinor != 0 { given |= GivenFields.amount }
-        return TransferRecord(
-            idLow: UInt64(truncatingIfNeeded: request.id), idHigh: UInt64(truncatingIfNeeded: request.id >> 64),
-            reference: request.reference.bytes, timestamp: timestamp, amountMinor: amount,
-            debitAccount: UInt32(debit), creditAccount: UInt32(credit), pending: pending,
-            timeoutSeconds: request.timeoutSeconds, code: request.code, flags: request.flags.rawValue,
-            state: state.rawValue, committedState: state.rawValue, given: given)
+    private func append(_ request: NewTransfer, _ place: NewPlace, state: TransferState, debit: Int, credit: Int) {
+        let record = TransferRecord(id: request.id, timestamp: place.timestamp, sequence: place.sequence, state: state)
+        appendTransfer(record, hash: place.hash, probe: place.probe, debit: debit, credit: credit)
     }
 
     /// A single-phase posting or a new hold.
-    private func move(_ request: NewTransfer, timestamp: UInt64, hash: UInt64, probe: TagIndex.Probe) -> EventResult {
+    private func move(_ request: NewTransfer, _ place: NewPlace) -> EventResult {
         guard request.amountMinor != 0 else { return fail(.amountMustNotBeZero) }
         guard request.debitAccountId != request.creditAccountId else { return fail(.accountsMustBeDifferent) }
         guard let debit = accountRecord(request.debitAccountId) else { return fail(.debitAccountNotFound) }
@@ -69,20 +64,21 @@ extension LedgerState {
         if isHold {
             let (window, overflowA) = UInt64(request.timeoutSeconds).multipliedReportingOverflow(
                 by: Self.nanosecondsPerSecond)
-            let (expiresAt, overflowB) = timestamp.addingReportingOverflow(window)
+            let (expiresAt, overflowB) = place.timestamp.addingReportingOverflow(window)
             guard !overflowA && !overflowB else { return fail(.overflowsBalance) }
             updateAccount(debit) { $0.debitsPending += amount }
             updateAccount(credit) { $0.creditsPending += amount }
-            noteNewHold(ExpiryQueue.Entry(expiresAt: expiresAt, timestamp: timestamp, record: transfers.count))
+            openHold(
+                transfers.count,
+                HoldEntry(
+                    debitAccount: UInt32(debit), creditAccount: UInt32(credit), amountMinor: amount,
+                    expiresAt: expiresAt), timestamp: place.timestamp)
         } else {
             updateAccount(debit) { $0.debitsPosted += amount }
             updateAccount(credit) { $0.creditsPosted += amount }
         }
-        let record = newRecord(
-            request, debit: debit, credit: credit, amount: amount, pending: noRecord,
-            state: isHold ? .pending : .posted, timestamp: timestamp)
-        appendTransfer(record, hash: hash, probe: probe)
-        return EventResult(code: .ok, timestamp: timestamp)
+        append(request, place, state: isHold ? .pending : .posted, debit: debit, credit: credit)
+        return EventResult(code: .ok, timestamp: place.timestamp)
     }
 
     /// Checks currencies, flag limits and overflow for moving `amount` from `debit` to `credit`,
@@ -96,15 +92,13 @@ extension LedgerState {
         let overflowB = (posted ? creditAccount.pointee.creditsPosted : creditAccount.pointee.creditsPending)
             .addingReportingOverflow(amount).overflow
         guard !overflowA && !overflowB else { return .overflowsBalance }
-        let debitFlags = AccountFlags(rawValue: debitAccount.pointee.flags)
-        if debitFlags.contains(.debitsMustNotExceedCredits) {
+        if AccountFlags(rawValue: debitAccount.pointee.flags).contains(.debitsMustNotExceedCredits) {
             let debits =
                 UInt128(debitAccount.pointee.debitsPosted) + UInt128(debitAccount.pointee.debitsPending)
                 + UInt128(amount)
             if debits > UInt128(debitAccount.pointee.creditsPosted) { return .insufficientFunds }
         }
-        let creditFlags = AccountFlags(rawValue: creditAccount.pointee.flags)
-        if creditFlags.contains(.creditsMustNotExceedDebits) {
+        if AccountFlags(rawValue: creditAccount.pointee.flags).contains(.creditsMustNotExceedDebits) {
             let credits =
                 UInt128(creditAccount.pointee.creditsPosted) + UInt128(creditAccount.pointee.creditsPending)
                 + UInt128(amount)
@@ -114,13 +108,13 @@ extension LedgerState {
     }
 
     /// Posting (capture) or voiding (release) of a hold.
-    private func resolveHold(_ request: NewTransfer, timestamp: UInt64, hash: UInt64, probe: TagIndex.Probe)
-        -> EventResult
-    {
+    private func resolveHold(_ request: NewTransfer, _ place: NewPlace) -> EventResult {
         guard request.pendingId != 0 else { return fail(.pendingIdRequired) }
         guard let holdIndex = transferRecord(request.pendingId) else { return fail(.pendingTransferNotFound) }
-        let hold = transfers.pointer(holdIndex).pointee
-        if let blocked = holdState(hold, at: timestamp) { return fail(blocked) }
+        let holdRecord = transfers.pointer(holdIndex).pointee
+        if let blocked = holdState(holdRecord, index: holdIndex, at: place.timestamp) { return fail(blocked) }
+        // Safe: holdState found the hold open, and open holds are in the table.
+        let hold = holds[UInt32(holdIndex)]!
         let debit = Int(hold.debitAccount)
         let credit = Int(hold.creditAccount)
         if (request.debitAccountId != 0 && request.debitAccountId != accounts.pointer(debit).pointee.id)
@@ -130,9 +124,8 @@ extension LedgerState {
         }
         let held = hold.amountMinor
         let isPost = request.flags.contains(.postPending)
-        let amount: UInt64
         if isPost {
-            amount = request.amountMinor == 0 ? held : request.amountMinor
+            let amount = request.amountMinor == 0 ? held : request.amountMinor
             guard amount <= held else { return fail(.amountExceedsPending) }
             guard accounts.pointer(debit).pointee.debitsPosted.addingReportingOverflow(amount).overflow == false,
                 accounts.pointer(credit).pointee.creditsPosted.addingReportingOverflow(amount).overflow == false
@@ -149,91 +142,80 @@ extension LedgerState {
             guard request.amountMinor == 0 || request.amountMinor == held else {
                 return fail(.voidAmountMustMatchPending)
             }
-            amount = held
             updateAccount(debit) { $0.debitsPending -= held }
             updateAccount(credit) { $0.creditsPending -= held }
         }
-        changeTransfer(holdIndex) {
-            $0.state = isPost ? TransferState.pendingPosted.rawValue : TransferState.pendingVoided.rawValue
-        }
-        let record = newRecord(
-            request, debit: debit, credit: credit, amount: amount, pending: UInt32(holdIndex), state: .posted,
-            timestamp: timestamp)
-        appendTransfer(record, hash: hash, probe: probe)
-        return EventResult(code: .ok, timestamp: timestamp)
+        closeHold(holdIndex)
+        setState(holdIndex, isPost ? TransferState.pendingPosted.rawValue : TransferState.pendingVoided.rawValue)
+        append(request, place, state: .posted, debit: debit, credit: credit)
+        return EventResult(code: .ok, timestamp: place.timestamp)
     }
 
     /// Why a hold cannot be resolved at `timestamp`, or nil when it can.
-    private func holdState(_ hold: TransferRecord, at timestamp: UInt64) -> ResultCode? {
-        switch TransferState(rawValue: hold.state) {
-        case .pending: return timestamp >= hold.expiresAt ? .pendingExpired : nil
+    private func holdState(_ hold: TransferRecord, index: Int, at timestamp: UInt64) -> ResultCode? {
+        switch hold.transferState {
+        case .pending:
+            // Safe: a pending transfer is an open hold, which is in the table.
+            return timestamp >= holds[UInt32(index)]!.expiresAt ? .pendingExpired : nil
         case .pendingPosted: return .pendingAlreadyPosted
         case .pendingVoided: return .pendingAlreadyVoided
         case .pendingExpired: return .pendingExpired
-        case .posted, nil: return .pendingTransferNotPending
+        case .posted: return .pendingTransferNotPending
         }
     }
 
     /// A posting in the opposite direction of a posted transfer, never more than what remains.
-    private func refund(_ request: NewTransfer, timestamp: UInt64, hash: UInt64, probe: TagIndex.Probe) -> EventResult {
+    private func refund(_ request: NewTransfer, _ place: NewPlace) -> EventResult {
         guard request.pendingId != 0 else { return fail(.pendingIdRequired) }
         guard let originalIndex = transferRecord(request.pendingId) else { return fail(.originalTransferNotFound) }
-        let original = transfers.pointer(originalIndex).pointee
-        let originalFlags = TransferFlags(rawValue: original.flags)
-        guard original.state == TransferState.posted.rawValue, !originalFlags.contains(.voidPending),
-            !originalFlags.contains(.refund)
+        // Refunds are rare: the original's accounts and amount are read back from the log.
+        let original = transfer(at: originalIndex)
+        guard original.state == .posted, !original.fields.flags.contains(.voidPending),
+            !original.fields.flags.contains(.refund)
         else { return fail(.originalTransferNotRefundable) }
         guard request.amountMinor != 0 else { return fail(.amountMustNotBeZero) }
         // A refund runs the other way: it debits the original's credit account.
-        let debit = Int(original.creditAccount)
-        let credit = Int(original.debitAccount)
-        guard request.debitAccountId == 0 || request.debitAccountId == accounts.pointer(debit).pointee.id,
-            request.creditAccountId == 0 || request.creditAccountId == accounts.pointer(credit).pointee.id
+        let debitId = original.fields.creditAccountId
+        let creditId = original.fields.debitAccountId
+        guard request.debitAccountId == 0 || request.debitAccountId == debitId,
+            request.creditAccountId == 0 || request.creditAccountId == creditId
         else {
             return fail(.refundAccountsMismatch)
         }
-        let remaining = original.amountMinor - original.refundedMinor
+        let remaining = original.fields.amountMinor - original.refundedMinor
         guard request.amountMinor <= remaining else { return fail(.refundExceedsOriginal) }
+        // Safe: the original moved money between these accounts, which are never removed.
+        let debit = accountRecord(debitId)!
+        let credit = accountRecord(creditId)!
         if let failure = checkMove(debit: debit, credit: credit, amount: request.amountMinor, posted: true) {
             return fail(failure)
         }
         let amount = request.amountMinor
         updateAccount(debit) { $0.debitsPosted += amount }
         updateAccount(credit) { $0.creditsPosted += amount }
-        changeTransfer(originalIndex) { $0.refundedMinor += amount }
-        let record = newRecord(
-            request, debit: debit, credit: credit, amount: amount, pending: UInt32(originalIndex), state: .posted,
-            timestamp: timestamp)
-        appendTransfer(record, hash: hash, probe: probe)
-        return EventResult(code: .ok, timestamp: timestamp)
+        addRefund(originalIndex, amount: amount)
+        append(request, place, state: .posted, debit: debit, credit: credit)
+        return EventResult(code: .ok, timestamp: place.timestamp)
     }
 
     /// Releases a hold whose payment window has closed.
     func expire(_ pendingId: UInt128, timestamp: UInt64) -> EventResult {
         guard pendingId != 0 else { return fail(.pendingIdRequired) }
         guard let holdIndex = transferRecord(pendingId) else { return fail(.pendingTransferNotFound) }
-        let hold = transfers.pointer(holdIndex).pointee
-        switch TransferState(rawValue: hold.state) {
+        switch transfers.pointer(holdIndex).pointee.transferState {
         case .pending: break
         case .pendingPosted: return fail(.pendingAlreadyPosted)
         case .pendingVoided: return fail(.pendingAlreadyVoided)
         case .pendingExpired: return fail(.pendingExpired)
-        case .posted, nil: return fail(.pendingTransferNotPending)
+        case .posted: return fail(.pendingTransferNotPending)
         }
+        // Safe: a pending transfer is an open hold, which is in the table.
+        let hold = holds[UInt32(holdIndex)]!
         guard timestamp >= hold.expiresAt else { return fail(.pendingNotExpired) }
-        let held = hold.amountMinor
-        updateAccount(Int(hold.debitAccount)) { $0.debitsPending -= held }
-        updateAccount(Int(hold.creditAccount)) { $0.creditsPending -= held }
-        changeTransfer(holdIndex) { $0.state = TransferState.pendingExpired.rawValue }
+        updateAccount(Int(hold.debitAccount)) { $0.debitsPending -= hold.amountMinor }
+        updateAccount(Int(hold.creditAccount)) { $0.creditsPending -= hold.amountMinor }
+        closeHold(holdIndex)
+        setState(holdIndex, TransferState.pendingExpired.rawValue)
         return EventResult(code: .ok, timestamp: timestamp)
-    }
-
-    /// Changes an existing transfer's state or refunded amount.
-    private func changeTransfer(_ index: Int, _ body: (inout TransferRecord) -> Void) {
-        let pointer = transfers.pointer(index)
-        remember(
-            .transferChanged(index: index, state: pointer.pointee.state, refundedMinor: pointer.pointee.refundedMinor))
-        body(&pointer.pointee)
-        noteTransferChange(index)
     }
 }

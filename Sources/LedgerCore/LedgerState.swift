@@ -14,16 +14,28 @@ public final class LedgerState {
     enum Undo {
         case accountCreated
         case accountBalances(index: Int, previous: (UInt64, UInt64, UInt64, UInt64))
-        case accountHistory(index: Int, first: UInt32, last: UInt32)
+        case accountHistory(index: Int, first: UInt32, last: UInt32, lastIsDebit: UInt8)
         case historyLink(record: Int, debitSide: Bool, previous: UInt32)
         case transferCreated
-        case transferChanged(index: Int, state: UInt8, refundedMinor: UInt64)
+        case transferState(index: Int, state: UInt8)
+        case holdOpened(index: UInt32)
+        case holdClosed(index: UInt32, entry: HoldEntry)
+        case refunded(index: UInt32, previous: UInt64?)
     }
 
     let tables: LedgerTables
     var accounts: ChunkedArray<AccountRecord> { tables.accounts }
     var transfers: ChunkedArray<TransferRecord> { tables.transfers }
     var expiry = ExpiryQueue()
+    /// Open holds by transfer record: what posting, voiding and expiring them need.
+    var holds: [UInt32: HoldEntry] = [:]
+    /// Refunded amounts by transfer record, for transfers refunded at least in part.
+    var refunded: [UInt32: UInt64] = [:]
+    /// The requests as sent, by log sequence number.
+    let requests = RequestLog()
+    /// The sequence number the next event gets when the caller does not say (standing alone,
+    /// every event counts one, as every event is one record in the engine's log).
+    public internal(set) var nextSequence: UInt64 = 1
     private var undo: [Undo] = []
     private var recordingUndo = false
     /// What changed since the last `takeCommit()`: account records (each listed once, thanks to
@@ -31,6 +43,7 @@ public final class LedgerState {
     private var changedAccounts: [Int32] = []
     var accountChanged: [Bool] = []
     private var changedTransfers: [Int32] = []
+    private var changedRefunds: [UInt32] = []
     private var newHolds: [ExpiryQueue.Entry] = []
 
     /// How many events ahead the apply loop prefetches the index slots an event will probe (the
@@ -60,6 +73,19 @@ public final class LedgerState {
         }
     }
 
+    /// Keeps only the newest `capacity` requests in memory from now on and reads older ones
+    /// through `older` (the engine's log). `capacity` must cover every record that may not be
+    /// written to the log yet.
+    public func keepRecentRequests(_ capacity: Int, older: @escaping (UInt64) -> NewTransfer?) {
+        requests.keepRecent(capacity, older: older)
+    }
+
+    /// Gives readers the requests of committed transfers (from the engine's log); without it,
+    /// `LedgerView` cannot describe transfers.
+    public func setCommittedRequests(_ read: @escaping @Sendable (UInt64) -> NewTransfer?) {
+        tables.committedRequest = read
+    }
+
     /// Readers' window onto this state: committed accounts and transfers, safe from any thread.
     public var view: LedgerView { LedgerView(tables: tables) }
 
@@ -68,8 +94,12 @@ public final class LedgerState {
 
     /// Applies `events` in order at sequencer time `now` (nanoseconds since the Unix epoch; the
     /// batch's events get `max(now, last + 1) + index`, unique and strictly increasing).
-    public func apply(_ events: [Event], now: UInt64) -> [EventResult] {
+    /// `firstSequence` is the log sequence number of the first event (each event is one record);
+    /// standing alone the state numbers events itself.
+    public func apply(_ events: [Event], now: UInt64, firstSequence: UInt64? = nil) -> [EventResult] {
         let base = max(now, lastTimestamp + 1)
+        let sequenceBase = firstSequence ?? nextSequence
+        nextSequence = sequenceBase + UInt64(events.count)
         var results = [EventResult](repeating: EventResult(code: .ok, timestamp: 0), count: events.count)
         var chainStart: Int?
         var chainFailed = false
@@ -100,9 +130,12 @@ public final class LedgerState {
                 undoMark = undo.count
             }
             if chainFailed {
+                if case .createTransfer(let transfer) = event {
+                    requests.record(transfer, sequence: sequenceBase + UInt64(index))
+                }
                 results[index] = EventResult(code: .linkedEventFailed, timestamp: 0)
             } else {
-                results[index] = applyOne(event, timestamp: timestamp)
+                results[index] = applyOne(event, timestamp: timestamp, sequence: sequenceBase + UInt64(index))
                 if let start = chainStart, !results[index].code.succeeded {
                     chainFailed = true
                     rollBack(to: undoMark)
@@ -152,7 +185,6 @@ public final class LedgerState {
         if transfer.pendingId != 0 {
             if let pending = tables.transferIndex.candidate(idHash(transfer.pendingId)), pending < transfers.count {
                 khata_prefetch(transfers.pointer(pending))
-                ring.setPending(index, Int32(pending))
             }
             return
         }
@@ -166,14 +198,6 @@ public final class LedgerState {
 
     @inline(__always)
     private func prefetchLinks(_ ring: PrefetchRing, at index: Int) {
-        let pending = ring.pending(index)
-        if pending >= 0 && Int(pending) < transfers.count {
-            // A post or void: its accounts are the hold's, whose record was prefetched earlier.
-            let hold = transfers.pointer(Int(pending))
-            khata_prefetch(accounts.pointer(Int(hold.pointee.debitAccount)))
-            khata_prefetch(accounts.pointer(Int(hold.pointee.creditAccount)))
-            return
-        }
         let (debit, credit) = ring.get(index)
         prefetchLastTransfer(ofAccount: debit)
         prefetchLastTransfer(ofAccount: credit)
@@ -184,16 +208,18 @@ public final class LedgerState {
         guard account >= 0 && Int(account) < accounts.count else { return }
         let last = accounts.pointer(Int(account)).pointee.lastTransfer
         guard last != noRecord && Int(last) < transfers.count else { return }
-        // A 112-byte record's first 64 bytes may straddle two lines.
+        // A 40-byte record may straddle two lines.
         let record = UnsafeRawPointer(transfers.pointer(Int(last)))
         khata_prefetch(record)
-        khata_prefetch(record + 63)
+        khata_prefetch(record + MemoryLayout<TransferRecord>.size - 1)
     }
 
-    private func applyOne(_ event: Event, timestamp: UInt64) -> EventResult {
+    private func applyOne(_ event: Event, timestamp: UInt64, sequence: UInt64) -> EventResult {
         switch event {
         case .createAccount(let account): return createAccount(account, timestamp: timestamp)
-        case .createTransfer(let transfer): return createTransfer(transfer, timestamp: timestamp)
+        case .createTransfer(let transfer):
+            requests.record(transfer, sequence: sequence)
+            return createTransfer(transfer, timestamp: timestamp, sequence: sequence)
         case .expirePending(let pendingId): return expire(pendingId, timestamp: timestamp)
         }
     }
@@ -208,7 +234,7 @@ public final class LedgerState {
 
     /// The transfer with this id, if it exists.
     public func transfer(id: UInt128) -> Transfer? {
-        transferRecord(id).map { tables.transfer(at: $0, committed: false) }
+        transferRecord(id).map { transfer(at: $0) }
     }
 
     /// Every account, in creation order.
@@ -226,8 +252,7 @@ public final class LedgerState {
     public func dueHolds(at now: UInt64, limit: Int) -> [UInt128] {
         expiry.due(at: now, limit: limit) { entry in
             let record = transfers[entry.record]
-            return record.state == TransferState.pending.rawValue && record.timestamp == entry.timestamp
-                ? record.id : nil
+            return record.transferState == .pending && record.timestamp == entry.timestamp ? record.id : nil
         }
     }
 
@@ -337,28 +362,60 @@ public final class LedgerState {
 
     /// Appends a new transfer record, indexes it under `probe` and links it into both accounts'
     /// histories.
-    func appendTransfer(_ new: TransferRecord, hash: UInt64, probe: TagIndex.Probe) {
+    func appendTransfer(_ new: TransferRecord, hash: UInt64, probe: TagIndex.Probe, debit: Int, credit: Int) {
         let index = transfers.append(new)
         tables.transferIndex.insert(hash, record: index, at: probe)
         remember(.transferCreated)
-        link(index, account: Int(new.debitAccount), debitSide: true)
-        link(index, account: Int(new.creditAccount), debitSide: false)
+        link(index, account: debit, isDebit: true)
+        link(index, account: credit, isDebit: false)
     }
 
-    private func link(_ transfer: Int, account: Int, debitSide: Bool) {
+    @inline(__always)
+    private func link(_ transfer: Int, account: Int, isDebit: Bool) {
         let pointer = accounts.pointer(account)
         let last = pointer.pointee.lastTransfer
-        remember(.accountHistory(index: account, first: pointer.pointee.firstTransfer, last: last))
+        remember(
+            .accountHistory(
+                index: account, first: pointer.pointee.firstTransfer, last: last,
+                lastIsDebit: pointer.pointee.lastTransferIsDebit))
         if last == noRecord {
             tables.storeFirstTransfer(UInt32(transfer), account: account)
         } else {
-            let previous = transfers.pointer(Int(last))
-            let previousIsDebit = previous.pointee.debitAccount == UInt32(account)
+            let previousIsDebit = pointer.pointee.lastTransferIsDebit != 0
             remember(.historyLink(record: Int(last), debitSide: previousIsDebit, previous: noRecord))
             tables.storeLink(UInt32(transfer), record: Int(last), debitSide: previousIsDebit)
         }
         pointer.pointee.lastTransfer = UInt32(transfer)
-        _ = debitSide
+        pointer.pointee.lastTransferIsDebit = isDebit ? 1 : 0
+    }
+
+    /// Sets a transfer's live state byte, keeping the undo log and the change list.
+    func setState(_ index: Int, _ state: UInt8) {
+        let pointer = transfers.pointer(index)
+        remember(.transferState(index: index, state: pointer.pointee.state))
+        pointer.pointee.state = state
+        noteTransferChange(index)
+    }
+
+    func openHold(_ index: Int, _ entry: HoldEntry, timestamp: UInt64) {
+        holds[UInt32(index)] = entry
+        remember(.holdOpened(index: UInt32(index)))
+        noteNewHold(ExpiryQueue.Entry(expiresAt: entry.expiresAt, timestamp: timestamp, record: index))
+    }
+
+    func closeHold(_ index: Int) {
+        // Safe: callers found the hold open just before.
+        let entry = holds.removeValue(forKey: UInt32(index))!
+        remember(.holdClosed(index: UInt32(index), entry: entry))
+    }
+
+    func addRefund(_ index: Int, amount: UInt64) {
+        let previous = refunded[UInt32(index)]
+        remember(.refunded(index: UInt32(index), previous: previous))
+        refunded[UInt32(index)] = (previous ?? 0) + amount
+        changedRefunds.append(UInt32(index))
+        let state = transfers[index].state
+        if state & TransferRecord.refundedBit == 0 { setState(index, state | TransferRecord.refundedBit) }
     }
 
     /// What the groups applied since the last call changed, as it is now (a change undone by a
@@ -387,11 +444,13 @@ public final class LedgerState {
         }
         changedAccounts.removeAll(keepingCapacity: true)
         for index in changedTransfers where Int(index) < transfers.count {
-            let transfer = transfers.pointer(Int(index))
             mark.transfers.append(
-                CommitMark.TransferChange(
-                    index: index, state: transfer.pointee.state, refundedMinor: transfer.pointee.refundedMinor))
+                CommitMark.TransferChange(index: index, state: transfers.pointer(Int(index)).pointee.state))
         }
+        for index in changedRefunds where Int(index) < transfers.count {
+            if let amount = refunded[index] { mark.refunds.append((index, amount)) }
+        }
+        changedRefunds.removeAll(keepingCapacity: true)
         changedTransfers.removeAll(keepingCapacity: true)
         mark.newHolds = newHolds.filter { entry in
             entry.record < transfers.count && transfers[entry.record].timestamp == entry.timestamp
@@ -419,19 +478,24 @@ public final class LedgerState {
                 pointer.pointee.debitsPosted = previous.1
                 pointer.pointee.creditsPending = previous.2
                 pointer.pointee.creditsPosted = previous.3
-            case .accountHistory(let index, let first, let last):
+            case .accountHistory(let index, let first, let last, let lastIsDebit):
                 tables.storeFirstTransfer(first, account: index)
                 accounts.pointer(index).pointee.lastTransfer = last
+                accounts.pointer(index).pointee.lastTransferIsDebit = lastIsDebit
             case .historyLink(let record, let debitSide, let previous):
                 tables.storeLink(previous, record: record, debitSide: debitSide)
             case .transferCreated:
                 let index = transfers.count - 1
                 tables.transferIndex.remove(idHash(transfers[index].id), record: index)
                 transfers.removeLast()
-            case .transferChanged(let index, let state, let refundedMinor):
-                let pointer = transfers.pointer(index)
-                pointer.pointee.state = state
-                pointer.pointee.refundedMinor = refundedMinor
+            case .transferState(let index, let state):
+                transfers.pointer(index).pointee.state = state
+            case .holdOpened(let index):
+                holds[index] = nil
+            case .holdClosed(let index, let entry):
+                holds[index] = entry
+            case .refunded(let index, let previous):
+                refunded[index] = previous
             }
         }
     }
@@ -451,7 +515,6 @@ public struct CommitMark: Sendable {
     struct TransferChange {
         var index: Int32
         var state: UInt8
-        var refundedMinor: UInt64
     }
 
     /// Accounts and transfers that exist once these groups are durable.
@@ -459,6 +522,8 @@ public struct CommitMark: Sendable {
     let transferCount: Int
     var accounts: [Balances] = []
     var transfers: [TransferChange] = []
+    /// Refunded amounts, as they are now, of transfers refunded in these groups.
+    var refunds: [(index: UInt32, amountMinor: UInt64)] = []
     var newHolds: [ExpiryQueue.Entry] = []
 }
 
@@ -467,19 +532,8 @@ struct PrefetchRing {
     private var debits = InlineArray<16, Int32>(repeating: -1)
     private var credits = InlineArray<16, Int32>(repeating: -1)
 
-    private var pendings = InlineArray<16, Int32>(repeating: -1)
-
     @inline(__always)
-    mutating func clear(_ index: Int) {
-        set(index, debit: -1, credit: -1)
-        pendings[index & 15] = -1
-    }
-
-    @inline(__always)
-    mutating func setPending(_ index: Int, _ record: Int32) { pendings[index & 15] = record }
-
-    @inline(__always)
-    func pending(_ index: Int) -> Int32 { pendings[index & 15] }
+    mutating func clear(_ index: Int) { set(index, debit: -1, credit: -1) }
 
     @inline(__always)
     mutating func set(_ index: Int, debit: Int32, credit: Int32) {

@@ -11,6 +11,11 @@ final class LedgerTables: @unchecked Sendable {
     // read only fields that no longer change or that are written atomically.
     let accounts = ChunkedArray<AccountRecord>(hugePages: true)
     let transfers = ChunkedArray<TransferRecord>(hugePages: false)
+    /// Reads the request of a committed transfer by log sequence; set by the engine before any
+    /// reader starts.
+    var committedRequest: (@Sendable (UInt64) -> NewTransfer?)?
+    /// Refunded amounts of committed transfers whose committed state carries the refunded bit.
+    let committedRefunds = Mutex<[UInt32: UInt64]>([:])
     let accountIndex: TagIndex
     let keyIndex: TagIndex
     let transferIndex: TagIndex
@@ -31,9 +36,7 @@ final class LedgerTables: @unchecked Sendable {
     private static let firstTransferOffset = MemoryLayout<AccountRecord>.offset(of: \AccountRecord.firstTransfer)!
     private static let nextOfDebitOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.nextOfDebit)!
     private static let nextOfCreditOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.nextOfCredit)!
-    private static let committedStateOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.committedState)!
-    private static let committedRefundedOffset =
-        MemoryLayout<TransferRecord>.offset(of: \TransferRecord.committedRefundedMinor)!
+    static let committedStateOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.committedState)!
 
     @inline(__always)
     private func field<T>(_ base: UnsafeMutableRawPointer, _ offset: Int, _ type: T.Type) -> UnsafeMutablePointer<T> {
@@ -70,9 +73,13 @@ final class LedgerTables: @unchecked Sendable {
             khata_store_relaxed_u64(balances + 3, change.creditsPosted)
             khata_store_release_u64(version, current + 2)
         }
+        if !mark.refunds.isEmpty {
+            committedRefunds.withLock { refunds in
+                for refund in mark.refunds { refunds[refund.index] = refund.amountMinor }
+            }
+        }
         for change in mark.transfers {
             let base = UnsafeMutableRawPointer(transfers.pointer(Int(change.index)))
-            khata_store_release_u64(field(base, Self.committedRefundedOffset, UInt64.self), change.refundedMinor)
             khata_store_release_u8(field(base, Self.committedStateOffset, UInt8.self), change.state)
         }
         if !mark.newHolds.isEmpty {
@@ -120,32 +127,45 @@ final class LedgerTables: @unchecked Sendable {
         return account
     }
 
-    /// The transfer at `index`, with its live state (sequencer) or its committed one (readers).
-    func transfer(at index: Int, committed: Bool) -> Transfer {
+    /// The transfer at `index` as readers see it: its request read back by `request`, with the
+    /// accounts and amount a post, void or refund left out filled in from the hold or original
+    /// (found by `find`), its live state (sequencer) or committed one (readers), and `refunded`.
+    /// Nil when a request cannot be read.
+    func describe(
+        _ index: Int, committed: Bool, find: (UInt128) -> Int?, request: (UInt64) -> NewTransfer?,
+        refunded: (Int) -> UInt64
+    ) -> Transfer? {
         let pointer = transfers.pointer(index)
-        let base = UnsafeMutableRawPointer(pointer)
-        let state: UInt8
-        let refunded: UInt64
-        if committed {
-            state = khata_load_acquire_u8(field(base, Self.committedStateOffset, UInt8.self))
-            refunded = khata_load_acquire_u64(field(base, Self.committedRefundedOffset, UInt64.self))
-        } else {
-            state = pointer.pointee.state
-            refunded = pointer.pointee.refundedMinor
+        let stateByte =
+            committed
+            ? khata_load_acquire_u8(
+                field(UnsafeMutableRawPointer(pointer), Self.committedStateOffset, UInt8.self))
+            : pointer.pointee.state
+        guard let state = TransferState(rawValue: stateByte & TransferRecord.stateMask),
+            var fields = request(pointer.pointee.sequence)
+        else { return nil }
+        let timestamp = pointer.pointee.timestamp
+        if fields.flags.contains(.postPending) || fields.flags.contains(.voidPending) {
+            guard let hold = find(fields.pendingId), let held = request(transfers.pointer(hold).pointee.sequence) else {
+                return nil
+            }
+            fields.debitAccountId = held.debitAccountId
+            fields.creditAccountId = held.creditAccountId
+            if fields.flags.contains(.voidPending) || fields.amountMinor == 0 { fields.amountMinor = held.amountMinor }
+        } else if fields.flags.contains(.refund) {
+            guard let original = find(fields.pendingId),
+                let resolved = describe(
+                    original, committed: committed, find: find, request: request, refunded: refunded)
+            else { return nil }
+            fields.debitAccountId = resolved.fields.creditAccountId
+            fields.creditAccountId = resolved.fields.debitAccountId
         }
-        let pending = pointer.pointee.pending
-        let fields = NewTransfer(
-            id: pointer.pointee.id, debitAccountId: accounts.pointer(Int(pointer.pointee.debitAccount)).pointee.id,
-            creditAccountId: accounts.pointer(Int(pointer.pointee.creditAccount)).pointee.id,
-            amountMinor: pointer.pointee.amountMinor,
-            pendingId: pending == noRecord ? 0 : transfers.pointer(Int(pending)).pointee.id,
-            timeoutSeconds: pointer.pointee.timeoutSeconds, code: pointer.pointee.code,
-            reference: TransferReference(bytes: pointer.pointee.reference),
-            flags: TransferFlags(rawValue: pointer.pointee.flags))
-        // Safe: states are written only from TransferState values.
+        let expiresAt =
+            fields.flags.contains(.pending)
+            ? timestamp &+ UInt64(fields.timeoutSeconds) &* LedgerState.nanosecondsPerSecond : 0
         return Transfer(
-            fields: fields, state: TransferState(rawValue: state)!, timestamp: pointer.pointee.timestamp,
-            expiresAt: pointer.pointee.expiresAt, refundedMinor: refunded)
+            fields: fields, state: state, timestamp: timestamp, expiresAt: expiresAt,
+            refundedMinor: stateByte & TransferRecord.refundedBit != 0 ? refunded(index) : 0)
     }
 
     func firstTransfer(ofAccount index: Int) -> UInt32 {
@@ -204,7 +224,21 @@ public struct LedgerView: Sendable {
         let index = tables.transferIndex.read(idHash(id)) { index in
             index < limit && tables.transfers.pointer(index).pointee.hasId(id)
         }
-        return index.map { tables.transfer(at: $0, committed: true) }
+        return index.flatMap { describe($0, limit: limit) }
+    }
+
+    /// The committed transfer at `index`, read back from the log.
+    func describe(_ index: Int, limit: Int) -> Transfer? {
+        guard let read = tables.committedRequest else { return nil }
+        return tables.describe(
+            index, committed: true,
+            find: { id in
+                tables.transferIndex.read(idHash(id)) { candidate in
+                    candidate < limit && tables.transfers.pointer(candidate).pointee.hasId(id)
+                }
+            },
+            request: read,
+            refunded: { index in tables.committedRefunds.withLock { $0[UInt32(index)] ?? 0 } })
     }
 
     /// Every committed account, in creation order.
@@ -216,36 +250,31 @@ public struct LedgerView: Sendable {
 
     /// Up to `limit` transfers of an account in commit order, after the one whose timestamp is
     /// `after` (0: from the first). Following a page's last timestamp costs one binary search;
-    /// any other cursor walks the account's history from its start.
+    /// any other cursor walks the account's history from its start. Each transfer is read back
+    /// from the log.
     public func history(accountId: UInt128, after: UInt64, limit: Int) -> [Transfer] {
         guard let account = accountIndex(accountId), limit > 0 else { return [] }
-        let transfers = tables.transfers
         let bound = transferLimit
-        let me = UInt32(account)
-        var current: UInt32
-        if after == 0 {
-            current = tables.firstTransfer(ofAccount: account)
-        } else if let cursor = recordIndex(timestamp: after, below: bound),
-            transfers.pointer(cursor).pointee.debitAccount == me
-                || transfers.pointer(cursor).pointee.creditAccount == me
+        var current = tables.firstTransfer(ofAccount: account)
+        var skipping = after != 0
+        if after != 0, let cursor = recordIndex(timestamp: after, below: bound),
+            let transfer = describe(cursor, limit: bound),
+            transfer.fields.debitAccountId == accountId || transfer.fields.creditAccountId == accountId
         {
-            current = tables.next(after: cursor, debitSide: transfers.pointer(cursor).pointee.debitAccount == me)
-        } else {
-            current = tables.firstTransfer(ofAccount: account)
-            while current != noRecord, Int(current) < bound, transfers.pointer(Int(current)).pointee.timestamp <= after
-            {
-                current = tables.next(
-                    after: Int(current), debitSide: transfers.pointer(Int(current)).pointee.debitAccount == me)
-            }
+            current = tables.next(after: cursor, debitSide: transfer.fields.debitAccountId == accountId)
+            skipping = false
         }
         var page: [Transfer] = []
         while page.count < limit, current != noRecord, Int(current) < bound {
-            let record = transfers.pointer(Int(current))
-            let isDebit = record.pointee.debitAccount == me
             // A link read just as a chain rolled back may name a reused record: stop there.
-            guard isDebit || record.pointee.creditAccount == me else { break }
-            page.append(tables.transfer(at: Int(current), committed: true))
-            current = tables.next(after: Int(current), debitSide: isDebit)
+            guard let transfer = describe(Int(current), limit: bound),
+                transfer.fields.debitAccountId == accountId || transfer.fields.creditAccountId == accountId
+            else { break }
+            if !skipping || transfer.timestamp > after {
+                skipping = false
+                page.append(transfer)
+            }
+            current = tables.next(after: Int(current), debitSide: transfer.fields.debitAccountId == accountId)
         }
         return page
     }
@@ -272,8 +301,12 @@ public struct LedgerView: Sendable {
         return tables.committedExpiry.withLock { queue in
             queue.due(at: now, limit: limit) { entry in
                 guard entry.record < bound else { return nil }
-                let transfer = tables.transfer(at: entry.record, committed: true)
-                return transfer.state == .pending && transfer.timestamp == entry.timestamp ? transfer.fields.id : nil
+                let record = tables.transfers.pointer(entry.record)
+                let state = khata_load_acquire_u8(
+                    UnsafeMutableRawPointer(record).advanced(by: LedgerTables.committedStateOffset)
+                        .assumingMemoryBound(to: UInt8.self))
+                return state & TransferRecord.stateMask == TransferState.pending.rawValue
+                    && record.pointee.timestamp == entry.timestamp ? record.pointee.id : nil
             }
         }
     }

@@ -30,7 +30,9 @@ struct AccountRecord {
     var flags: UInt16
     var code: UInt16
     var keyLength: UInt8
-    private var padding0: UInt8 = 0
+    /// Whether the account is the debit side of its last transfer (1) or the credit side (0):
+    /// which link of that transfer the next one is chained to.
+    var lastTransferIsDebit: UInt8 = 0
     /// The balances as of the last durable group, in the same order, guarded by `version`.
     var committed: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     /// A seqlock over `committed`: odd while the I/O thread writes them.
@@ -84,60 +86,44 @@ struct AccountRecord {
     }
 }
 
-/// Bits of `TransferRecord.given`: which fields the request named, so that a retry can be
-/// compared with the request as sent (a post may leave its accounts and amount to the hold).
-enum GivenFields {
-    static let debitAccount: UInt8 = 1 << 0
-    static let creditAccount: UInt8 = 1 << 1
-    static let amount: UInt8 = 1 << 2
-}
-
-/// A transfer: 112 bytes. The first 64 hold what rules and history links touch, so that the
-/// prefetch of a record's first bytes covers them; refunds and the reference come after.
+/// A transfer: 40 bytes, all that memory keeps of it. Everything else (accounts, amount,
+/// reference, the request as sent) is in its log record, found by `sequence`; what the rules
+/// need of open holds and refunded transfers lives in side tables while it matters.
 struct TransferRecord {
-    /// Account records (not ids), filled in from the hold or the original where left zero.
-    var debitAccount: UInt32
-    var creditAccount: UInt32
-    /// The next transfer in the debit account's and in the credit account's history.
-    var nextOfDebit: UInt32 = noRecord
-    var nextOfCredit: UInt32 = noRecord
     var idLow: UInt64
     var idHigh: UInt64
-    /// The amount moved, filled in from the hold for a post or void that left it zero.
-    var amountMinor: UInt64
     var timestamp: UInt64
-    var timeoutSeconds: UInt32
-    /// The transfer record `pendingId` names, or `noRecord`.
-    var pending: UInt32
-    var flags: UInt16
-    var code: UInt16
+    /// The log sequence number of the transfer's record, in 48 bits.
+    var sequenceLow: UInt32
+    var sequenceHigh: UInt16
+    /// `TransferState` in the low bits, `TransferRecord.refundedBit` once part is refunded: the
+    /// sequencer's live value.
     var state: UInt8
+    /// The same as of the last durable group, written by the I/O thread for readers.
     var committedState: UInt8
-    var given: UInt8
-    private var padding: UInt8 = 0
-    var refundedMinor: UInt64 = 0
-    var committedRefundedMinor: UInt64 = 0
-    var reference: (UInt64, UInt64, UInt64, UInt64)
+    /// The next transfer in the histories of this transfer's debit and credit accounts.
+    var nextOfDebit: UInt32 = noRecord
+    var nextOfCredit: UInt32 = noRecord
 
-    init(
-        idLow: UInt64, idHigh: UInt64, reference: (UInt64, UInt64, UInt64, UInt64), timestamp: UInt64,
-        amountMinor: UInt64, debitAccount: UInt32, creditAccount: UInt32, pending: UInt32, timeoutSeconds: UInt32,
-        code: UInt16, flags: UInt16, state: UInt8, committedState: UInt8, given: UInt8
-    ) {
-        self.idLow = idLow
-        self.idHigh = idHigh
-        self.reference = reference
+    static let stateMask: UInt8 = 0x0F
+    static let refundedBit: UInt8 = 0x80
+
+    init(id: UInt128, timestamp: UInt64, sequence: UInt64, state: TransferState) {
+        precondition(sequence < 1 << 48, "log sequence \(sequence) beyond 48 bits")
+        idLow = UInt64(truncatingIfNeeded: id)
+        idHigh = UInt64(truncatingIfNeeded: id >> 64)
         self.timestamp = timestamp
-        self.amountMinor = amountMinor
-        self.debitAccount = debitAccount
-        self.creditAccount = creditAccount
-        self.pending = pending
-        self.timeoutSeconds = timeoutSeconds
-        self.code = code
-        self.flags = flags
-        self.state = state
-        self.committedState = committedState
-        self.given = given
+        sequenceLow = UInt32(truncatingIfNeeded: sequence)
+        sequenceHigh = UInt16(truncatingIfNeeded: sequence >> 32)
+        self.state = state.rawValue
+        committedState = state.rawValue
+    }
+
+    var sequence: UInt64 { UInt64(sequenceHigh) << 32 | UInt64(sequenceLow) }
+
+    var transferState: TransferState {
+        // Safe: only TransferState values (plus the refunded bit) are ever stored.
+        TransferState(rawValue: state & Self.stateMask)!
     }
 
     var id: UInt128 { UInt128(idHigh) << 64 | UInt128(idLow) }
@@ -146,10 +132,13 @@ struct TransferRecord {
     func hasId(_ id: UInt128) -> Bool {
         idLow == UInt64(truncatingIfNeeded: id) && idHigh == UInt64(truncatingIfNeeded: id >> 64)
     }
+}
 
-    /// When a hold's payment window closes (0 for other transfers).
-    var expiresAt: UInt64 {
-        guard TransferFlags(rawValue: flags).contains(.pending) else { return 0 }
-        return timestamp &+ UInt64(timeoutSeconds) &* LedgerState.nanosecondsPerSecond
-    }
+/// What the rules need of a hold while it is open: kept in a side table from its creation until
+/// it is posted, voided or expired.
+struct HoldEntry {
+    var debitAccount: UInt32
+    var creditAccount: UInt32
+    var amountMinor: UInt64
+    var expiresAt: UInt64
 }

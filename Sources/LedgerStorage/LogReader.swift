@@ -44,12 +44,16 @@ public final class LogReader: @unchecked Sendable {
         free(firstSequences)
     }
 
-    /// The 112-byte body of the committed data record `sequence`, or nil when the log does not
+    /// The kind and 112-byte body of the data record `sequence`, or nil when the log does not
     /// hold it (yet). The memory stays valid while the reader lives.
-    public func body(sequence: UInt64) -> UnsafeRawPointer? {
-        if let found = find(sequence) { return found }
+    public func record(sequence: UInt64) -> (kind: RecordKind, body: UnsafeRawPointer)? {
+        guard let body = find(sequence) ?? refreshed({ find(sequence) }) else { return nil }
+        return (RecordKind(rawValue: (body - Format.recordBodyOffset).load(fromByteOffset: 4, as: UInt8.self)), body)
+    }
+
+    private func refreshed(_ retry: () -> UnsafeRawPointer?) -> UnsafeRawPointer? {
         refresh()
-        return find(sequence)
+        return retry()
     }
 
     private func find(_ sequence: UInt64) -> UnsafeRawPointer? {
@@ -103,7 +107,8 @@ public final class LogReader: @unchecked Sendable {
             var added = published
             for first in found.sorted() where published == 0 || first > known {
                 guard added < Self.maximumSegments,
-                    let segment = try? MappedSegment(path: Path.join(directory, Format.segmentFileName(firstSequence: first)))
+                    let segment = try? MappedSegment(
+                        path: Path.join(directory, Format.segmentFileName(firstSequence: first)))
                 else { break }
                 segments[added] = Unmanaged.passRetained(segment)
                 firstSequences[added] = first
