@@ -56,18 +56,12 @@ public final class Ledger: Sendable {
         // Memory keeps only the newest requests (enough to cover every group not yet written);
         // older ones are read back from the mapped log, by the sequencer and by readers alike.
         let log = LogReader(directory: directory)
-        let read: @Sendable (UInt64) -> NewTransfer? = { sequence in
-            guard let (kind, body) = log.record(sequence: sequence), kind == EventCodec.createTransferKind,
-                case .createTransfer(let transfer)? = try? EventCodec.decode(kind: kind, body)
-            else { return nil }
-            return transfer
-        }
-        let recentRequests =
-            (configuration.storage.groupBufferCount + 2) * configuration.storage.groupCapacityRecords
+        let read: @Sendable (UInt64) -> NewTransfer? = { Sequencer.request(sequence: $0, from: log) }
         let replay = Replayer(
             expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers
         ) { state in
-            state.keepRecentRequests(recentRequests, older: read)
+            // Replay reads everything from the log, the batch being replayed included.
+            state.readRequests(from: read)
             state.setCommittedRequests(read)
         }
         let store: SegmentStore
@@ -88,11 +82,11 @@ public final class Ledger: Sendable {
         }
         let preparer = MemoryPreparer()
         replay.state.prepareMemory = { base, bytes in preparer.populate(base, bytes: bytes) }
-        return Ledger(configuration: configuration, store: store, state: replay.state, clock: clock)
+        return Ledger(configuration: configuration, store: store, state: replay.state, log: log, clock: clock)
     }
 
     private init(
-        configuration: LedgerConfiguration, store: SegmentStore, state: LedgerState,
+        configuration: LedgerConfiguration, store: SegmentStore, state: LedgerState, log: LogReader,
         clock: @escaping @Sendable () -> UInt64
     ) {
         self.configuration = configuration
@@ -102,9 +96,13 @@ public final class Ledger: Sendable {
         self.view = view
         queue = SubmissionQueue(capacity: configuration.queueCapacity)
         failure = Mutex(nil)
-        sequencer = Sequencer(
-            state: state, store: store, view: view, checkpointIntervalRecords: configuration.checkpointIntervalRecords,
-            clock: clock)
+        let sequencer = Sequencer(
+            state: state, store: store, view: view, log: log,
+            checkpointIntervalRecords: configuration.checkpointIntervalRecords, clock: clock)
+        // From here on the sequencer logs each batch before applying it, so the requests of the
+        // groups it has in flight are read back from their buffers.
+        state.readRequests { [unowned sequencer] in sequencer.request(sequence: $0) }
+        self.sequencer = sequencer
         BackgroundThread.start(name: "khata-sequencer") { [self] in self.runSequencer() }
     }
 

@@ -21,14 +21,49 @@ final class Sequencer: @unchecked Sendable {
     /// The sequence number the next record appended gets (the store numbers groups in commit
     /// order, and only this thread commits).
     private var nextSequence: UInt64
+    /// The group being filled and the committed groups whose buffers have not been handed out
+    /// again (so may not be written yet), by first sequence: where requests that the log may
+    /// not hold yet are read back from.
+    private var current: (first: UInt64, buffer: GroupBuffer)?
+    private var inFlight: [(first: UInt64, buffer: GroupBuffer)] = []
+    /// Where requests the groups in flight do not hold are read from.
+    let log: LogReader
+
+    /// The request logged at `sequence`: from a group in flight, or else from the log.
+    func request(sequence: UInt64) -> NewTransfer? {
+        var body: UnsafeRawPointer?
+        if let current, sequence >= current.first, sequence < current.first + UInt64(current.buffer.count) {
+            body = current.buffer.body(at: Int(sequence - current.first))
+        } else if let group = inFlight.last(where: { sequence >= $0.first }),
+            sequence < group.first + UInt64(group.buffer.count)
+        {
+            body = group.buffer.body(at: Int(sequence - group.first))
+        }
+        if let body {
+            guard
+                case .createTransfer(let transfer)? = try? EventCodec.decode(kind: EventCodec.createTransferKind, body)
+            else { return nil }
+            return transfer
+        }
+        return Sequencer.request(sequence: sequence, from: log)
+    }
+
+    /// The request logged at `sequence` in `log`, if it is a transfer's.
+    static func request(sequence: UInt64, from log: LogReader) -> NewTransfer? {
+        guard let (kind, body) = log.record(sequence: sequence), kind == EventCodec.createTransferKind,
+            case .createTransfer(let transfer)? = try? EventCodec.decode(kind: kind, body)
+        else { return nil }
+        return transfer
+    }
     let checkpointIntervalRecords: Int
     private let failed = Atomic<Bool>(false)
     private let checkpointer: Checkpointer
 
     init(
-        state: LedgerState, store: SegmentStore, view: LedgerView, checkpointIntervalRecords: Int,
+        state: LedgerState, store: SegmentStore, view: LedgerView, log: LogReader, checkpointIntervalRecords: Int,
         clock: @escaping @Sendable () -> UInt64
     ) {
+        self.log = log
         self.checkpointIntervalRecords = checkpointIntervalRecords
         self.state = state
         self.store = store
@@ -49,25 +84,30 @@ final class Sequencer: @unchecked Sendable {
         // ledger is idle: everything acknowledged is then also settled on disk.
         if checkpointIsDue { checkpoint(inBackground: true) }
         let buffer = store.beginGroup()
+        // The groups that last used this buffer are written: their records are read from the log.
+        inFlight.removeAll { $0.buffer === buffer }
+        current = (nextSequence, buffer)
         var completions: [(Ledger.Submission, [EventResult])] = []
         var submission: Ledger.Submission? = first
-        while let current = submission {
-            guard buffer.capacityRecords - buffer.count >= current.events.count + 1 else {
+        while let pending = submission {
+            guard buffer.capacityRecords - buffer.count >= pending.events.count + 1 else {
                 // Ledger.open checked that any submission fits an empty group.
                 precondition(buffer.count > 0, "a submission larger than a whole group")
-                carried = current
+                carried = pending
                 break
             }
             let now = clock()
             // The batch record takes the next sequence number, its events the ones after it.
             let batchSequence = nextSequence + UInt64(buffer.count)
-            let results = state.apply(current.events, now: now, firstSequence: batchSequence + 1)
+            // Logged before they are applied, so that the rules can read this batch's requests
+            // back from the buffer like any other in-flight request.
             EventCodec.encodeBatch(
-                now: now, eventCount: current.events.count, into: buffer.appendSlot(kind: EventCodec.batchKind))
-            for event in current.events {
+                now: now, eventCount: pending.events.count, into: buffer.appendSlot(kind: EventCodec.batchKind))
+            for event in pending.events {
                 EventCodec.encode(event, into: buffer.appendSlot(kind: EventCodec.kind(of: event)))
             }
-            completions.append((current, results))
+            let results = state.apply(pending.events, now: now, firstSequence: batchSequence + 1)
+            completions.append((pending, results))
             submission = carried.take() ?? next()
         }
         let mark = state.takeCommit()
@@ -76,6 +116,8 @@ final class Sequencer: @unchecked Sendable {
         let groupDone = DispatchSemaphore(value: 0)
         lastGroupDone = groupDone
         recordsSinceCheckpoint += buffer.count
+        inFlight.append((nextSequence, buffer))
+        self.current = nil
         nextSequence += UInt64(buffer.count)
         store.commit(buffer) { [self] outcome in
             defer { groupDone.signal() }

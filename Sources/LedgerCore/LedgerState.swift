@@ -73,11 +73,11 @@ public final class LedgerState {
         }
     }
 
-    /// Keeps only the newest `capacity` requests in memory from now on and reads older ones
-    /// through `older` (the engine's log). `capacity` must cover every record that may not be
-    /// written to the log yet.
-    public func keepRecentRequests(_ capacity: Int, older: @escaping (UInt64) -> NewTransfer?) {
-        requests.keepRecent(capacity, older: older)
+    /// Reads requests back through `read` (the engine's log, group buffers in flight included)
+    /// from now on, instead of keeping them in memory. Every event must be logged before the
+    /// state applies it.
+    public func readRequests(from read: @escaping (UInt64) -> NewTransfer?) {
+        requests.readFrom(read)
     }
 
     /// Gives readers the requests of committed transfers (from the engine's log); without it,

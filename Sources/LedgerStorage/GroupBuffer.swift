@@ -50,6 +50,13 @@ public final class GroupBuffer: @unchecked Sendable {
         return slot + Format.recordBodyOffset
     }
 
+    /// The body of the data record at `index` (below `count`), for reading back what was appended
+    /// while the buffer is still in flight: seal threads write only record headers.
+    public func body(at index: Int) -> UnsafeRawPointer {
+        precondition(index >= 0 && index < count, "record \(index) of a \(count)-record group")
+        return UnsafeRawPointer(base + index * Format.recordSizeBytes + Format.recordBodyOffset)
+    }
+
     /// Empties the buffer so it can be handed out again (bodies are overwritten as reused).
     func reset() {
         count = 0
