@@ -67,4 +67,30 @@ struct ExpiryQueue {
         for entry in keep { push(entry) }
         return due
     }
+
+    /// Drops the entries `keep` rejects (holds resolved since) and restores the heap order:
+    /// resolved holds otherwise stay queued until their window would have closed, which at a
+    /// high rate of holds is far more entries than there are open holds.
+    mutating func compact(keeping keep: (Entry) -> Bool) {
+        heap = heap.filter(keep)
+        var index = heap.count / 2 - 1
+        while index >= 0 {
+            siftDown(from: index)
+            index -= 1
+        }
+    }
+
+    private mutating func siftDown(from start: Int) {
+        var parent = start
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var smallest = parent
+            if left < heap.count && heap[left] < heap[smallest] { smallest = left }
+            if right < heap.count && heap[right] < heap[smallest] { smallest = right }
+            if smallest == parent { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
 }

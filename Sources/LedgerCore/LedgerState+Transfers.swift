@@ -61,23 +61,29 @@ extension LedgerState {
             return fail(failure)
         }
         let amount = request.amountMinor
+        var expiresAt: UInt64 = 0
         if isHold {
             let (window, overflowA) = UInt64(request.timeoutSeconds).multipliedReportingOverflow(
                 by: Self.nanosecondsPerSecond)
-            let (expiresAt, overflowB) = place.timestamp.addingReportingOverflow(window)
+            let (deadline, overflowB) = place.timestamp.addingReportingOverflow(window)
             guard !overflowA && !overflowB else { return fail(.overflowsBalance) }
+            expiresAt = deadline
             updateAccount(debit) { $0.debitsPending += amount }
             updateAccount(credit) { $0.creditsPending += amount }
-            openHold(
-                transfers.count,
-                HoldEntry(
-                    debitAccount: UInt32(debit), creditAccount: UInt32(credit), amountMinor: amount,
-                    expiresAt: expiresAt), timestamp: place.timestamp)
         } else {
             updateAccount(debit) { $0.debitsPosted += amount }
             updateAccount(credit) { $0.creditsPosted += amount }
         }
         append(request, place, state: isHold ? .pending : .posted, debit: debit, credit: credit)
+        if isHold {
+            // After the record exists: adding to the expiry queue may compact it, which reads
+            // the records of the holds it keeps.
+            openHold(
+                transfers.count - 1,
+                HoldEntry(
+                    debitAccount: UInt32(debit), creditAccount: UInt32(credit), amountMinor: amount,
+                    expiresAt: expiresAt), timestamp: place.timestamp)
+        }
         return EventResult(code: .ok, timestamp: place.timestamp)
     }
 

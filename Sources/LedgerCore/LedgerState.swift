@@ -358,6 +358,11 @@ public final class LedgerState {
     func noteNewHold(_ entry: ExpiryQueue.Entry) {
         expiry.push(entry)
         newHolds.append(entry)
+        if expiry.count > 2 * holds.count + 1_024 {
+            expiry.compact { entry in
+                holds[UInt32(entry.record)] != nil && transfers[entry.record].timestamp == entry.timestamp
+            }
+        }
     }
 
     /// Appends a new transfer record, indexes it under `probe` and links it into both accounts'

@@ -23,7 +23,18 @@ final class LedgerTables: @unchecked Sendable {
     let committedTransferCount = Atomic<Int>(0)
     /// Committed open holds by expiry, for the expiry job; entries of holds resolved since stay
     /// until they reach the top.
-    let committedExpiry = Mutex(ExpiryQueue())
+    let committedExpiry = Mutex(CommittedExpiry())
+
+    /// Committed holds by expiry, and about how many of them are still open.
+    struct CommittedExpiry {
+        var queue = ExpiryQueue()
+        var open = 0
+    }
+
+    func committedState(_ index: Int) -> UInt8 {
+        khata_load_acquire_u8(
+            field(UnsafeMutableRawPointer(transfers.pointer(index)), Self.committedStateOffset, UInt8.self))
+    }
 
     init(expectedAccounts: Int, expectedTransfers: Int) {
         accountIndex = TagIndex(minimumCapacity: max(expectedAccounts, 16))
@@ -82,9 +93,23 @@ final class LedgerTables: @unchecked Sendable {
             let base = UnsafeMutableRawPointer(transfers.pointer(Int(change.index)))
             khata_store_release_u8(field(base, Self.committedStateOffset, UInt8.self), change.state)
         }
-        if !mark.newHolds.isEmpty {
-            committedExpiry.withLock { queue in
-                for entry in mark.newHolds { queue.push(entry) }
+        let resolved = mark.transfers.count { change in
+            let state = change.state & TransferRecord.stateMask
+            return state == TransferState.pendingPosted.rawValue || state == TransferState.pendingVoided.rawValue
+                || state == TransferState.pendingExpired.rawValue
+        }
+        if !mark.newHolds.isEmpty || resolved > 0 {
+            committedExpiry.withLock { expiry in
+                for entry in mark.newHolds { expiry.queue.push(entry) }
+                expiry.open = max(0, expiry.open + mark.newHolds.count - resolved)
+                if expiry.queue.count > 2 * expiry.open + 1_024 {
+                    // Resolved holds leave the queue here rather than only when they reach the top.
+                    expiry.queue.compact { entry in
+                        entry.record < mark.transferCount
+                            && transfers.pointer(entry.record).pointee.timestamp == entry.timestamp
+                            && committedState(entry.record) & TransferRecord.stateMask == TransferState.pending.rawValue
+                    }
+                }
             }
         }
         committedAccountCount.store(mark.accountCount, ordering: .releasing)
@@ -298,8 +323,8 @@ public struct LedgerView: Sendable {
     /// what the expiry job releases.
     public func dueHolds(at now: UInt64, limit: Int) -> [UInt128] {
         let bound = transferLimit
-        return tables.committedExpiry.withLock { queue in
-            queue.due(at: now, limit: limit) { entry in
+        return tables.committedExpiry.withLock { expiry in
+            expiry.queue.due(at: now, limit: limit) { entry in
                 guard entry.record < bound else { return nil }
                 let record = tables.transfers.pointer(entry.record)
                 let state = khata_load_acquire_u8(

@@ -35,8 +35,10 @@ final class TagIndex: @unchecked Sendable {
 
     init(minimumCapacity: Int) {
         var shift = 4
-        // At most 70% full before growing; start at about half full for the expected count.
-        while (1 << shift) < minimumCapacity * 2 { shift += 1 }
+        // The smallest table that holds the expected count at most 70% full, so it does not grow
+        // before then and is at least 35% full when it gets there: 8 / 0.35, about 23 bytes an
+        // entry at most, once the expected count is reached.
+        while (1 << shift) * 7 < minimumCapacity * 10 { shift += 1 }
         capacityShift = shift
         (memory, table) = Self.allocateTable(shift: shift)
         published = .allocate(capacity: 1)
