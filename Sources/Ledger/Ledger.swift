@@ -163,6 +163,13 @@ public final class Ledger: Sendable {
         return view.history(accountId: accountId, after: after, limit: limit)
     }
 
+    /// Up to `limit` holds still pending as of the last durable batch whose payment window has
+    /// closed at `now` (nanoseconds since the Unix epoch), earliest deadline first: what the
+    /// expiry job releases with `expirePending` events. Lock-free; no scan of all holds.
+    public func dueHolds(at now: UInt64, limit: Int = 1_000) -> [UInt128] {
+        view.dueHolds(at: now, limit: limit)
+    }
+
     /// Every account as of the last durable batch (unordered).
     public var accounts: [Account] { view.allAccounts }
 

@@ -23,12 +23,14 @@ final class LedgerTables: @unchecked Sendable {
     let committedTransferCount = Atomic<Int>(0)
     /// Committed open holds by expiry, for the expiry job; entries of holds resolved since stay
     /// until they reach the top.
-    let committedExpiry = Mutex(CommittedExpiry())
+    let committedExpiry = CommittedExpiry()
 
-    /// Committed holds by expiry, and about how many of them are still open.
-    struct CommittedExpiry {
-        var queue = ExpiryQueue()
-        var open = 0
+    /// Whether a queued hold is still pending as of the committed state, and the same hold (its
+    /// record was not rolled back and reused).
+    func isOpenHold(_ entry: ExpiryQueue.Entry, below limit: Int) -> Bool {
+        entry.record >= 0 && entry.record < limit
+            && transfers.pointer(entry.record).pointee.timestamp == entry.timestamp
+            && committedState(entry.record) & TransferRecord.stateMask == TransferState.pending.rawValue
     }
 
     func committedState(_ index: Int) -> UInt8 {
@@ -99,17 +101,8 @@ final class LedgerTables: @unchecked Sendable {
                 || state == TransferState.pendingExpired.rawValue
         }
         if !mark.newHolds.isEmpty || resolved > 0 {
-            committedExpiry.withLock { expiry in
-                for entry in mark.newHolds { expiry.queue.push(entry) }
-                expiry.open = max(0, expiry.open + mark.newHolds.count - resolved)
-                if expiry.queue.count > 2 * expiry.open + 1_024 {
-                    // Resolved holds leave the queue here rather than only when they reach the top.
-                    expiry.queue.compact { entry in
-                        entry.record < mark.transferCount
-                            && transfers.pointer(entry.record).pointee.timestamp == entry.timestamp
-                            && committedState(entry.record) & TransferRecord.stateMask == TransferState.pending.rawValue
-                    }
-                }
+            committedExpiry.update(newHolds: mark.newHolds, resolved: resolved) { entry in
+                isOpenHold(entry, below: mark.transferCount)
             }
         }
         committedAccountCount.store(mark.accountCount, ordering: .releasing)
@@ -320,19 +313,11 @@ public struct LedgerView: Sendable {
     }
 
     /// Up to `limit` committed holds whose payment window has closed at `now`, earliest first:
-    /// what the expiry job releases.
+    /// what the expiry job releases. Read without locks (see `CommittedExpiry`).
     public func dueHolds(at now: UInt64, limit: Int) -> [UInt128] {
         let bound = transferLimit
-        return tables.committedExpiry.withLock { expiry in
-            expiry.queue.due(at: now, limit: limit) { entry in
-                guard entry.record < bound else { return nil }
-                let record = tables.transfers.pointer(entry.record)
-                let state = khata_load_acquire_u8(
-                    UnsafeMutableRawPointer(record).advanced(by: LedgerTables.committedStateOffset)
-                        .assumingMemoryBound(to: UInt8.self))
-                return state & TransferRecord.stateMask == TransferState.pending.rawValue
-                    && record.pointee.timestamp == entry.timestamp ? record.pointee.id : nil
-            }
+        return tables.committedExpiry.due(at: now, limit: limit) { tables.isOpenHold($0, below: bound) }.map {
+            tables.transfers.pointer($0.record).pointee.id
         }
     }
 }

@@ -123,6 +123,11 @@ struct ConcurrentReadTests {
             if page.contains(where: { $0.fields.debitAccountId != id && $0.fields.creditAccountId != id }) {
                 problem("history of \(id) lists a transfer of other accounts")
             }
+            // Due holds are read without locks too: each one is a committed hold.
+            for hold in ledger.dueHolds(at: UInt64.max, limit: 20)
+            where !(ledger.transfer(id: hold)?.fields.flags.contains(.pending) ?? false) {
+                problem("due hold \(hold) is not a committed hold")
+            }
             // A transfer acknowledged before this read started must be visible.
             let known = shared.acknowledged.withLock { $0.isEmpty ? nil : $0[Int(random.next() % UInt64($0.count))] }
             if let known, ledger.transfer(id: known) == nil { problem("acknowledged transfer \(known) not readable") }
@@ -135,4 +140,51 @@ final class Shared: Sendable {
     let acknowledged = Mutex<[UInt128]>([])
     let problems = Mutex<[String]>([])
     let stop = Atomic<Bool>(false)
+}
+
+@Suite("Due holds through the engine")
+struct DueHoldTests {
+    @Test("due holds are the committed open ones, earliest deadline first, and expiring them empties the list")
+    func dueHolds() async throws {
+        let scratch = ScratchLedger()
+        defer { scratch.remove() }
+        let clock = SteppingClock()
+        let ledger = try Ledger.open(
+            directory: scratch.path, configuration: ScratchLedger.configuration, clock: clock.now)
+        defer { ledger.close() }
+        _ = try await ledger.submit(LedgerEngineTests.accounts(4))
+        var random = SplitMix(seed: 9)
+        var holds: [UInt128] = []
+        for batch in 0..<20 {
+            let events: [Event] = (0..<100).map { index in
+                let id = UInt128(batch * 100 + index + 1)
+                holds.append(id)
+                return .createTransfer(
+                    NewTransfer(
+                        id: id, debitAccountId: 1, creditAccountId: 2, amountMinor: 10,
+                        timeoutSeconds: UInt32(60 + random.next() % 7_200), flags: .pending))
+            }
+            #expect(try await ledger.submit(events).allSatisfy { $0.code == .ok })
+        }
+        // Post four holds in five, in several groups, so most queued entries are resolved.
+        let posted = holds.filter { $0 % 5 != 0 }
+        for start in stride(from: 0, to: posted.count, by: 400) {
+            let events: [Event] = posted[start..<min(start + 400, posted.count)].map { hold in
+                .createTransfer(
+                    NewTransfer(
+                        id: 100_000 + hold, debitAccountId: 0, creditAccountId: 0, amountMinor: 0, pendingId: hold,
+                        flags: .postPending))
+            }
+            #expect(try await ledger.submit(events).allSatisfy { $0.code == .ok })
+        }
+        let later = clock.now() + 100_000 * 1_000_000_000
+        let due = ledger.dueHolds(at: later, limit: 10_000)
+        #expect(Set(due) == Set(holds.filter { $0 % 5 == 0 }))
+        let deadlines = due.map { ledger.transfer(id: $0)!.expiresAt }
+        #expect(deadlines == deadlines.sorted())
+        #expect(ledger.dueHolds(at: later, limit: 7).count == 7)
+        #expect(ledger.dueHolds(at: 0, limit: 10).isEmpty)
+        let expiry = try await ledger.submit(due.prefix(50).map { .expirePending(pendingId: $0) })
+        #expect(expiry.allSatisfy { $0.code == .pendingNotExpired })
+    }
 }
