@@ -201,15 +201,13 @@ extension LedgerState {
                 ExpiryQueue.Entry(
                     expiresAt: hold.expiresAt, timestamp: transfers[Int(index)].timestamp, record: Int(index)))
         }
-        var committedRefunds: [UInt32: UInt64] = [:]
         for _ in 0..<header.refunds {
             let index = reader.get(UInt32.self)
             let amount = reader.get(UInt64.self)
             guard Int(index) < transfers.count else { throw SnapshotError("refunded transfer \(index) does not exist") }
             refunded[index] = amount
-            committedRefunds[index] = amount
+            tables.committedRefunds.set(amount, transfer: index)
         }
-        tables.committedRefunds.withLock { $0 = committedRefunds }
         var kept: [NewTransfer] = []
         kept.reserveCapacity(Int(header.requests))
         for _ in 0..<header.requests { kept.append(reader.request()) }

@@ -15,7 +15,7 @@ final class LedgerTables: @unchecked Sendable {
     /// reader starts.
     var committedRequest: (@Sendable (UInt64) -> NewTransfer?)?
     /// Refunded amounts of committed transfers whose committed state carries the refunded bit.
-    let committedRefunds = Mutex<[UInt32: UInt64]>([:])
+    let committedRefunds = CommittedRefunds()
     let accountIndex: TagIndex
     let keyIndex: TagIndex
     let transferIndex: TagIndex
@@ -86,11 +86,7 @@ final class LedgerTables: @unchecked Sendable {
             khata_store_relaxed_u64(balances + 3, change.creditsPosted)
             khata_store_release_u64(version, current + 2)
         }
-        if !mark.refunds.isEmpty {
-            committedRefunds.withLock { refunds in
-                for refund in mark.refunds { refunds[refund.index] = refund.amountMinor }
-            }
-        }
+        for refund in mark.refunds { committedRefunds.set(refund.amountMinor, transfer: refund.index) }
         for change in mark.transfers {
             let base = UnsafeMutableRawPointer(transfers.pointer(Int(change.index)))
             khata_store_release_u8(field(base, Self.committedStateOffset, UInt8.self), change.state)
@@ -256,7 +252,7 @@ public struct LedgerView: Sendable {
                 }
             },
             request: read,
-            refunded: { index in tables.committedRefunds.withLock { $0[UInt32(index)] ?? 0 } })
+            refunded: { index in tables.committedRefunds.amount(transfer: UInt32(index)) })
     }
 
     /// Every committed account, in creation order.
@@ -319,5 +315,41 @@ public struct LedgerView: Sendable {
         return tables.committedExpiry.due(at: now, limit: limit) { tables.isOpenHold($0, below: bound) }.map {
             tables.transfers.pointer($0.record).pointee.id
         }
+    }
+}
+
+/// Refunded amounts of committed transfers, for readers: one writer (the I/O thread, or the
+/// opening thread while restoring), readers without locks, through a tag index over slots that
+/// never move; an amount is stored atomically.
+final class CommittedRefunds: @unchecked Sendable {
+    // Safe (@unchecked Sendable): one writer at a time, as above; slots are appended before the
+    // index entry that publishes them, and amounts are written and read atomically.
+    struct Slot {
+        var transfer: UInt64
+        var amountMinor: UInt64
+    }
+
+    private let index = TagIndex(minimumCapacity: 1_024)
+    private let slots = ChunkedArray<Slot>(hugePages: false)
+
+    func set(_ amount: UInt64, transfer: UInt32) {
+        let hash = idHash(UInt128(transfer))
+        let probe = index.find(hash) { slots.pointer($0).pointee.transfer == UInt64(transfer) }
+        if let existing = probe.record {
+            khata_store_release_u64(amountAddress(existing), amount)
+        } else {
+            let slot = slots.append(Slot(transfer: UInt64(transfer), amountMinor: amount))
+            index.insert(hash, record: slot, at: probe)
+        }
+    }
+
+    func amount(transfer: UInt32) -> UInt64 {
+        let found = index.read(idHash(UInt128(transfer))) { slots.pointer($0).pointee.transfer == UInt64(transfer) }
+        return found.map { khata_load_acquire_u64(amountAddress($0)) } ?? 0
+    }
+
+    private func amountAddress(_ slot: Int) -> UnsafeMutablePointer<UInt64> {
+        UnsafeMutableRawPointer(slots.pointer(slot)).advanced(by: MemoryLayout<Slot>.offset(of: \Slot.amountMinor)!)
+            .assumingMemoryBound(to: UInt64.self)
     }
 }
