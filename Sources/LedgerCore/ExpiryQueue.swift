@@ -39,17 +39,7 @@ struct ExpiryQueue {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
         let entry = heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var smallest = parent
-            if left < heap.count && heap[left] < heap[smallest] { smallest = left }
-            if right < heap.count && heap[right] < heap[smallest] { smallest = right }
-            if smallest == parent { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
+        siftDown(from: 0)
         return entry
     }
 
