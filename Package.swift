@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System libraries from Debian: module maps only, no logic.
@@ -43,6 +44,13 @@ let package = Package(
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         .target(
+            name: "KhataServer",
+            dependencies: [
+                "Ledger", "LedgerCore", .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "Ledger",
             dependencies: ["LedgerCore", "LedgerStorage", "CKhataSupport"],
             swiftSettings: strictSettings
@@ -60,6 +68,7 @@ let package = Package(
         .executableTarget(
             name: "khata",
             dependencies: [
+                "KhataServer",
                 "Ledger",
                 "LedgerCore",
                 "LedgerStorage",
@@ -82,6 +91,15 @@ let package = Package(
             name: "TestSupport",
             dependencies: [.product(name: "PropertyBased", package: "swift-property-based")],
             path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "KhataServerTests",
+            dependencies: [
+                "TestSupport", "KhataServer", "Ledger", "LedgerCore", "LedgerStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

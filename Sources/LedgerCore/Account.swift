@@ -60,3 +60,21 @@ public struct Account: Hashable, Sendable {
         return Int128(creditsPosted) - Int128(debitsPosted) - Int128(debitsPending)
     }
 }
+
+extension NewAccount {
+    /// The id an account gets from its key when the client names none (the CLI and the HTTP API):
+    /// two FNV-1a hashes of the key's UTF-8, so the same key always gives the same id and a retry
+    /// of the creation is idempotent.
+    public static func derivedId(forKey key: String) -> UInt128 {
+        func fnv(_ offset: UInt64) -> UInt64 {
+            var hash = offset
+            for byte in key.utf8 {
+                hash ^= UInt64(byte)
+                hash = hash &* 0x0000_0100_0000_01B3
+            }
+            return hash
+        }
+        let id = UInt128(fnv(0xCBF2_9CE4_8422_2325)) << 64 | UInt128(fnv(0x6C62_272E_07BB_0142))
+        return id == 0 ? 1 : id
+    }
+}

@@ -32,18 +32,7 @@ enum LedgerSession {
 
     /// A stable id for an account key (FNV-1a over the key, twice with different offsets), so
     /// creating the same key again is idempotent without remembering an id.
-    static func derivedId(_ key: String) -> UInt128 {
-        func fnv(_ offset: UInt64) -> UInt64 {
-            var hash = offset
-            for byte in key.utf8 {
-                hash ^= UInt64(byte)
-                hash = hash &* 0x0000_0100_0000_01B3
-            }
-            return hash
-        }
-        let id = UInt128(fnv(0xCBF2_9CE4_8422_2325)) << 64 | UInt128(fnv(0x6C62_272E_07BB_0142))
-        return id == 0 ? 1 : id
-    }
+    static func derivedId(_ key: String) -> UInt128 { NewAccount.derivedId(forKey: key) }
 
     /// An account by key, or by decimal id when no account has that key.
     static func resolve(_ reference: String, in ledger: Ledger) throws -> Account {
