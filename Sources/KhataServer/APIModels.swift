@@ -105,6 +105,55 @@ struct TransferRequest: Decodable {
     }
 }
 
+/// `POST /v1/transfers/batch`.
+struct BatchRequest: Decodable {
+    var transfers: [TransferRequest]
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case transfers }
+
+    init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)), in: "a batch")
+        transfers = try decoder.container(keyedBy: CodingKeys.self).decode([TransferRequest].self, forKey: .transfers)
+    }
+}
+
+/// One event's result in a batch answer.
+struct BatchItem: Encodable {
+    let id: String
+    /// The result code's name (`ok`, `exists`, `insufficientFunds`, …) and number.
+    let result: String
+    let code: UInt8
+    let timestamp: UInt64?
+}
+
+struct BatchAnswer: Encodable { let results: [BatchItem] }
+
+struct HistoryAnswer: Encodable {
+    let transfers: [TransferBody]
+    let next: String?
+}
+
+/// `POST /v1/refunds`.
+struct RefundRequest: Decodable {
+    var id: String
+    var transferId: String
+    var amount: AmountValue?
+    var reference: String?
+    var code: UInt16?
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case id, transferId, amount, reference, code }
+
+    init(from decoder: any Decoder) throws {
+        try rejectUnknownKeys(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)), in: "a refund")
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        transferId = try container.decode(String.self, forKey: .transferId)
+        amount = try container.decodeIfPresent(AmountValue.self, forKey: .amount)
+        reference = try container.decodeIfPresent(String.self, forKey: .reference)
+        code = try container.decodeIfPresent(UInt16.self, forKey: .code)
+    }
+}
+
 /// An account as the API answers it: balances as decimal strings in major units.
 struct AccountBody: Encodable {
     var id: String

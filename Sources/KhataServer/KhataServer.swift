@@ -27,11 +27,20 @@ public enum KhataServer {
     public static func router(ledger: Ledger, maximumBodyBytes: Int = 1 << 20) -> Router<BasicRequestContext> {
         let api = API(ledger: ledger, maximumBodyBytes: maximumBodyBytes)
         let router = Router()
+        router.add(middleware: RequestIdMiddleware())
         router.get("/health") { _, _ in try api.health() }
         router.post("/v1/accounts") { request, context in try await api.createAccount(request, context) }
         router.get("/v1/accounts/{key}") { _, context in try api.account(context.parameters.require("key")) }
+        router.get("/v1/accounts/{key}/history") { request, context in
+            let query = request.uri.queryParameters
+            return try api.history(
+                context.parameters.require("key"), after: query["after"].map(String.init),
+                limit: query["limit"].map(String.init))
+        }
         router.post("/v1/transfers") { request, context in try await api.createTransfer(request, context) }
+        router.post("/v1/transfers/batch") { request, context in try await api.createBatch(request, context) }
         router.get("/v1/transfers/{id}") { _, context in try api.transfer(context.parameters.require("id")) }
+        router.post("/v1/refunds") { request, context in try await api.refund(request, context) }
         return router
     }
 }
@@ -77,18 +86,21 @@ struct API: Sendable {
 
     /// Submits one event and answers its result: a refused event is a problem named after its
     /// result code.
-    func submit(_ event: Event) async throws -> EventResult {
-        let results: [EventResult]
+    /// Submits a batch and returns its results; a ledger that cannot take it is a problem.
+    func submitBatch(_ events: [Event]) async throws -> [EventResult] {
         do {
-            results = try await ledger.submit([event])
+            return try await ledger.submit(events)
         } catch .overloaded {
             throw Problem(
                 .serviceUnavailable, "overloaded", "Ledger overloaded",
-                detail: "the ledger's queue is full; retry with the same id")
+                detail: "the ledger's queue is full; retry with the same ids")
         } catch {
             throw Problem(.internalServerError, "ledger-unavailable", "Ledger unavailable", detail: "\(error)")
         }
-        let result = results[0]
+    }
+
+    func submit(_ event: Event) async throws -> EventResult {
+        let result = try await submitBatch([event])[0]
         guard result.code.succeeded else {
             let status: HTTPResponse.Status =
                 switch result.code {
@@ -134,29 +146,102 @@ struct API: Sendable {
 
     func createTransfer(_ request: Request, _ context: some RequestContext) async throws -> Response {
         let body = try await decode(TransferRequest.self, request, what: "a transfer")
-        let id = try parseId(body.id, field: "id")
-        let pendingId = try body.pendingId.map { try parseId($0, field: "pendingId") } ?? 0
-        let debit = try body.debitAccount.map { try accountNamed($0, field: "debitAccount") }
-        let credit = try body.creditAccount.map { try accountNamed($0, field: "creditAccount") }
+        let transfer = try newTransfer(body, at: "")
+        let result = try await submit(.createTransfer(transfer))
+        return try describe(transfer.id, status: result.code == .exists ? .ok : .created)
+    }
+
+    /// The ledger's form of a transfer request; `place` names it in errors (e.g. `transfers[3].`).
+    func newTransfer(_ body: TransferRequest, at place: String) throws -> NewTransfer {
+        let id = try parseId(body.id, field: place + "id")
+        let pendingId = try body.pendingId.map { try parseId($0, field: place + "pendingId") } ?? 0
+        let debit = try body.debitAccount.map { try accountNamed($0, field: place + "debitAccount") }
+        let credit = try body.creditAccount.map { try accountNamed($0, field: place + "creditAccount") }
         // The amount's scale is the accounts' currency, or the referenced transfer's.
-        let currency = try debit?.currency ?? credit?.currency ?? currencyOf(pendingId)
-        var reference = TransferReference.empty
-        if let text = body.reference {
-            guard let parsed = TransferReference(text) else {
-                throw Problem.badRequest(
-                    "invalid-reference", "Invalid reference",
-                    "reference \"\(text)\" must be at most \(TransferReference.maximumBytes) bytes of UTF-8 without NUL"
-                )
-            }
-            reference = parsed
-        }
-        let transfer = NewTransfer(
+        let currency = try debit?.currency ?? credit?.currency ?? currencyOf(pendingId, at: place)
+        return NewTransfer(
             id: id, debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
-            amountMinor: try body.amount?.minor(in: currency, field: "amount") ?? 0, pendingId: pendingId,
-            timeoutSeconds: body.timeoutSeconds ?? 0, code: body.code ?? 0, reference: reference,
+            amountMinor: try body.amount?.minor(in: currency, field: place + "amount") ?? 0, pendingId: pendingId,
+            timeoutSeconds: body.timeoutSeconds ?? 0, code: body.code ?? 0,
+            reference: try reference(body.reference, field: place + "reference"),
             flags: try Names.transferFlags(body.flags ?? []))
+    }
+
+    private func reference(_ text: String?, field: String) throws -> TransferReference {
+        guard let text else { return .empty }
+        guard let parsed = TransferReference(text) else {
+            throw Problem.badRequest(
+                "invalid-reference", "Invalid reference",
+                "\(field) \"\(text)\" must be at most \(TransferReference.maximumBytes) bytes of UTF-8 without NUL")
+        }
+        return parsed
+    }
+
+    /// `POST /v1/transfers/batch`: up to the ledger's batch size of events, applied in order as
+    /// one batch (linked chains allowed), with a result per event. A malformed event refuses the
+    /// whole batch before anything is applied.
+    func createBatch(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let body = try await decode(BatchRequest.self, request, what: "a batch")
+        let maximum = ledger.configuration.maximumBatchEvents
+        guard !body.transfers.isEmpty, body.transfers.count <= maximum else {
+            throw Problem.badRequest(
+                "invalid-batch-size", "Invalid batch size",
+                "a batch holds 1 to \(maximum) transfers, not \(body.transfers.count)")
+        }
+        let transfers = try body.transfers.enumerated().map { index, transfer in
+            try newTransfer(transfer, at: "transfers[\(index)].")
+        }
+        let results = try await submitBatch(transfers.map { .createTransfer($0) })
+        let items = zip(transfers, results).map { transfer, result in
+            BatchItem(
+                id: String(transfer.id), result: String(describing: result.code), code: result.code.rawValue,
+                timestamp: result.code.succeeded ? result.timestamp : nil)
+        }
+        return try JSONResponse.make(BatchAnswer(results: items))
+    }
+
+    /// `POST /v1/refunds`: all that remains refundable of a posted transfer, or `amount` of it.
+    func refund(_ request: Request, _ context: some RequestContext) async throws -> Response {
+        let body = try await decode(RefundRequest.self, request, what: "a refund")
+        let id = try parseId(body.id, field: "id")
+        let originalId = try parseId(body.transferId, field: "transferId")
+        guard let original = ledger.transfer(id: originalId) else {
+            throw Problem.notFound("transfer", "transferId: no transfer has the id \(originalId)")
+        }
+        // Safe: a committed transfer's accounts exist.
+        let currency = ledger.account(id: original.fields.debitAccountId)!.currency
+        let remaining = original.fields.amountMinor - min(original.fields.amountMinor, original.refundedMinor)
+        let amount = try body.amount?.minor(in: currency, field: "amount") ?? remaining
+        let transfer = NewTransfer(
+            id: id, debitAccountId: 0, creditAccountId: 0, amountMinor: amount, pendingId: originalId,
+            code: body.code ?? 0, reference: try reference(body.reference, field: "reference"), flags: .refund)
         let result = try await submit(.createTransfer(transfer))
         return try describe(id, status: result.code == .exists ? .ok : .created)
+    }
+
+    /// `GET /v1/accounts/{key}/history?after=CURSOR&limit=N`: transfers in commit order; `next` is
+    /// the cursor for the following page (absent on the last).
+    func history(_ key: String, after afterText: String?, limit limitText: String?) throws -> Response {
+        guard let account = ledger.account(key: key) else {
+            throw Problem.notFound("account", "no account has the key \"\(key)\"")
+        }
+        var after: UInt64 = 0
+        if let text = afterText {
+            guard let value = UInt64(text) else {
+                throw Problem.badRequest("invalid-cursor", "Invalid cursor", "after \"\(text)\" is not a cursor")
+            }
+            after = value
+        }
+        var limit = 100
+        if let text = limitText {
+            guard let value = Int(text), (1...1_000).contains(value) else {
+                throw Problem.badRequest("invalid-limit", "Invalid limit", "limit \"\(text)\" must be 1...1000")
+            }
+            limit = value
+        }
+        let page = ledger.history(accountId: account.id, after: after, limit: limit)
+        let next = page.count == limit ? page.last.map { String($0.timestamp) } : nil
+        return try JSONResponse.make(HistoryAnswer(transfers: page.map(body(of:)), next: next))
     }
 
     func transfer(_ text: String) throws -> Response {
@@ -167,12 +252,14 @@ struct API: Sendable {
         guard let transfer = ledger.transfer(id: id) else {
             throw Problem.notFound("transfer", "no transfer has the id \(id)")
         }
+        return try JSONResponse.make(body(of: transfer), status: status)
+    }
+
+    private func body(of transfer: Transfer) -> TransferBody {
         // Safe: a committed transfer's accounts are committed before it.
         let debit = ledger.account(id: transfer.fields.debitAccountId)!
         let credit = ledger.account(id: transfer.fields.creditAccountId)!
-        return try JSONResponse.make(
-            TransferBody(transfer, debitKey: debit.key, creditKey: credit.key, currency: debit.currency), status: status
-        )
+        return TransferBody(transfer, debitKey: debit.key, creditKey: credit.key, currency: debit.currency)
     }
 
     private func accountNamed(_ key: String, field: String) throws -> Account {
@@ -182,12 +269,16 @@ struct API: Sendable {
         return account
     }
 
-    private func currencyOf(_ pendingId: UInt128) throws -> Currency {
-        guard pendingId != 0, let original = ledger.transfer(id: pendingId),
+    private func currencyOf(_ pendingId: UInt128, at place: String) throws -> Currency {
+        guard pendingId != 0 else {
+            throw Problem.badRequest(
+                "missing-field", "Missing field",
+                "\(place.isEmpty ? "a transfer" : place) names its accounts or a pendingId")
+        }
+        guard let original = ledger.transfer(id: pendingId),
             let account = ledger.account(id: original.fields.debitAccountId)
         else {
-            throw Problem.badRequest(
-                "missing-field", "Missing field", "a transfer names its accounts, or a pendingId that exists")
+            throw Problem.notFound("transfer", "\(place)pendingId: no transfer has the id \(pendingId)")
         }
         return account.currency
     }
