@@ -62,13 +62,20 @@ final class LineReader {
     private let handle: FileHandle
     private var buffer = Data()
 
-    init(_ arguments: [String]) throws {
+    /// Starts `khata` with `arguments`, reading its standard output (or, with `standardError`,
+    /// its standard error, where logs go) while the other is discarded.
+    init(_ arguments: [String], standardError: Bool = false) throws {
         process.executableURL = URL(fileURLWithPath: KhataProcess.binary)
         process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        handle = out.fileHandleForReading
+        let pipe = Pipe()
+        if standardError {
+            process.standardError = pipe
+            process.standardOutput = FileHandle.nullDevice
+        } else {
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+        }
+        handle = pipe.fileHandleForReading
         try process.run()
     }
 
