@@ -49,6 +49,7 @@ let package = Package(
             dependencies: [
                 "Ledger", "LedgerCore", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
