@@ -2,8 +2,9 @@
 extension LedgerState {
     /// The first broken invariant, described, or nil when all hold: per currency, posted debits
     /// equal posted credits and pending debits equal pending credits; no flagged account crosses
-    /// its limit; every pending hold is counted in its accounts' pending balances (that last check
-    /// reads every transfer; `checkingHolds: false` skips it).
+    /// its limit; the pending balances are exactly the open holds' amounts, and every open hold is
+    /// pending (so a hold resolves at most once); `checkingHolds` adds a scan of every transfer
+    /// for pending holds missing from the hold table.
     public func brokenInvariant(checkingHolds: Bool = true) -> String? {
         var totals: [UInt16: (UInt128, UInt128, UInt128, UInt128)] = [:]
         for account in allAccounts {
@@ -28,20 +29,29 @@ extension LedgerState {
             if sum.0 != sum.1 { return "currency \(currency): posted debits \(sum.0) != posted credits \(sum.1)" }
             if sum.2 != sum.3 { return "currency \(currency): pending debits \(sum.2) != pending credits \(sum.3)" }
         }
-        guard checkingHolds else { return nil }
-        var pendingByAccount: [UInt128: (UInt128, UInt128)] = [:]
-        var pendingCount = 0
-        for index in 0..<transfers.count where transfers[index].transferState == .pending {
-            pendingCount += 1
-            guard let hold = holds[UInt32(index)] else { return "hold \(transfers[index].id) is not in the hold table" }
-            pendingByAccount[accounts[Int(hold.debitAccount)].id, default: (0, 0)].0 += UInt128(hold.amountMinor)
-            pendingByAccount[accounts[Int(hold.creditAccount)].id, default: (0, 0)].1 += UInt128(hold.amountMinor)
+        // The open-hold table is small (resolved holds leave it), so it is checked every time:
+        // every entry is a pending transfer, and the pending balances are exactly its sums.
+        var pendingDebits: [UInt32: UInt128] = [:]
+        var pendingCredits: [UInt32: UInt128] = [:]
+        for (index, hold) in holds {
+            guard Int(index) < transfers.count, transfers[Int(index)].transferState == .pending else {
+                return "the hold table lists transfer \(index), which is not a pending hold"
+            }
+            pendingDebits[hold.debitAccount, default: 0] += UInt128(hold.amountMinor)
+            pendingCredits[hold.creditAccount, default: 0] += UInt128(hold.amountMinor)
         }
-        if holds.count != pendingCount { return "the hold table lists holds that are not pending" }
-        for account in allAccounts {
-            let held = pendingByAccount[account.id] ?? (0, 0)
-            if held.0 != UInt128(account.debitsPending) || held.1 != UInt128(account.creditsPending) {
-                return "account \(account.key): pending balances do not match its open holds"
+        if checkingHolds {
+            // Reads every transfer: no pending hold is missing from the table.
+            var pendingCount = 0
+            for index in 0..<transfers.count where transfers[index].transferState == .pending { pendingCount += 1 }
+            if pendingCount != holds.count { return "\(pendingCount) pending holds, \(holds.count) in the hold table" }
+        }
+        for index in 0..<accounts.count {
+            let account = accounts.pointer(index)
+            if pendingDebits[UInt32(index)] ?? 0 != UInt128(account.pointee.debitsPending)
+                || pendingCredits[UInt32(index)] ?? 0 != UInt128(account.pointee.creditsPending)
+            {
+                return "account \(account.pointee.keyString): pending balances do not match its open holds"
             }
         }
         return nil

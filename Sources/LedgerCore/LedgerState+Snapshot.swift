@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The whole state as bytes, for checkpoints: restoring a snapshot and replaying the log after it
 /// gives exactly the state a full replay gives. Little-endian, fixed-size entries written with
 /// plain stores; versioned so a later layout can refuse, or convert, an older one.
