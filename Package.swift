@@ -44,10 +44,12 @@ let package = Package(
             // per-record loops (swift_beginAccess showed in profiles of group commit).
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
+        // The jobs' relational state: SQLite in the data directory by default.
+        .target(name: "JobStore", dependencies: ["CSQLite", "COpenSSL"], swiftSettings: strictSettings),
         .target(
             name: "KhataServer",
             dependencies: [
-                "Ledger", "LedgerCore", .product(name: "Hummingbird", package: "hummingbird"),
+                "JobStore", "Ledger", "LedgerCore", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -72,6 +74,7 @@ let package = Package(
             name: "khata",
             dependencies: [
                 "KhataServer",
+                "JobStore",
                 "Ledger",
                 "LedgerCore",
                 "LedgerStorage",
@@ -99,13 +102,14 @@ let package = Package(
         .testTarget(
             name: "KhataServerTests",
             dependencies: [
-                "TestSupport", "KhataServer", "Ledger", "LedgerCore", "LedgerStorage",
+                "TestSupport", "KhataServer", "JobStore", "Ledger", "LedgerCore", "LedgerStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "JobStoreTests", dependencies: ["TestSupport", "JobStore"], swiftSettings: strictSettings),
         .testTarget(
             name: "LedgerCoreTests",
             dependencies: [
@@ -134,7 +138,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KhataCommandTests",
-            dependencies: ["TestSupport", "khata", "Ledger", "LedgerCore", "LedgerStorage"],
+            dependencies: ["TestSupport", "khata", "JobStore", "Ledger", "LedgerCore", "LedgerStorage"],
             swiftSettings: strictSettings
         ),
 

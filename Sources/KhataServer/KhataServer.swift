@@ -1,54 +1,159 @@
 import Foundation
 import Hummingbird
+import JobStore
 import Ledger
 import LedgerCore
 
-/// The HTTP API over a ledger (first increment: health, accounts, transfers). JSON in and out;
-/// amounts are decimal strings in major units or whole numbers, never floats; every error is
-/// `application/problem+json` with a stable type.
+/// Everything the server is configured with beyond the ledger and the job store.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port.
+    public var port = 8080
+    /// The largest request body accepted; larger ones are refused with 413.
+    public var maximumBodyBytes = 1 << 20
+    /// Webhook signing secrets by provider name (`bkash`, `nagad`, `sslcommerz`); a provider
+    /// without one has its webhook route answer 503.
+    public var webhookSecrets: [String: String] = [:]
+    /// How far a webhook's timestamp may be from now, either way.
+    public var webhookToleranceSeconds: UInt64 = 300
+    /// How long a verified API key is remembered; a revoked key stops working within this time.
+    public var keyCacheMilliseconds = 5_000
+    /// Nanoseconds since the Unix epoch: the same clock as the ledger's, so that a reservation's
+    /// window is judged as the ledger judges it.
+    public var clock: @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
+
+    public init() {}
+}
+
+/// The HTTP API over a ledger: accounts, transfers, reservations, refunds, provider webhooks.
+/// JSON in and out; amounts are decimal strings in major units or whole numbers, never floats;
+/// every error is `application/problem+json` with a stable type.
 public enum KhataServer {
-    /// The application serving `ledger` on `host`:`port` (port 0 picks a free one).
+    /// The application serving `ledger` with its job state in `database`.
     public static func application(
-        ledger: Ledger, host: String = "127.0.0.1", port: Int = 8080, maximumBodyBytes: Int = 1 << 20
-    ) -> some ApplicationProtocol {
+        ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration
+    ) throws -> some ApplicationProtocol {
         Application(
-            router: router(ledger: ledger, maximumBodyBytes: maximumBodyBytes),
-            configuration: .init(address: .hostname(host, port: port), serverName: "khata"))
+            router: try router(ledger: ledger, database: database, configuration: configuration),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "khata"))
+    }
+
+    /// Creates the providers' clearing accounts (BDT) when they are missing: every reservation
+    /// holds from one of them.
+    public static func prepareLedger(_ ledger: Ledger) async throws {
+        let events = Provider.allCases.map { provider in
+            Event.createAccount(
+                NewAccount(
+                    id: NewAccount.derivedId(forKey: provider.clearingAccountKey), key: provider.clearingAccountKey,
+                    currency: .bdt))
+        }
+        let results = try await ledger.submit(events)
+        for (provider, result) in zip(Provider.allCases, results) where !result.code.succeeded {
+            throw ServerSetupError(
+                "the clearing account \(provider.clearingAccountKey) cannot be created: \(result.code)")
+        }
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting connections and lets the requests in
     /// flight finish.
-    public static func serve(ledger: Ledger, host: String, port: Int, maximumBodyBytes: Int) async throws {
-        try await application(ledger: ledger, host: host, port: port, maximumBodyBytes: maximumBodyBytes)
-            .runService()
+    public static func serve(ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration) async throws {
+        try await prepareLedger(ledger)
+        try await application(ledger: ledger, database: database, configuration: configuration).runService()
     }
 
     /// The routes, for tests and for embedding.
-    public static func router(ledger: Ledger, maximumBodyBytes: Int = 1 << 20) -> Router<BasicRequestContext> {
-        let api = API(ledger: ledger, maximumBodyBytes: maximumBodyBytes)
+    public static func router(
+        ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration
+    ) throws -> Router<BasicRequestContext> {
+        var secrets: [Provider: [UInt8]] = [:]
+        for (name, secret) in configuration.webhookSecrets {
+            guard let provider = Provider(pathName: name) else {
+                throw ServerSetupError("a webhook secret is configured for \"\(name)\", which is not a provider")
+            }
+            guard secret.utf8.count >= 16 else {
+                throw ServerSetupError("the webhook secret of \(name) must be at least 16 bytes")
+            }
+            secrets[provider] = Array(secret.utf8)
+        }
+        let api = API(
+            ledger: ledger, records: ReservationRecords(database: database),
+            auth: Authenticator(
+                keys: APIKeys(database: database), cacheMilliseconds: configuration.keyCacheMilliseconds),
+            maximumBodyBytes: configuration.maximumBodyBytes, webhookSecrets: secrets,
+            webhookToleranceSeconds: configuration.webhookToleranceSeconds, now: configuration.clock)
         let router = Router()
         router.add(middleware: RequestIdMiddleware())
         router.get("/health") { _, _ in try api.health() }
-        router.post("/v1/accounts") { request, context in try await api.createAccount(request, context) }
-        router.get("/v1/accounts/{key}") { _, context in try api.account(context.parameters.require("key")) }
+        router.post("/v1/accounts") { request, context in
+            try await api.auth.authorize(request, .admin)
+            return try await api.createAccount(request, context)
+        }
+        router.get("/v1/accounts/{key}") { request, context in
+            try await api.auth.authorize(request, .read)
+            return try api.account(context.parameters.require("key"))
+        }
         router.get("/v1/accounts/{key}/history") { request, context in
+            try await api.auth.authorize(request, .read)
             let query = request.uri.queryParameters
             return try api.history(
                 context.parameters.require("key"), after: query["after"].map(String.init),
                 limit: query["limit"].map(String.init))
         }
-        router.post("/v1/transfers") { request, context in try await api.createTransfer(request, context) }
-        router.post("/v1/transfers/batch") { request, context in try await api.createBatch(request, context) }
-        router.get("/v1/transfers/{id}") { _, context in try api.transfer(context.parameters.require("id")) }
-        router.post("/v1/refunds") { request, context in try await api.refund(request, context) }
+        router.post("/v1/transfers") { request, context in
+            try await api.auth.authorize(request, .post)
+            return try await api.createTransfer(request, context)
+        }
+        router.post("/v1/transfers/batch") { request, context in
+            try await api.auth.authorize(request, .post)
+            return try await api.createBatch(request, context)
+        }
+        router.get("/v1/transfers/{id}") { request, context in
+            try await api.auth.authorize(request, .read)
+            return try api.transfer(context.parameters.require("id"))
+        }
+        router.post("/v1/refunds") { request, context in
+            try await api.auth.authorize(request, .finance)
+            return try await api.refund(request, context)
+        }
+        router.post("/v1/reservations") { request, context in
+            try await api.auth.authorize(request, .post)
+            return try await api.createReservation(request, context)
+        }
+        router.get("/v1/reservations/{id}") { request, context in
+            try await api.auth.authorize(request, .read)
+            return try await api.reservation(context.parameters.require("id"))
+        }
+        router.post("/v1/reservations/{id}/confirm") { request, context in
+            try await api.auth.authorize(request, .post)
+            return try await api.confirmReservation(context.parameters.require("id"), request)
+        }
+        router.post("/v1/reservations/{id}/cancel") { request, context in
+            try await api.auth.authorize(request, .post)
+            return try await api.cancelReservation(context.parameters.require("id"))
+        }
+        router.post("/v1/webhooks/{provider}") { request, context in
+            try await api.webhook(context.parameters.require("provider"), request, context)
+        }
         return router
     }
+}
+
+/// A configuration the server cannot start with.
+public struct ServerSetupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// The handlers: each turns a request into ledger events or reads, and results into JSON.
 struct API: Sendable {
     let ledger: Ledger
+    let records: ReservationRecords
+    let auth: Authenticator
     let maximumBodyBytes: Int
+    let webhookSecrets: [Provider: [UInt8]]
+    let webhookToleranceSeconds: UInt64
+    let now: @Sendable () -> UInt64
 
     func health() throws -> Response {
         struct Body: Encodable {
@@ -62,16 +167,23 @@ struct API: Sendable {
 
     /// Reads and decodes a JSON body, answering malformed, oversized and mistyped bodies clearly.
     func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, what: String) async throws -> Body {
-        let buffer: ByteBuffer
+        try decodeJSON(type, try await rawBody(request), what: what)
+    }
+
+    /// The body's bytes, refused with 413 beyond the configured limit.
+    func rawBody(_ request: Request) async throws -> [UInt8] {
         do {
-            buffer = try await request.body.collect(upTo: maximumBodyBytes)
+            return Array(try await request.body.collect(upTo: maximumBodyBytes).readableBytesView)
         } catch {
             throw Problem(
                 .contentTooLarge, "body-too-large", "Body too large",
                 detail: "the body is larger than \(maximumBodyBytes) bytes")
         }
+    }
+
+    func decodeJSON<Body: Decodable>(_ type: Body.Type, _ bytes: [UInt8], what: String) throws -> Body {
         do {
-            return try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView))
+            return try JSONDecoder().decode(Body.self, from: Data(bytes))
         } catch let problem as Problem {
             throw problem
         } catch DecodingError.keyNotFound(let key, _) {
@@ -84,8 +196,6 @@ struct API: Sendable {
         }
     }
 
-    /// Submits one event and answers its result: a refused event is a problem named after its
-    /// result code.
     /// Submits a batch and returns its results; a ledger that cannot take it is a problem.
     func submitBatch(_ events: [Event]) async throws -> [EventResult] {
         do {
@@ -99,21 +209,26 @@ struct API: Sendable {
         }
     }
 
+    /// Submits one event and answers its result: a refused event is a problem named after its
+    /// result code.
     func submit(_ event: Event) async throws -> EventResult {
         let result = try await submitBatch([event])[0]
-        guard result.code.succeeded else {
-            let status: HTTPResponse.Status =
-                switch result.code {
-                case .debitAccountNotFound, .creditAccountNotFound, .pendingTransferNotFound, .originalTransferNotFound:
-                    .notFound
-                case .existsWithDifferentFields, .accountKeyExists: .conflict
-                default: .unprocessableContent
-                }
-            throw Problem(
-                status, Names.kebab(result.code), "Refused: \(result.code)",
-                detail: "the ledger refused the event with result code \(result.code) (\(result.code.rawValue))")
-        }
+        guard result.code.succeeded else { throw refusal(result.code) }
         return result
+    }
+
+    /// The problem answering a refused event.
+    func refusal(_ code: ResultCode) -> Problem {
+        let status: HTTPResponse.Status =
+            switch code {
+            case .debitAccountNotFound, .creditAccountNotFound, .pendingTransferNotFound, .originalTransferNotFound:
+                .notFound
+            case .existsWithDifferentFields, .accountKeyExists: .conflict
+            default: .unprocessableContent
+            }
+        return Problem(
+            status, Names.kebab(code), "Refused: \(code)",
+            detail: "the ledger refused the event with result code \(code) (\(code.rawValue))")
     }
 
     // MARK: Accounts
@@ -262,7 +377,7 @@ struct API: Sendable {
         return TransferBody(transfer, debitKey: debit.key, creditKey: credit.key, currency: debit.currency)
     }
 
-    private func accountNamed(_ key: String, field: String) throws -> Account {
+    func accountNamed(_ key: String, field: String) throws -> Account {
         guard let account = ledger.account(key: key) else {
             throw Problem.notFound("account", "\(field): no account has the key \"\(key)\"")
         }
@@ -283,7 +398,7 @@ struct API: Sendable {
         return account.currency
     }
 
-    private func parseId(_ text: String, field: String) throws -> UInt128 {
+    func parseId(_ text: String, field: String) throws -> UInt128 {
         guard let id = UInt128(text), id != 0 else {
             throw Problem.badRequest(
                 "invalid-id", "Invalid id", "\(field) \"\(text)\" is not a decimal number from 1 to 2^128 - 1")

@@ -23,7 +23,9 @@ public struct Problem: Error, HTTPResponseError, Sendable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         let body = ProblemBody(
             type: type, title: title, status: status.code, detail: detail, instance: request.uri.path)
-        return try JSONResponse.make(body, status: status, contentType: "application/problem+json")
+        var response = try JSONResponse.make(body, status: status, contentType: "application/problem+json")
+        if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        return response
     }
 
     static func badRequest(_ kind: String, _ title: String, _ detail: String) -> Problem {

@@ -15,7 +15,8 @@ struct Khata: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            AccountsCommand.self, TransferCommand.self, HistoryCommand.self, ServeCommand.self, CheckCommand.self,
+            AccountsCommand.self, TransferCommand.self, HistoryCommand.self, ServeCommand.self, KeysCommand.self,
+            CheckCommand.self,
             BenchCommand.self,
             DebugAppendCommand.self, DebugLedgerCommand.self,
         ]

@@ -8,6 +8,11 @@ import LedgerCore
 enum LedgerSession {
     static func open(_ global: GlobalOptions) async throws -> Ledger {
         let (settings, _) = try await global.load(label: "khata.ledger")
+        return try open(settings)
+    }
+
+    /// The ledger of settings already loaded (logging is bootstrapped once per process).
+    static func open(_ settings: Settings) throws -> Ledger {
         var configuration = LedgerConfiguration()
         configuration.storage = settings.storage
         return try Ledger.open(directory: settings.ledgerDirectory, configuration: configuration)

@@ -1,31 +1,48 @@
 import ArgumentParser
+import JobStore
 import KhataServer
 import Ledger
 
-/// `khata serve`: the HTTP API over the data directory's ledger, until SIGTERM or SIGINT, after
-/// which it stops accepting connections, finishes the requests in flight and closes the ledger
-/// (everything acknowledged is durable by then).
+/// `khata serve`: the HTTP API over the data directory's ledger and job store, until SIGTERM or
+/// SIGINT, after which it stops accepting connections, finishes the requests in flight and closes
+/// the ledger (everything acknowledged is durable by then).
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API (accounts, transfers, health) over the ledger.")
+        abstract: "Serve the HTTP API (accounts, transfers, reservations, refunds, webhooks) over the ledger.",
+        discussion: """
+            Every /v1 route but the webhooks needs an API key (khata keys create). Webhook secrets \
+            come from the settings webhooks.<provider>.secret (KHATA_WEBHOOKS_BKASH_SECRET, …).
+            """)
 
     @OptionGroup var global: GlobalOptions
 
     @Option(help: "Address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "Port to listen on.")
+    @Option(help: "Port to listen on (0 picks a free one; the log says which).")
     var port = 8080
 
     @Option(help: "The largest request body accepted, in bytes.")
     var maximumBodyBytes = 1 << 20
 
+    @Option(help: "How long a verified API key is remembered, in milliseconds (a revocation takes this long).")
+    var keyCacheMilliseconds = 5_000
+
     func run() async throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, not \(port)") }
         guard maximumBodyBytes > 0 else { throw ValidationError("--maximum-body-bytes must be positive") }
-        let ledger = try await LedgerSession.open(global)
+        guard keyCacheMilliseconds >= 0 else { throw ValidationError("--key-cache-milliseconds must not be negative") }
+        let (settings, _) = try await global.load(label: "khata.serve")
+        let database = try JobDatabase.open(dataDir: settings.dataDir)
+        let ledger = try LedgerSession.open(settings)
         defer { ledger.close() }
-        try await KhataServer.serve(ledger: ledger, host: host, port: port, maximumBodyBytes: maximumBodyBytes)
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.maximumBodyBytes = maximumBodyBytes
+        configuration.keyCacheMilliseconds = keyCacheMilliseconds
+        configuration.webhookSecrets = settings.webhookSecrets
+        try await KhataServer.serve(ledger: ledger, database: database, configuration: configuration)
     }
 }

@@ -10,6 +10,8 @@ import SystemPackage
 struct Settings {
     var dataDir: String
     var storage = StoreConfiguration()
+    /// Webhook signing secrets by provider (`webhooks.bkash.secret`, or KHATA_WEBHOOKS_BKASH_SECRET).
+    var webhookSecrets: [String: String] = [:]
 
     /// Where the segment store lives.
     var ledgerDirectory: String { dataDir + "/ledger" }
@@ -43,6 +45,12 @@ struct Settings {
             storage, "spareSegmentCount", default: settings.storage.spareSegmentCount)
         settings.storage.checkpointsKept = try integer(
             storage, "checkpointsKept", default: settings.storage.checkpointsKept)
+        for provider in ["bkash", "nagad", "sslcommerz"] {
+            let scoped = reader.scoped(to: "webhooks").scoped(to: ConfigKey(provider))
+            if let secret = scoped.string(forKey: "secret", isSecret: true) {
+                settings.webhookSecrets[provider] = secret
+            }
+        }
         do {
             try settings.storage.validate()
         } catch {

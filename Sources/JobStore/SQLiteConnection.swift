@@ -1,0 +1,172 @@
+import CSQLite
+
+/// A value bound to or read from a statement. Money is `.integer` minor units; times are UTC text.
+public enum SQLValue: Hashable, Sendable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob([UInt8])
+
+    public var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
+    public var text: String? { if case .text(let value) = self { value } else { nil } }
+    public var blob: [UInt8]? { if case .blob(let value) = self { value } else { nil } }
+}
+
+/// A failure from the database, with the SQL that failed and the engine's own code: a typed error
+/// at the boundary, never a crash.
+public struct DatabaseError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// A UNIQUE or PRIMARY KEY constraint refused the row.
+        case uniqueViolation
+        /// Another process holds the lock for longer than the busy timeout.
+        case busy
+        case other
+    }
+
+    public let kind: Kind
+    /// SQLite's extended result code (or, for PostgreSQL, the SQLSTATE).
+    public let code: String
+    public let message: String
+    public let sql: String
+
+    public var description: String { "database error \(code): \(message) (in: \(sql.prefix(120)))" }
+}
+
+/// One SQLite connection. Not thread-safe by itself: `JobDatabase` owns it and runs every call on
+/// its own thread, so no blocking call runs on a Swift concurrency or event-loop thread.
+public final class SQLiteConnection {
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    public let path: String
+
+    /// Opens (creating) the database at `path` in WAL mode with full durability: a commit is on
+    /// disk before it returns, as acknowledged state must be.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5_000) throws(DatabaseError) {
+        self.path = path
+        var opened: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let status = sqlite3_open_v2(path, &opened, flags, nil)
+        handle = opened
+        guard status == SQLITE_OK else {
+            let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(opened)
+            handle = nil
+            throw DatabaseError(kind: .other, code: "\(status)", message: message, sql: "open \(path)")
+        }
+        sqlite3_extended_result_codes(handle, 1)
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        try execute("PRAGMA journal_mode = WAL")
+        try execute("PRAGMA synchronous = FULL")
+        try execute("PRAGMA foreign_keys = ON")
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs `sql` (one or more statements, no parameters): schema changes and pragmas.
+    public func execute(_ sql: String) throws(DatabaseError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let status = sqlite3_exec(handle, sql, nil, nil, &message)
+        if status != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(message)
+            throw error(status, text, sql)
+        }
+    }
+
+    /// Runs a statement with every value bound as a parameter; answers the rows changed.
+    @discardableResult
+    public func run(_ sql: String, _ values: [SQLValue] = []) throws(DatabaseError) -> Int {
+        _ = try query(sql, values)
+        return Int(sqlite3_changes(handle))
+    }
+
+    /// The rows of a query, every value bound as a parameter. Statements are prepared once and
+    /// kept.
+    public func query(_ sql: String, _ values: [SQLValue] = []) throws(DatabaseError) -> [[SQLValue]] {
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        for (index, value) in values.enumerated() {
+            let position = Int32(index + 1)
+            let status: Int32
+            switch value {
+            case .null: status = sqlite3_bind_null(statement, position)
+            case .integer(let number): status = sqlite3_bind_int64(statement, position, number)
+            case .text(let text): status = sqlite3_bind_text(statement, position, text, -1, transientDestructor)
+            case .blob(let bytes):
+                status = bytes.withUnsafeBytes {
+                    sqlite3_bind_blob(statement, position, $0.baseAddress, Int32($0.count), transientDestructor)
+                }
+            }
+            guard status == SQLITE_OK else { throw error(status, String(cString: sqlite3_errmsg(handle)), sql) }
+        }
+        var rows: [[SQLValue]] = []
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { break }
+            guard status == SQLITE_ROW else { throw error(status, String(cString: sqlite3_errmsg(handle)), sql) }
+            rows.append((0..<sqlite3_column_count(statement)).map { column(statement, $0) })
+        }
+        return rows
+    }
+
+    /// Runs `body` in one transaction (BEGIN IMMEDIATE, so writers queue up front instead of
+    /// failing at their first write); rolls back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func prepared(_ sql: String) throws(DatabaseError) -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard status == SQLITE_OK, let statement else {
+            throw error(status, String(cString: sqlite3_errmsg(handle)), sql)
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func column(_ statement: OpaquePointer, _ index: Int32) -> SQLValue {
+        switch sqlite3_column_type(statement, index) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(statement, index))
+        case SQLITE_TEXT: return .text(String(cString: sqlite3_column_text(statement, index)))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard count > 0, let base = sqlite3_column_blob(statement, index) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: base, count: count)))
+        case SQLITE_NULL: return .null
+        default: return .text(String(cString: sqlite3_column_text(statement, index)))
+        }
+    }
+
+    private func error(_ status: Int32, _ message: String, _ sql: String) -> DatabaseError {
+        let kind: DatabaseError.Kind =
+            switch status {
+            case constraintUnique, constraintPrimaryKey: .uniqueViolation
+            case SQLITE_BUSY, SQLITE_LOCKED: .busy
+            default: .other
+            }
+        return DatabaseError(kind: kind, code: "SQLITE \(status)", message: message, sql: sql)
+    }
+}
+
+// The extended result codes are function-like macros in sqlite3.h, which Swift does not import.
+private let constraintUnique = SQLITE_CONSTRAINT | 8 << 8
+private let constraintPrimaryKey = SQLITE_CONSTRAINT | 6 << 8
+
+/// SQLITE_TRANSIENT: SQLite copies the bound bytes before the call returns.
+private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.self)

@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import JobStore
+import Synchronization
+
+/// Checks `Authorization: Bearer KEY` against the stored keys and the scope a route needs.
+/// Verified keys are remembered for `cacheNanoseconds` (by the key's SHA-256, never the key), so
+/// that the hot routes do not read the database per request; a revoked key stops working within
+/// that time.
+struct Authenticator: Sendable {
+    let keys: APIKeys
+    let cacheNanoseconds: UInt64
+    private let cache = KeyCache()
+
+    init(keys: APIKeys, cacheMilliseconds: Int) {
+        self.keys = keys
+        cacheNanoseconds = UInt64(max(0, cacheMilliseconds)) * 1_000_000
+    }
+
+    /// The key of `request` when it may act for `scope`; otherwise a 401 (no key, or not a valid
+    /// one) or 403 (a valid key without the scope).
+    @discardableResult
+    func authorize(_ request: Request, _ scope: Scope) async throws -> APIKeyInfo {
+        guard let header = request.headers[.authorization] else {
+            throw Problem(
+                .unauthorized, "missing-api-key", "API key required",
+                detail: "send an API key as Authorization: Bearer KEY (create one with khata keys create)")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw Problem(
+                .unauthorized, "missing-api-key", "API key required",
+                detail: "the Authorization header must be Bearer KEY")
+        }
+        let presented = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        let digest = Crypto.sha256(presented.utf8)
+        let now = Self.monotonicNanoseconds()
+        var info = cache.lookup(digest, now: now)
+        if info == nil {
+            do {
+                info = try await keys.verify(presented)
+            } catch let error as DatabaseError {
+                throw Problem(
+                    .serviceUnavailable, "store-unavailable", "Store unavailable",
+                    detail: "API keys could not be checked (\(error.code)); retry")
+            }
+            if let info, cacheNanoseconds > 0 { cache.store(digest, info, until: now + cacheNanoseconds) }
+        }
+        guard let info else {
+            throw Problem(
+                .unauthorized, "invalid-api-key", "Invalid API key",
+                detail: "the API key is not known or was revoked")
+        }
+        guard info.allows(scope) else {
+            throw Problem(
+                .forbidden, "insufficient-scope", "Insufficient scope",
+                detail: "this route needs the scope \(scope.rawValue); key \(info.id) has "
+                    + info.scopes.sorted().map(\.rawValue).joined(separator: ", "))
+        }
+        return info
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}
+
+/// Verified keys by digest, each until a deadline.
+final class KeyCache: Sendable {
+    private let entries = Mutex<[[UInt8]: (info: APIKeyInfo, until: UInt64)]>([:])
+
+    func lookup(_ digest: [UInt8], now: UInt64) -> APIKeyInfo? {
+        entries.withLock { entries in
+            guard let entry = entries[digest] else { return nil }
+            guard now < entry.until else {
+                entries[digest] = nil
+                return nil
+            }
+            return entry.info
+        }
+    }
+
+    func store(_ digest: [UInt8], _ info: APIKeyInfo, until: UInt64) {
+        entries.withLock { entries in
+            // Bounded: a flood of distinct valid keys cannot grow it without limit.
+            if entries.count >= 10_000 { entries.removeAll(keepingCapacity: true) }
+            entries[digest] = (info, until)
+        }
+    }
+}

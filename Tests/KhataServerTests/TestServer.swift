@@ -1,0 +1,109 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JobStore
+import KhataServer
+import Ledger
+import LedgerStorage
+import Synchronization
+import TestSupport
+import Testing
+
+/// A clock the test moves by hand, shared by the ledger and the server, so that payment windows
+/// pass without sleeping.
+final class ManualClock: Sendable {
+    private let nanoseconds: Atomic<UInt64>
+
+    init(start: UInt64 = 1_764_400_000_000_000_000) { nanoseconds = Atomic(start) }
+
+    var now: UInt64 { nanoseconds.load(ordering: .sequentiallyConsistent) }
+
+    func advance(seconds: UInt64) { nanoseconds.add(seconds * 1_000_000_000, ordering: .sequentiallyConsistent) }
+
+    var read: @Sendable () -> UInt64 { { [self] in now } }
+}
+
+/// A client that sends an API key on every request that does not carry its own
+/// `Authorization` header (an empty one sends none), and keeps every response it saw.
+struct KeyedClient: TestClientProtocol {
+    let base: any TestClientProtocol
+    let key: String
+    let seen: Seen
+
+    /// Every exchange, for checking against the OpenAPI document.
+    final class Seen: Sendable {
+        struct Exchange: Sendable {
+            let method: HTTPRequest.Method
+            let path: String
+            let status: Int
+            let contentType: String?
+            let body: Data
+        }
+        let exchanges = Mutex<[Exchange]>([])
+    }
+
+    var port: Int? { base.port }
+
+    func executeRequest(
+        uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?
+    ) async throws -> TestResponse {
+        var headers = headers
+        if headers[.authorization] == nil {
+            headers[.authorization] = "Bearer \(key)"
+        } else if headers[.authorization] == "" {
+            headers[.authorization] = nil
+        }
+        let response = try await base.executeRequest(uri: uri, method: method, headers: headers, body: body)
+        let path = String(uri.split(separator: "?", maxSplits: 1).first ?? "")
+        let exchange = Seen.Exchange(
+            method: method, path: path, status: response.status.code, contentType: response.headers[.contentType],
+            body: Data(response.body.readableBytesView))
+        seen.exchanges.withLock { $0.append(exchange) }
+        return response
+    }
+}
+
+/// A live server on 127.0.0.1 over a real ledger and job store in a scratch directory.
+struct TestServer: Sendable {
+    let client: KeyedClient
+    let ledger: Ledger
+    let database: JobDatabase
+    let clock: ManualClock
+    let port: Int
+
+    var keys: APIKeys { APIKeys(database: database) }
+
+    static let webhookSecrets = ["bkash": "bkash-test-secret-0123456789", "nagad": "nagad-test-secret-0123456789"]
+
+    /// Runs `body` against a fresh server whose client holds an admin key.
+    static func with(
+        keyCacheMilliseconds: Int = 5_000, _ body: @Sendable (TestServer) async throws -> Void
+    ) async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var ledgerConfiguration = LedgerConfiguration()
+        ledgerConfiguration.storage.segmentSizeBytes = 4 << 20
+        ledgerConfiguration.storage.spareSegmentCount = 0
+        let clock = ManualClock()
+        let ledger = try Ledger.open(
+            directory: directory.path + "/ledger", configuration: ledgerConfiguration, clock: clock.read)
+        defer { ledger.close() }
+        let database = try JobDatabase.open(dataDir: directory.path)
+        let (key, _) = try APIKeys(database: database).create(name: "test admin", scopes: [.admin])
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.maximumBodyBytes = 4_096
+        configuration.clock = clock.read
+        configuration.keyCacheMilliseconds = keyCacheMilliseconds
+        configuration.webhookSecrets = webhookSecrets
+        try await KhataServer.prepareLedger(ledger)
+        let application = try KhataServer.application(ledger: ledger, database: database, configuration: configuration)
+        let seen = KeyedClient.Seen()
+        try await application.test(.live) { client in
+            let keyed = KeyedClient(base: client, key: key, seen: seen)
+            try await body(
+                TestServer(client: keyed, ledger: ledger, database: database, clock: clock, port: client.port ?? 0))
+        }
+    }
+}
