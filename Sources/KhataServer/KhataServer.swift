@@ -82,9 +82,18 @@ public enum KhataServer {
                 keys: APIKeys(database: database), cacheMilliseconds: configuration.keyCacheMilliseconds),
             maximumBodyBytes: configuration.maximumBodyBytes, webhookSecrets: secrets,
             webhookToleranceSeconds: configuration.webhookToleranceSeconds, now: configuration.clock)
+        let metrics = ServerMetrics(ledger: ledger)
         let router = Router()
         router.add(middleware: RequestIdMiddleware())
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.get("/health") { _, _ in try api.health() }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(
+                status: .ok, headers: headers,
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render(ledger: ledger))))
+        }
         router.post("/v1/accounts") { request, context in
             try await api.auth.authorize(request, .admin)
             return try await api.createAccount(request, context)
@@ -155,14 +164,23 @@ struct API: Sendable {
     let webhookToleranceSeconds: UInt64
     let now: @Sendable () -> UInt64
 
+    /// Liveness (the server answers) and readiness (the ledger takes writes): 200 when ready,
+    /// 503 with the reason when the ledger stopped after a failed write.
     func health() throws -> Response {
         struct Body: Encodable {
             let status: String
+            let ledger: String
             let committedSequence: UInt64
             let queueDepth: Int
+            let detail: String?
         }
+        let failure = ledger.stoppedBy
         return try JSONResponse.make(
-            Body(status: "ok", committedSequence: ledger.committedSequence, queueDepth: ledger.queueDepth))
+            Body(
+                status: failure == nil ? "ok" : "unavailable", ledger: failure == nil ? "ready" : "failed",
+                committedSequence: ledger.committedSequence, queueDepth: ledger.queueDepth,
+                detail: failure.map { "\($0)" }),
+            status: failure == nil ? .ok : .serviceUnavailable)
     }
 
     /// Reads and decodes a JSON body, answering malformed, oversized and mistyped bodies clearly.

@@ -181,6 +181,16 @@ public final class Ledger: Sendable {
     /// it will get before `close` (tests copy it then, as a crash would leave it).
     public func waitForCheckpointWrite() { sequencer.waitForCheckpointWrite() }
 
+    /// Calls `observer` on the writer's thread after each commit group is durable, with its
+    /// size: for metrics. It must be quick; it replaces any earlier observer.
+    public func observeGroups(_ observer: @escaping @Sendable (CommittedGroup) -> Void) {
+        sequencer.groupObserver.withLock { $0 = observer }
+    }
+
+    /// Why the ledger stopped accepting writes (a failed write or sync), or nil while it is
+    /// ready: for readiness checks.
+    public var stoppedBy: LedgerError? { failure.withLock { $0 } }
+
     /// Submissions waiting for the sequencer.
     public var queueDepth: Int { queue.approximateCount }
 

@@ -50,3 +50,10 @@ public struct LedgerConfiguration: Sendable {
 
     public init() {}
 }
+
+/// One commit group made durable: its log records, and the submissions and events it carried.
+public struct CommittedGroup: Sendable {
+    public let records: Int
+    public let submissions: Int
+    public let events: Int
+}

@@ -57,6 +57,8 @@ final class Sequencer: @unchecked Sendable {
     }
     let checkpointIntervalRecords: Int
     private let failed = Atomic<Bool>(false)
+    /// Told of every group once it is durable (metrics); read once per group.
+    let groupObserver = Mutex<(@Sendable (CommittedGroup) -> Void)?>(nil)
     private let checkpointer: Checkpointer
 
     init(
@@ -113,6 +115,9 @@ final class Sequencer: @unchecked Sendable {
         let mark = state.takeCommit()
         let done = completions
         let view = view
+        let group = CommittedGroup(
+            records: buffer.count, submissions: done.count, events: done.reduce(0) { $0 + $1.1.count })
+        let observer = groupObserver.withLock { $0 }
         let groupDone = DispatchSemaphore(value: 0)
         lastGroupDone = groupDone
         recordsSinceCheckpoint += buffer.count
@@ -125,6 +130,7 @@ final class Sequencer: @unchecked Sendable {
             case .success:
                 view.publish(mark)
                 for (submission, results) in done { submission.completion(.success(results)) }
+                observer?(group)
             case .failure(let error):
                 // The state is now ahead of the log: stop; reopening replays the log.
                 self.failed.store(true, ordering: .releasing)

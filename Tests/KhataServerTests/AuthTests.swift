@@ -89,3 +89,40 @@ struct AuthTests {
         }
     }
 }
+
+/// Health and metrics through a live server.
+@Suite("Health and metrics")
+struct MetricsTests {
+    @Test("/metrics counts requests by route template and status, and shows the ledger's state")
+    func metrics() async throws {
+        try await TestServer.with { server in
+            let client = server.client
+            let transfer = APITests.json(
+                #"{"id": "9", "debitAccount": "provider:bkash:clearing", "creditAccount": "provider:nagad:clearing", "#
+                    + #""amount": "1.00"}"#)
+            try await client.execute(uri: "/v1/transfers", method: .post, body: transfer) {
+                #expect($0.status == .created)
+            }
+            for _ in 0..<2 {
+                try await client.execute(uri: "/v1/transfers/9", method: .get) { #expect($0.status == .ok) }
+            }
+            try await client.execute(uri: "/v1/transfers/10", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: ""]) { response in
+                #expect(response.status == .ok)
+                let text = String(buffer: response.body)
+                #expect(
+                    text.contains(#"khata_http_requests_total{route="/v1/transfers",method="POST",status="201"} 1"#))
+                #expect(
+                    text.contains(#"khata_http_requests_total{route="/v1/transfers/{id}",method="GET",status="200"} 2"#)
+                )
+                #expect(
+                    text.contains(#"khata_http_requests_total{route="/v1/transfers/{id}",method="GET",status="404"} 1"#)
+                )
+                #expect(text.contains("khata_http_request_duration_seconds_bucket{"))
+                #expect(text.contains("khata_ledger_committed_sequence "))
+                #expect(text.contains("khata_ledger_queue_depth 0"))
+                #expect(text.contains("khata_ledger_group_records_count "))
+            }
+        }
+    }
+}
