@@ -87,6 +87,11 @@ public enum KhataServer {
         router.add(middleware: RequestIdMiddleware())
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.get("/health") { _, _ in try api.health() }
+        router.get("/docs") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "application/json"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+        }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"

@@ -104,6 +104,9 @@ struct TestServer: Sendable {
             let keyed = KeyedClient(base: client, key: key, seen: seen)
             try await body(
                 TestServer(client: keyed, ledger: ledger, database: database, clock: clock, port: client.port ?? 0))
+            // Every answer the test saw must be one the served OpenAPI document describes.
+            let document = try await client.execute(uri: "/docs", method: .get) { Data($0.body.readableBytesView) }
+            OpenAPIConformance.check(seen.exchanges.withLock { $0 }, document: document)
         }
     }
 }

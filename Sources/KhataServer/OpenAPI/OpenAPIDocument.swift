@@ -1,0 +1,125 @@
+/// The OpenAPI 3.1 description of the API, served at `GET /docs`. Tests check it against the
+/// running server: every route it lists answers, every route the server has is listed, and every
+/// answer a test sees validates against the schema for its status.
+enum OpenAPIDocument {
+    typealias S = OpenAPISchemas
+
+    /// The document as JSON text, built once.
+    static let text: String = document.text() + "\n"
+
+    static var document: JSONValue {
+        [
+            "openapi": "3.1.0",
+            "info": [
+                "title": "Khata",
+                "version": "1.0.0",
+                "description": .string(
+                    "A double-entry ledger for bookings and payments in BDT. Amounts are decimal strings in major "
+                        + "units or whole numbers, never floats. Errors are RFC 9457 application/problem+json with "
+                        + "a stable type per kind. Every answer carries X-Request-Id (the client's, or a new one). "
+                        + "Every /v1 route but the webhooks needs Authorization: Bearer KEY with the scope its "
+                        + "description names (admin may do everything)."),
+            ],
+            "servers": [["url": "/"]],
+            "paths": .object(paths),
+            "components": [
+                "schemas": .object(S.all),
+                "securitySchemes": ["apiKey": ["type": "http", "scheme": "bearer", "description": "khata keys create"]],
+            ],
+        ]
+    }
+
+    /// A JSON body of `schema`.
+    static func json(_ schema: JSONValue, type: String = "application/json") -> JSONValue {
+        let media: JSONValue = ["schema": schema]
+        return ["content": .object([(type, media)])]
+    }
+
+    static func problem(_ description: String) -> JSONValue {
+        json(S.ref("Problem"), type: "application/problem+json").adding([("description", .string(description))])
+    }
+
+    static func answer(_ description: String, _ schema: String) -> JSONValue {
+        json(S.ref(schema)).adding([("description", .string(description))])
+    }
+
+    static let problemWords: [Int: String] = [
+        400: "Malformed JSON, an unknown or missing field, or a bad value",
+        401: "No API key, or not a valid one",
+        403: "The key lacks the scope",
+        404: "Not found",
+        409: "Conflicts with what exists",
+        413: "The body is larger than the configured limit",
+        422: "The ledger refused the event (the type names its result code)",
+        503: "Overloaded or a store unavailable: retry with the same request",
+    ]
+
+    /// One operation: `scope` nil means no API key; `problems` are the error statuses it answers.
+    static func operation(
+        _ summary: String, scope: String?, parameters: [JSONValue] = [], body: String? = nil,
+        answers: [(Int, JSONValue)], problems: [Int]
+    ) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("summary", .string(summary)),
+            ("description", .string(scope.map { "Needs a key with the scope \($0)." } ?? "Needs no API key.")),
+        ]
+        if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }
+        if let body { members.append(("requestBody", json(S.ref(body)).adding([("required", true)]))) }
+        var responses = answers.map { (String($0.0), $0.1) }
+        var problems = problems
+        if scope != nil { problems += [401, 403] }
+        for status in Set(problems).sorted() { responses.append((String(status), problem(problemWords[status]!))) }
+        members.append(("responses", .object(responses.sorted { $0.0 < $1.0 })))
+        members.append(("security", scope == nil ? [] : [["apiKey": []]]))
+        if let scope { members.append(("x-required-scope", .string(scope))) }
+        return .object(members)
+    }
+
+    static func pathParameter(_ name: String, _ schema: JSONValue) -> JSONValue {
+        ["name": .string(name), "in": "path", "required": true, "schema": schema]
+    }
+
+    static func queryParameter(_ name: String, _ schema: JSONValue) -> JSONValue {
+        ["name": .string(name), "in": "query", "required": false, "schema": schema]
+    }
+
+    static let idParameter = pathParameter("id", S.id)
+
+    static var paths: [(String, JSONValue)] {
+        [
+            (
+                "/health",
+                [
+                    "get": operation(
+                        "Liveness and ledger readiness", scope: nil,
+                        answers: [(200, answer("Ready", "Health")), (503, answer("The ledger stopped", "Health"))],
+                        problems: [])
+                ]
+            ),
+            (
+                "/metrics",
+                [
+                    "get": operation(
+                        "Prometheus metrics", scope: nil,
+                        answers: [
+                            (
+                                200,
+                                json(["type": "string"], type: "text/plain").adding([
+                                    ("description", "The Prometheus text format")
+                                ])
+                            )
+                        ], problems: [])
+                ]
+            ),
+            (
+                "/docs",
+                [
+                    "get": operation(
+                        "This OpenAPI document", scope: nil,
+                        answers: [(200, json(["type": "object"]).adding([("description", "OpenAPI 3.1")]))],
+                        problems: [])
+                ]
+            ),
+        ] + OpenAPIPaths.v1
+    }
+}

@@ -1,0 +1,188 @@
+/// The schemas of the OpenAPI document: every request and answer body exactly as the handlers
+/// read and write it (unknown fields are refused in requests and never sent in answers).
+enum OpenAPISchemas {
+    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+
+    /// An object with exactly these properties; `required` lists those always present.
+    static func object(
+        _ description: String, required: [String], _ properties: [(String, JSONValue)]
+    ) -> JSONValue {
+        [
+            "type": "object", "description": .string(description),
+            "required": .array(required.map(JSONValue.string)), "properties": .object(properties),
+            "additionalProperties": false,
+        ]
+    }
+
+    static func string(_ description: String) -> JSONValue { ["type": "string", "description": .string(description)] }
+
+    static func text(_ description: String, maximumBytes: Int) -> JSONValue {
+        ["type": "string", "minLength": 1, "maxLength": .integer(maximumBytes), "description": .string(description)]
+    }
+
+    static func integer(_ description: String, minimum: Int = 0, maximum: Int? = nil) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("type", "integer"), ("minimum", .integer(minimum)), ("description", .string(description)),
+        ]
+        if let maximum { members.append(("maximum", .integer(maximum))) }
+        return .object(members)
+    }
+
+    static func choice(_ description: String, _ values: [String]) -> JSONValue {
+        ["type": "string", "enum": .array(values.map(JSONValue.string)), "description": .string(description)]
+    }
+
+    static func array(_ items: JSONValue, _ description: String) -> JSONValue {
+        ["type": "array", "items": items, "description": .string(description)]
+    }
+
+    static let id: JSONValue = [
+        "type": "string", "pattern": "^[0-9]{1,39}$", "description": "A 128-bit id in decimal, 1 to 2^128 - 1",
+    ]
+    static let amountIn: JSONValue = [
+        "description": .string(
+            "A decimal string in major units (\"1000.00\", \"1,000.50\", \"৳1,000\") or a whole number of "
+                + "major units; never a floating-point number. At most the currency's decimals."),
+        "oneOf": [["type": "string"], ["type": "integer", "minimum": 0]],
+    ]
+    static let amountOut: JSONValue = [
+        "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "description": "A decimal string in major units",
+    ]
+    static let time: JSONValue = [
+        "type": "string", "format": "date-time", "description": "UTC, ISO 8601 with milliseconds",
+    ]
+    static let nanoseconds = integer("Nanoseconds since the Unix epoch (the ledger's sequencer time)")
+    static let accountFlags = array(
+        choice("An account flag", ["debitsMustNotExceedCredits", "creditsMustNotExceedDebits"]), "Account flags")
+    static let transferFlags = array(
+        choice("A transfer flag", ["linked", "pending", "postPending", "voidPending", "refund"]), "Transfer flags")
+
+    static var all: [(String, JSONValue)] {
+        [
+            (
+                "Problem",
+                object(
+                    "An RFC 9457 problem: type is stable per kind of error (/problems/<kind>); detail says what, "
+                        + "where and why.", required: ["type", "title", "status", "detail", "instance"],
+                    [
+                        ("type", ["type": "string", "pattern": "^/problems/[a-z0-9-]+$"]),
+                        ("title", string("A short summary of the kind")),
+                        ("status", integer("The HTTP status", minimum: 400, maximum: 599)),
+                        ("detail", string("This occurrence, in words")), ("instance", string("The request's path")),
+                    ])
+            ),
+            (
+                "Health",
+                object(
+                    "Liveness and ledger readiness", required: ["status", "ledger", "committedSequence", "queueDepth"],
+                    [
+                        ("status", choice("ok, or unavailable when the ledger stopped", ["ok", "unavailable"])),
+                        ("ledger", choice("Whether the ledger takes writes", ["ready", "failed"])),
+                        ("committedSequence", integer("The last log sequence number made durable")),
+                        ("queueDepth", integer("Submissions waiting for the sequencer")),
+                        ("detail", string("Why the ledger stopped")),
+                    ])
+            ),
+            (
+                "AccountRequest",
+                object(
+                    "A new account; the same request again answers the same account", required: ["key", "currency"],
+                    [
+                        ("id", OpenAPISchemas.id.adding([("description", "Default: derived from the key")])),
+                        ("key", text("Unique human key, e.g. merchant:SVC-456", maximumBytes: 64)),
+                        ("currency", string("ISO 4217 code, e.g. BDT")), ("flags", accountFlags),
+                        ("code", integer("Chart-of-accounts code", maximum: 65_535)),
+                    ])
+            ),
+            (
+                "Account",
+                object(
+                    "An account with its balances in major units",
+                    required: [
+                        "id", "key", "currency", "flags", "code", "debitsPending", "debitsPosted", "creditsPending",
+                        "creditsPosted", "available", "createdAt",
+                    ],
+                    [
+                        ("id", id), ("key", string("Unique human key")), ("currency", string("ISO 4217 code")),
+                        ("flags", accountFlags), ("code", integer("Chart-of-accounts code", maximum: 65_535)),
+                        ("debitsPending", amountOut), ("debitsPosted", amountOut), ("creditsPending", amountOut),
+                        ("creditsPosted", amountOut),
+                        ("available", amountOut.adding([("description", "Credits posted less debits posted and pending")])),
+                        ("createdAt", nanoseconds),
+                    ])
+            ),
+            (
+                "TransferRequest",
+                object(
+                    "One event: a posting, a hold (pending), a capture (postPending) or release (voidPending) of a "
+                        + "hold named by pendingId, or a refund", required: ["id"],
+                    [
+                        ("id", id.adding([("description", "Chosen by the client: the idempotency key")])),
+                        ("debitAccount", string("The debited account's key")),
+                        ("creditAccount", string("The credited account's key")), ("amount", amountIn),
+                        ("pendingId", id), ("timeoutSeconds", integer("A hold's payment window", maximum: 4_294_967_295)),
+                        ("code", integer("Business code", maximum: 65_535)),
+                        ("reference", text("Payment or booking reference", maximumBytes: 32)), ("flags", transferFlags),
+                    ])
+            ),
+            (
+                "Transfer",
+                object(
+                    "A committed transfer",
+                    required: [
+                        "id", "debitAccount", "creditAccount", "amount", "currency", "timeoutSeconds", "code",
+                        "reference", "flags", "state", "timestamp", "refunded",
+                    ],
+                    [
+                        ("id", id), ("debitAccount", string("Account key")), ("creditAccount", string("Account key")),
+                        ("amount", amountOut), ("currency", string("ISO 4217 code")), ("pendingId", id),
+                        ("timeoutSeconds", integer("A hold's payment window")), ("code", integer("Business code")),
+                        ("reference", string("Payment or booking reference")), ("flags", transferFlags),
+                        (
+                            "state",
+                            choice(
+                                "Where the transfer stands",
+                                ["POSTED", "PENDING", "PENDING_POSTED", "PENDING_VOIDED", "PENDING_EXPIRED"])
+                        ),
+                        ("timestamp", nanoseconds), ("expiresAt", nanoseconds), ("refunded", amountOut),
+                    ])
+            ),
+            (
+                "BatchRequest",
+                object(
+                    "Up to 8,190 events applied in order as one batch", required: ["transfers"],
+                    [("transfers", array(ref("TransferRequest"), "The events").adding([("minItems", 1)]))])
+            ),
+            (
+                "BatchResult",
+                object(
+                    "One event's result", required: ["id", "result", "code"],
+                    [
+                        ("id", id), ("result", string("The result code's name: ok, exists, insufficientFunds, …")),
+                        ("code", integer("The result code's number", maximum: 255)),
+                        ("timestamp", nanoseconds),
+                    ])
+            ),
+            ("BatchAnswer", object("A result per event", required: ["results"], [("results", array(ref("BatchResult"), ""))])),
+            (
+                "History",
+                object(
+                    "A page of an account's transfers in commit order", required: ["transfers"],
+                    [
+                        ("transfers", array(ref("Transfer"), "The page")),
+                        ("next", string("The cursor of the next page; absent on the last")),
+                    ])
+            ),
+            (
+                "RefundRequest",
+                object(
+                    "A refund of a posted transfer: amount, or all that remains refundable",
+                    required: ["id", "transferId"],
+                    [
+                        ("id", id), ("transferId", id), ("amount", amountIn),
+                        ("reference", text("Reference", maximumBytes: 32)), ("code", integer("Business code", maximum: 65_535)),
+                    ])
+            ),
+        ] + OpenAPIReservationSchemas.all
+    }
+}
