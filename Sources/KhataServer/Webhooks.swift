@@ -50,9 +50,13 @@ extension API {
             throw Problem.notFound("provider", "no provider \"\(providerName)\"")
         }
         guard let secret = webhookSecrets[provider] else {
+            // Without a secret nothing from this provider can be verified: the endpoint does not
+            // exist on this deployment (and an operator should hear of it).
+            context.logger.warning(
+                "webhook for a provider without a secret", metadata: ["provider": "\(provider.rawValue)"])
             throw Problem(
-                .serviceUnavailable, "webhook-not-configured", "Webhook not configured",
-                detail: "no webhook secret is configured for \(provider.rawValue)")
+                .notFound, "webhook-not-configured", "Webhook not configured",
+                detail: "no webhook secret is configured for \(provider.rawValue), so its webhooks are not accepted")
         }
         let raw = try await rawBody(request)
         try verifySignature(raw, request, secret: secret, provider: provider, logger: context.logger)

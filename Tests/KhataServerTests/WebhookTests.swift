@@ -127,7 +127,9 @@ struct WebhookTests {
             // A provider without a secret, and one that does not exist.
             let (headers, buffer) = Self.signed("{}", secret: secret, timestamp: now)
             try await client.execute(uri: "/v1/webhooks/sslcommerz", method: .post, headers: headers, body: buffer) {
-                #expect($0.status == .serviceUnavailable)
+                #expect($0.status == .notFound)
+                let type = try APITests.problemType($0)
+                #expect(type == "/problems/webhook-not-configured")
             }
             try await client.execute(uri: "/v1/webhooks/paypal", method: .post, headers: headers, body: buffer) {
                 #expect($0.status == .notFound)
