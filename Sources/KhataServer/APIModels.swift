@@ -32,11 +32,12 @@ enum AmountValue: Decodable, Sendable {
         } else if let whole = try? container.decode(UInt64.self) {
             self = .whole(whole)
         } else {
-            throw Problem.badRequest(
-                "invalid-amount", "Invalid amount",
-                "an amount is a decimal string such as \"1000.00\" or a whole number")
+            throw Self.notAnAmount
         }
     }
+
+    static let notAnAmount = Problem.badRequest(
+        "invalid-amount", "Invalid amount", "an amount is a decimal string such as \"1000.00\" or a whole number")
 
     /// Minor units in `currency`, or a problem saying why not.
     func minor(in currency: Currency, field: String) throws -> UInt64 {
@@ -90,6 +91,21 @@ struct TransferRequest: Decodable {
         case id, debitAccount, creditAccount, amount, pendingId, timeoutSeconds, code, reference, flags
     }
 
+    init(
+        id: String, debitAccount: String?, creditAccount: String?, amount: AmountValue?, pendingId: String?,
+        timeoutSeconds: UInt32?, code: UInt16?, reference: String?, flags: [String]?
+    ) {
+        self.id = id
+        self.debitAccount = debitAccount
+        self.creditAccount = creditAccount
+        self.amount = amount
+        self.pendingId = pendingId
+        self.timeoutSeconds = timeoutSeconds
+        self.code = code
+        self.reference = reference
+        self.flags = flags
+    }
+
     init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)), in: "a transfer")
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -110,6 +126,8 @@ struct BatchRequest: Decodable {
     var transfers: [TransferRequest]
 
     enum CodingKeys: String, CodingKey, CaseIterable { case transfers }
+
+    init(transfers: [TransferRequest]) { self.transfers = transfers }
 
     init(from decoder: any Decoder) throws {
         try rejectUnknownKeys(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)), in: "a batch")

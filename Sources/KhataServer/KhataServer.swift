@@ -90,7 +90,8 @@ public enum KhataServer {
         router.get("/docs") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
+            return Response(
+                status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
         }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
@@ -283,7 +284,7 @@ struct API: Sendable {
     // MARK: Transfers
 
     func createTransfer(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let body = try await decode(TransferRequest.self, request, what: "a transfer")
+        let body = try TransferRequest.parse(try await rawBody(request))
         let transfer = try newTransfer(body, at: "")
         let result = try await submit(.createTransfer(transfer))
         return try describe(transfer.id, status: result.code == .exists ? .ok : .created)
@@ -319,7 +320,7 @@ struct API: Sendable {
     /// one batch (linked chains allowed), with a result per event. A malformed event refuses the
     /// whole batch before anything is applied.
     func createBatch(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let body = try await decode(BatchRequest.self, request, what: "a batch")
+        let body = try BatchRequest.parse(try await rawBody(request))
         let maximum = ledger.configuration.maximumBatchEvents
         guard !body.transfers.isEmpty, body.transfers.count <= maximum else {
             throw Problem.badRequest(
@@ -335,7 +336,7 @@ struct API: Sendable {
                 id: String(transfer.id), result: String(describing: result.code), code: result.code.rawValue,
                 timestamp: result.code.succeeded ? result.timestamp : nil)
         }
-        return try JSONResponse.make(BatchAnswer(results: items))
+        return BatchAnswer(results: items).response()
     }
 
     /// `POST /v1/refunds`: all that remains refundable of a posted transfer, or `amount` of it.
@@ -390,7 +391,9 @@ struct API: Sendable {
         guard let transfer = ledger.transfer(id: id) else {
             throw Problem.notFound("transfer", "no transfer has the id \(id)")
         }
-        return try JSONResponse.make(body(of: transfer), status: status)
+        var json = JSONWriter()
+        body(of: transfer).write(to: &json)
+        return json.response(status: status)
     }
 
     private func body(of transfer: Transfer) -> TransferBody {

@@ -184,7 +184,8 @@ public final class Ledger: Sendable {
     /// Calls `observer` on the writer's thread after each commit group is durable, with its
     /// size: for metrics. It must be quick; it replaces any earlier observer.
     public func observeGroups(_ observer: @escaping @Sendable (CommittedGroup) -> Void) {
-        sequencer.groupObserver.withLock { $0 = observer }
+        let box = GroupObserver(observer)
+        sequencer.groupObserver.withLock { $0 = box }
     }
 
     /// Why the ledger stopped accepting writes (a failed write or sync), or nil while it is

@@ -3,6 +3,12 @@ import LedgerCore
 import LedgerStorage
 import Synchronization
 
+/// A metrics observer of committed groups.
+final class GroupObserver: Sendable {
+    let observe: @Sendable (CommittedGroup) -> Void
+    init(_ observe: @escaping @Sendable (CommittedGroup) -> Void) { self.observe = observe }
+}
+
 /// The sequencer's side of the engine: applies submissions to the state in arrival order and
 /// packs them, as batch records followed by event records, into commit groups. Used only on the
 /// sequencer thread.
@@ -57,8 +63,10 @@ final class Sequencer: @unchecked Sendable {
     }
     let checkpointIntervalRecords: Int
     private let failed = Atomic<Bool>(false)
-    /// Told of every group once it is durable (metrics); read once per group.
-    let groupObserver = Mutex<(@Sendable (CommittedGroup) -> Void)?>(nil)
+    /// Told of every group once it is durable (metrics); read once per group. Boxed in a class:
+    /// a bare closure read out of a Mutex was re-wrapped in a reabstraction thunk on every read
+    /// (and written back), so each call ran through one more thunk than the last.
+    let groupObserver = Mutex<GroupObserver?>(nil)
     private let checkpointer: Checkpointer
 
     init(
@@ -130,7 +138,7 @@ final class Sequencer: @unchecked Sendable {
             case .success:
                 view.publish(mark)
                 for (submission, results) in done { submission.completion(.success(results)) }
-                observer?(group)
+                observer?.observe(group)
             case .failure(let error):
                 // The state is now ahead of the log: stop; reopening replays the log.
                 self.failed.store(true, ordering: .releasing)

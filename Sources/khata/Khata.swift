@@ -1,4 +1,5 @@
 import ArgumentParser
+import KhataServer
 
 /// The `khata` command: the ledger's operations for people and scripts.
 @main
@@ -21,4 +22,21 @@ struct Khata: AsyncParsableCommand {
             DebugAppendCommand.self, DebugLedgerCommand.self,
         ]
     )
+
+    /// As `AsyncParsableCommand.main`, after one step that must come first: `khata serve` runs
+    /// Swift concurrency on NIO's event loops, which is possible only on the main thread before
+    /// any task is enqueued elsewhere.
+    static func main() async {
+        if CommandLine.arguments.dropFirst().first == "serve" { KhataServer.runConcurrencyOnEventLoops() }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import JobStore
 import Logging
 
 #if canImport(Glibc)
@@ -63,20 +64,7 @@ struct JSONLogHandler: LogHandler {
         }
     }
 
-    private static func timestamp() -> String {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        var parts = tm()
-        var seconds = time.tv_sec
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(time.tv_nsec / 1_000_000), 3))Z"
-    }
+    private static func timestamp() -> String { UTCTime.now() }
 }
 
 /// Minimal JSON text helpers for the command's own output.

@@ -29,7 +29,9 @@ enum OpenAPIConformance {
         var problems: [String] = []
         for exchange in exchanges {
             let name = "\(exchange.method) \(exchange.path) → \(exchange.status)"
-            guard let (template, operation) = Self.operation(document, method: exchange.method.rawValue, path: exchange.path)
+            guard
+                let (template, operation) = Self.operation(
+                    document, method: exchange.method.rawValue, path: exchange.path)
             else {
                 problems.append("\(name): no such operation in the document")
                 continue

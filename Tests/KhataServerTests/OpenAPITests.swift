@@ -63,7 +63,8 @@ struct OpenAPITests {
                 let body = method == .post ? ByteBuffer(string: "{}") : nil
                 // The conformance check at the end of TestServer.with validates each answer.
                 try await server.client.execute(uri: uri, method: method, body: body) { response in
-                    #expect(response.status != .notFound || response.headers[.contentType] == "application/problem+json")
+                    #expect(
+                        response.status != .notFound || response.headers[.contentType] == "application/problem+json")
                 }
             }
         }
@@ -81,7 +82,9 @@ struct OpenAPITests {
                 """#.utf8))
         let validator = SchemaValidator(document: document)
         let schema = try JSONNode.parse(Data(##"{"$ref": "#/components/schemas/Thing"}"##.utf8))
-        func errors(_ json: String) throws -> Int { validator.errors(try JSONNode.parse(Data(json.utf8)), schema).count }
+        func errors(_ json: String) throws -> Int {
+            validator.errors(try JSONNode.parse(Data(json.utf8)), schema).count
+        }
         #expect(try errors(#"{"id": "12", "state": "A", "n": 3, "list": [{"id": "1", "state": "B"}]}"#) == 0)
         #expect(try errors(#"{"id": "x1", "state": "A"}"#) == 1)
         #expect(try errors(#"{"id": "1", "state": "C"}"#) == 1)

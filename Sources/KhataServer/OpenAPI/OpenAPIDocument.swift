@@ -24,7 +24,9 @@ enum OpenAPIDocument {
             "paths": .object(paths),
             "components": [
                 "schemas": .object(S.all),
-                "securitySchemes": ["apiKey": ["type": "http", "scheme": "bearer", "description": "khata keys create"]],
+                "securitySchemes": [
+                    "apiKey": ["type": "http", "scheme": "bearer", "description": "khata keys create"]
+                ],
             ],
         ]
     }

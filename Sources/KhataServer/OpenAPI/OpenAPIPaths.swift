@@ -10,7 +10,9 @@ enum OpenAPIPaths {
                 [
                     "post": D.operation(
                         "Create an account (idempotent)", scope: "admin", body: "AccountRequest",
-                        answers: [(201, D.answer("Created", "Account")), (200, D.answer("Existed already", "Account"))],
+                        answers: [
+                            (201, D.answer("Created", "Account")), (200, D.answer("Existed already", "Account")),
+                        ],
                         problems: [400, 409, 413, 422, 503])
                 ]
             ),
@@ -18,7 +20,8 @@ enum OpenAPIPaths {
                 "/v1/accounts/{key}",
                 [
                     "get": D.operation(
-                        "An account's balances", scope: "read", parameters: [D.pathParameter("key", ["type": "string"])],
+                        "An account's balances", scope: "read",
+                        parameters: [D.pathParameter("key", ["type": "string"])],
                         answers: [(200, D.answer("The account", "Account"))], problems: [404])
                 ]
             ),

@@ -107,7 +107,10 @@ enum OpenAPISchemas {
                         ("flags", accountFlags), ("code", integer("Chart-of-accounts code", maximum: 65_535)),
                         ("debitsPending", amountOut), ("debitsPosted", amountOut), ("creditsPending", amountOut),
                         ("creditsPosted", amountOut),
-                        ("available", amountOut.adding([("description", "Credits posted less debits posted and pending")])),
+                        (
+                            "available",
+                            amountOut.adding([("description", "Credits posted less debits posted and pending")])
+                        ),
                         ("createdAt", nanoseconds),
                     ])
             ),
@@ -120,7 +123,8 @@ enum OpenAPISchemas {
                         ("id", id.adding([("description", "Chosen by the client: the idempotency key")])),
                         ("debitAccount", string("The debited account's key")),
                         ("creditAccount", string("The credited account's key")), ("amount", amountIn),
-                        ("pendingId", id), ("timeoutSeconds", integer("A hold's payment window", maximum: 4_294_967_295)),
+                        ("pendingId", id),
+                        ("timeoutSeconds", integer("A hold's payment window", maximum: 4_294_967_295)),
                         ("code", integer("Business code", maximum: 65_535)),
                         ("reference", text("Payment or booking reference", maximumBytes: 32)), ("flags", transferFlags),
                     ])
@@ -163,7 +167,10 @@ enum OpenAPISchemas {
                         ("timestamp", nanoseconds),
                     ])
             ),
-            ("BatchAnswer", object("A result per event", required: ["results"], [("results", array(ref("BatchResult"), ""))])),
+            (
+                "BatchAnswer",
+                object("A result per event", required: ["results"], [("results", array(ref("BatchResult"), ""))])
+            ),
             (
                 "History",
                 object(
@@ -180,7 +187,8 @@ enum OpenAPISchemas {
                     required: ["id", "transferId"],
                     [
                         ("id", id), ("transferId", id), ("amount", amountIn),
-                        ("reference", text("Reference", maximumBytes: 32)), ("code", integer("Business code", maximum: 65_535)),
+                        ("reference", text("Reference", maximumBytes: 32)),
+                        ("code", integer("Business code", maximum: 65_535)),
                     ])
             ),
         ] + OpenAPIReservationSchemas.all
