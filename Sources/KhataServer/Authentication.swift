@@ -4,9 +4,10 @@ import JobStore
 import Synchronization
 
 /// Checks `Authorization: Bearer KEY` against the stored keys and the scope a route needs.
-/// Verified keys are remembered for `cacheNanoseconds` (by the key's SHA-256, never the key), so
-/// that the hot routes do not read the database per request; a revoked key stops working within
-/// that time.
+/// Verified keys are remembered for `cacheNanoseconds`, so that the hot routes neither hash the
+/// key nor read the database per request; a revoked key stops working within that time. Only
+/// keys that verified are remembered, so a flood of wrong keys cannot fill the cache, and the
+/// cache lives in memory only (the store keeps digests).
 struct Authenticator: Sendable {
     let keys: APIKeys
     let cacheNanoseconds: UInt64
@@ -33,9 +34,8 @@ struct Authenticator: Sendable {
                 detail: "the Authorization header must be Bearer KEY")
         }
         let presented = String(parts[1]).trimmingCharacters(in: .whitespaces)
-        let digest = Crypto.sha256(presented.utf8)
         let now = Self.monotonicNanoseconds()
-        var info = cache.lookup(digest, now: now)
+        var info = cache.lookup(presented, now: now)
         if info == nil {
             do {
                 info = try await keys.verify(presented)
@@ -44,7 +44,7 @@ struct Authenticator: Sendable {
                     .serviceUnavailable, "store-unavailable", "Store unavailable",
                     detail: "API keys could not be checked (\(error.code)); retry")
             }
-            if let info, cacheNanoseconds > 0 { cache.store(digest, info, until: now + cacheNanoseconds) }
+            if let info, cacheNanoseconds > 0 { cache.store(presented, info, until: now + cacheNanoseconds) }
         }
         guard let info else {
             throw Problem(
@@ -67,26 +67,27 @@ struct Authenticator: Sendable {
     }
 }
 
-/// Verified keys by digest, each until a deadline.
+/// Verified keys, each until a deadline. Looked up by the presented text: the dictionary's
+/// hashing is seeded per process, so lookups time nothing an attacker can steer.
 final class KeyCache: Sendable {
-    private let entries = Mutex<[[UInt8]: (info: APIKeyInfo, until: UInt64)]>([:])
+    private let entries = Mutex<[String: (info: APIKeyInfo, until: UInt64)]>([:])
 
-    func lookup(_ digest: [UInt8], now: UInt64) -> APIKeyInfo? {
+    func lookup(_ key: String, now: UInt64) -> APIKeyInfo? {
         entries.withLock { entries in
-            guard let entry = entries[digest] else { return nil }
+            guard let entry = entries[key] else { return nil }
             guard now < entry.until else {
-                entries[digest] = nil
+                entries[key] = nil
                 return nil
             }
             return entry.info
         }
     }
 
-    func store(_ digest: [UInt8], _ info: APIKeyInfo, until: UInt64) {
+    func store(_ key: String, _ info: APIKeyInfo, until: UInt64) {
         entries.withLock { entries in
             // Bounded: a flood of distinct valid keys cannot grow it without limit.
             if entries.count >= 10_000 { entries.removeAll(keepingCapacity: true) }
-            entries[digest] = (info, until)
+            entries[key] = (info, until)
         }
     }
 }

@@ -292,10 +292,24 @@ struct API: Sendable {
 
     /// The ledger's form of a transfer request; `place` names it in errors (e.g. `transfers[3].`).
     func newTransfer(_ body: TransferRequest, at place: String) throws -> NewTransfer {
+        var accounts: [String: Account] = [:]
+        return try newTransfer(body, at: place, accounts: &accounts)
+    }
+
+    /// As above, remembering the accounts it looked up in `accounts`: a batch's events mostly
+    /// name the same few accounts, and each lookup by key hashes the key.
+    func newTransfer(_ body: TransferRequest, at place: String, accounts: inout [String: Account]) throws -> NewTransfer
+    {
+        func named(_ key: String, field: String) throws -> Account {
+            if let account = accounts[key] { return account }
+            let account = try accountNamed(key, field: field)
+            accounts[key] = account
+            return account
+        }
         let id = try parseId(body.id, field: place + "id")
         let pendingId = try body.pendingId.map { try parseId($0, field: place + "pendingId") } ?? 0
-        let debit = try body.debitAccount.map { try accountNamed($0, field: place + "debitAccount") }
-        let credit = try body.creditAccount.map { try accountNamed($0, field: place + "creditAccount") }
+        let debit = try body.debitAccount.map { try named($0, field: place + "debitAccount") }
+        let credit = try body.creditAccount.map { try named($0, field: place + "creditAccount") }
         // The amount's scale is the accounts' currency, or the referenced transfer's.
         let currency = try debit?.currency ?? credit?.currency ?? currencyOf(pendingId, at: place)
         return NewTransfer(
@@ -327,8 +341,11 @@ struct API: Sendable {
                 "invalid-batch-size", "Invalid batch size",
                 "a batch holds 1 to \(maximum) transfers, not \(body.transfers.count)")
         }
-        let transfers = try body.transfers.enumerated().map { index, transfer in
-            try newTransfer(transfer, at: "transfers[\(index)].")
+        var accounts: [String: Account] = [:]
+        var transfers: [NewTransfer] = []
+        transfers.reserveCapacity(body.transfers.count)
+        for (index, transfer) in body.transfers.enumerated() {
+            transfers.append(try newTransfer(transfer, at: "transfers[\(index)].", accounts: &accounts))
         }
         let results = try await submitBatch(transfers.map { .createTransfer($0) })
         let items = zip(transfers, results).map { transfer, result in
