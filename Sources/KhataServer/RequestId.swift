@@ -65,7 +65,9 @@ final class RequestIds: Sendable {
         for (index, word) in [prefix, mixed].enumerated() {
             for nibble in stride(from: 60, through: 0, by: -4) {
                 let position = index * 16 + (60 - nibble) / 4
-                if position == 8 || position == 12 || position == 16 || position == 20 { text.append(UInt8(ascii: "-")) }
+                if position == 8 || position == 12 || position == 16 || position == 20 {
+                    text.append(UInt8(ascii: "-"))
+                }
                 text.append(digits[Int(word >> UInt64(nibble) & 0xF)])
             }
         }

@@ -12,3 +12,16 @@ struct RequestIdTests {
         #expect(ids.allSatisfy { UUID(uuidString: $0) != nil && $0.count == 36 })
     }
 }
+
+@Suite("Authorization header")
+struct BearerTokenTests {
+    @Test("Bearer TOKEN in any case, spaces around the token ignored; anything else is no token")
+    func parse() {
+        #expect(Authenticator.bearerToken("Bearer abc") == "abc")
+        #expect(Authenticator.bearerToken("bearer   abc  ") == "abc")
+        #expect(Authenticator.bearerToken("BEARER abc def") == "abc def")
+        for header in ["", "Bearer", "Bearer ", "Bearer    ", "Basic abc", "Bearerabc", "Token abc"] {
+            #expect(Authenticator.bearerToken(header) == nil, "\(header)")
+        }
+    }
+}

@@ -1,7 +1,8 @@
-import LedgerCore
 import PropertyBased
 import TestSupport
 import Testing
+
+@testable import LedgerCore
 
 @Suite("Amounts")
 struct AmountTests {
@@ -82,5 +83,26 @@ struct AmountTests {
         #expect(Currency(code: "KWD")?.scale == 3)
         #expect(Currency(code: "JPY")?.scale == 0)
         #expect(Currency(code: "XYZ") == nil)
+    }
+
+    @Test("the plain fast path agrees with the general reader on every string it accepts, seeded")
+    func plainAgreesWithWritten() {
+        var random = SplitMix(seed: 11)
+        let alphabet = Array("0123456789..0 ,৳-")
+        var accepted = 0
+        for _ in 0..<50_000 {
+            let text = String(
+                (0..<Int.random(in: 0...22, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+            for currency in [Currency.bdt, Currency(code: "JPY")!, Currency(code: "KWD")!] {
+                let written = try? Amount.parseWritten(text, currency: currency)
+                guard let plain = Amount.parsePlain(text, scale: Int(currency.scale)) else { continue }
+                accepted += 1
+                #expect(plain == written, "\(text) in \(currency.code)")
+            }
+        }
+        #expect(accepted > 1_000)
+        #expect(Amount.parsePlain("18446744073709551615", scale: 0)?.minorUnits == UInt64.max)
+        #expect(Amount.parsePlain("18446744073709551616", scale: 0) == nil)
+        #expect(Amount.parsePlain("184467440737095516.16", scale: 2) == nil)
     }
 }
