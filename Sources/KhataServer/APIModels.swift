@@ -222,6 +222,25 @@ struct TransferBody: Encodable {
     var expiresAt: UInt64?
     var refunded: String
 
+    /// A single-phase transfer just committed at `timestamp`, as the ledger would describe it.
+    init(posted fields: NewTransfer, debitKey: String, creditKey: String, currency: Currency, timestamp: UInt64) {
+        precondition(fields.flags.subtracting(.linked).isEmpty, "not a single-phase transfer")
+        id = String(fields.id)
+        debitAccount = debitKey
+        creditAccount = creditKey
+        amount = Amount(minorUnits: fields.amountMinor).formatted(currency, grouping: false)
+        self.currency = currency.code
+        pendingId = nil
+        timeoutSeconds = fields.timeoutSeconds
+        code = fields.code
+        reference = fields.reference.string
+        flags = Names.transferFlags(fields.flags)
+        state = Names.state(.posted)
+        self.timestamp = timestamp
+        expiresAt = nil
+        refunded = Amount(minorUnits: 0).formatted(currency, grouping: false)
+    }
+
     init(_ transfer: Transfer, debitKey: String, creditKey: String, currency: Currency) {
         let fields = transfer.fields
         id = String(fields.id)

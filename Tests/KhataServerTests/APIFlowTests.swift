@@ -135,3 +135,29 @@ struct APIFlowTests {
         }
     }
 }
+
+/// The answer to a new single-phase transfer is written without reading it back.
+@Suite("Transfer answers")
+struct TransferAnswerTests {
+    @Test("the 201 of a new transfer is the same JSON as reading the transfer afterwards")
+    func sameAsReadBack() async throws {
+        try await TestServer.with { server in
+            let body =
+                #"{"id": "41", "debitAccount": "provider:bkash:clearing", "creditAccount": "provider:nagad:clearing", "#
+                + #""amount": "12.5", "code": 9, "reference": "R\"1"}"#
+            let created = try await server.client.execute(
+                uri: "/v1/transfers", method: .post, body: APITests.json(body)
+            ) {
+                response in
+                #expect(response.status == .created)
+                return Data(response.body.readableBytesView)
+            }
+            let read = try await server.client.execute(uri: "/v1/transfers/41", method: .get) {
+                Data($0.body.readableBytesView)
+            }
+            let left = try JSONSerialization.jsonObject(with: created) as? NSDictionary
+            let right = try JSONSerialization.jsonObject(with: read) as? NSDictionary
+            #expect(left != nil && left == right)
+        }
+    }
+}
