@@ -84,8 +84,7 @@ public enum KhataServer {
             webhookToleranceSeconds: configuration.webhookToleranceSeconds, now: configuration.clock)
         let metrics = ServerMetrics(ledger: ledger)
         let router = Router()
-        router.add(middleware: RequestIdMiddleware())
-        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        router.add(middleware: RequestIdMiddleware(metrics: metrics))
         router.get("/health") { _, _ in try api.health() }
         router.get("/docs") { _, _ in
             var headers = HTTPFields()

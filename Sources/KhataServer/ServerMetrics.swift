@@ -1,5 +1,3 @@
-import Dispatch
-import Hummingbird
 import Ledger
 import Prometheus
 import Synchronization
@@ -94,35 +92,5 @@ final class ServerMetrics: Sendable {
         buffer.reserveCapacity(16_384)
         registry.emit(into: &buffer)
         return buffer
-    }
-}
-
-/// Counts and times every request under its route's template (`/v1/transfers/{id}`, never the
-/// id itself, so that the label set stays small); unmatched paths count as `unmatched`.
-struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
-    let metrics: ServerMetrics
-
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
-        let start = DispatchTime.now().uptimeNanoseconds
-        metrics.requestStarted()
-        let status: Int
-        do {
-            let response = try await next(request, context)
-            status = response.status.code
-            finish(request, context, status: status, start: start)
-            return response
-        } catch {
-            status = (error as? any HTTPResponseError)?.status.code ?? 500
-            finish(request, context, status: status, start: start)
-            throw error
-        }
-    }
-
-    private func finish(_ request: Request, _ context: Context, status: Int, start: UInt64) {
-        metrics.requestFinished(
-            route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: status,
-            nanoseconds: DispatchTime.now().uptimeNanoseconds - start)
     }
 }
