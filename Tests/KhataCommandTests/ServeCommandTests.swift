@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -56,5 +57,69 @@ struct ServeCommandTests {
         let shown = try KhataProcess.run(["accounts", "show", "b", "--json", "--data-dir", directory.path])
         #expect(shown.status == 0)
         #expect(shown.stdout.contains("12.34"))
+    }
+
+    @Test("SIGTERM under load: requests in flight are answered, and every 201 is in the ledger afterwards")
+    func drainsOnSigterm() async throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let created = try KhataProcess.run([
+            "keys", "create", "--scope", "admin", "--json", "--data-dir", directory.path,
+        ])
+        let object = try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any]
+        let key = try #require(object?["key"] as? String)
+        let server = try LineReader(
+            ["serve", "--data-dir", directory.path, "--port", "0", "--log-format", "json"], standardError: true)
+        var port: Int?
+        while port == nil, let line = server.nextLine() {
+            if let range = line.range(of: "listening on 127.0.0.1:") {
+                port = Int(line[range.upperBound...].prefix { $0.isNumber })
+            }
+        }
+        let base = URL(string: "http://127.0.0.1:\(try #require(port))")!
+        for account in ["a", "b"] {
+            let status = try await Self.post(
+                base.appendingPathComponent("v1/accounts"), #"{"key": "\#(account)", "currency": "BDT"}"#, key: key)
+            #expect(status == 201)
+        }
+        let url = base.appendingPathComponent("v1/transfers")
+        let pid = server.process.processIdentifier
+        // 400 transfers from 16 concurrent clients; SIGTERM goes out once 100 have been answered.
+        let acknowledged = try await withThrowingTaskGroup(of: Int.self) { group in
+            let answered = Counter()
+            for client in 0..<16 {
+                group.addTask {
+                    var created = 0
+                    for index in 0..<25 {
+                        let body =
+                            #"{"id": "\#(client * 1000 + index + 1)", "debitAccount": "a", "#
+                            + #""creditAccount": "b", "amount": "1.00"}"#
+                        guard let status = try? await Self.post(url, body, key: key) else { break }
+                        if status == 201 { created += 1 }
+                        if answered.increment() == 100 { kill(pid, SIGTERM) }
+                    }
+                    return created
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus == 0)
+        #expect(acknowledged >= 100)
+        let shown = try KhataProcess.run(["accounts", "show", "b", "--json", "--data-dir", directory.path])
+        let account = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
+        // Every acknowledged transfer is there, and nothing that was not answered.
+        #expect(account?["creditsPosted"] as? String == "\(acknowledged).00")
+    }
+}
+
+/// A count shared by concurrent tasks.
+final class Counter: Sendable {
+    private let value = Mutex(0)
+    func increment() -> Int {
+        value.withLock {
+            $0 += 1
+            return $0
+        }
     }
 }
