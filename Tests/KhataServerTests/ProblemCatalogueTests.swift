@@ -36,7 +36,8 @@ struct ProblemCatalogueTests {
                 (.post, "/v1/transfers", transfer + #""amount": "3.00"}"#, .conflict, "exists-with-different-fields"),
                 (
                     .post, "/v1/transfers",
-                    #"{"id": "6", "debitAccount": "merchant:SVC-456", "creditAccount": "merchant:SVC-456", "amount": 1}"#,
+                    #"{"id": "6", "debitAccount": "merchant:SVC-456", "creditAccount": "merchant:SVC-456", "#
+                        + #""amount": 1}"#,
                     .unprocessableContent, "accounts-must-be-different"
                 ),
                 (.post, "/v1/transfers", #"{"id": "0", "amount": 1}"#, .badRequest, "invalid-id"),
