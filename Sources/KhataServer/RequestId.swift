@@ -7,8 +7,9 @@ import Synchronization
 
 /// A correlation id per request: the client's `X-Request-Id` when it is a sensible token, else a
 /// new id (UUID-shaped, unique in the process; see `RequestIds`); set as `request_id` on the
-/// request's logger, so every log line about the request carries it, and echoed on every answer, errors included, so that a client's report can be
-/// matched with the server's logs. Refusals are logged at debug level, failures at error level.
+/// request's logger, so every log line about the request carries it, and echoed on every answer,
+/// errors included, so that a client's report can be matched with the server's logs. Refusals
+/// are logged at debug level, failures at error level. It also counts and times every answer.
 struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
     static var field: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
 
