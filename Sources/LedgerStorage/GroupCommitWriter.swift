@@ -90,6 +90,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let allocator: SegmentAllocator
     private var producer: Producer
     private var currentSegmentSizeBytes: Int?
+    /// The producer's own hasher, for groups it seals itself (see `commit`).
+    private let producerHasher = SHA256Hasher()
+    /// Groups of at most this many records are sealed by the producer, on its own thread.
+    static let inlineSealRecords = 256
 
     private let freeBuffers: Mutex<[GroupBuffer]>
     private let freeBufferCount: DispatchSemaphore
@@ -184,6 +188,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         producer.position.offset += sizeBytes
         producer.position.nextSequence += UInt64(buffer.count)
         let chunks = Format.chunkCount(records: buffer.count)
+        // A small group is sealed here: waking a seal thread for a few records cost more (a
+        // context switch each way) than sealing them, and small groups are what a lightly loaded
+        // ledger, such as one behind an HTTP API, commits most.
+        if buffer.count <= Self.inlineSealRecords {
+            seal(job, chunk: 0, hasher: producerHasher)
+            return
+        }
         sealTasks.withLock { tasks in
             for chunk in 0..<chunks { tasks.append((job, chunk)) }
         }
@@ -234,16 +245,21 @@ final class GroupCommitWriter: @unchecked Sendable {
             sealTaskCount.wait()
             // Safe: the semaphore counts queued tasks, so one is there.
             guard let (job, chunk) = sealTasks.withLock({ $0.removeFirst() }) else { break }
-            let start = chunk * Format.chainChunkRecords
-            let count = min(Format.chainChunkRecords, job.recordCount - start)
-            let base = job.buffer.base + start * Format.recordSizeBytes
-            RecordCodec.seal(records: base, count: count, firstSequence: job.firstSequence + UInt64(start))
-            job.chunkDigests[chunk] = hasher.chunkDigest(records: base, count: count)
-            if job.remainingChunks.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                chainInOrder(job, hasher: hasher)
-            }
+            seal(job, chunk: chunk, hasher: hasher)
         }
         sealThreadsStopped.signal()
+    }
+
+    /// Numbers, checksums and hashes one chunk; whoever seals a group's last chunk chains it.
+    private func seal(_ job: GroupJob, chunk: Int, hasher: SHA256Hasher) {
+        let start = chunk * Format.chainChunkRecords
+        let count = min(Format.chainChunkRecords, job.recordCount - start)
+        let base = job.buffer.base + start * Format.recordSizeBytes
+        RecordCodec.seal(records: base, count: count, firstSequence: job.firstSequence + UInt64(start))
+        job.chunkDigests[chunk] = hasher.chunkDigest(records: base, count: count)
+        if job.remainingChunks.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            chainInOrder(job, hasher: hasher)
+        }
     }
 
     /// Links sealed groups to the chain strictly in group order and queues them for the disk.
