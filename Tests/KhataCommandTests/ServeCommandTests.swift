@@ -21,10 +21,9 @@ struct ServeCommandTests {
         return (response as? HTTPURLResponse)?.statusCode ?? 0
     }
 
-    @Test("serves on the reported port, stops on SIGTERM with exit status 0, and keeps what it acknowledged")
-    func serveAndStop() async throws {
-        let directory = ScratchDirectory()
-        defer { directory.remove() }
+    /// Creates an admin key, starts `khata serve --port 0` on `directory`, waits for the address
+    /// it logs, and creates accounts a and b.
+    static func start(_ directory: ScratchDirectory) async throws -> (server: LineReader, base: URL, key: String) {
         let created = try KhataProcess.run([
             "keys", "create", "--scope", "admin", "--json", "--data-dir", directory.path,
         ])
@@ -43,11 +42,18 @@ struct ServeCommandTests {
         let bound = try #require(port, "the server never reported its address")
         let base = URL(string: "http://127.0.0.1:\(bound)")!
         for account in ["a", "b"] {
-            #expect(
-                try await Self.post(
-                    base.appendingPathComponent("v1/accounts"), #"{"key": "\#(account)", "currency": "BDT"}"#, key: key
-                ) == 201)
+            let status = try await post(
+                base.appendingPathComponent("v1/accounts"), #"{"key": "\#(account)", "currency": "BDT"}"#, key: key)
+            #expect(status == 201)
         }
+        return (server, base, key)
+    }
+
+    @Test("serves on the reported port, stops on SIGTERM with exit status 0, and keeps what it acknowledged")
+    func serveAndStop() async throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let (server, base, key) = try await Self.start(directory)
         let transfer = #"{"id": "77", "debitAccount": "a", "creditAccount": "b", "amount": "12.34"}"#
         #expect(try await Self.post(base.appendingPathComponent("v1/transfers"), transfer, key: "") == 401)
         #expect(try await Self.post(base.appendingPathComponent("v1/transfers"), transfer, key: key) == 201)
@@ -63,25 +69,7 @@ struct ServeCommandTests {
     func drainsOnSigterm() async throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
-        let created = try KhataProcess.run([
-            "keys", "create", "--scope", "admin", "--json", "--data-dir", directory.path,
-        ])
-        let object = try JSONSerialization.jsonObject(with: Data(created.stdout.utf8)) as? [String: Any]
-        let key = try #require(object?["key"] as? String)
-        let server = try LineReader(
-            ["serve", "--data-dir", directory.path, "--port", "0", "--log-format", "json"], standardError: true)
-        var port: Int?
-        while port == nil, let line = server.nextLine() {
-            if let range = line.range(of: "listening on 127.0.0.1:") {
-                port = Int(line[range.upperBound...].prefix { $0.isNumber })
-            }
-        }
-        let base = URL(string: "http://127.0.0.1:\(try #require(port))")!
-        for account in ["a", "b"] {
-            let status = try await Self.post(
-                base.appendingPathComponent("v1/accounts"), #"{"key": "\#(account)", "currency": "BDT"}"#, key: key)
-            #expect(status == 201)
-        }
+        let (server, base, key) = try await Self.start(directory)
         let url = base.appendingPathComponent("v1/transfers")
         let pid = server.process.processIdentifier
         // 400 transfers from 16 concurrent clients; SIGTERM goes out once 100 have been answered.
