@@ -48,6 +48,8 @@ let package = Package(
         ),
         // The jobs' relational state: SQLite in the data directory by default.
         .target(name: "JobStore", dependencies: ["CSQLite", "COpenSSL"], swiftSettings: strictSettings),
+        // The scheduler of the batch jobs: cron schedules, time zones, runs.
+        .target(name: "Scheduler", path: "Jobs/Scheduler", swiftSettings: strictSettings),
         .target(
             name: "KhataServer",
             dependencies: [
@@ -114,6 +116,7 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler"], swiftSettings: strictSettings),
         .testTarget(name: "JobStoreTests", dependencies: ["TestSupport", "JobStore"], swiftSettings: strictSettings),
         .testTarget(
             name: "LedgerCoreTests",
