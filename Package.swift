@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "JobStore", dependencies: ["CSQLite", "COpenSSL"], swiftSettings: strictSettings),
         // The scheduler of the batch jobs: cron schedules, time zones, runs.
         .target(name: "Scheduler", path: "Jobs/Scheduler", swiftSettings: strictSettings),
+        // The expire-reservations job: voids holds whose payment window has passed.
+        .target(name: "Expiry", dependencies: ["Ledger", "LedgerCore"], path: "Jobs/Expiry", swiftSettings: strictSettings),
         .target(
             name: "KhataServer",
             dependencies: [
@@ -82,6 +84,7 @@ let package = Package(
             dependencies: [
                 "KhataServer",
                 "JobStore",
+                "Expiry",
                 "Ledger",
                 "LedgerCore",
                 "LedgerStorage",
@@ -114,6 +117,11 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ExpiryTests",
+            dependencies: ["TestSupport", "Expiry", "Ledger", "LedgerCore", "LedgerStorage"],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler"], swiftSettings: strictSettings),
