@@ -35,3 +35,18 @@ struct ExpireCommandTests {
         #expect(bad.status != 0 && bad.stderr.contains("ISO 8601"))
     }
 }
+
+@Suite("khata bench expiry")
+struct ExpiryBenchCommandTests {
+    @Test("creates the holds, moves the clock past them, and expires every one")
+    func smallRun() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let run = try KhataProcess.run(
+            ["bench", "expiry", "--holds", "3000", "--accounts", "10", "--batch-size", "700", "--json"]
+                + ["--dir", directory.path + "/bench", "--data-dir", directory.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(result?["expired"] as? Int == 3_000 && result?["batches"] as? Int == 5)
+    }
+}
