@@ -49,7 +49,7 @@ let package = Package(
         // The jobs' relational state: SQLite in the data directory by default.
         .target(name: "JobStore", dependencies: ["CSQLite", "COpenSSL"], swiftSettings: strictSettings),
         // The scheduler of the batch jobs: cron schedules, time zones, runs.
-        .target(name: "Scheduler", path: "Jobs/Scheduler", swiftSettings: strictSettings),
+        .target(name: "Scheduler", dependencies: ["JobStore"], path: "Jobs/Scheduler", swiftSettings: strictSettings),
         // The expire-reservations job: voids holds whose payment window has passed.
         .target(name: "Expiry", dependencies: ["Ledger", "LedgerCore"], path: "Jobs/Expiry", swiftSettings: strictSettings),
         .target(
@@ -85,6 +85,7 @@ let package = Package(
                 "KhataServer",
                 "JobStore",
                 "Expiry",
+                "Scheduler",
                 "Ledger",
                 "LedgerCore",
                 "LedgerStorage",
@@ -124,7 +125,7 @@ let package = Package(
             dependencies: ["TestSupport", "Expiry", "Ledger", "LedgerCore", "LedgerStorage"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler"], swiftSettings: strictSettings),
+        .testTarget(name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler", "JobStore"], swiftSettings: strictSettings),
         .testTarget(name: "JobStoreTests", dependencies: ["TestSupport", "JobStore"], swiftSettings: strictSettings),
         .testTarget(
             name: "LedgerCoreTests",

@@ -9,7 +9,8 @@ public enum Migrations {
     }
 
     public static let all: [Migration] = [
-        Migration(version: 1, name: "reservations, confirmation attempts, webhook deliveries, API keys", sql: v1)
+        Migration(version: 1, name: "reservations, confirmation attempts, webhook deliveries, API keys", sql: v1),
+        Migration(version: 2, name: "job runs and schedule slots", sql: v2),
     ]
 
     /// Applies every migration newer than the database's version. A database newer than this
@@ -90,6 +91,28 @@ public enum Migrations {
             name TEXT NOT NULL,
             created_at TEXT NOT NULL,
             revoked_at TEXT
+        );
+        """
+
+    static let v2 = """
+        CREATE TABLE job_runs (
+            id INTEGER PRIMARY KEY,
+            job TEXT NOT NULL,
+            trigger TEXT NOT NULL CHECK (trigger IN ('schedule', 'manual')),
+            slot_unix INTEGER,
+            worker TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            outcome TEXT NOT NULL CHECK (outcome IN ('running', 'succeeded', 'failed', 'interrupted', 'abandoned')),
+            read_count INTEGER NOT NULL DEFAULT 0,
+            written_count INTEGER NOT NULL DEFAULT 0,
+            failed_count INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        CREATE INDEX job_runs_by_job ON job_runs (job, id);
+        CREATE TABLE job_schedule (
+            job TEXT PRIMARY KEY,
+            last_slot_unix INTEGER NOT NULL
         );
         """
 }
