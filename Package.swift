@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // System libraries from Debian: module maps only, no logic.
@@ -49,7 +50,15 @@ let package = Package(
         // The jobs' relational state: SQLite in the data directory by default.
         .target(name: "JobStore", dependencies: ["CSQLite", "COpenSSL"], swiftSettings: strictSettings),
         // The scheduler of the batch jobs: cron schedules, time zones, runs.
-        .target(name: "Scheduler", dependencies: ["JobStore"], path: "Jobs/Scheduler", swiftSettings: strictSettings),
+        .target(
+            name: "Scheduler",
+            dependencies: [
+                "JobStore", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Jobs/Scheduler",
+            swiftSettings: strictSettings
+        ),
         // The expire-reservations job: voids holds whose payment window has passed.
         .target(name: "Expiry", dependencies: ["Ledger", "LedgerCore"], path: "Jobs/Expiry", swiftSettings: strictSettings),
         .target(
@@ -61,6 +70,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -94,6 +105,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),

@@ -62,7 +62,8 @@ public struct JobRunner: Sendable {
     /// schedule's instant (Unix seconds): when another worker has already started that slot, the
     /// run is skipped, so a slot runs once however many workers see it.
     public func run(
-        _ job: ScheduledJob, slot: Int64? = nil, now: UInt64? = nil, shouldStop: @escaping @Sendable () -> Bool = { false }
+        _ job: ScheduledJob, slot: Int64? = nil, now: UInt64? = nil,
+        shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> RunResult {
         guard let lock = try FileLock.tryAcquire(lockDirectory + "/\(job.name).lock") else { return .alreadyRunning }
         defer { lock.release() }

@@ -23,7 +23,8 @@ public final class FileLock: Sendable {
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw DatabaseError(
-                kind: .other, code: "errno \(errno)", message: "cannot open lock file \(path): \(String(cString: strerror(errno)))",
+                kind: .other, code: "errno \(errno)",
+                message: "cannot open lock file \(path): \(String(cString: strerror(errno)))",
                 sql: "")
         }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {

@@ -102,17 +102,20 @@ public struct JobRuns: Sendable {
                 """
             let rows =
                 if let job {
-                    try connection.query(columns + " WHERE job = ? ORDER BY id DESC LIMIT ?", [.text(job), .integer(Int64(limit))])
+                    try connection.query(
+                        columns + " WHERE job = ? ORDER BY id DESC LIMIT ?", [.text(job), .integer(Int64(limit))])
                 } else {
                     try connection.query(columns + " ORDER BY id DESC LIMIT ?", [.integer(Int64(limit))])
                 }
             return rows.map { row in
                 JobRun(
-                    id: row[0].integer ?? 0, job: row[1].text ?? "", trigger: row[2].text ?? "", slotUnix: row[3].integer,
+                    id: row[0].integer ?? 0, job: row[1].text ?? "", trigger: row[2].text ?? "",
+                    slotUnix: row[3].integer,
                     worker: row[4].text ?? "", startedAt: row[5].text ?? "", endedAt: row[6].text,
                     outcome: RunOutcome(rawValue: row[7].text ?? "") ?? .failed,
                     counts: JobCounts(
-                        read: Int(row[8].integer ?? 0), written: Int(row[9].integer ?? 0), failed: Int(row[10].integer ?? 0)),
+                        read: Int(row[8].integer ?? 0), written: Int(row[9].integer ?? 0),
+                        failed: Int(row[10].integer ?? 0)),
                     error: row[11].text)
             }
         }
@@ -121,7 +124,8 @@ public struct JobRuns: Sendable {
     /// The last schedule slot a run was started for.
     public func lastSlot(job: String) async throws -> Int64? {
         try await database.perform { connection in
-            try connection.query("SELECT last_slot_unix FROM job_schedule WHERE job = ?", [.text(job)]).first?.first?.integer
+            try connection.query("SELECT last_slot_unix FROM job_schedule WHERE job = ?", [.text(job)]).first?.first?
+                .integer
         }
     }
 

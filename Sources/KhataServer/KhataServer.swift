@@ -3,6 +3,9 @@ import Hummingbird
 import JobStore
 import Ledger
 import LedgerCore
+import Logging
+import ServiceLifecycle
+import UnixSignals
 
 /// Everything the server is configured with beyond the ledger and the job store.
 public struct ServerConfiguration: Sendable {
@@ -56,10 +59,17 @@ public enum KhataServer {
     }
 
     /// Serves until SIGTERM or SIGINT, then stops accepting connections and lets the requests in
-    /// flight finish.
-    public static func serve(ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration) async throws {
+    /// flight finish; `services` (the job scheduler) run beside it and stop gracefully with it.
+    public static func serve(
+        ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration, services: [any Service] = [],
+        logger: Logger = Logger(label: "khata.serve")
+    ) async throws {
         try await prepareLedger(ledger)
-        try await application(ledger: ledger, database: database, configuration: configuration).runService()
+        let app = try application(ledger: ledger, database: database, configuration: configuration)
+        try await ServiceGroup(
+            configuration: .init(
+                services: [app] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        ).run()
     }
 
     /// The routes, for tests and for embedding.

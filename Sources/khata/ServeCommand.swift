@@ -2,6 +2,7 @@ import ArgumentParser
 import JobStore
 import KhataServer
 import Ledger
+import Scheduler
 
 /// `khata serve`: the HTTP API over the data directory's ledger and job store, until SIGTERM or
 /// SIGINT, after which it stops accepting connections, finishes the requests in flight and closes
@@ -12,7 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve the HTTP API (accounts, transfers, reservations, refunds, webhooks) over the ledger.",
         discussion: """
             Every /v1 route but the webhooks needs an API key (khata keys create). Webhook secrets \
-            come from the settings webhooks.<provider>.secret (KHATA_WEBHOOKS_BKASH_SECRET, …).
+            come from the settings webhooks.<provider>.secret (KHATA_WEBHOOKS_BKASH_SECRET, …). The \
+            batch jobs' scheduler runs beside the API (see khata jobs) unless --no-scheduler.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -26,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body accepted, in bytes.")
     var maximumBodyBytes = 1 << 20
 
+    @Flag(help: "Do not run the batch jobs' scheduler beside the API (run khata worker instead).")
+    var noScheduler = false
+
     @Option(help: "How long a verified API key is remembered, in milliseconds (a revocation takes this long).")
     var keyCacheMilliseconds = 5_000
 
@@ -33,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, not \(port)") }
         guard maximumBodyBytes > 0 else { throw ValidationError("--maximum-body-bytes must be positive") }
         guard keyCacheMilliseconds >= 0 else { throw ValidationError("--key-cache-milliseconds must not be negative") }
-        let (settings, _) = try await global.load(label: "khata.serve")
+        let (settings, logger) = try await global.load(label: "khata.serve")
         let database = try JobDatabase.open(dataDir: settings.dataDir)
         let ledger = try LedgerSession.open(settings)
         defer { ledger.close() }
@@ -43,6 +48,13 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maximumBodyBytes = maximumBodyBytes
         configuration.keyCacheMilliseconds = keyCacheMilliseconds
         configuration.webhookSecrets = settings.webhookSecrets
-        try await KhataServer.serve(ledger: ledger, database: database, configuration: configuration)
+        let scheduler = SchedulerService(
+            scheduler: JobScheduler(
+                jobs: try JobCatalog.jobs(settings, ledger: ledger), zone: settings.scheduleZone,
+                runner: JobCatalog.runner(settings, database: database)),
+            clock: Ledger.wallClockNanoseconds, logger: logger)
+        try await KhataServer.serve(
+            ledger: ledger, database: database, configuration: configuration,
+            services: noScheduler ? [] : [scheduler], logger: logger)
     }
 }

@@ -1,5 +1,6 @@
 import Configuration
 import LedgerStorage
+import Scheduler
 import SystemPackage
 
 #if canImport(Glibc)
@@ -12,6 +13,10 @@ struct Settings {
     var storage = StoreConfiguration()
     /// Webhook signing secrets by provider (`webhooks.bkash.secret`, or KHATA_WEBHOOKS_BKASH_SECRET).
     var webhookSecrets: [String: String] = [:]
+    /// The time zone job schedules are read in (`scheduler.timeZone`).
+    var scheduleZone = ScheduleZone.dhaka
+    /// Cron schedules by job name (`jobs.<jobInCamelCase>.schedule`), over the defaults.
+    var jobSchedules = JobCatalog.defaultSchedules
 
     /// Where the segment store lives.
     var ledgerDirectory: String { dataDir + "/ledger" }
@@ -49,6 +54,24 @@ struct Settings {
             let scoped = reader.scoped(to: "webhooks").scoped(to: ConfigKey(provider))
             if let secret = scoped.string(forKey: "secret", isSecret: true) {
                 settings.webhookSecrets[provider] = secret
+            }
+        }
+        if let zoneText = reader.scoped(to: "scheduler").string(forKey: "timeZone") {
+            guard let zone = ScheduleZone(zoneText) else {
+                throw SettingsError(
+                    "setting scheduler.timeZone \"\(zoneText)\" is not a time zone (Asia/Dhaka, UTC, +06:00, …)")
+            }
+            settings.scheduleZone = zone
+        }
+        for name in JobCatalog.defaultSchedules.keys {
+            let key = JobCatalog.configurationKey(name)
+            if let expression = reader.scoped(to: "jobs").scoped(to: ConfigKey(key)).string(forKey: "schedule") {
+                do {
+                    _ = try CronSchedule(expression)
+                } catch {
+                    throw SettingsError("setting jobs.\(key).schedule: \(error)")
+                }
+                settings.jobSchedules[name] = expression
             }
         }
         do {

@@ -20,7 +20,8 @@ struct JobRunnerTests {
             clock: { 1_764_400_000_000_000_000 })
     }
 
-    static func counting(_ probe: Probe, name: String = "count", schedule: String = "* * * * *") throws -> ScheduledJob {
+    static func counting(_ probe: Probe, name: String = "count", schedule: String = "* * * * *") throws -> ScheduledJob
+    {
         ScheduledJob(name: name, schedule: try CronSchedule(schedule)) { _ in
             probe.runs.add(1, ordering: .relaxed)
             return (JobCounts(read: 3, written: 2, failed: 1), false)
@@ -37,7 +38,9 @@ struct JobRunnerTests {
             Issue.record("the job did not run")
             return
         }
-        #expect(run.outcome == .succeeded && run.trigger == "manual" && run.counts == JobCounts(read: 3, written: 2, failed: 1))
+        #expect(
+            run.outcome == .succeeded && run.trigger == "manual"
+                && run.counts == JobCounts(read: 3, written: 2, failed: 1))
         struct Broken: Error, CustomStringConvertible { var description: String { "the provider's file is missing" } }
         let failing = ScheduledJob(name: "broken", schedule: try CronSchedule("@daily")) { _ in throw Broken() }
         guard case .ran(let failed) = try await runner.run(failing) else {

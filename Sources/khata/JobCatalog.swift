@@ -1,0 +1,43 @@
+import Expiry
+import Foundation
+import JobStore
+import Ledger
+import Scheduler
+
+/// The batch jobs `khata` knows, with their default schedules.
+enum JobCatalog {
+    /// Job name → cron schedule (in the scheduler's time zone).
+    static let defaultSchedules = ["expire-reservations": "* * * * *"]
+
+    /// The settings key of a job: its name in camel case (`expireReservations`).
+    static func configurationKey(_ name: String) -> String {
+        let parts = name.split(separator: "-")
+        return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
+    }
+
+    /// The jobs, run against `ledger` (nil for commands that only list or read history; running
+    /// a job then fails with a clear error).
+    static func jobs(_ settings: Settings, ledger: Ledger?) throws -> [ScheduledJob] {
+        try settings.jobSchedules.keys.sorted().map { name in
+            // Safe: Settings checked every schedule.
+            let schedule = try CronSchedule(settings.jobSchedules[name]!)
+            switch name {
+            case "expire-reservations":
+                return ScheduledJob(name: name, schedule: schedule) { context in
+                    guard let ledger else { throw CommandFailure("the job \(name) needs the ledger") }
+                    let outcome = try await ExpiryJob(ledger: ledger).run(
+                        now: context.now, shouldStop: context.shouldStop)
+                    return (
+                        JobCounts(read: outcome.due, written: outcome.expired, failed: outcome.notYetDue),
+                        context.shouldStop()
+                    )
+                }
+            default: preconditionFailure("no job named \(name)")
+            }
+        }
+    }
+
+    static func runner(_ settings: Settings, database: JobDatabase) -> JobRunner {
+        JobRunner(database: database, lockDirectory: settings.dataDir + "/locks", clock: Ledger.wallClockNanoseconds)
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `khata jobs` and `khata worker` as child processes.
+@Suite("khata jobs and worker")
+struct JobsCommandTests {
+    @Test("jobs list shows the schedule; jobs run records a run; history shows it; a bad schedule is refused")
+    func listRunHistory() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let data = ["--data-dir", directory.path]
+        let list = try KhataProcess.run(["jobs", "list", "--json"] + data)
+        #expect(list.status == 0, "\(list.stderr)")
+        let job = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any]
+        #expect(job?["job"] as? String == "expire-reservations" && job?["schedule"] as? String == "* * * * *")
+        #expect(job?["timeZone"] as? String == "Asia/Dhaka" && job?["nextRun"] is String)
+        let run = try KhataProcess.run(["jobs", "run", "expire-reservations", "--json"] + data)
+        #expect(run.status == 0, "\(run.stderr)")
+        let record = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(record?["outcome"] as? String == "succeeded" && record?["trigger"] as? String == "manual")
+        let history = try KhataProcess.run(["jobs", "history", "expire-reservations", "--json"] + data)
+        #expect(history.stdout.split(separator: "\n").count == 1)
+        let unknown = try KhataProcess.run(["jobs", "run", "reconcile-everything"] + data)
+        #expect(unknown.status != 0 && unknown.stderr.contains("no job named"))
+        let badSchedule = try KhataProcess.run(
+            ["jobs", "list"] + data, environment: ["KHATA_JOBS_EXPIRE_RESERVATIONS_SCHEDULE": "61 * * * *"])
+        #expect(badSchedule.status != 0 && badSchedule.stderr.contains("expireReservations"))
+        let zone = try KhataProcess.run(["jobs", "list"] + data, environment: ["KHATA_SCHEDULER_TIME_ZONE": "UTC"])
+        #expect(zone.status == 0 && zone.stdout.contains("(UTC)"), "\(zone.stderr)")
+    }
+
+    @Test("khata worker starts the scheduler and stops with exit status 0 on SIGTERM")
+    func workerStops() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let worker = try LineReader(
+            ["worker", "--data-dir", directory.path, "--log-format", "json"], standardError: true)
+        var started = false
+        while !started, let line = worker.nextLine() { started = line.contains("scheduler started") }
+        #expect(started)
+        kill(worker.process.processIdentifier, SIGTERM)
+        worker.process.waitUntilExit()
+        #expect(worker.process.terminationStatus == 0)
+    }
+}
