@@ -115,7 +115,8 @@ struct JobsCommand: AsyncParsableCommand {
         } else {
             Swift.print(
                 "#\(run.id) \(run.job) \(run.trigger) \(run.outcome.rawValue) \(run.startedAt) → "
-                    + "\(run.endedAt ?? "…")  read \(run.counts.read), written \(run.counts.written), failed \(run.counts.failed)"
+                    + "\(run.endedAt ?? "…")  read \(run.counts.read), written \(run.counts.written), "
+                    + "failed \(run.counts.failed)"
                     + (run.error.map { "  error: \($0)" } ?? ""))
         }
     }
