@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "KhataServer",
             dependencies: [
-                "JobStore", "Ledger", "LedgerCore", .product(name: "Hummingbird", package: "hummingbird"),
+                "JobStore", "Scheduler", "Ledger", "LedgerCore", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "KhataServerTests",
             dependencies: [
-                "TestSupport", "KhataServer", "JobStore", "Ledger", "LedgerCore", "LedgerStorage",
+                "TestSupport", "KhataServer", "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -4,6 +4,7 @@ import JobStore
 import Ledger
 import LedgerCore
 import Logging
+import Scheduler
 import ServiceLifecycle
 import UnixSignals
 
@@ -24,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     /// Nanoseconds since the Unix epoch: the same clock as the ledger's, so that a reservation's
     /// window is judged as the ledger judges it.
     public var clock: @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
+    /// The batch jobs the API lists and runs by hand (`/v1/jobs`); nil for none.
+    public var scheduler: JobScheduler?
 
     public init() {}
 }
@@ -91,7 +94,8 @@ public enum KhataServer {
             auth: Authenticator(
                 keys: APIKeys(database: database), cacheMilliseconds: configuration.keyCacheMilliseconds),
             maximumBodyBytes: configuration.maximumBodyBytes, webhookSecrets: secrets,
-            webhookToleranceSeconds: configuration.webhookToleranceSeconds, now: configuration.clock)
+            webhookToleranceSeconds: configuration.webhookToleranceSeconds, now: configuration.clock,
+            scheduler: configuration.scheduler)
         let metrics = ServerMetrics(ledger: ledger)
         let router = Router()
         router.add(middleware: RequestIdMiddleware(metrics: metrics))
@@ -156,6 +160,19 @@ public enum KhataServer {
             try await api.auth.authorize(request, .post)
             return try await api.cancelReservation(context.parameters.require("id"))
         }
+        router.get("/v1/jobs") { request, _ in
+            try await api.auth.authorize(request, .read)
+            return try await api.jobs()
+        }
+        router.post("/v1/jobs/{name}/run") { request, context in
+            try await api.auth.authorize(request, .admin)
+            return try await api.runJob(context.parameters.require("name"))
+        }
+        router.get("/v1/jobs/runs") { request, _ in
+            try await api.auth.authorize(request, .read)
+            let query = request.uri.queryParameters
+            return try await api.jobRuns(job: query["job"].map(String.init), limit: query["limit"].map(String.init))
+        }
         router.post("/v1/webhooks/{provider}") { request, context in
             try await api.webhook(context.parameters.require("provider"), request, context)
         }
@@ -178,6 +195,7 @@ struct API: Sendable {
     let webhookSecrets: [Provider: [UInt8]]
     let webhookToleranceSeconds: UInt64
     let now: @Sendable () -> UInt64
+    let scheduler: JobScheduler?
 
     /// Liveness (the server answers) and readiness (the ledger takes writes): 200 when ready,
     /// 503 with the reason when the ledger stopped after a failed write.

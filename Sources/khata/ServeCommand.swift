@@ -48,11 +48,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maximumBodyBytes = maximumBodyBytes
         configuration.keyCacheMilliseconds = keyCacheMilliseconds
         configuration.webhookSecrets = settings.webhookSecrets
-        let scheduler = SchedulerService(
-            scheduler: JobScheduler(
-                jobs: try JobCatalog.jobs(settings, ledger: ledger), zone: settings.scheduleZone,
-                runner: JobCatalog.runner(settings, database: database)),
-            clock: Ledger.wallClockNanoseconds, logger: logger)
+        let jobs = JobScheduler(
+            jobs: try JobCatalog.jobs(settings, ledger: ledger), zone: settings.scheduleZone,
+            runner: JobCatalog.runner(settings, database: database))
+        configuration.scheduler = jobs
+        let scheduler = SchedulerService(scheduler: jobs, clock: Ledger.wallClockNanoseconds, logger: logger)
         try await KhataServer.serve(
             ledger: ledger, database: database, configuration: configuration,
             services: noScheduler ? [] : [scheduler], logger: logger)

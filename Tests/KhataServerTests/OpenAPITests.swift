@@ -59,7 +59,8 @@ struct OpenAPITests {
                 let method = HTTPRequest.Method(String(parts[0]))!
                 let uri = String(parts[1]).replacingOccurrences(of: "{id}", with: "1")
                     .replacingOccurrences(of: "{key}", with: "provider:bkash:clearing")
-                    .replacingOccurrences(of: "{provider}", with: "bkash")
+                    .replacingOccurrences(of: "{provider}", with: "bkash").replacingOccurrences(
+                        of: "{name}", with: "count")
                 let body = method == .post ? ByteBuffer(string: "{}") : nil
                 // The conformance check at the end of TestServer.with validates each answer.
                 try await server.client.execute(uri: uri, method: method, body: body) { response in

@@ -6,6 +6,7 @@ import JobStore
 import KhataServer
 import Ledger
 import LedgerStorage
+import Scheduler
 import Synchronization
 import TestSupport
 import Testing
@@ -97,6 +98,13 @@ struct TestServer: Sendable {
         configuration.clock = clock.read
         configuration.keyCacheMilliseconds = keyCacheMilliseconds
         configuration.webhookSecrets = webhookSecrets
+        // One job, so that the job routes have something to list and run.
+        let counting = ScheduledJob(name: "count", schedule: try CronSchedule("*/5 * * * *")) { _ in
+            (JobCounts(read: 3, written: 2, failed: 0), false)
+        }
+        configuration.scheduler = JobScheduler(
+            jobs: [counting], zone: .dhaka,
+            runner: JobRunner(database: database, lockDirectory: directory.path + "/locks", clock: clock.read))
         try await KhataServer.prepareLedger(ledger)
         let application = try KhataServer.application(ledger: ledger, database: database, configuration: configuration)
         let seen = KeyedClient.Seen()

@@ -122,6 +122,6 @@ enum OpenAPIDocument {
                         problems: [])
                 ]
             ),
-        ] + OpenAPIPaths.v1
+        ] + OpenAPIPaths.v1 + OpenAPIJobs.paths
     }
 }

@@ -191,6 +191,6 @@ enum OpenAPISchemas {
                         ("code", integer("Business code", maximum: 65_535)),
                     ])
             ),
-        ] + OpenAPIReservationSchemas.all
+        ] + OpenAPIReservationSchemas.all + OpenAPIJobs.schemas
     }
 }
