@@ -48,7 +48,7 @@ let package = Package(
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         // The jobs' relational state: SQLite in the data directory by default.
-        .target(name: "JobStore", dependencies: ["CSQLite", "COpenSSL"], swiftSettings: strictSettings),
+        .target(name: "JobStore", dependencies: ["CSQLite", "CPostgres", "COpenSSL"], swiftSettings: strictSettings),
         // The scheduler of the batch jobs: cron schedules, time zones, runs.
         .target(
             name: "Scheduler",

@@ -1,40 +1,57 @@
 import Dispatch
 import Foundation
 
-/// The job state's database: one connection owned by one serial queue, so that every blocking
+/// The job state's database: SQLite in the data directory (the embedded default), or PostgreSQL
+/// when a database URL is given. One connection owned by one serial queue, so that every blocking
 /// call runs on that queue's thread and never on a Swift concurrency or event-loop thread.
 /// Opening applies the schema's migrations.
 public final class JobDatabase: @unchecked Sendable {
     // @unchecked: `connection` is touched only on `queue`, which runs one block at a time.
-    private let connection: SQLiteConnection
+    private let connection: any DatabaseConnection
     private let queue: DispatchQueue
-    /// Where the database lives.
-    public let path: String
+    /// Where the database lives: a file path, or a URL without its password.
+    public let location: String
+    public let dialect: Dialect
 
-    /// Opens `path` (creating it) and brings its schema up to date.
-    public init(path: String) throws {
-        self.path = path
-        connection = try SQLiteConnection(path: path)
+    /// Opens the SQLite database at `path` (creating it) and brings its schema up to date.
+    public convenience init(path: String) throws {
+        try self.init(connection: try SQLiteConnection(path: path), location: path)
+    }
+
+    /// Connects to PostgreSQL at `url` (`postgresql://user@host:port/db`) and brings its schema up
+    /// to date.
+    public convenience init(url: String) throws {
+        let connection = try PostgresConnection(url: url)
+        try self.init(connection: connection, location: connection.displayURL)
+    }
+
+    private init(connection: any DatabaseConnection, location: String) throws {
+        self.connection = connection
+        self.location = location
+        dialect = connection.dialect
         queue = DispatchQueue(label: "khata.jobstore")
         try Migrations.apply(to: connection)
     }
 
-    /// The embedded default: `<dataDir>/jobs.sqlite`.
-    public static func open(dataDir: String) throws -> JobDatabase {
+    /// PostgreSQL at `databaseURL` when given, else the embedded default `<dataDir>/jobs.sqlite`.
+    public static func open(dataDir: String, databaseURL: String? = nil) throws -> JobDatabase {
+        if let databaseURL { return try JobDatabase(url: databaseURL) }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         return try JobDatabase(path: dataDir + "/jobs.sqlite")
     }
 
     /// Runs `body` on the database's thread and waits for it without blocking a Swift
     /// concurrency thread.
-    public func perform<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+    public func perform<T: Sendable>(_ body: @escaping @Sendable (any DatabaseConnection) throws -> T) async throws
+        -> T
+    {
         try await withCheckedThrowingContinuation { continuation in
             queue.async { continuation.resume(with: Result { try body(self.connection) }) }
         }
     }
 
     /// Runs `body` on the database's thread, blocking the caller: for the command line.
-    public func performNow<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+    public func performNow<T>(_ body: (any DatabaseConnection) throws -> T) throws -> T {
         try queue.sync { try body(connection) }
     }
 

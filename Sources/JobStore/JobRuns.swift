@@ -48,16 +48,16 @@ public struct JobRuns: Sendable {
         async throws -> Int64
     {
         try await database.perform { connection in
-            try connection.run(
+            try connection.query(
                 """
                 INSERT INTO job_runs (job, trigger, slot_unix, worker, started_at, outcome)
-                VALUES (?, ?, ?, ?, ?, 'running')
+                VALUES (?, ?, ?, ?, ?, 'running') RETURNING id
                 """,
                 [
                     .text(job), .text(trigger), slotUnix.map(SQLValue.integer) ?? .null, .text(worker),
                     .text(UTCTime.text(nanoseconds: nanoseconds)),
-                ])
-            return try connection.query("SELECT last_insert_rowid()").first?.first?.integer ?? 0
+                ]
+            ).first?.first?.integer ?? 0
         }
     }
 

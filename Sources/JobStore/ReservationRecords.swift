@@ -186,7 +186,7 @@ public struct ReservationRecords: Sendable {
     }
 
     private static func fetch(
-        _ connection: SQLiteConnection, column: String, _ value: SQLValue
+        _ connection: any DatabaseConnection, column: String, _ value: SQLValue
     ) throws -> ReservationRecord? {
         let rows = try connection.query(
             """

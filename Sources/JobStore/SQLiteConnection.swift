@@ -34,7 +34,9 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
 
 /// One SQLite connection. Not thread-safe by itself: `JobDatabase` owns it and runs every call on
 /// its own thread, so no blocking call runs on a Swift concurrency or event-loop thread.
-public final class SQLiteConnection {
+public final class SQLiteConnection: DatabaseConnection {
+    public var dialect: Dialect { .sqlite }
+
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
     public let path: String
@@ -78,14 +80,14 @@ public final class SQLiteConnection {
 
     /// Runs a statement with every value bound as a parameter; answers the rows changed.
     @discardableResult
-    public func run(_ sql: String, _ values: [SQLValue] = []) throws(DatabaseError) -> Int {
+    public func run(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> Int {
         _ = try query(sql, values)
         return Int(sqlite3_changes(handle))
     }
 
     /// The rows of a query, every value bound as a parameter. Statements are prepared once and
     /// kept.
-    public func query(_ sql: String, _ values: [SQLValue] = []) throws(DatabaseError) -> [[SQLValue]] {
+    public func query(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> [[SQLValue]] {
         let statement = try prepared(sql)
         defer {
             sqlite3_reset(statement)

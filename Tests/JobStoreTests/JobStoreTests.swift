@@ -1,30 +1,82 @@
+import Foundation
 import JobStore
 import TestSupport
 import Testing
+
+/// The backends the conformance suite runs on: SQLite always, PostgreSQL when the README's test
+/// command has started one (KHATA_TEST_DATABASE_URL).
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    static var available: [Backend] {
+        ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] == nil ? [.sqlite] : [.sqlite, .postgres]
+    }
+
+    var testDescription: String { rawValue }
+
+    /// A fresh, empty database of this backend (PostgreSQL: a schema of its own, dropped by
+    /// `Scratch.remove`), opened twice if asked, so that reopening can be tested.
+    func scratch() throws -> Scratch { try Scratch(self) }
+
+    final class Scratch {
+        let directory = TemporaryDirectory()
+        let backend: Backend
+        let url: String?
+        private let schema: String?
+
+        init(_ backend: Backend) throws {
+            self.backend = backend
+            guard backend == .postgres, let base = ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] else {
+                url = nil
+                schema = nil
+                return
+            }
+            let name = "t_" + Crypto.hex(Crypto.randomBytes(6))
+            try PostgresConnection(url: base).execute("CREATE SCHEMA \(name)")
+            schema = name
+            url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
+        }
+
+        func open() throws -> JobDatabase { try JobDatabase.open(dataDir: directory.path + "/data", databaseURL: url) }
+
+        func remove() {
+            if let schema, let base = ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] {
+                try? PostgresConnection(url: base).execute("DROP SCHEMA \(schema) CASCADE")
+            }
+            directory.remove()
+        }
+    }
+}
 
 /// The SQLite store: migrations, parameters, typed errors, reservations and API keys, on real
 /// files in a scratch directory.
 @Suite("Job store")
 struct JobStoreTests {
-    @Test("opening applies every migration once, and reopening keeps the data")
-    func migrations() async throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try JobDatabase.open(dataDir: directory.path + "/data")
+    @Test("opening applies every migration once, and reopening keeps the data", arguments: Backend.available)
+    func migrations(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let database = try scratch.open()
         #expect(try database.schemaVersion == Migrations.all.last!.version)
         let keys = APIKeys(database: database)
         _ = try keys.create(name: "booking service", scopes: [.post])
-        let reopened = try JobDatabase.open(dataDir: directory.path + "/data")
+        let reopened = try scratch.open()
         #expect(try reopened.schemaVersion == Migrations.all.last!.version)
         #expect(try APIKeys(database: reopened).list().map(\.name) == ["booking service"])
     }
 
-    @Test("values are bound as parameters, and a constraint failure is a typed error naming its SQL")
-    func parametersAndErrors() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let connection = try SQLiteConnection(path: directory.path + "/t.sqlite")
-        try connection.execute("CREATE TABLE t (name TEXT PRIMARY KEY, amount_minor INTEGER, data BLOB)")
+    @Test(
+        "values are bound as parameters, and a constraint failure is a typed error naming its SQL",
+        arguments: Backend.available)
+    func parametersAndErrors(_ backend: Backend) throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        try scratch.open().performNow { connection in try Self.parametersAndErrors(connection, backend) }
+    }
+
+    static func parametersAndErrors(_ connection: any DatabaseConnection, _ backend: Backend) throws {
+        let blob = backend == .postgres ? "BYTEA" : "BLOB"
+        try connection.execute("CREATE TABLE t (name TEXT PRIMARY KEY, amount_minor BIGINT, data \(blob))")
         let hostile = "x'); DROP TABLE t; --"
         try connection.run(
             "INSERT INTO t VALUES (?, ?, ?)", [.text(hostile), .integer(Int64.max), .blob([0, 1, 255])])
@@ -35,6 +87,7 @@ struct JobStoreTests {
             Issue.record("a duplicate key was accepted")
         } catch {
             #expect(error.kind == .uniqueViolation)
+            #expect(error.code == (backend == .postgres ? "23505" : "SQLITE 1555"))
             #expect(error.description.contains("INSERT INTO t"))
         }
         #expect(throws: DatabaseError.self) { try connection.query("SELECT nothing FROM nowhere") }
@@ -48,11 +101,11 @@ struct JobStoreTests {
         #expect(try connection.query("SELECT COUNT(*) FROM t") == [[.integer(1)]])
     }
 
-    @Test("a reservation is inserted once per booking; the first row wins")
-    func reservations() async throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let records = ReservationRecords(database: try JobDatabase.open(dataDir: directory.path))
+    @Test("a reservation is inserted once per booking; the first row wins", arguments: Backend.available)
+    func reservations(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let records = ReservationRecords(database: try scratch.open())
         let first = ReservationRecord(
             bookingId: "BK-1", holdId: 42, paymentReference: "KH0000000000000001", customerId: "C-1",
             serviceId: "SVC-456", provider: "BKASH", currency: "BDT", amountMinor: 150_000,
@@ -74,11 +127,11 @@ struct JobStoreTests {
         #expect(UTCTime.text(nanoseconds: 1_764_408_600_123_000_000) == "2025-11-29T09:30:00.123Z")
     }
 
-    @Test("API keys: shown once, stored as a digest, verified, scoped and revoked")
-    func apiKeys() async throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try JobDatabase.open(dataDir: directory.path)
+    @Test("API keys: shown once, stored as a digest, verified, scoped and revoked", arguments: Backend.available)
+    func apiKeys(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let database = try scratch.open()
         let keys = APIKeys(database: database)
         let (key, info) = try keys.create(name: "finance", scopes: [.read, .finance])
         #expect(key.hasPrefix("khata_\(info.id)_"))
@@ -109,5 +162,30 @@ struct JobStoreTests {
         #expect(Crypto.constantTimeEqual(digest, digest))
         #expect(!Crypto.constantTimeEqual(digest, Array(digest.dropLast())))
         #expect(!Crypto.constantTimeEqual(digest, digest.map { $0 ^ 1 }))
+    }
+
+    @Test("job runs: ids in order, outcomes, counts, abandoned runs, schedule slots", arguments: Backend.available)
+    func jobRuns(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let runs = JobRuns(database: try scratch.open())
+        let first = try await runs.start(job: "a", trigger: "manual", slotUnix: nil, worker: "h:1", at: 1_000_000_000)
+        let second = try await runs.start(job: "a", trigger: "schedule", slotUnix: 60, worker: "h:2", at: 2_000_000_000)
+        #expect(second > first)
+        try await runs.finish(
+            id: second, outcome: .failed, counts: JobCounts(read: 5, written: 4, failed: 1), error: "boom",
+            at: 3_000_000_000)
+        #expect(try await runs.markAbandoned(job: "a", at: 4_000_000_000) == 1)
+        let history = try await runs.history(job: "a")
+        #expect(history.map(\.id) == [second, first])
+        #expect(history.map(\.outcome) == [.failed, .abandoned])
+        #expect(history[0].counts == JobCounts(read: 5, written: 4, failed: 1) && history[0].error == "boom")
+        #expect(history[0].slotUnix == 60 && history[1].slotUnix == nil)
+        #expect(history[0].startedAt == "1970-01-01T00:00:02.000Z" && history[0].endedAt == "1970-01-01T00:00:03.000Z")
+        #expect(try await runs.history(job: "b").isEmpty)
+        #expect(try await runs.lastSlot(job: "a") == nil)
+        try await runs.setLastSlot(job: "a", unix: 120)
+        try await runs.setLastSlot(job: "a", unix: 180)
+        #expect(try await runs.lastSlot(job: "a") == 180)
     }
 }

@@ -1,0 +1,29 @@
+/// The SQL both backends speak, with `?` placeholders (the PostgreSQL connection numbers them),
+/// and where they differ, a dialect to choose the text by.
+public enum Dialect: Sendable, Equatable {
+    case sqlite
+    case postgres
+}
+
+/// One connection to the job store's database. Not thread-safe: `JobDatabase` owns it and calls
+/// it from its own thread only, so no blocking call runs on a Swift concurrency or event-loop
+/// thread.
+public protocol DatabaseConnection: AnyObject {
+    var dialect: Dialect { get }
+    /// Runs `sql` (one or more statements, no parameters): schema changes and settings.
+    func execute(_ sql: String) throws(DatabaseError)
+    /// Runs one statement with every value bound as a parameter; answers the rows changed.
+    @discardableResult
+    func run(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> Int
+    /// The rows of one statement, every value bound as a parameter.
+    func query(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> [[SQLValue]]
+    /// Runs `body` in one transaction, rolled back when it throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T
+}
+
+extension DatabaseConnection {
+    @discardableResult
+    public func run(_ sql: String) throws(DatabaseError) -> Int { try run(sql, []) }
+
+    public func query(_ sql: String) throws(DatabaseError) -> [[SQLValue]] { try query(sql, []) }
+}

@@ -1,0 +1,190 @@
+import CPostgres
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One PostgreSQL connection through libpq: statements prepared once and kept, every value bound
+/// as a parameter, errors typed with their SQLSTATE. A connection found broken is reset with
+/// backoff (0.1, 0.2, 0.4 s) before the statement; a statement that fails on a broken connection
+/// is reported, not retried, since it may have run.
+public final class PostgresConnection: DatabaseConnection {
+    public var dialect: Dialect { .postgres }
+    private let handle: OpaquePointer
+    private var statements: [String: String] = [:]
+    /// The address without its password, for errors and logs.
+    public let displayURL: String
+
+    public init(url: String) throws(DatabaseError) {
+        displayURL = Self.redacted(url)
+        guard let connection = PQconnectdb(url) else {
+            throw DatabaseError(kind: .other, code: "08001", message: "out of memory", sql: "connect \(displayURL)")
+        }
+        handle = connection
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingNewlines()
+            PQfinish(connection)
+            throw DatabaseError(kind: .other, code: "08001", message: message, sql: "connect \(displayURL)")
+        }
+        try execute("SET client_min_messages = warning")
+    }
+
+    deinit { PQfinish(handle) }
+
+    public func execute(_ sql: String) throws(DatabaseError) {
+        try ensureConnected(sql)
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        try check(result, sql)
+    }
+
+    @discardableResult
+    public func run(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> Int {
+        let (result, _) = try executePrepared(sql, values)
+        defer { PQclear(result) }
+        return Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    public func query(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> [[SQLValue]] {
+        let (result, _) = try executePrepared(sql, values)
+        defer { PQclear(result) }
+        let rows = PQntuples(result)
+        let columns = PQnfields(result)
+        var answer: [[SQLValue]] = []
+        answer.reserveCapacity(Int(rows))
+        for row in 0..<rows {
+            answer.append(
+                (0..<columns).map { column in
+                    if PQgetisnull(result, row, column) == 1 { return .null }
+                    let text = String(cString: PQgetvalue(result, row, column))
+                    switch PQftype(result, column) {
+                    case 20, 21, 23: return Int64(text).map(SQLValue.integer) ?? .text(text)
+                    case 16: return .integer(text == "t" ? 1 : 0)
+                    case 17: return .blob(Self.bytes(bytea: text))
+                    default: return .text(text)
+                    }
+                })
+        }
+        return answer
+    }
+
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// `?` placeholders become `$1`, `$2`… (outside quoted text).
+    static func numbered(_ sql: String) -> String {
+        var out = ""
+        var number = 0
+        var quoted = false
+        for character in sql {
+            if character == "'" { quoted.toggle() }
+            if character == "?" && !quoted {
+                number += 1
+                out += "$\(number)"
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+
+    private func executePrepared(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> (OpaquePointer?, String)
+    {
+        try ensureConnected(sql)
+        let name: String
+        if let known = statements[sql] {
+            name = known
+        } else {
+            name = "s\(statements.count + 1)"
+            let prepared = PQprepare(handle, name, Self.numbered(sql), Int32(values.count), nil)
+            defer { PQclear(prepared) }
+            try check(prepared, sql)
+            statements[sql] = name
+        }
+        // Text format for every value; bytea as its hex form.
+        let texts: [String?] = values.map { value in
+            switch value {
+            case .null: nil
+            case .integer(let number): String(number)
+            case .text(let text): text
+            case .blob(let bytes): "\\x" + Crypto.hex(bytes)
+            }
+        }
+        var pointers: [UnsafeMutablePointer<CChar>?] = texts.map { $0.map { strdup($0) } ?? nil }
+        defer { pointers.forEach { free($0) } }
+        let result = pointers.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(1, buffer.count)) {
+                PQexecPrepared(handle, name, Int32(values.count), values.isEmpty ? nil : $0, nil, nil, 0)
+            }
+        }
+        do {
+            try check(result, sql)
+        } catch {
+            PQclear(result)
+            throw error
+        }
+        return (result, name)
+    }
+
+    private func check(_ result: OpaquePointer?, _ sql: String) throws(DatabaseError) {
+        let status = PQresultStatus(result)
+        guard status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK else { return }
+        let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) } ?? "08006"
+        let message = String(cString: PQerrorMessage(handle)).trimmingNewlines()
+        let kind: DatabaseError.Kind =
+            switch state {
+            case "23505": .uniqueViolation
+            case "40001", "40P01", "55P03": .busy
+            default: .other
+            }
+        throw DatabaseError(kind: kind, code: state, message: message, sql: sql)
+    }
+
+    /// Resets a broken connection with backoff; its prepared statements are gone with it.
+    private func ensureConnected(_ sql: String) throws(DatabaseError) {
+        guard PQstatus(handle) != CONNECTION_OK else { return }
+        for delayMicroseconds: UInt32 in [100_000, 200_000, 400_000] {
+            PQreset(handle)
+            if PQstatus(handle) == CONNECTION_OK {
+                statements.removeAll()
+                return
+            }
+            usleep(delayMicroseconds)
+        }
+        throw DatabaseError(
+            kind: .other, code: "08006",
+            message: "the connection to \(displayURL) is lost and three reconnects failed: "
+                + String(cString: PQerrorMessage(handle)).trimmingNewlines(), sql: sql)
+    }
+
+    static func bytes(bytea text: String) -> [UInt8] {
+        guard text.hasPrefix("\\x") else { return Array(text.utf8) }
+        return Crypto.bytes(hex: String(text.dropFirst(2))) ?? []
+    }
+
+    static func redacted(_ url: String) -> String {
+        // postgresql://user:password@host → postgresql://user:***@host
+        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://"),
+            let colon = url[scheme.upperBound..<at].firstIndex(of: ":")
+        else { return url }
+        return String(url[..<url.index(after: colon)]) + "***" + String(url[at...])
+    }
+}
+
+extension String {
+    func trimmingNewlines() -> String {
+        var text = self
+        while text.last == "\n" { text.removeLast() }
+        return text
+    }
+}
