@@ -17,6 +17,13 @@ struct GlobalOptions: ParsableArguments {
             valueName: "file"))
     var config: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PostgreSQL for the job store, e.g. postgresql://khata@db/khata (environment: KHATA_DATABASE_URL; "
+                + "default: SQLite in <data-dir>/jobs.sqlite).", valueName: "url"))
+    var databaseUrl: String?
+
     @Option(name: .long, help: "Log format: auto (text on a terminal, JSON otherwise), json or text.")
     var logFormat: LogFormat = .auto
 
@@ -35,8 +42,9 @@ struct GlobalOptions: ParsableArguments {
                 "--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
         }
         LogSetup.bootstrap(format: logFormat, level: level)
-        let settings = try await Settings.load(
+        var settings = try await Settings.load(
             dataDir: resolvedDataDir, configPath: config ?? environment("KHATA_CONFIG"))
+        if let databaseUrl { settings.databaseURL = databaseUrl }
         var logger = Logger(label: label)
         logger.logLevel = level
         return (settings, logger)

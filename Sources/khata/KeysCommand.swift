@@ -16,7 +16,7 @@ struct KeysCommand: AsyncParsableCommand {
 
     static func keys(_ global: GlobalOptions) async throws -> APIKeys {
         let (settings, _) = try await global.load(label: "khata.keys")
-        return APIKeys(database: try JobDatabase.open(dataDir: settings.dataDir))
+        return APIKeys(database: try settings.openJobDatabase())
     }
 
     struct Create: AsyncParsableCommand {

@@ -17,7 +17,7 @@ struct Khata: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             AccountsCommand.self, TransferCommand.self, HistoryCommand.self, ServeCommand.self, KeysCommand.self,
-            ExpireCommand.self, JobsCommand.self, WorkerCommand.self, CheckCommand.self,
+            ExpireCommand.self, JobsCommand.self, WorkerCommand.self, DbCommand.self, CheckCommand.self,
             BenchCommand.self,
             DebugAppendCommand.self, DebugLedgerCommand.self,
         ]

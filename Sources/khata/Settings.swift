@@ -1,4 +1,5 @@
 import Configuration
+import JobStore
 import LedgerStorage
 import Scheduler
 import SystemPackage
@@ -13,10 +14,18 @@ struct Settings {
     var storage = StoreConfiguration()
     /// Webhook signing secrets by provider (`webhooks.bkash.secret`, or KHATA_WEBHOOKS_BKASH_SECRET).
     var webhookSecrets: [String: String] = [:]
+    /// PostgreSQL for the job store (`databaseUrl`, KHATA_DATABASE_URL, or --database-url); nil
+    /// for the embedded SQLite store in the data directory.
+    var databaseURL: String?
     /// The time zone job schedules are read in (`scheduler.timeZone`).
     var scheduleZone = ScheduleZone.dhaka
     /// Cron schedules by job name (`jobs.<jobInCamelCase>.schedule`), over the defaults.
     var jobSchedules = JobCatalog.defaultSchedules
+
+    /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
+    func openJobDatabase() throws -> JobDatabase {
+        try JobDatabase.open(dataDir: dataDir, databaseURL: databaseURL)
+    }
 
     /// Where the segment store lives.
     var ledgerDirectory: String { dataDir + "/ledger" }
@@ -56,6 +65,7 @@ struct Settings {
                 settings.webhookSecrets[provider] = secret
             }
         }
+        settings.databaseURL = reader.string(forKey: "databaseUrl", isSecret: true)
         if let zoneText = reader.scoped(to: "scheduler").string(forKey: "timeZone") {
             guard let zone = ScheduleZone(zoneText) else {
                 throw SettingsError(

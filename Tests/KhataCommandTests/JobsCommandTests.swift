@@ -44,3 +44,26 @@ struct JobsCommandTests {
         #expect(worker.process.terminationStatus == 0)
     }
 }
+
+@Suite("khata db migrate")
+struct DbCommandTests {
+    @Test("migrates the embedded store, and PostgreSQL when the test command started one; the password is not shown")
+    func migrate() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let sqlite = try KhataProcess.run(["db", "migrate", "--json", "--data-dir", directory.path])
+        #expect(sqlite.status == 0, "\(sqlite.stderr)")
+        #expect(sqlite.stdout.contains(#""backend":"sqlite""#) && sqlite.stdout.contains(#""schemaVersion":2"#))
+        guard let url = ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] else { return }
+        let postgres = try KhataProcess.run(
+            ["db", "migrate", "--json", "--data-dir", directory.path], environment: ["KHATA_DATABASE_URL": url])
+        #expect(postgres.status == 0, "\(postgres.stderr)")
+        #expect(postgres.stdout.contains(#""backend":"postgresql""#) && postgres.stdout.contains(#""schemaVersion":2"#))
+        let refused = try KhataProcess.run(
+            [
+                "db", "migrate", "--data-dir", directory.path,
+                "--database-url", "postgresql://khata:hunter2@127.0.0.1:1/none",
+            ])
+        #expect(refused.status != 0 && !refused.stderr.contains("hunter2"), "\(refused.stderr)")
+    }
+}
