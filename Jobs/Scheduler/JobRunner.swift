@@ -65,8 +65,24 @@ public struct JobRunner: Sendable {
         _ job: ScheduledJob, slot: Int64? = nil, now: UInt64? = nil,
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> RunResult {
+        // The file lock keeps runs apart on this machine whatever the store; the lease does so
+        // across machines on PostgreSQL.
         guard let lock = try FileLock.tryAcquire(lockDirectory + "/\(job.name).lock") else { return .alreadyRunning }
         defer { lock.release() }
+        guard try await runs.database.tryLease("job:\(job.name)") else { return .alreadyRunning }
+        do {
+            let result = try await runHoldingLocks(job, slot: slot, now: now, shouldStop: shouldStop)
+            try await runs.database.releaseLease("job:\(job.name)")
+            return result
+        } catch {
+            try? await runs.database.releaseLease("job:\(job.name)")
+            throw error
+        }
+    }
+
+    private func runHoldingLocks(
+        _ job: ScheduledJob, slot: Int64?, now: UInt64?, shouldStop: @escaping @Sendable () -> Bool
+    ) async throws -> RunResult {
         let started = clock()
         _ = try await runs.markAbandoned(job: job.name, at: started)
         if let slot {

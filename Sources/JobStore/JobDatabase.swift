@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// The job state's database: SQLite in the data directory (the embedded default), or PostgreSQL
 /// when a database URL is given. One connection owned by one serial queue, so that every blocking
@@ -12,6 +13,7 @@ public final class JobDatabase: @unchecked Sendable {
     /// Where the database lives: a file path, or a URL without its password.
     public let location: String
     public let dialect: Dialect
+    private let heldLeases = Mutex<Set<String>>([])
 
     /// Opens the SQLite database at `path` (creating it) and brings its schema up to date.
     public convenience init(path: String) throws {
@@ -53,6 +55,34 @@ public final class JobDatabase: @unchecked Sendable {
     /// Runs `body` on the database's thread, blocking the caller: for the command line.
     public func performNow<T>(_ body: (any DatabaseConnection) throws -> T) throws -> T {
         try queue.sync { try body(connection) }
+    }
+
+    /// Takes the job lease `name`: across processes and machines on PostgreSQL (a session
+    /// advisory lock, which the server drops when the holder's connection dies), and within this
+    /// process on both backends (an advisory lock is reentrant within its session). False when
+    /// another holder has it.
+    public func tryLease(_ name: String) async throws -> Bool {
+        guard heldLeases.withLock({ $0.insert(name).inserted }) else { return false }
+        guard dialect == .postgres else { return true }
+        let key = Self.leaseKey(name)
+        let taken = try await perform { connection in
+            try connection.query("SELECT pg_try_advisory_lock(?)", [.integer(key)]).first?.first == .integer(1)
+        }
+        if !taken { _ = heldLeases.withLock { $0.remove(name) } }
+        return taken
+    }
+
+    /// Gives the lease `name` back.
+    public func releaseLease(_ name: String) async throws {
+        defer { _ = heldLeases.withLock { $0.remove(name) } }
+        guard dialect == .postgres else { return }
+        let key = Self.leaseKey(name)
+        _ = try await perform { connection in try connection.query("SELECT pg_advisory_unlock(?)", [.integer(key)]) }
+    }
+
+    /// A stable 64-bit advisory lock key for a lease name.
+    static func leaseKey(_ name: String) -> Int64 {
+        Crypto.sha256(Array("khata.lease:\(name)".utf8)).prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
     }
 
     /// The schema version applied.

@@ -114,3 +114,49 @@ struct JobRunnerTests {
         #expect(try await one.runner.runs.history(job: "count", limit: 100).count == 51)
     }
 }
+
+/// Two workers on one PostgreSQL, as on two machines: separate connections and separate lock
+/// directories, so only the store's lease and slot keep them apart.
+@Suite("Job runner on PostgreSQL")
+struct PostgresJobRunnerTests {
+    @Test(
+        "two workers racing for the same job start exactly one run per slot, 50 times",
+        .enabled(if: ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] != nil))
+    func race() async throws {
+        let base = try #require(ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"])
+        let schema = "t_" + Crypto.hex(Crypto.randomBytes(6))
+        try PostgresConnection(url: base).execute("CREATE SCHEMA \(schema)")
+        defer { try? PostgresConnection(url: base).execute("DROP SCHEMA \(schema) CASCADE") }
+        let url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let probe = Probe()
+        let job = try JobRunnerTests.counting(probe)
+        func worker(_ name: String) throws -> JobScheduler {
+            JobScheduler(
+                jobs: [job], zone: .dhaka,
+                runner: JobRunner(
+                    database: try JobDatabase(url: url), lockDirectory: directory.path + "/\(name)",
+                    clock: { 1_764_400_000_000_000_000 }))
+        }
+        let one = try worker("a")
+        let two = try worker("b")
+        var now: Int64 = 1_764_400_000
+        #expect(try await one.runDue(now: now).isEmpty)
+        for _ in 0..<50 {
+            now += 60
+            let instant = now
+            async let first = one.runDue(now: instant)
+            async let second = two.runDue(now: instant)
+            let all = try await first + second
+            #expect(all.filter { if case .ran = $0.result { true } else { false } }.count == 1)
+        }
+        #expect(probe.runs.load(ordering: .relaxed) == 50)
+        // While one connection holds a job's lease, the other cannot take it; after, it can.
+        #expect(try await one.runner.runs.database.tryLease("job:count"))
+        #expect(try await !two.runner.runs.database.tryLease("job:count"))
+        try await one.runner.runs.database.releaseLease("job:count")
+        #expect(try await two.runner.runs.database.tryLease("job:count"))
+        try await two.runner.runs.database.releaseLease("job:count")
+    }
+}
