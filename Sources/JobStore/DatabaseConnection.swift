@@ -17,11 +17,24 @@ public protocol DatabaseConnection: AnyObject {
     func run(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> Int
     /// The rows of one statement, every value bound as a parameter.
     func query(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> [[SQLValue]]
-    /// Runs `body` in one transaction, rolled back when it throws.
-    func transaction<T>(_ body: () throws -> T) throws -> T
+    /// The statement that opens a transaction.
+    var beginTransactionSQL: String { get }
 }
 
 extension DatabaseConnection {
+    /// Runs `body` in one transaction, rolled back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute(beginTransactionSQL)
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
     @discardableResult
     public func run(_ sql: String) throws(DatabaseError) -> Int { try run(sql, []) }
 

@@ -69,17 +69,7 @@ public final class PostgresConnection: DatabaseConnection {
         return answer
     }
 
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
-        do {
-            let value = try body()
-            try execute("COMMIT")
-            return value
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-    }
+    public var beginTransactionSQL: String { "BEGIN" }
 
     /// `?` placeholders become `$1`, `$2`… (outside quoted text).
     static func numbered(_ sql: String) -> String {

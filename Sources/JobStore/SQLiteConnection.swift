@@ -117,19 +117,8 @@ public final class SQLiteConnection: DatabaseConnection {
         return rows
     }
 
-    /// Runs `body` in one transaction (BEGIN IMMEDIATE, so writers queue up front instead of
-    /// failing at their first write); rolls back when it throws.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let value = try body()
-            try execute("COMMIT")
-            return value
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-    }
+    /// BEGIN IMMEDIATE: writers queue up front instead of failing at their first write.
+    public var beginTransactionSQL: String { "BEGIN IMMEDIATE" }
 
     private func prepared(_ sql: String) throws(DatabaseError) -> OpaquePointer {
         if let statement = statements[sql] { return statement }

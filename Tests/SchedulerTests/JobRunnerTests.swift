@@ -80,6 +80,18 @@ struct JobRunnerTests {
         #expect(outcomes == [.succeeded, .abandoned, .succeeded])
     }
 
+    /// Fifty one-minute slots after `start`, each run for by both workers at once: exactly one
+    /// of them runs it.
+    static func race(_ one: JobScheduler, _ two: JobScheduler, from start: Int64) async throws {
+        for round in 1...50 {
+            let instant = start + Int64(round) * 60
+            async let first = one.runDue(now: instant)
+            async let second = two.runDue(now: instant)
+            let all = try await first + second
+            #expect(all.filter { if case .ran = $0.result { true } else { false } }.count == 1, "round \(round)")
+        }
+    }
+
     @Test("missed slots run once; a slot runs once however many workers race for it (50 rounds)")
     func schedule() async throws {
         let directory = TemporaryDirectory()
@@ -102,14 +114,7 @@ struct JobRunnerTests {
         #expect(results.count == 1 && run.slotUnix == now / 60 * 60)
         #expect(try await one.runDue(now: now).isEmpty)
         // Two workers, each minute, at once.
-        for _ in 0..<50 {
-            now += 60
-            let instant = now
-            async let first = one.runDue(now: instant)
-            async let second = two.runDue(now: instant)
-            let all = try await first + second
-            #expect(all.filter { if case .ran = $0.result { true } else { false } }.count == 1)
-        }
+        try await Self.race(one, two, from: now)
         #expect(probe.runs.load(ordering: .relaxed) == 51)
         #expect(try await one.runner.runs.history(job: "count", limit: 100).count == 51)
     }
@@ -141,16 +146,9 @@ struct PostgresJobRunnerTests {
         }
         let one = try worker("a")
         let two = try worker("b")
-        var now: Int64 = 1_764_400_000
+        let now: Int64 = 1_764_400_000
         #expect(try await one.runDue(now: now).isEmpty)
-        for _ in 0..<50 {
-            now += 60
-            let instant = now
-            async let first = one.runDue(now: instant)
-            async let second = two.runDue(now: instant)
-            let all = try await first + second
-            #expect(all.filter { if case .ran = $0.result { true } else { false } }.count == 1)
-        }
+        try await JobRunnerTests.race(one, two, from: now)
         #expect(probe.runs.load(ordering: .relaxed) == 50)
         // While one connection holds a job's lease, the other cannot take it; after, it can.
         #expect(try await one.runner.runs.database.tryLease("job:count"))
