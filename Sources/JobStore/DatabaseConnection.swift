@@ -19,6 +19,9 @@ public protocol DatabaseConnection: AnyObject {
     func query(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> [[SQLValue]]
     /// The statement that opens a transaction.
     var beginTransactionSQL: String { get }
+    /// Inserts many rows at once, in one transaction: `COPY` on PostgreSQL, one prepared insert
+    /// per row on SQLite. Answers the rows inserted.
+    func bulkInsert(table: String, columns: [String], rows: [[SQLValue]]) throws(DatabaseError) -> Int
 }
 
 extension DatabaseConnection {

@@ -13,6 +13,7 @@ public enum Migrations {
     public static let all: [Migration] = [
         Migration(version: 1, name: "reservations, confirmation attempts, webhook deliveries, API keys", sql: v1),
         Migration(version: 2, name: "job runs and schedule slots", sql: v2),
+        Migration(version: 3, name: "import files and settlement lines", sql: v3),
     ]
 
     /// Applies every migration newer than the database's version. A database newer than this
@@ -129,5 +130,39 @@ public enum Migrations {
             job TEXT PRIMARY KEY,
             last_slot_unix INTEGER NOT NULL
         );
+        """
+
+    static let v3 = """
+        CREATE TABLE import_files (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            file_name TEXT NOT NULL,
+            content_sha256 TEXT NOT NULL UNIQUE,
+            imported_at TEXT NOT NULL,
+            line_count INTEGER NOT NULL DEFAULT 0,
+            rejected_count INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE settlement_lines (
+            id INTEGER PRIMARY KEY,
+            import_file_id INTEGER NOT NULL REFERENCES import_files (id),
+            provider TEXT NOT NULL,
+            provider_txn_id TEXT NOT NULL,
+            our_reference TEXT NOT NULL,
+            provider_payment_id TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('payment', 'refund', 'chargeback', 'adjustment')),
+            status_raw TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('settled', 'failed', 'reversed')),
+            transacted_at TEXT NOT NULL,
+            settlement_date TEXT NOT NULL,
+            gross_minor INTEGER NOT NULL,
+            fee_minor INTEGER NOT NULL,
+            net_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            payer_masked TEXT,
+            original_provider_txn_id TEXT,
+            source_line INTEGER NOT NULL
+        );
+        CREATE INDEX settlement_lines_by_reference ON settlement_lines (provider, our_reference);
+        CREATE INDEX settlement_lines_by_file ON settlement_lines (import_file_id);
         """
 }

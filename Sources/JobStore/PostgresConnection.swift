@@ -71,6 +71,74 @@ public final class PostgresConnection: DatabaseConnection {
 
     public var beginTransactionSQL: String { "BEGIN" }
 
+    /// `COPY … FROM STDIN` in text format, in one transaction, sent in chunks of about 1 MiB.
+    public func bulkInsert(table: String, columns: [String], rows: [[SQLValue]]) throws(DatabaseError) -> Int {
+        let sql = "COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN"
+        try execute("BEGIN")
+        do throws(DatabaseError) {
+            try ensureConnected(sql)
+            let started = PQexec(handle, sql)
+            let status = PQresultStatus(started)
+            PQclear(started)
+            guard status == PGRES_COPY_IN else { try check(nil, sql); return 0 }
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(1 << 20)
+            func send() throws(DatabaseError) {
+                let sent = chunk.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { PQputCopyData(handle, $0.baseAddress, Int32($0.count)) }
+                }
+                guard sent == 1 else { throw copyError(sql) }
+                chunk.removeAll(keepingCapacity: true)
+            }
+            for row in rows {
+                for (index, value) in row.enumerated() {
+                    if index > 0 { chunk.append(0x09) }
+                    Self.appendCopyText(value, to: &chunk)
+                }
+                chunk.append(0x0A)
+                if chunk.count >= 1 << 20 { try send() }
+            }
+            if !chunk.isEmpty { try send() }
+            guard PQputCopyEnd(handle, nil) == 1 else { throw copyError(sql) }
+            while let result = PQgetResult(handle) {
+                defer { PQclear(result) }
+                try check(result, sql)
+            }
+            try execute("COMMIT")
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+        return rows.count
+    }
+
+    private func copyError(_ sql: String) -> DatabaseError {
+        DatabaseError(
+            kind: .other, code: "08006", message: String(cString: PQerrorMessage(handle)).trimmingNewlines(), sql: sql)
+    }
+
+    /// One value in COPY's text format: `\N` for NULL; backslash, tab, newline and carriage
+    /// return escaped.
+    static func appendCopyText(_ value: SQLValue, to out: inout [UInt8]) {
+        func escaped(_ bytes: some Sequence<UInt8>) {
+            for byte in bytes {
+                switch byte {
+                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+                case 0x09: out.append(contentsOf: [0x5C, 0x74])
+                case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+                case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+                default: out.append(byte)
+                }
+            }
+        }
+        switch value {
+        case .null: out.append(contentsOf: [0x5C, 0x4E])
+        case .integer(let number): out.append(contentsOf: String(number).utf8)
+        case .text(let text): escaped(text.utf8)
+        case .blob(let bytes): escaped(Array("\\x".utf8) + Array(Crypto.hex(bytes).utf8))
+        }
+    }
+
     /// `?` placeholders become `$1`, `$2`… (outside quoted text).
     static func numbered(_ sql: String) -> String {
         var out = ""

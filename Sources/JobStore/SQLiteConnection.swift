@@ -117,6 +117,21 @@ public final class SQLiteConnection: DatabaseConnection {
         return rows
     }
 
+    public func bulkInsert(table: String, columns: [String], rows: [[SQLValue]]) throws(DatabaseError) -> Int {
+        let sql =
+            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES ("
+            + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        try execute(beginTransactionSQL)
+        do throws(DatabaseError) {
+            for row in rows { _ = try query(sql, row) }
+            try execute("COMMIT")
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+        return rows.count
+    }
+
     /// BEGIN IMMEDIATE: writers queue up front instead of failing at their first write.
     public var beginTransactionSQL: String { "BEGIN IMMEDIATE" }
 

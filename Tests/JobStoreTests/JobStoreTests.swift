@@ -188,4 +188,29 @@ struct JobStoreTests {
         try await runs.setLastSlot(job: "a", unix: 180)
         #expect(try await runs.lastSlot(job: "a") == 180)
     }
+
+    @Test(
+        "settlement lines: a file once by content, lines in bulk with awkward text intact", arguments: Backend.available
+    )
+    func settlementLines(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let store = SettlementLines(database: try scratch.open())
+        let file = try await store.recordFile(provider: "bkash", fileName: "a.csv", contentSHA256: "ab", at: 0)
+        #expect(file.isNew)
+        let again = try await store.recordFile(provider: "bkash", fileName: "b.csv", contentSHA256: "ab", at: 1)
+        #expect(!again.isNew && again.id == file.id)
+        let awkward = "tab\there, new\nline, back\\slash, \\N, ৳ and \"quotes\""
+        let lines = (1...500).map { number in
+            SettlementLine(
+                provider: "bkash", providerTxnId: "TX\(number)", ourReference: number == 7 ? awkward : "KH\(number)",
+                providerPaymentId: number % 2 == 0 ? nil : "P\(number)", kind: "payment", statusRaw: "Completed",
+                status: "settled", transactedAt: UTCTime.text(nanoseconds: UInt64(number) * 1_000_000_000),
+                settlementDate: "2026-11-29", grossMinor: Int64(number) * 100, feeMinor: Int64(number),
+                netMinor: Int64(number) * 99, currency: "BDT", payerMasked: "01770XXX618", originalProviderTxnId: nil,
+                sourceLine: number + 1)
+        }
+        #expect(try await store.insert(lines, fileId: file.id) == 500)
+        #expect(try await store.lines(fileId: file.id) == lines)
+    }
 }

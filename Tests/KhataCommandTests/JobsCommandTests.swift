@@ -53,12 +53,12 @@ struct DbCommandTests {
         defer { directory.remove() }
         let sqlite = try KhataProcess.run(["db", "migrate", "--json", "--data-dir", directory.path])
         #expect(sqlite.status == 0, "\(sqlite.stderr)")
-        #expect(sqlite.stdout.contains(#""backend":"sqlite""#) && sqlite.stdout.contains(#""schemaVersion":2"#))
+        #expect(sqlite.stdout.contains(#""backend":"sqlite""#) && sqlite.stdout.contains(#""schemaVersion":3"#))
         guard let url = ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] else { return }
         let postgres = try KhataProcess.run(
             ["db", "migrate", "--json", "--data-dir", directory.path], environment: ["KHATA_DATABASE_URL": url])
         #expect(postgres.status == 0, "\(postgres.stderr)")
-        #expect(postgres.stdout.contains(#""backend":"postgresql""#) && postgres.stdout.contains(#""schemaVersion":2"#))
+        #expect(postgres.stdout.contains(#""backend":"postgresql""#) && postgres.stdout.contains(#""schemaVersion":3"#))
         let refused = try KhataProcess.run(
             [
                 "db", "migrate", "--data-dir", directory.path,

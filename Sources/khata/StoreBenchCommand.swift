@@ -1,0 +1,85 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import JobStore
+
+/// `khata bench store`: settlement lines inserted per second into the job store.
+struct StoreBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract:
+            "Settlement lines inserted per second into the job store (SQLite, or PostgreSQL with --database-url).",
+        discussion: """
+            Inserts --rows rows shaped like settlement lines in batches of --batch-rows, each batch one \
+            transaction (COPY on PostgreSQL), and times the inserts alone (making the rows is not \
+            counted). SQLite goes to a scratch directory (--dir); PostgreSQL to a scratch schema, \
+            dropped afterwards.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Rows to insert.")
+    var rows = 1_000_000
+
+    @Option(help: "Rows per transaction.")
+    var batchRows = 100_000
+
+    @OptionGroup var output: BenchOutputOptions
+
+    func validate() throws {
+        guard (1...100_000_000).contains(rows) else { throw ValidationError("--rows must be 1...100,000,000") }
+        guard (1...10_000_000).contains(batchRows) else { throw ValidationError("--batch-rows must be 1...10,000,000") }
+    }
+
+    func run() async throws {
+        let (settings, _) = try await global.load(label: "khata.bench")
+        let directory = output.scratchDirectory
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var url: String?
+        var schema: String?
+        if let base = settings.databaseURL {
+            let name = "khata_bench_\(getpid())"
+            try PostgresConnection(url: base).execute("CREATE SCHEMA \(name)")
+            schema = name
+            url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
+        }
+        defer {
+            if let schema, let base = settings.databaseURL {
+                try? PostgresConnection(url: base).execute("DROP SCHEMA \(schema) CASCADE")
+            }
+        }
+        let database = try JobDatabase.open(dataDir: directory, databaseURL: url)
+        let store = SettlementLines(database: database)
+        let file = try await store.recordFile(provider: "bkash", fileName: "bench.csv", contentSHA256: "bench", at: 0)
+        var insertNanoseconds: UInt64 = 0
+        var inserted = 0
+        while inserted < rows {
+            let count = min(batchRows, rows - inserted)
+            let lines = (inserted..<inserted + count).map { number in
+                SettlementLine(
+                    provider: "bkash", providerTxnId: "8A\(number)", ourReference: "KH\(number)",
+                    providerPaymentId: "TR0011\(number)", kind: "payment", statusRaw: "Completed", status: "settled",
+                    transactedAt: "2026-11-28T20:04:05.736Z", settlementDate: "2026-11-29",
+                    grossMinor: Int64(100 + number % 100_000), feeMinor: Int64(2 + number % 1_000),
+                    netMinor: Int64(98 + number % 99_000), currency: "BDT", payerMasked: "01770XXX618",
+                    originalProviderTxnId: nil, sourceLine: number + 2)
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            inserted += try await store.insert(lines, fileId: file.id)
+            insertNanoseconds += DispatchTime.now().uptimeNanoseconds - start
+        }
+        let seconds = Double(insertNanoseconds) / 1e9
+        let rate = Double(inserted) / seconds
+        let backend = database.dialect == .postgres ? "postgresql" : "sqlite"
+        if output.json {
+            print(
+                LedgerSession.jsonLine([
+                    "backend": backend, "rows": inserted, "batch_rows": batchRows, "seconds": seconds,
+                    "rows_per_s": rate.rounded(),
+                ]))
+        } else {
+            print("store bench (\(backend)): \(inserted) settlement lines in batches of \(batchRows)")
+            print("  inserted: \(Units.rate(rate)) rows per second (\(Units.seconds(seconds)) inserting)")
+        }
+    }
+}
