@@ -48,7 +48,11 @@ let package = Package(
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
         // The jobs' relational state: SQLite in the data directory by default.
-        .target(name: "JobStore", dependencies: ["CSQLite", "CPostgres", "COpenSSL"], swiftSettings: strictSettings),
+        // One C call Swift cannot make: SQLite's variadic sqlite3_config.
+        .target(name: "CJobStoreSupport", dependencies: ["CSQLite"]),
+        .target(
+            name: "JobStore", dependencies: ["CSQLite", "CJobStoreSupport", "CPostgres", "COpenSSL"],
+            swiftSettings: strictSettings),
         // The scheduler of the batch jobs: cron schedules, time zones, runs.
         .target(
             name: "Scheduler",

@@ -80,7 +80,10 @@ public final class PostgresConnection: DatabaseConnection {
             let started = PQexec(handle, sql)
             let status = PQresultStatus(started)
             PQclear(started)
-            guard status == PGRES_COPY_IN else { try check(nil, sql); return 0 }
+            guard status == PGRES_COPY_IN else {
+                try check(nil, sql)
+                return 0
+            }
             var chunk: [UInt8] = []
             chunk.reserveCapacity(1 << 20)
             func send() throws(DatabaseError) {
