@@ -10,7 +10,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Khata on this machine.",
-        subcommands: [LedgerBenchCommand.self, StorageBenchCommand.self, ExpiryBenchCommand.self, StoreBenchCommand.self],
+        subcommands: [
+            LedgerBenchCommand.self, StorageBenchCommand.self, ExpiryBenchCommand.self, StoreBenchCommand.self,
+        ],
         defaultSubcommand: LedgerBenchCommand.self
     )
 }
