@@ -35,20 +35,9 @@ struct StoreBenchCommand: AsyncParsableCommand {
         let (settings, _) = try await global.load(label: "khata.bench")
         let directory = output.scratchDirectory
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var url: String?
-        var schema: String?
-        if let base = settings.databaseURL {
-            let name = "khata_bench_\(getpid())"
-            try PostgresConnection(url: base).execute("CREATE SCHEMA \(name)")
-            schema = name
-            url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
-        }
-        defer {
-            if let schema, let base = settings.databaseURL {
-                try? PostgresConnection(url: base).execute("DROP SCHEMA \(schema) CASCADE")
-            }
-        }
-        let database = try JobDatabase.open(dataDir: directory, databaseURL: url)
+        let schema = try settings.databaseURL.map { try PostgresScratchSchema(baseURL: $0, prefix: "khata_bench") }
+        defer { schema?.drop() }
+        let database = try JobDatabase.open(dataDir: directory, databaseURL: schema?.url)
         let store = SettlementLines(database: database)
         let file = try await store.recordFile(provider: "bkash", fileName: "bench.csv", contentSHA256: "bench", at: 0)
         var insertNanoseconds: UInt64 = 0

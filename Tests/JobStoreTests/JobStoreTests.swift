@@ -21,28 +21,22 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     final class Scratch {
         let directory = TemporaryDirectory()
         let backend: Backend
-        let url: String?
-        private let schema: String?
+        private let schema: PostgresScratchSchema?
 
         init(_ backend: Backend) throws {
             self.backend = backend
-            guard backend == .postgres, let base = ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] else {
-                url = nil
-                schema = nil
-                return
+            let base = ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"]
+            schema = try base.flatMap {
+                backend == .postgres ? try PostgresScratchSchema(baseURL: $0, prefix: "t") : nil
             }
-            let name = "t_" + Crypto.hex(Crypto.randomBytes(6))
-            try PostgresConnection(url: base).execute("CREATE SCHEMA \(name)")
-            schema = name
-            url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
         }
 
-        func open() throws -> JobDatabase { try JobDatabase.open(dataDir: directory.path + "/data", databaseURL: url) }
+        func open() throws -> JobDatabase {
+            try JobDatabase.open(dataDir: directory.path + "/data", databaseURL: schema?.url)
+        }
 
         func remove() {
-            if let schema, let base = ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] {
-                try? PostgresConnection(url: base).execute("DROP SCHEMA \(schema) CASCADE")
-            }
+            schema?.drop()
             directory.remove()
         }
     }

@@ -129,10 +129,9 @@ struct PostgresJobRunnerTests {
         .enabled(if: ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] != nil))
     func race() async throws {
         let base = try #require(ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"])
-        let schema = "t_" + Crypto.hex(Crypto.randomBytes(6))
-        try PostgresConnection(url: base).execute("CREATE SCHEMA \(schema)")
-        defer { try? PostgresConnection(url: base).execute("DROP SCHEMA \(schema) CASCADE") }
-        let url = base + (base.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(schema)"
+        let schema = try PostgresScratchSchema(baseURL: base, prefix: "t")
+        defer { schema.drop() }
+        let url = schema.url
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let probe = Probe()
