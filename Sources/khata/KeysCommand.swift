@@ -42,7 +42,7 @@ struct KeysCommand: AsyncParsableCommand {
             let (key, info) = try await KeysCommand.keys(global).create(name: name, scopes: Set(scope))
             if json {
                 print(
-                    jsonText(["key": key, "id": info.id, "scopes": info.scopes.sorted().map(\.rawValue), "name": name]))
+                    LedgerSession.jsonLine(["key": key, "id": info.id, "scopes": info.scopes.sorted().map(\.rawValue), "name": name]))
             } else {
                 print(key)
                 FileHandle.standardError.write(
@@ -67,7 +67,7 @@ struct KeysCommand: AsyncParsableCommand {
                         "id": info.id, "name": info.name, "scopes": scopes, "createdAt": info.createdAt,
                     ]
                     object["revokedAt"] = info.revokedAt
-                    print(jsonText(object))
+                    print(LedgerSession.jsonLine(object))
                 } else {
                     let state = info.revokedAt.map { "revoked \($0)" } ?? "active"
                     print("\(info.id)  \(scopes.joined(separator: ","))  \(info.createdAt)  \(state)  \(info.name)")
@@ -94,9 +94,3 @@ struct KeysCommand: AsyncParsableCommand {
 }
 
 extension Scope: ExpressibleByArgument {}
-
-private func jsonText(_ object: [String: Any]) -> String {
-    // Safe: the objects here hold only strings and arrays of strings.
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-    return String(decoding: data, as: UTF8.self)
-}
