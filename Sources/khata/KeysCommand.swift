@@ -42,7 +42,9 @@ struct KeysCommand: AsyncParsableCommand {
             let (key, info) = try await KeysCommand.keys(global).create(name: name, scopes: Set(scope))
             if json {
                 print(
-                    LedgerSession.jsonLine(["key": key, "id": info.id, "scopes": info.scopes.sorted().map(\.rawValue), "name": name]))
+                    LedgerSession.jsonLine([
+                        "key": key, "id": info.id, "scopes": info.scopes.sorted().map(\.rawValue), "name": name,
+                    ]))
             } else {
                 print(key)
                 FileHandle.standardError.write(
