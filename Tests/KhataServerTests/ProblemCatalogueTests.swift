@@ -2,6 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import JobStore
+import Ledger
 import Testing
 
 /// Each kind of refusal through a live server, with its status and stable type, and nothing
@@ -71,6 +73,32 @@ struct ProblemCatalogueTests {
                 #expect(account["creditsPosted"] as? String == "2.00")
                 #expect(account["creditsPending"] as? String == "1500.00")
             }
+        }
+    }
+
+    @Test("a failing job store is 503 store-unavailable; a ledger that stopped is 500 ledger-unavailable")
+    func unavailable() async throws {
+        try await TestServer.with { server in
+            let client = server.client
+            try await ReservationTests.merchant(client)
+            // The reservations table gone: the job store fails under the request.
+            try server.database.performNow { try $0.execute("DROP TABLE reservations") }
+            try await client.execute(uri: "/v1/reservations", method: .post, body: ReservationTests.reservation()) {
+                #expect($0.status == .serviceUnavailable)
+                let type = try APITests.problemType($0)
+                #expect(type == "/problems/store-unavailable")
+            }
+            // The ledger closed: reads still answer, writes are refused without being acknowledged.
+            server.ledger.close()
+            let transfer = APITests.json(
+                #"{"id": "9", "debitAccount": "provider:bkash:clearing", "creditAccount": "merchant:SVC-456", "#
+                    + #""amount": "1.00"}"#)
+            try await client.execute(uri: "/v1/transfers", method: .post, body: transfer) {
+                #expect($0.status == .internalServerError)
+                let type = try APITests.problemType($0)
+                #expect(type == "/problems/ledger-unavailable")
+            }
+            try await client.execute(uri: "/v1/transfers/9", method: .get) { #expect($0.status == .notFound) }
         }
     }
 }

@@ -53,6 +53,7 @@ enum OpenAPIDocument {
         409: "Conflicts with what exists",
         413: "The body is larger than the configured limit",
         422: "The ledger refused the event (the type names its result code)",
+        500: "The ledger stopped taking writes after a failed write or sync (see /health); nothing was acknowledged",
         503: "Overloaded or a store unavailable: retry with the same request",
     ]
 

@@ -13,7 +13,7 @@ enum OpenAPIPaths {
                         answers: [
                             (201, D.answer("Created", "Account")), (200, D.answer("Existed already", "Account")),
                         ],
-                        problems: [400, 409, 413, 422, 503])
+                        problems: [400, 409, 413, 422, 500, 503])
                 ]
             ),
             (
@@ -45,7 +45,7 @@ enum OpenAPIPaths {
                         "Create one transfer (idempotent by id)", scope: "post", body: "TransferRequest",
                         answers: [
                             (201, D.answer("Created", "Transfer")), (200, D.answer("Existed already", "Transfer")),
-                        ], problems: [400, 404, 409, 413, 422, 503])
+                        ], problems: [400, 404, 409, 413, 422, 500, 503])
                 ]
             ),
             (
@@ -54,7 +54,7 @@ enum OpenAPIPaths {
                     "post": D.operation(
                         "Apply up to 8,190 events as one batch, linked chains allowed", scope: "post",
                         body: "BatchRequest", answers: [(200, D.answer("A result per event", "BatchAnswer"))],
-                        problems: [400, 404, 413, 503])
+                        problems: [400, 404, 413, 500, 503])
                 ]
             ),
             (
@@ -73,7 +73,7 @@ enum OpenAPIPaths {
                         body: "RefundRequest",
                         answers: [
                             (201, D.answer("Refunded", "Transfer")), (200, D.answer("Existed already", "Transfer")),
-                        ], problems: [400, 404, 409, 413, 422, 503])
+                        ], problems: [400, 404, 409, 413, 422, 500, 503])
                 ]
             ),
             (
@@ -84,7 +84,7 @@ enum OpenAPIPaths {
                         answers: [
                             (201, D.answer("Reserved, PAYMENT_PENDING", "Reservation")),
                             (200, D.answer("The same reservation again", "Reservation")),
-                        ], problems: [400, 404, 409, 413, 422, 503])
+                        ], problems: [400, 404, 409, 413, 422, 500, 503])
                 ]
             ),
             (
@@ -103,7 +103,7 @@ enum OpenAPIPaths {
                             + "cancellation or for another amount it is refused and recorded.", scope: "post",
                         parameters: [D.idParameter], body: "ConfirmRequest",
                         answers: [(200, D.answer("Confirmed (also when repeated)", "Reservation"))],
-                        problems: [400, 404, 409, 413, 422, 503])
+                        problems: [400, 404, 409, 413, 422, 500, 503])
                 ]
             ),
             (
@@ -112,7 +112,7 @@ enum OpenAPIPaths {
                     "post": D.operation(
                         "Cancel: release the hold (CANCELLED)", scope: "post", parameters: [D.idParameter],
                         answers: [(200, D.answer("Cancelled (also when repeated)", "Reservation"))],
-                        problems: [400, 404, 409, 422, 503])
+                        problems: [400, 404, 409, 422, 500, 503])
                 ]
             ),
             (
@@ -132,7 +132,7 @@ enum OpenAPIPaths {
                             ],
                         ], body: "WebhookRequest",
                         answers: [(200, D.answer("Processed, or a repeat of a processed delivery", "WebhookAnswer"))],
-                        problems: [400, 401, 404, 413, 503])
+                        problems: [400, 401, 404, 413, 500, 503])
                 ]
             ),
         ]
