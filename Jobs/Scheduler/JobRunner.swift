@@ -52,9 +52,7 @@ public struct JobRunner: Sendable {
     public init(database: JobDatabase, lockDirectory: String, clock: @escaping @Sendable () -> UInt64) {
         runs = JobRuns(database: database)
         self.lockDirectory = lockDirectory
-        var name = [CChar](repeating: 0, count: 256)
-        gethostname(&name, name.count)
-        worker = "\(String(cString: name)):\(getpid())"
+        worker = database.holder
         self.clock = clock
     }
 

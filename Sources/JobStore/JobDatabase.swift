@@ -3,36 +3,52 @@ import Foundation
 import Synchronization
 
 /// The job state's database: SQLite in the data directory (the embedded default), or PostgreSQL
-/// when a database URL is given. One connection owned by one serial queue, so that every blocking
-/// call runs on that queue's thread and never on a Swift concurrency or event-loop thread.
-/// Opening applies the schema's migrations.
-public final class JobDatabase: @unchecked Sendable {
-    // @unchecked: `connection` is touched only on `queue`, which runs one block at a time.
-    private let connection: any DatabaseConnection
-    private let queue: DispatchQueue
+/// when a database URL is given. Work runs on a small pool of connections, each owned by its own
+/// serial queue, so that every blocking call runs on a queue's thread and never on a Swift
+/// concurrency or event-loop thread. Opening applies the schema's migrations.
+///
+/// SQLite gets one connection: it has one writer at a time anyway, and a second connection would
+/// only wait on the first's lock. PostgreSQL gets up to `poolSize`, opened as concurrent work
+/// needs them, so that a claim of queued work on one connection does not wait behind another's.
+public final class JobDatabase: Sendable {
     /// Where the database lives: a file path, or a URL without its password.
     public let location: String
     public let dialect: Dialect
+    private let lanes: [Lane]
+    /// Blocks queued or running on each lane, to send new work to the least busy one.
+    private let outstanding: Mutex<[Int]>
     private let heldLeases = Mutex<Set<String>>([])
+    /// Who holds this database's leases, as `scheduler_leases` records it.
+    public let holder: String
 
     /// Opens the SQLite database at `path` (creating it) and brings its schema up to date.
     public convenience init(path: String) throws {
-        try self.init(connection: try SQLiteConnection(path: path), location: path)
+        let connection = try SQLiteConnection(path: path)
+        try self.init(first: connection, location: path, poolSize: 1) { try SQLiteConnection(path: path) }
     }
 
     /// Connects to PostgreSQL at `url` (`postgresql://user@host:port/db`) and brings its schema up
-    /// to date.
-    public convenience init(url: String) throws {
+    /// to date. Up to `poolSize` connections are opened, the first now and the rest when needed.
+    public convenience init(url: String, poolSize: Int = 4) throws {
         let connection = try PostgresConnection(url: url)
-        try self.init(connection: connection, location: connection.displayURL)
+        try self.init(first: connection, location: connection.displayURL, poolSize: poolSize) {
+            try PostgresConnection(url: url)
+        }
     }
 
-    private init(connection: any DatabaseConnection, location: String) throws {
-        self.connection = connection
+    private init(
+        first: any DatabaseConnection, location: String, poolSize: Int,
+        connect: @escaping @Sendable () throws -> any DatabaseConnection
+    ) throws {
+        precondition(poolSize >= 1, "a pool needs a connection")
         self.location = location
-        dialect = connection.dialect
-        queue = DispatchQueue(label: "khata.jobstore")
-        try Migrations.apply(to: connection)
+        dialect = first.dialect
+        lanes = (0..<poolSize).map { index in
+            Lane(index: index, connection: index == 0 ? first : nil, connect: connect)
+        }
+        outstanding = Mutex(Array(repeating: 0, count: poolSize))
+        holder = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        try Migrations.apply(to: first)
     }
 
     /// PostgreSQL at `databaseURL` when given, else the embedded default `<dataDir>/jobs.sqlite`.
@@ -42,42 +58,109 @@ public final class JobDatabase: @unchecked Sendable {
         return try JobDatabase(path: dataDir + "/jobs.sqlite")
     }
 
-    /// Runs `body` on the database's thread and waits for it without blocking a Swift
-    /// concurrency thread.
+    /// The connections opened so far.
+    public var openConnections: Int { lanes.filter(\.isOpen).count }
+
+    /// Runs `body` on one of the pool's threads and waits for it without blocking a Swift
+    /// concurrency thread. A transaction must start and end inside one `body`.
+    @discardableResult
     public func perform<T: Sendable>(_ body: @escaping @Sendable (any DatabaseConnection) throws -> T) async throws
         -> T
     {
+        try await perform(on: leastBusyLane(), body)
+    }
+
+    /// Runs `body` on one of the pool's threads, blocking the caller: for the command line.
+    @discardableResult
+    public func performNow<T>(_ body: (any DatabaseConnection) throws -> T) throws -> T {
+        let lane = leastBusyLane()
+        defer { finished(lane) }
+        return try lane.queue.sync { try body(try lane.open()) }
+    }
+
+    private func perform<T: Sendable>(
+        on lane: Lane, _ body: @escaping @Sendable (any DatabaseConnection) throws -> T
+    ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try body(self.connection) }) }
+            lane.queue.async {
+                let result = Result { try body(try lane.open()) }
+                self.finished(lane)
+                continuation.resume(with: result)
+            }
         }
     }
 
-    /// Runs `body` on the database's thread, blocking the caller: for the command line.
-    public func performNow<T>(_ body: (any DatabaseConnection) throws -> T) throws -> T {
-        try queue.sync { try body(connection) }
+    /// The first idle lane, else the one with the least work queued. Idle lanes are preferred in
+    /// order so that connections beyond the first are opened only under concurrent work.
+    private func leastBusyLane() -> Lane {
+        let index = outstanding.withLock { counts in
+            let chosen = counts.firstIndex(of: 0) ?? counts.indices.min { counts[$0] < counts[$1] }!
+            counts[chosen] += 1
+            return chosen
+        }
+        return lanes[index]
+    }
+
+    private func finished(_ lane: Lane) {
+        outstanding.withLock { $0[lane.index] -= 1 }
     }
 
     /// Takes the job lease `name`: across processes and machines on PostgreSQL (a session
     /// advisory lock, which the server drops when the holder's connection dies), and within this
     /// process on both backends (an advisory lock is reentrant within its session). False when
-    /// another holder has it.
+    /// another holder has it. The holder is recorded in `scheduler_leases` for people to read;
+    /// the lock, not that row, decides.
     public func tryLease(_ name: String) async throws -> Bool {
         guard heldLeases.withLock({ $0.insert(name).inserted }) else { return false }
-        guard dialect == .postgres else { return true }
         let key = Self.leaseKey(name)
-        let taken = try await perform { connection in
-            try connection.query("SELECT pg_try_advisory_lock(?)", [.integer(key)]).first?.first == .integer(1)
+        let holder = holder
+        let dialect = dialect
+        do {
+            // Leases live on the first connection: a session advisory lock belongs to the
+            // connection that took it and must be released there.
+            outstanding.withLock { $0[0] += 1 }
+            let taken = try await perform(on: lanes[0]) { connection in
+                if dialect == .postgres {
+                    let locked = try connection.query("SELECT pg_try_advisory_lock(?)", [.integer(key)])
+                    guard locked.first?.first == .integer(1) else { return false }
+                }
+                let now = UTCTime.now()
+                try connection.run(
+                    """
+                    INSERT INTO scheduler_leases (job, holder, acquired_at) VALUES (?, ?, ?)
+                    ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at
+                    """, [.text(name), .text(holder), .text(now)])
+                return true
+            }
+            if !taken { _ = heldLeases.withLock { $0.remove(name) } }
+            return taken
+        } catch {
+            _ = heldLeases.withLock { $0.remove(name) }
+            throw error
         }
-        if !taken { _ = heldLeases.withLock { $0.remove(name) } }
-        return taken
     }
 
     /// Gives the lease `name` back.
     public func releaseLease(_ name: String) async throws {
         defer { _ = heldLeases.withLock { $0.remove(name) } }
-        guard dialect == .postgres else { return }
         let key = Self.leaseKey(name)
-        _ = try await perform { connection in try connection.query("SELECT pg_advisory_unlock(?)", [.integer(key)]) }
+        let holder = holder
+        let dialect = dialect
+        outstanding.withLock { $0[0] += 1 }
+        try await perform(on: lanes[0]) { connection in
+            try connection.run(
+                "DELETE FROM scheduler_leases WHERE job = ? AND holder = ?", [.text(name), .text(holder)])
+            if dialect == .postgres { _ = try connection.query("SELECT pg_advisory_unlock(?)", [.integer(key)]) }
+        }
+    }
+
+    /// Who last took each lease and when: `holder` is `host:pid`. A row whose holder has died stays
+    /// until the next holder takes the lease, so read it with the job's runs.
+    public func leases() async throws -> [(job: String, holder: String, acquiredAt: String)] {
+        let rows = try await perform { connection in
+            try connection.query("SELECT job, holder, acquired_at FROM scheduler_leases ORDER BY job")
+        }
+        return rows.map { (job: $0[0].text ?? "", holder: $0[1].text ?? "", acquiredAt: $0[2].text ?? "") }
     }
 
     /// A stable 64-bit advisory lock key for a lease name.
@@ -88,5 +171,39 @@ public final class JobDatabase: @unchecked Sendable {
     /// The schema version applied.
     public var schemaVersion: Int {
         get throws { try performNow { try Migrations.currentVersion(of: $0) } }
+    }
+}
+
+/// One connection of the pool and the serial queue that alone touches it.
+private final class Lane: @unchecked Sendable {
+    // @unchecked: `connection` is read and written only on `queue`, which runs one block at a
+    // time; `isOpen` reads a flag set once, under a lock.
+    let index: Int
+    let queue: DispatchQueue
+    private var connection: (any DatabaseConnection)?
+    private let connect: @Sendable () throws -> any DatabaseConnection
+    private let opened: Mutex<Bool>
+
+    init(
+        index: Int, connection: (any DatabaseConnection)?,
+        connect: @escaping @Sendable () throws -> any DatabaseConnection
+    ) {
+        self.index = index
+        self.connection = connection
+        self.connect = connect
+        opened = Mutex(connection != nil)
+        queue = DispatchQueue(label: "khata.jobstore.\(index)")
+    }
+
+    var isOpen: Bool { opened.withLock { $0 } }
+
+    /// The lane's connection, opened on first use. Call on `queue` only.
+    func open() throws -> any DatabaseConnection {
+        dispatchPrecondition(condition: .onQueue(queue))
+        if let connection { return connection }
+        let made = try connect()
+        connection = made
+        opened.withLock { $0 = true }
+        return made
     }
 }

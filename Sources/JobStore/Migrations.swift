@@ -14,6 +14,10 @@ public enum Migrations {
         Migration(version: 1, name: "reservations, confirmation attempts, webhook deliveries, API keys", sql: v1),
         Migration(version: 2, name: "job runs and schedule slots", sql: v2),
         Migration(version: 3, name: "import files and settlement lines", sql: v3),
+        Migration(
+            version: 4,
+            name: "reconciliation runs, mismatches and their history, contacts, notifications, scheduler leases",
+            sql: v4),
     ]
 
     /// Applies every migration newer than the database's version. A database newer than this
@@ -167,5 +171,108 @@ public enum Migrations {
         );
         CREATE INDEX settlement_lines_by_reference ON settlement_lines (provider, our_reference);
         CREATE INDEX settlement_lines_by_file ON settlement_lines (import_file_id);
+        """
+
+    // Mismatches carry a stable `identity` (category and the references it concerns), so that a
+    // rerun of the same input finds the same mismatch instead of adding another. Their state
+    // changes are kept in mismatch_events, never overwritten. A notification's idempotency key is
+    // unique: the event that made it cannot queue it twice, and the key goes to the transport.
+    static let v4 = """
+        CREATE TABLE reconciliation_runs (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            window_start TEXT NOT NULL,
+            window_end TEXT NOT NULL,
+            input_sha256 TEXT NOT NULL,
+            job_run_id INTEGER,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            outcome TEXT NOT NULL CHECK (outcome IN ('running', 'succeeded', 'failed')),
+            lines_read INTEGER NOT NULL DEFAULT 0,
+            matched_count INTEGER NOT NULL DEFAULT 0,
+            mismatch_count INTEGER NOT NULL DEFAULT 0,
+            error TEXT
+        );
+        CREATE INDEX reconciliation_runs_by_provider ON reconciliation_runs (provider, id);
+        CREATE TABLE mismatches (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES reconciliation_runs (id),
+            provider TEXT NOT NULL,
+            category TEXT NOT NULL CHECK (category IN ('amount_mismatch', 'fee_mismatch', 'missing_in_ledger',
+                'missing_at_provider', 'duplicate_settlement', 'status_mismatch', 'currency_mismatch',
+                'late_settlement')),
+            identity TEXT NOT NULL,
+            settlement_line_id INTEGER,
+            our_reference TEXT,
+            provider_txn_id TEXT,
+            ledger_transfer_id TEXT,
+            currency TEXT,
+            expected_minor INTEGER,
+            actual_minor INTEGER,
+            detail TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'acknowledged', 'resolved')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (run_id, identity)
+        );
+        CREATE INDEX mismatches_by_state ON mismatches (state, provider, category);
+        CREATE INDEX mismatches_by_identity ON mismatches (identity);
+        CREATE TABLE mismatch_events (
+            id INTEGER PRIMARY KEY,
+            mismatch_id INTEGER NOT NULL REFERENCES mismatches (id),
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            note TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX mismatch_events_by_mismatch ON mismatch_events (mismatch_id, id);
+        CREATE TABLE contacts (
+            customer_id TEXT PRIMARY KEY,
+            phone TEXT,
+            whatsapp TEXT,
+            email TEXT,
+            language TEXT NOT NULL DEFAULT 'bn' CHECK (language IN ('bn', 'en')),
+            opted_out INTEGER NOT NULL DEFAULT 0 CHECK (opted_out IN (0, 1)),
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE notification_deliveries (
+            id INTEGER PRIMARY KEY,
+            idempotency_key TEXT NOT NULL UNIQUE,
+            ledger_sequence INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            channel TEXT NOT NULL CHECK (channel IN ('sms', 'whatsapp', 'email', 'webhook')),
+            recipient TEXT NOT NULL,
+            language TEXT NOT NULL CHECK (language IN ('bn', 'en')),
+            body TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'sending', 'delivered', 'dead')),
+            attempt_count INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            claimed_by TEXT,
+            claimed_until TEXT,
+            provider_message_id TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX notification_deliveries_due ON notification_deliveries (state, next_attempt_at);
+        CREATE TABLE notification_attempts (
+            id INTEGER PRIMARY KEY,
+            delivery_id INTEGER NOT NULL REFERENCES notification_deliveries (id),
+            attempt INTEGER NOT NULL,
+            worker TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('delivered', 'retry', 'dead')),
+            http_status INTEGER,
+            error TEXT,
+            UNIQUE (delivery_id, attempt)
+        );
+        CREATE TABLE scheduler_leases (
+            job TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            acquired_at TEXT NOT NULL
+        );
         """
 }

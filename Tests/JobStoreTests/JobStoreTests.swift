@@ -35,6 +35,9 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             try JobDatabase.open(dataDir: directory.path + "/data", databaseURL: schema?.url)
         }
 
+        /// The PostgreSQL URL of the scratch schema; nil on SQLite.
+        var url: String? { schema?.url }
+
         func remove() {
             schema?.drop()
             directory.remove()

@@ -1,0 +1,125 @@
+/// The language a customer reads their messages in.
+public enum ContactLanguage: String, Sendable, CaseIterable {
+    case bn, en
+}
+
+/// How to reach a customer, and whether they want to be reached.
+public struct Contact: Sendable, Equatable {
+    public var customerId: String
+    /// E.164, e.g. `+8801712345678`.
+    public var phone: String?
+    /// E.164, for WhatsApp.
+    public var whatsapp: String?
+    public var email: String?
+    public var language: ContactLanguage
+    /// True when the customer asked for no messages: nothing is queued for them.
+    public var optedOut: Bool
+    /// UTC text (see `UTCTime`); set by `Contacts.save`.
+    public var updatedAt: String
+
+    public init(
+        customerId: String, phone: String? = nil, whatsapp: String? = nil, email: String? = nil,
+        language: ContactLanguage = .bn, optedOut: Bool = false, updatedAt: String = ""
+    ) {
+        self.customerId = customerId
+        self.phone = phone
+        self.whatsapp = whatsapp
+        self.email = email
+        self.language = language
+        self.optedOut = optedOut
+        self.updatedAt = updatedAt
+    }
+
+    /// The address for `channel`, if the customer has one (webhooks need none).
+    public func address(for channel: NotificationChannel) -> String? {
+        switch channel {
+        case .sms: phone
+        case .whatsapp: whatsapp
+        case .email: email
+        case .webhook: customerId
+        }
+    }
+}
+
+/// A contact refused before it reached the store: the field, the value and why.
+public struct ContactError: Error, Equatable, CustomStringConvertible, Sendable {
+    public let field: String
+    public let value: String
+    public let reason: String
+
+    public var description: String { "contact field \(field) \"\(value)\": \(reason)" }
+}
+
+/// Customers' contact details in the job store.
+public struct Contacts: Sendable {
+    public let database: JobDatabase
+
+    public init(database: JobDatabase) { self.database = database }
+
+    /// Checks `contact`'s fields: a customer id, phone numbers in E.164 (`+` and 8 to 15 digits),
+    /// an email address with one `@` and a dot in its domain.
+    public static func validate(_ contact: Contact) throws(ContactError) {
+        let id = contact.customerId
+        guard !id.isEmpty, id.utf8.count <= 128 else {
+            throw ContactError(field: "customerId", value: id, reason: "must be 1 to 128 bytes")
+        }
+        for (field, number) in [("phone", contact.phone), ("whatsapp", contact.whatsapp)] {
+            guard let number else { continue }
+            let digits = number.utf8.dropFirst()
+            guard number.utf8.first == UInt8(ascii: "+"), (8...15).contains(digits.count),
+                digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+            else {
+                throw ContactError(field: field, value: number, reason: "must be E.164: + and 8 to 15 digits")
+            }
+        }
+        if let email = contact.email {
+            let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
+                !parts[1].hasSuffix("."), email.utf8.count <= 254, !email.contains(where: \.isWhitespace)
+            else {
+                throw ContactError(field: "email", value: email, reason: "is not an email address")
+            }
+        }
+    }
+
+    /// Stores `contact`, replacing what was kept for its customer. Answers it as stored.
+    @discardableResult
+    public func save(_ contact: Contact, at nanoseconds: UInt64) async throws -> Contact {
+        try Self.validate(contact)
+        var stored = contact
+        stored.updatedAt = UTCTime.text(nanoseconds: nanoseconds)
+        let row = stored
+        try await database.perform { connection in
+            try connection.run(
+                """
+                INSERT INTO contacts (customer_id, phone, whatsapp, email, language, opted_out, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (customer_id) DO UPDATE SET phone = excluded.phone, whatsapp = excluded.whatsapp,
+                    email = excluded.email, language = excluded.language, opted_out = excluded.opted_out,
+                    updated_at = excluded.updated_at
+                """,
+                [
+                    .text(row.customerId), row.phone.map(SQLValue.text) ?? .null,
+                    row.whatsapp.map(SQLValue.text) ?? .null, row.email.map(SQLValue.text) ?? .null,
+                    .text(row.language.rawValue), .integer(row.optedOut ? 1 : 0), .text(row.updatedAt),
+                ])
+        }
+        return stored
+    }
+
+    public func contact(customerId: String) async throws -> Contact? {
+        try await database.perform { connection in
+            try connection.query(
+                """
+                SELECT customer_id, phone, whatsapp, email, language, opted_out, updated_at
+                FROM contacts WHERE customer_id = ?
+                """, [.text(customerId)]
+            ).first.map { row in
+                Contact(
+                    customerId: row[0].text ?? "", phone: row[1].text, whatsapp: row[2].text, email: row[3].text,
+                    language: ContactLanguage(rawValue: row[4].text ?? "") ?? .bn, optedOut: row[5].integer == 1,
+                    updatedAt: row[6].text ?? "")
+            }
+        }
+    }
+}

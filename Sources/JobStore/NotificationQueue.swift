@@ -1,0 +1,323 @@
+/// A channel a notification goes out on.
+public enum NotificationChannel: String, Sendable, CaseIterable {
+    case sms, whatsapp, email, webhook
+}
+
+/// Where a delivery stands. `sending` is a claim with a deadline: a worker that dies while sending
+/// leaves it to be claimed again once `claimedUntil` passes, so delivery is at least once.
+public enum DeliveryState: String, Sendable, CaseIterable {
+    case pending, sending, delivered
+    /// Out of attempts, or refused for good: waits for a person (`requeue`).
+    case dead
+}
+
+/// A notification to queue: one message on one channel for one committed ledger event.
+public struct NewNotification: Sendable, Equatable {
+    /// Unique per message, e.g. `<ledger sequence>:<event>:<channel>`: queueing it again is a
+    /// no-op, and transports pass it on so that the far side can drop a repeat.
+    public var idempotencyKey: String
+    public var ledgerSequence: Int64
+    public var event: String
+    public var customerId: String
+    public var channel: NotificationChannel
+    public var recipient: String
+    public var language: ContactLanguage
+    public var body: String
+
+    public init(
+        idempotencyKey: String, ledgerSequence: Int64, event: String, customerId: String,
+        channel: NotificationChannel, recipient: String, language: ContactLanguage, body: String
+    ) {
+        self.idempotencyKey = idempotencyKey
+        self.ledgerSequence = ledgerSequence
+        self.event = event
+        self.customerId = customerId
+        self.channel = channel
+        self.recipient = recipient
+        self.language = language
+        self.body = body
+    }
+}
+
+/// A queued notification and its delivery status.
+public struct NotificationDelivery: Sendable, Equatable {
+    public var id: Int64
+    public var message: NewNotification
+    public var state: DeliveryState
+    /// Attempts started, counting a claim that is sending now.
+    public var attemptCount: Int
+    public var nextAttemptAt: String
+    public var claimedBy: String?
+    public var claimedUntil: String?
+    public var providerMessageId: String?
+    public var lastError: String?
+}
+
+/// How one attempt ended.
+public enum AttemptOutcome: Sendable, Equatable {
+    case delivered(providerMessageId: String?)
+    /// Failed; try again at the time given (nanoseconds since the Unix epoch).
+    case retry(error: String, atNanoseconds: UInt64)
+    /// Failed for good (refused, or out of attempts).
+    case dead(error: String)
+
+    var word: String {
+        switch self {
+        case .delivered: "delivered"
+        case .retry: "retry"
+        case .dead: "dead"
+        }
+    }
+}
+
+/// One recorded attempt.
+public struct NotificationAttempt: Sendable, Equatable {
+    public var attempt: Int
+    public var worker: String
+    public var startedAt: String
+    public var endedAt: String
+    /// `delivered`, `retry` or `dead`.
+    public var outcome: String
+    public var httpStatus: Int?
+    public var error: String?
+}
+
+/// The notification work queue. Workers claim due deliveries in batches: on PostgreSQL with
+/// `FOR UPDATE SKIP LOCKED`, so that workers on several machines take disjoint batches without
+/// waiting on each other; on SQLite in one `BEGIN IMMEDIATE` transaction, which serializes them.
+public struct NotificationQueue: Sendable {
+    public let database: JobDatabase
+
+    public init(database: JobDatabase) { self.database = database }
+
+    /// Queues `messages`, skipping any whose idempotency key is already queued. Answers how many
+    /// were new.
+    @discardableResult
+    public func enqueue(_ messages: [NewNotification], at nanoseconds: UInt64) async throws -> Int {
+        let now = UTCTime.text(nanoseconds: nanoseconds)
+        return try await database.perform { connection in
+            try connection.transaction {
+                var inserted = 0
+                for message in messages {
+                    inserted += try connection.run(
+                        """
+                        INSERT INTO notification_deliveries (idempotency_key, ledger_sequence, event, customer_id,
+                            channel, recipient, language, body, state, next_attempt_at, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+                        ON CONFLICT (idempotency_key) DO NOTHING
+                        """,
+                        [
+                            .text(message.idempotencyKey), .integer(message.ledgerSequence), .text(message.event),
+                            .text(message.customerId), .text(message.channel.rawValue), .text(message.recipient),
+                            .text(message.language.rawValue), .text(message.body), .text(now), .text(now), .text(now),
+                        ])
+                }
+                return inserted
+            }
+        }
+    }
+
+    /// Claims up to `limit` deliveries that are due (pending and past their next attempt time, or
+    /// sending under a claim that has run out) for `worker`, until `leaseSeconds` from now. Each
+    /// claim starts an attempt. Oldest due first.
+    public func claim(worker: String, limit: Int, leaseSeconds: Int, at nanoseconds: UInt64) async throws
+        -> [NotificationDelivery]
+    {
+        precondition(limit > 0 && leaseSeconds > 0, "a claim takes at least one delivery for some time")
+        let now = UTCTime.text(nanoseconds: nanoseconds)
+        let until = UTCTime.text(nanoseconds: nanoseconds + UInt64(leaseSeconds) * 1_000_000_000)
+        let lock = database.dialect == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        return try await database.perform { connection in
+            try connection.transaction {
+                try connection.query(
+                    """
+                    UPDATE notification_deliveries
+                    SET state = 'sending', claimed_by = ?, claimed_until = ?, attempt_count = attempt_count + 1,
+                        updated_at = ?
+                    WHERE id IN (
+                        SELECT id FROM notification_deliveries
+                        WHERE (state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND claimed_until <= ?)
+                        ORDER BY next_attempt_at, id LIMIT ? \(lock))
+                    RETURNING \(Self.columns)
+                    """,
+                    [.text(worker), .text(until), .text(now), .text(now), .text(now), .integer(Int64(limit))]
+                ).map(Self.delivery).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+            }
+        }
+    }
+
+    /// Records how `worker`'s attempt number `attempt` at delivery `id` ended, and moves the
+    /// delivery on. A delivery is final once delivered. A failure moves it only while the claim is
+    /// still this attempt's: a worker whose claim ran out and was taken over records its attempt
+    /// but leaves the delivery to the new holder. Answers whether the delivery moved.
+    @discardableResult
+    public func record(
+        id: Int64, worker: String, attempt: Int, outcome: AttemptOutcome, httpStatus: Int?,
+        startedAtNanoseconds: UInt64, endedAtNanoseconds: UInt64
+    ) async throws -> Bool {
+        let ended = UTCTime.text(nanoseconds: endedAtNanoseconds)
+        let started = UTCTime.text(nanoseconds: startedAtNanoseconds)
+        return try await database.perform { connection in
+            try connection.transaction {
+                let error: String? =
+                    switch outcome {
+                    case .delivered: nil
+                    case .retry(let error, _), .dead(let error): error
+                    }
+                try connection.run(
+                    """
+                    INSERT INTO notification_attempts (delivery_id, attempt, worker, started_at, ended_at, outcome,
+                        http_status, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (delivery_id, attempt) DO NOTHING
+                    """,
+                    [
+                        .integer(id), .integer(Int64(attempt)), .text(worker), .text(started), .text(ended),
+                        .text(outcome.word), httpStatus.map { .integer(Int64($0)) } ?? .null,
+                        error.map(SQLValue.text) ?? .null,
+                    ])
+                let claimIsOurs = "state = 'sending' AND claimed_by = ? AND attempt_count = ?"
+                let changed: Int
+                switch outcome {
+                case .delivered(let providerMessageId):
+                    changed = try connection.run(
+                        """
+                        UPDATE notification_deliveries SET state = 'delivered', provider_message_id = ?,
+                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
+                        WHERE id = ? AND state <> 'delivered'
+                        """, [providerMessageId.map(SQLValue.text) ?? .null, .text(ended), .integer(id)])
+                case .retry(let error, let atNanoseconds):
+                    changed = try connection.run(
+                        """
+                        UPDATE notification_deliveries SET state = 'pending', next_attempt_at = ?, last_error = ?,
+                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
+                        WHERE id = ? AND \(claimIsOurs)
+                        """,
+                        [
+                            .text(UTCTime.text(nanoseconds: atNanoseconds)), .text(error), .text(ended),
+                            .integer(id), .text(worker), .integer(Int64(attempt)),
+                        ])
+                case .dead(let error):
+                    changed = try connection.run(
+                        """
+                        UPDATE notification_deliveries SET state = 'dead', last_error = ?,
+                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
+                        WHERE id = ? AND \(claimIsOurs)
+                        """, [.text(error), .text(ended), .integer(id), .text(worker), .integer(Int64(attempt))])
+                }
+                return changed == 1
+            }
+        }
+    }
+
+    /// Puts a dead delivery back in the queue, due now, with its attempts kept: a person's
+    /// decision after fixing the cause. Answers whether it was dead.
+    @discardableResult
+    public func requeue(id: Int64, at nanoseconds: UInt64) async throws -> Bool {
+        let now = UTCTime.text(nanoseconds: nanoseconds)
+        return try await database.perform { connection in
+            try connection.run(
+                """
+                UPDATE notification_deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ?
+                WHERE id = ? AND state = 'dead'
+                """, [.text(now), .text(now), .integer(id)]) == 1
+        }
+    }
+
+    public func delivery(id: Int64) async throws -> NotificationDelivery? {
+        try await database.perform { connection in
+            try connection.query("SELECT \(Self.columns) FROM notification_deliveries WHERE id = ?", [.integer(id)])
+                .first.map(Self.delivery)
+        }
+    }
+
+    public func delivery(idempotencyKey: String) async throws -> NotificationDelivery? {
+        try await database.perform { connection in
+            try connection.query(
+                "SELECT \(Self.columns) FROM notification_deliveries WHERE idempotency_key = ?",
+                [.text(idempotencyKey)]
+            ).first.map(Self.delivery)
+        }
+    }
+
+    /// The attempts at one delivery, first first.
+    public func attempts(deliveryId: Int64) async throws -> [NotificationAttempt] {
+        try await database.perform { connection in
+            try connection.query(
+                """
+                SELECT attempt, worker, started_at, ended_at, outcome, http_status, error
+                FROM notification_attempts WHERE delivery_id = ? ORDER BY attempt
+                """, [.integer(deliveryId)]
+            ).map { row in
+                NotificationAttempt(
+                    attempt: Int(row[0].integer ?? 0), worker: row[1].text ?? "", startedAt: row[2].text ?? "",
+                    endedAt: row[3].text ?? "", outcome: row[4].text ?? "", httpStatus: row[5].integer.map { Int($0) },
+                    error: row[6].text)
+            }
+        }
+    }
+
+    /// How many deliveries are in each state.
+    public func countsByState() async throws -> [DeliveryState: Int] {
+        let rows = try await database.perform { connection in
+            try connection.query("SELECT state, COUNT(*) FROM notification_deliveries GROUP BY state")
+        }
+        var counts: [DeliveryState: Int] = [:]
+        for row in rows {
+            if let state = row[0].text.flatMap(DeliveryState.init(rawValue:)) {
+                counts[state] = Int(row[1].integer ?? 0)
+            }
+        }
+        return counts
+    }
+
+    static let columns = """
+        id, idempotency_key, ledger_sequence, event, customer_id, channel, recipient, language, body, state,
+            attempt_count, next_attempt_at, claimed_by, claimed_until, provider_message_id, last_error
+        """
+
+    static func delivery(_ row: [SQLValue]) -> NotificationDelivery {
+        NotificationDelivery(
+            id: row[0].integer ?? 0,
+            message: NewNotification(
+                idempotencyKey: row[1].text ?? "", ledgerSequence: row[2].integer ?? 0, event: row[3].text ?? "",
+                customerId: row[4].text ?? "", channel: NotificationChannel(rawValue: row[5].text ?? "") ?? .sms,
+                recipient: row[6].text ?? "", language: ContactLanguage(rawValue: row[7].text ?? "") ?? .bn,
+                body: row[8].text ?? ""),
+            state: DeliveryState(rawValue: row[9].text ?? "") ?? .pending, attemptCount: Int(row[10].integer ?? 0),
+            nextAttemptAt: row[11].text ?? "", claimedBy: row[12].text, claimedUntil: row[13].text,
+            providerMessageId: row[14].text, lastError: row[15].text)
+    }
+}
+
+/// Retries with exponential backoff and jitter: attempt n waits between half and all of
+/// `baseDelayMilliseconds × 2^(n-1)` (capped at `maxDelayMilliseconds`), so that deliveries that
+/// failed together do not retry together; after `maxAttempts` a delivery is dead.
+public struct RetryPolicy: Sendable, Equatable {
+    public var baseDelayMilliseconds: UInt64
+    public var maxDelayMilliseconds: UInt64
+    public var maxAttempts: Int
+
+    public init(baseDelayMilliseconds: UInt64 = 2_000, maxDelayMilliseconds: UInt64 = 3_600_000, maxAttempts: Int = 10)
+    {
+        precondition(baseDelayMilliseconds > 0 && maxDelayMilliseconds >= baseDelayMilliseconds && maxAttempts >= 1)
+        self.baseDelayMilliseconds = baseDelayMilliseconds
+        self.maxDelayMilliseconds = maxDelayMilliseconds
+        self.maxAttempts = maxAttempts
+    }
+
+    /// What to do after attempt `attempt` (1 for the first) failed with `error` at
+    /// `nowNanoseconds`: retry later, or give up.
+    public func afterFailure(
+        attempt: Int, error: String, retryable: Bool, nowNanoseconds: UInt64,
+        using generator: inout some RandomNumberGenerator
+    ) -> AttemptOutcome {
+        guard retryable, attempt < maxAttempts else {
+            return .dead(error: retryable ? "gave up after \(attempt) attempts: \(error)" : error)
+        }
+        let (grown, overflowed) = baseDelayMilliseconds.multipliedReportingOverflow(by: 1 << min(attempt - 1, 40))
+        let ceiling = overflowed ? maxDelayMilliseconds : min(maxDelayMilliseconds, grown)
+        let delay = ceiling / 2 + UInt64.random(in: 0...(ceiling - ceiling / 2), using: &generator)
+        return .retry(error: error, atNanoseconds: nowNanoseconds + delay * 1_000_000)
+    }
+}
