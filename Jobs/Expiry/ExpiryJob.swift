@@ -41,10 +41,12 @@ public struct ExpiryJob: Sendable {
     /// Expires what is due at `now` (nanoseconds since the Unix epoch). `shouldStop` is asked
     /// between batches, so that a shutdown lets the current batch finish and records the rest as
     /// not done. The ledger judges each hold by its own clock: a hold due at `now` but not yet by
-    /// the ledger's time is counted as not yet due and left alone.
-    public func run(now: UInt64, shouldStop: @Sendable () -> Bool = { false }) async throws(LedgerError)
-        -> ExpiryOutcome
-    {
+    /// the ledger's time is counted as not yet due and left alone. `afterBatch` is given the
+    /// counts so far after each batch is durable.
+    public func run(
+        now: UInt64, shouldStop: @Sendable () -> Bool = { false },
+        afterBatch: (ExpiryOutcome) async -> Void = { _ in }
+    ) async throws(LedgerError) -> ExpiryOutcome {
         var outcome = ExpiryOutcome()
         var attempted: Set<UInt128> = []
         while !shouldStop() {
@@ -64,6 +66,7 @@ public struct ExpiryJob: Sendable {
                 default: outcome.alreadyResolved += 1
                 }
             }
+            await afterBatch(outcome)
         }
         return outcome
     }

@@ -11,6 +11,19 @@ public struct JobContext: Sendable {
     public let now: UInt64
     /// Asked between batches: true once a shutdown began, so the job stops after its batch.
     public let shouldStop: @Sendable () -> Bool
+    /// Called by the job after a batch with its counts so far. The first report, and then one a
+    /// second at most, is written to the run's record, so that a long run shows how far it got,
+    /// even if its worker dies.
+    public let progress: @Sendable (JobCounts) async -> Void
+
+    public init(
+        now: UInt64, shouldStop: @escaping @Sendable () -> Bool,
+        progress: @escaping @Sendable (JobCounts) async -> Void = { _ in }
+    ) {
+        self.now = now
+        self.shouldStop = shouldStop
+        self.progress = progress
+    }
 }
 
 /// A job the scheduler can run: its name, when it runs, and what it does.
@@ -93,7 +106,11 @@ public struct JobRunner: Sendable {
         var counts = JobCounts()
         var errorText: String?
         do {
-            let result = try await job.run(JobContext(now: now ?? started, shouldStop: shouldStop))
+            let reporter = ProgressReporter(runs: runs, id: id, clock: clock)
+            let context = JobContext(now: now ?? started, shouldStop: shouldStop) { counts in
+                await reporter.report(counts)
+            }
+            let result = try await job.run(context)
             counts = result.counts
             outcome = result.interrupted ? .interrupted : .succeeded
         } catch {
@@ -103,5 +120,29 @@ public struct JobRunner: Sendable {
         try await runs.finish(id: id, outcome: outcome, counts: counts, error: errorText, at: clock())
         // Safe: the row was written above.
         return .ran(try await runs.history(job: job.name, limit: 1).first!)
+    }
+}
+
+/// Writes a run's counts while it goes: the first report at once, then at most one a second, so
+/// that recording progress never costs a job more than a write a second.
+private actor ProgressReporter {
+    let runs: JobRuns
+    let id: Int64
+    let clock: @Sendable () -> UInt64
+    private var lastWrittenNanoseconds: UInt64?
+
+    init(runs: JobRuns, id: Int64, clock: @escaping @Sendable () -> UInt64) {
+        self.runs = runs
+        self.id = id
+        self.clock = clock
+    }
+
+    func report(_ counts: JobCounts) async {
+        let now = clock()
+        if let last = lastWrittenNanoseconds, now &- last < 1_000_000_000 { return }
+        lastWrittenNanoseconds = now
+        // Progress is for people to read; a store that refuses it must not fail the job, whose
+        // outcome is written (and its errors reported) at the end.
+        try? await runs.progress(id: id, counts: counts)
     }
 }

@@ -20,6 +20,9 @@ public final class JobDatabase: Sendable {
     private let heldLeases = Mutex<Set<String>>([])
     /// Who holds this database's leases, as `scheduler_leases` records it.
     public let holder: String
+    /// What lease keys are made unique within: advisory locks belong to the whole PostgreSQL
+    /// database, so two deployments in two schemas of one database must not share a key.
+    private let leaseNamespace: String
 
     /// Opens the SQLite database at `path` (creating it) and brings its schema up to date.
     public convenience init(path: String) throws {
@@ -49,6 +52,8 @@ public final class JobDatabase: Sendable {
         outstanding = Mutex(Array(repeating: 0, count: poolSize))
         holder = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         try Migrations.apply(to: first)
+        leaseNamespace =
+            first.dialect == .postgres ? try first.query("SELECT current_schema()").first?.first?.text ?? "" : ""
     }
 
     /// PostgreSQL at `databaseURL` when given, else the embedded default `<dataDir>/jobs.sqlite`.
@@ -112,7 +117,7 @@ public final class JobDatabase: Sendable {
     /// the lock, not that row, decides.
     public func tryLease(_ name: String) async throws -> Bool {
         guard heldLeases.withLock({ $0.insert(name).inserted }) else { return false }
-        let key = Self.leaseKey(name)
+        let key = leaseKey(name)
         let holder = holder
         let dialect = dialect
         do {
@@ -143,7 +148,7 @@ public final class JobDatabase: Sendable {
     /// Gives the lease `name` back.
     public func releaseLease(_ name: String) async throws {
         defer { _ = heldLeases.withLock { $0.remove(name) } }
-        let key = Self.leaseKey(name)
+        let key = leaseKey(name)
         let holder = holder
         let dialect = dialect
         outstanding.withLock { $0[0] += 1 }
@@ -163,9 +168,28 @@ public final class JobDatabase: Sendable {
         return rows.map { (job: $0[0].text ?? "", holder: $0[1].text ?? "", acquiredAt: $0[2].text ?? "") }
     }
 
-    /// A stable 64-bit advisory lock key for a lease name.
-    static func leaseKey(_ name: String) -> Int64 {
-        Crypto.sha256(Array("khata.lease:\(name)".utf8)).prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
+    /// Whether any session of the PostgreSQL server holds the lease `name`, this one included;
+    /// on SQLite, whether this process does (the file lock is the job runner's).
+    public func isLeaseTaken(_ name: String) async throws -> Bool {
+        guard dialect == .postgres else { return heldLeases.withLock { $0.contains(name) } }
+        let key = leaseKey(name)
+        return try await perform { connection in
+            // pg_locks shows a bigint advisory key as its high and low 32 bits, with objsubid 1.
+            try connection.query(
+                """
+                SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                    AND classid::bigint = ? AND objid::bigint = ?
+                """, [.integer(key >> 32 & 0xFFFF_FFFF), .integer(key & 0xFFFF_FFFF)]
+            ).first?.first != .integer(0)
+        }
+    }
+
+    /// A stable 64-bit advisory lock key for a lease name in this database's schema.
+    func leaseKey(_ name: String) -> Int64 {
+        Crypto.sha256(Array("khata.lease:\(leaseNamespace):\(name)".utf8)).prefix(8).reduce(Int64(0)) {
+            $0 << 8 | Int64($1)
+        }
     }
 
     /// The schema version applied.

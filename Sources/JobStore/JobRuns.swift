@@ -61,6 +61,21 @@ public struct JobRuns: Sendable {
         }
     }
 
+    /// Records the counts of a run still going.
+    public func progress(id: Int64, counts: JobCounts) async throws {
+        try await database.perform { connection in
+            try connection.run(
+                """
+                UPDATE job_runs SET read_count = ?, written_count = ?, failed_count = ?
+                WHERE id = ? AND outcome = 'running'
+                """,
+                [
+                    .integer(Int64(counts.read)), .integer(Int64(counts.written)), .integer(Int64(counts.failed)),
+                    .integer(id),
+                ])
+        }
+    }
+
     /// Records how a run ended.
     public func finish(
         id: Int64, outcome: RunOutcome, counts: JobCounts, error: String?, at nanoseconds: UInt64

@@ -25,16 +25,21 @@ enum JobCatalog {
             case "expire-reservations":
                 return ScheduledJob(name: name, schedule: schedule) { context in
                     guard let ledger else { throw CommandFailure("the job \(name) needs the ledger") }
-                    let outcome = try await ExpiryJob(ledger: ledger).run(
-                        now: context.now, shouldStop: context.shouldStop)
-                    return (
-                        JobCounts(read: outcome.due, written: outcome.expired, failed: outcome.notYetDue),
-                        context.shouldStop()
-                    )
+                    let job = ExpiryJob(ledger: ledger, batchSize: settings.expiryBatchSize)
+                    let outcome = try await job.run(now: context.now, shouldStop: context.shouldStop) { soFar in
+                        await context.progress(counts(soFar))
+                    }
+                    return (counts(outcome), context.shouldStop())
                 }
             default: preconditionFailure("no job named \(name)")
             }
         }
+    }
+
+    /// An expiry run's counts: holds read from the index, voided, and not yet due by the
+    /// ledger's clock.
+    private static func counts(_ outcome: ExpiryOutcome) -> JobCounts {
+        JobCounts(read: outcome.due, written: outcome.expired, failed: outcome.notYetDue)
     }
 
     static func runner(_ settings: Settings, database: JobDatabase) -> JobRunner {

@@ -1,5 +1,6 @@
 import Configuration
 import JobStore
+import Ledger
 import LedgerStorage
 import Scheduler
 import SystemPackage
@@ -21,6 +22,8 @@ struct Settings {
     var scheduleZone = ScheduleZone.dhaka
     /// Cron schedules by job name (`jobs.<jobInCamelCase>.schedule`), over the defaults.
     var jobSchedules = JobCatalog.defaultSchedules
+    /// Holds per ledger submission in `expire-reservations` (`jobs.expireReservations.batchSize`).
+    var expiryBatchSize = 1_000
 
     /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
     func openJobDatabase() throws -> JobDatabase {
@@ -84,6 +87,15 @@ struct Settings {
                 settings.jobSchedules[name] = expression
             }
         }
+        let expiry = reader.scoped(to: "jobs").scoped(to: "expireReservations")
+        settings.expiryBatchSize = try integer(
+            expiry, "batchSize", default: settings.expiryBatchSize, scope: "jobs.expireReservations")
+        let largestBatch = LedgerConfiguration().maximumBatchEvents
+        guard (1...largestBatch).contains(settings.expiryBatchSize) else {
+            throw SettingsError(
+                "setting jobs.expireReservations.batchSize must be 1 to \(largestBatch), "
+                    + "got \(settings.expiryBatchSize)")
+        }
         do {
             try settings.storage.validate()
         } catch {
@@ -100,11 +112,13 @@ struct Settings {
         }
     }
 
-    private static func integer(_ reader: ConfigReader, _ key: String, default value: Int) throws -> Int {
+    private static func integer(
+        _ reader: ConfigReader, _ key: String, default value: Int, scope: String = "storage"
+    ) throws -> Int {
         if let number = reader.int(forKey: ConfigKey(key)) { return number }
         // Present but not an integer (int() answers nil for both missing and malformed values).
         if let text = reader.string(forKey: ConfigKey(key)) {
-            throw SettingsError("setting storage.\(key) must be an integer, got \"\(text)\"")
+            throw SettingsError("setting \(scope).\(key) must be an integer, got \"\(text)\"")
         }
         return value
     }

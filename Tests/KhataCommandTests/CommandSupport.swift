@@ -63,10 +63,16 @@ final class LineReader {
     private var buffer = Data()
 
     /// Starts `khata` with `arguments`, reading its standard output (or, with `standardError`,
-    /// its standard error, where logs go) while the other is discarded.
-    init(_ arguments: [String], standardError: Bool = false) throws {
+    /// its standard error, where logs go) while the other is discarded. With `environment`, the
+    /// child gets those `KHATA_*` variables instead of the test's.
+    init(_ arguments: [String], standardError: Bool = false, environment: [String: String]? = nil) throws {
         process.executableURL = URL(fileURLWithPath: KhataProcess.binary)
         process.arguments = arguments
+        if let environment {
+            var merged = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KHATA_") }
+            merged.merge(environment) { _, new in new }
+            process.environment = merged
+        }
         let pipe = Pipe()
         if standardError {
             process.standardError = pipe

@@ -1,4 +1,5 @@
 import Foundation
+import JobStore
 import TestSupport
 import Testing
 
@@ -26,6 +27,11 @@ struct JobsCommandTests {
         let badSchedule = try KhataProcess.run(
             ["jobs", "list"] + data, environment: ["KHATA_JOBS_EXPIRE_RESERVATIONS_SCHEDULE": "61 * * * *"])
         #expect(badSchedule.status != 0 && badSchedule.stderr.contains("expireReservations"))
+        for (value, reason) in [("0", "must be 1 to"), ("many", "must be an integer")] {
+            let badBatch = try KhataProcess.run(
+                ["jobs", "list"] + data, environment: ["KHATA_JOBS_EXPIRE_RESERVATIONS_BATCH_SIZE": value])
+            #expect(badBatch.status != 0 && badBatch.stderr.contains("jobs.expireReservations.batchSize \(reason)"))
+        }
         let zone = try KhataProcess.run(["jobs", "list"] + data, environment: ["KHATA_SCHEDULER_TIME_ZONE": "UTC"])
         #expect(zone.status == 0 && zone.stdout.contains("(UTC)"), "\(zone.stderr)")
     }
@@ -51,14 +57,18 @@ struct DbCommandTests {
     func migrate() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
+        let newest = Migrations.all.last!.version
         let sqlite = try KhataProcess.run(["db", "migrate", "--json", "--data-dir", directory.path])
         #expect(sqlite.status == 0, "\(sqlite.stderr)")
-        #expect(sqlite.stdout.contains(#""backend":"sqlite""#) && sqlite.stdout.contains(#""schemaVersion":3"#))
+        #expect(
+            sqlite.stdout.contains(#""backend":"sqlite""#) && sqlite.stdout.contains(#""schemaVersion":\#(newest)"#))
         guard let url = ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] else { return }
         let postgres = try KhataProcess.run(
             ["db", "migrate", "--json", "--data-dir", directory.path], environment: ["KHATA_DATABASE_URL": url])
         #expect(postgres.status == 0, "\(postgres.stderr)")
-        #expect(postgres.stdout.contains(#""backend":"postgresql""#) && postgres.stdout.contains(#""schemaVersion":3"#))
+        #expect(
+            postgres.stdout.contains(#""backend":"postgresql""#)
+                && postgres.stdout.contains(#""schemaVersion":\#(newest)"#))
         let refused = try KhataProcess.run(
             [
                 "db", "migrate", "--data-dir", directory.path,
