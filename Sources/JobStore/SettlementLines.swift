@@ -55,9 +55,9 @@ public struct SettlementLines: Sendable {
     public init(database: JobDatabase) { self.database = database }
 
     static let columns = [
-        "import_file_id", "provider", "provider_txn_id", "our_reference", "provider_payment_id", "kind", "status_raw",
-        "status", "transacted_at", "settlement_date", "gross_minor", "fee_minor", "net_minor", "currency",
-        "payer_masked", "original_provider_txn_id", "source_line",
+        "import_file_id", "source_line", "provider", "provider_txn_id", "our_reference", "provider_payment_id", "kind",
+        "status_raw", "status", "transacted_at", "settlement_date", "gross_minor", "fee_minor", "net_minor", "currency",
+        "payer_masked", "original_provider_txn_id",
     ]
 
     /// Records an imported file by its content's SHA-256; answers its id and whether it is new
@@ -88,20 +88,31 @@ public struct SettlementLines: Sendable {
         }
     }
 
-    /// Inserts `lines` of the file `fileId` in one transaction (`COPY` on PostgreSQL).
+    /// Inserts `lines` of the file `fileId` in one transaction (`COPY` on PostgreSQL): all of
+    /// them, or, on any error, none.
     public func insert(_ lines: [SettlementLine], fileId: Int64) async throws -> Int {
-        let rows: [[SQLValue]] = lines.map { line in
-            [
-                .integer(fileId), .text(line.provider), .text(line.providerTxnId), .text(line.ourReference),
-                line.providerPaymentId.map(SQLValue.text) ?? .null, .text(line.kind), .text(line.statusRaw),
-                .text(line.status), .text(line.transactedAt), .text(line.settlementDate), .integer(line.grossMinor),
-                .integer(line.feeMinor), .integer(line.netMinor), .text(line.currency),
-                line.payerMasked.map(SQLValue.text) ?? .null, line.originalProviderTxnId.map(SQLValue.text) ?? .null,
-                .integer(Int64(line.sourceLine)),
-            ]
-        }
-        return try await database.perform { connection in
-            try connection.bulkInsert(table: "settlement_lines", columns: Self.columns, rows: rows)
+        try await database.perform { connection in
+            try connection.bulkInsert(table: "settlement_lines", columns: Self.columns, count: lines.count) {
+                index, values in
+                let line = lines[index]
+                values.append(.integer(fileId))
+                values.append(.integer(Int64(line.sourceLine)))
+                values.append(.text(line.provider))
+                values.append(.text(line.providerTxnId))
+                values.append(.text(line.ourReference))
+                values.append(line.providerPaymentId.map(SQLValue.text) ?? .null)
+                values.append(.text(line.kind))
+                values.append(.text(line.statusRaw))
+                values.append(.text(line.status))
+                values.append(.text(line.transactedAt))
+                values.append(.text(line.settlementDate))
+                values.append(.integer(line.grossMinor))
+                values.append(.integer(line.feeMinor))
+                values.append(.integer(line.netMinor))
+                values.append(.text(line.currency))
+                values.append(line.payerMasked.map(SQLValue.text) ?? .null)
+                values.append(line.originalProviderTxnId.map(SQLValue.text) ?? .null)
+            }
         }
     }
 
@@ -113,12 +124,12 @@ public struct SettlementLines: Sendable {
                     + "WHERE import_file_id = ? ORDER BY source_line", [.integer(fileId)]
             ).map { row in
                 SettlementLine(
-                    provider: row[0].text ?? "", providerTxnId: row[1].text ?? "", ourReference: row[2].text ?? "",
-                    providerPaymentId: row[3].text, kind: row[4].text ?? "", statusRaw: row[5].text ?? "",
-                    status: row[6].text ?? "", transactedAt: row[7].text ?? "", settlementDate: row[8].text ?? "",
-                    grossMinor: row[9].integer ?? 0, feeMinor: row[10].integer ?? 0, netMinor: row[11].integer ?? 0,
-                    currency: row[12].text ?? "", payerMasked: row[13].text, originalProviderTxnId: row[14].text,
-                    sourceLine: Int(row[15].integer ?? 0))
+                    provider: row[1].text ?? "", providerTxnId: row[2].text ?? "", ourReference: row[3].text ?? "",
+                    providerPaymentId: row[4].text, kind: row[5].text ?? "", statusRaw: row[6].text ?? "",
+                    status: row[7].text ?? "", transactedAt: row[8].text ?? "", settlementDate: row[9].text ?? "",
+                    grossMinor: row[10].integer ?? 0, feeMinor: row[11].integer ?? 0, netMinor: row[12].integer ?? 0,
+                    currency: row[13].text ?? "", payerMasked: row[14].text, originalProviderTxnId: row[15].text,
+                    sourceLine: Int(row[0].integer ?? 0))
             }
         }
     }

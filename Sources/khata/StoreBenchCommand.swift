@@ -12,7 +12,8 @@ struct StoreBenchCommand: AsyncParsableCommand {
         discussion: """
             Inserts --rows rows shaped like settlement lines in batches of --batch-rows, each batch one \
             transaction (COPY on PostgreSQL), and times the inserts alone (making the rows is not \
-            counted). SQLite goes to a scratch directory (--dir); PostgreSQL to a scratch schema, \
+            counted). References look like Khata's payment references (KH and 16 characters in no \
+            order), so that the reference index is filled as a real import fills it. SQLite goes to a scratch directory (--dir); PostgreSQL to a scratch schema, \
             dropped afterwards.
             """)
 
@@ -46,7 +47,7 @@ struct StoreBenchCommand: AsyncParsableCommand {
             let count = min(batchRows, rows - inserted)
             let lines = (inserted..<inserted + count).map { number in
                 SettlementLine(
-                    provider: "bkash", providerTxnId: "8A\(number)", ourReference: "KH\(number)",
+                    provider: "bkash", providerTxnId: "8A\(number)", ourReference: Self.reference(number),
                     providerPaymentId: "TR0011\(number)", kind: "payment", statusRaw: "Completed", status: "settled",
                     transactedAt: "2026-11-28T20:04:05.736Z", settlementDate: "2026-11-29",
                     grossMinor: Int64(100 + number % 100_000), feeMinor: Int64(2 + number % 1_000),
@@ -70,5 +71,19 @@ struct StoreBenchCommand: AsyncParsableCommand {
             print("store bench (\(backend)): \(inserted) settlement lines in batches of \(batchRows)")
             print("  inserted: \(Units.rate(rate)) rows per second (\(Units.seconds(seconds)) inserting)")
         }
+    }
+
+    /// A payment reference for line `number`: `KH` and 16 Crockford base-32 characters of a
+    /// scrambled number, unordered like the hash-derived references of real reservations.
+    static func reference(_ number: Int) -> String {
+        var mixed = UInt64(number) &* 0x9E37_79B9_7F4A_7C15
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed ^= mixed >> 31
+        let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
+        var text: [UInt8] = [0x4B, 0x48]
+        for shift in stride(from: 75, through: 0, by: -5) {
+            text.append(alphabet[Int(truncatingIfNeeded: (shift >= 64 ? 0 : mixed >> UInt64(shift)) & 31)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -35,6 +35,13 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             try JobDatabase.open(dataDir: directory.path + "/data", databaseURL: schema?.url)
         }
 
+        /// A connection of its own to the scratch database, with no migration applied by opening.
+        func connection() throws -> any DatabaseConnection {
+            if let url = schema?.url { return try PostgresConnection(url: url) }
+            try FileManager.default.createDirectory(atPath: directory.path + "/data", withIntermediateDirectories: true)
+            return try SQLiteConnection(path: directory.path + "/data/jobs.sqlite")
+        }
+
         /// The PostgreSQL URL of the scratch schema; nil on SQLite.
         var url: String? { schema?.url }
 
@@ -209,5 +216,85 @@ struct JobStoreTests {
         }
         #expect(try await store.insert(lines, fileId: file.id) == 500)
         #expect(try await store.lines(fileId: file.id) == lines)
+    }
+
+    static func line(_ number: Int) -> SettlementLine {
+        SettlementLine(
+            provider: "nagad", providerTxnId: "N\(number)", ourReference: "KH\(number)", providerPaymentId: nil,
+            kind: "payment", statusRaw: "Success", status: "settled", transactedAt: "2026-11-28T20:04:05.736Z",
+            settlementDate: "2026-11-29", grossMinor: 1_000, feeMinor: 15, netMinor: 985, currency: "BDT",
+            payerMasked: nil, originalProviderTxnId: nil, sourceLine: number)
+    }
+
+    @Test(
+        "a file's lines go in whole or not at all: a repeated line number refuses the batch",
+        arguments: Backend.available)
+    func bulkInsertIsAtomic(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let store = SettlementLines(database: try scratch.open())
+        let file = try await store.recordFile(provider: "nagad", fileName: "n.csv", contentSHA256: "cd", at: 0)
+        let first = (2...101).map(Self.line)
+        #expect(try await store.insert(first, fileId: file.id) == 100)
+        let overlapping = (102...200).map(Self.line) + [Self.line(50)]
+        await #expect {
+            try await store.insert(overlapping, fileId: file.id)
+        } throws: { ($0 as? DatabaseError)?.kind == .uniqueViolation }
+        #expect(try await store.lines(fileId: file.id) == first)
+    }
+
+    @Test(
+        "upgrading a version 3 database keeps its settlement lines through migration 5's rebuild",
+        arguments: Backend.available)
+    func upgradeFromVersion3(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let old = try scratch.connection()
+        try Migrations.apply(to: old, upTo: 3)
+        #expect(try Migrations.currentVersion(of: old) == 3)
+        try old.run(
+            """
+            INSERT INTO import_files (provider, file_name, content_sha256, imported_at)
+            VALUES ('nagad', 'n.csv', 'ef', 'x')
+            """)
+        let lines = (2...41).map(Self.line)
+        let rows: [[SQLValue]] = lines.map { line in
+            [
+                .integer(1), .text(line.provider), .text(line.providerTxnId), .text(line.ourReference), .null,
+                .text(line.kind), .text(line.statusRaw), .text(line.status), .text(line.transactedAt),
+                .text(line.settlementDate), .integer(line.grossMinor), .integer(line.feeMinor), .integer(line.netMinor),
+                .text(line.currency), .null, .null, .integer(Int64(line.sourceLine)),
+            ]
+        }
+        let oldColumns = [
+            "import_file_id", "provider", "provider_txn_id", "our_reference", "provider_payment_id", "kind",
+            "status_raw", "status", "transacted_at", "settlement_date", "gross_minor", "fee_minor", "net_minor",
+            "currency", "payer_masked", "original_provider_txn_id", "source_line",
+        ]
+        #expect(try old.bulkInsert(table: "settlement_lines", columns: oldColumns, rows: rows) == 40)
+        let database = try scratch.open()
+        #expect(try database.schemaVersion == Migrations.all.last!.version)
+        #expect(try await SettlementLines(database: database).lines(fileId: 1) == lines)
+    }
+
+    @Test(
+        "bulk insert keeps extreme integers, NULLs, blobs and text with every escaped byte",
+        arguments: Backend.available)
+    func bulkInsertValues(_ backend: Backend) throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let connection = try scratch.connection()
+        let blob = backend == .postgres ? "BYTEA" : "BLOB"
+        try connection.execute("CREATE TABLE copy_values (n BIGINT, t TEXT, b \(blob))")
+        let rows: [[SQLValue]] = [
+            [.integer(.min), .text("\\N"), .blob([0, 0x5C, 0xFF])],
+            [.integer(.max), .text("a\tb\nc\rd\\e"), .null],
+            [.integer(0), .null, .blob([])],
+            [.integer(-7), .text("৳ ১২৩ \"quoted\" 'single'"), .blob(Array("\t".utf8))],
+            [.null, .text(""), .null],
+        ]
+        #expect(try connection.bulkInsert(table: "copy_values", columns: ["n", "t", "b"], rows: rows) == rows.count)
+        let stored = try connection.query("SELECT n, t, b FROM copy_values")
+        #expect(Set(stored) == Set(rows))
     }
 }

@@ -10,7 +10,8 @@ struct MismatchTests {
 
     static let found: [NewMismatch] = [
         NewMismatch(
-            category: .amountMismatch, identity: "amount_mismatch:bkash:TRX1", settlementLineId: 11,
+            category: .amountMismatch, identity: "amount_mismatch:bkash:TRX1", settlementFileId: 3,
+            settlementSourceLine: 11,
             ourReference: "KH0000000000000001", providerTxnId: "TRX1", ledgerTransferId: "42", currency: "BDT",
             expectedMinor: 150_000, actualMinor: 149_900, detail: "settled 1,499.00 for a 1,500.00 hold"),
         NewMismatch(
