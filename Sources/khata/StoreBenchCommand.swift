@@ -13,8 +13,8 @@ struct StoreBenchCommand: AsyncParsableCommand {
             Inserts --rows rows shaped like settlement lines in batches of --batch-rows, each batch one \
             transaction (COPY on PostgreSQL), and times the inserts alone (making the rows is not \
             counted). References look like Khata's payment references (KH and 16 characters in no \
-            order), so that the reference index is filled as a real import fills it. SQLite goes to a scratch directory (--dir); PostgreSQL to a scratch schema, \
-            dropped afterwards.
+            order), so that the reference index is filled as a real import fills it. SQLite goes to \
+            a scratch directory (--dir); PostgreSQL to a scratch schema, dropped afterwards.
             """)
 
     @OptionGroup var global: GlobalOptions
