@@ -227,7 +227,7 @@ struct JobStoreTests {
     }
 
     @Test(
-        "a file's lines go in whole or not at all: a repeated line number refuses the batch",
+        "a file's lines go in whole or not at all: a repeated line number or an unknown kind refuses the batch",
         arguments: Backend.available)
     func bulkInsertIsAtomic(_ backend: Backend) async throws {
         let scratch = try backend.scratch()
@@ -240,6 +240,16 @@ struct JobStoreTests {
         await #expect {
             try await store.insert(overlapping, fileId: file.id)
         } throws: { ($0 as? DatabaseError)?.kind == .uniqueViolation }
+        #expect(try await store.lines(fileId: file.id) == first)
+        var gift = Self.line(300)
+        gift.kind = "gift"
+        await #expect {
+            try await store.insert((201...210).map(Self.line) + [gift], fileId: file.id)
+        } throws: { error in
+            // SQLite's CHECK constraint code, or PostgreSQL's check_violation.
+            let code = (error as? DatabaseError)?.code ?? ""
+            return code == "SQLITE 275" || code == "23514"
+        }
         #expect(try await store.lines(fileId: file.id) == first)
     }
 
