@@ -1,5 +1,6 @@
 import Foundation
 import JobStore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -105,10 +106,10 @@ public struct JobRunner: Sendable {
         let outcome: RunOutcome
         var counts = JobCounts()
         var errorText: String?
+        let reporter = ProgressReporter(runs: runs, id: id, lease: "job:\(job.name)", clock: clock)
         do {
-            let reporter = ProgressReporter(runs: runs, id: id, clock: clock)
-            let context = JobContext(now: now ?? started, shouldStop: shouldStop) { counts in
-                await reporter.report(counts)
+            let context = JobContext(now: now ?? started, shouldStop: { shouldStop() || reporter.leaseLost }) {
+                counts in await reporter.report(counts)
             }
             let result = try await job.run(context)
             counts = result.counts
@@ -117,30 +118,51 @@ public struct JobRunner: Sendable {
             outcome = .failed
             errorText = "\(error)"
         }
-        try await runs.finish(id: id, outcome: outcome, counts: counts, error: errorText, at: clock())
+        if reporter.leaseLost {
+            errorText = [
+                errorText,
+                "the job's lease was lost (its database connection broke), so the run stopped after its batch",
+            ].compactMap { $0 }.joined(separator: "; ")
+        }
+        try await runs.finish(
+            id: id, outcome: reporter.leaseLost && outcome == .succeeded ? .interrupted : outcome, counts: counts,
+            error: errorText, at: clock())
         // Safe: the row was written above.
-        return .ran(try await runs.history(job: job.name, limit: 1).first!)
+        return .ran(try await runs.run(id: id)!)
     }
 }
 
 /// Writes a run's counts while it goes: the first report at once, then at most one a second, so
-/// that recording progress never costs a job more than a write a second.
-private actor ProgressReporter {
+/// that recording progress never costs a job more than a write a second. With each write it
+/// checks that the job's lease is still held: a PostgreSQL lease dies with its connection, and a
+/// job that goes on without it could overlap a run another worker has started since.
+private final class ProgressReporter: Sendable {
     let runs: JobRuns
     let id: Int64
+    let lease: String
     let clock: @Sendable () -> UInt64
-    private var lastWrittenNanoseconds: UInt64?
+    private let lastWrittenNanoseconds = Mutex<UInt64?>(nil)
+    private let lost = Atomic<Bool>(false)
 
-    init(runs: JobRuns, id: Int64, clock: @escaping @Sendable () -> UInt64) {
+    init(runs: JobRuns, id: Int64, lease: String, clock: @escaping @Sendable () -> UInt64) {
         self.runs = runs
         self.id = id
+        self.lease = lease
         self.clock = clock
     }
 
+    /// True once a check found the lease gone; the job is then asked to stop.
+    var leaseLost: Bool { lost.load(ordering: .relaxed) }
+
     func report(_ counts: JobCounts) async {
         let now = clock()
-        if let last = lastWrittenNanoseconds, now &- last < 1_000_000_000 { return }
-        lastWrittenNanoseconds = now
+        let due = lastWrittenNanoseconds.withLock { last in
+            if let last, now &- last < 1_000_000_000 { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        if !(await runs.database.leaseIsIntact(lease)) { lost.store(true, ordering: .relaxed) }
         // Progress is for people to read; a store that refuses it must not fail the job, whose
         // outcome is written (and its errors reported) at the end.
         try? await runs.progress(id: id, counts: counts)

@@ -10,6 +10,10 @@ public enum Dialect: Sendable, Equatable {
 /// thread.
 public protocol DatabaseConnection: AnyObject {
     var dialect: Dialect { get }
+    /// How many times the connection was made again after it broke. A session's state (advisory
+    /// locks, settings) does not survive that, so a holder of a session lock compares this
+    /// number with the one it took the lock under.
+    var sessionGeneration: Int { get }
     /// Runs `sql` (one or more statements, no parameters): schema changes and settings.
     func execute(_ sql: String) throws(DatabaseError)
     /// Runs one statement with every value bound as a parameter; answers the rows changed.

@@ -17,7 +17,9 @@ public final class JobDatabase: Sendable {
     private let lanes: [Lane]
     /// Blocks queued or running on each lane, to send new work to the least busy one.
     private let outstanding: Mutex<[Int]>
-    private let heldLeases = Mutex<Set<String>>([])
+    /// Leases held by this process, with the session generation of the first connection they
+    /// were taken under (nil while being taken).
+    private let heldLeases = Mutex<[String: Int?]>([:])
     /// Who holds this database's leases, as `scheduler_leases` records it.
     public let holder: String
     /// What lease keys are made unique within: advisory locks belong to the whole PostgreSQL
@@ -116,7 +118,12 @@ public final class JobDatabase: Sendable {
     /// another holder has it. The holder is recorded in `scheduler_leases` for people to read;
     /// the lock, not that row, decides.
     public func tryLease(_ name: String) async throws -> Bool {
-        guard heldLeases.withLock({ $0.insert(name).inserted }) else { return false }
+        let reserved = heldLeases.withLock { leases in
+            guard leases[name] == nil else { return false }
+            leases[name] = .some(nil)
+            return true
+        }
+        guard reserved else { return false }
         let key = leaseKey(name)
         let holder = holder
         let dialect = dialect
@@ -124,10 +131,10 @@ public final class JobDatabase: Sendable {
             // Leases live on the first connection: a session advisory lock belongs to the
             // connection that took it and must be released there.
             outstanding.withLock { $0[0] += 1 }
-            let taken = try await perform(on: lanes[0]) { connection in
+            let generation: Int? = try await perform(on: lanes[0]) { connection in
                 if dialect == .postgres {
                     let locked = try connection.query("SELECT pg_try_advisory_lock(?)", [.integer(key)])
-                    guard locked.first?.first == .integer(1) else { return false }
+                    guard locked.first?.first == .integer(1) else { return nil }
                 }
                 let now = UTCTime.now()
                 try connection.run(
@@ -135,19 +142,33 @@ public final class JobDatabase: Sendable {
                     INSERT INTO scheduler_leases (job, holder, acquired_at) VALUES (?, ?, ?)
                     ON CONFLICT (job) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at
                     """, [.text(name), .text(holder), .text(now)])
-                return true
+                return connection.sessionGeneration
             }
-            if !taken { _ = heldLeases.withLock { $0.remove(name) } }
-            return taken
+            heldLeases.withLock { $0[name] = generation.map { .some($0) } }
+            return generation != nil
         } catch {
-            _ = heldLeases.withLock { $0.remove(name) }
+            _ = heldLeases.withLock { $0.removeValue(forKey: name) }
             throw error
         }
     }
 
+    /// Whether this process still holds the lease `name`. On PostgreSQL it asks the server
+    /// through the lease's connection: false when that connection broke since the lease was
+    /// taken (the server dropped the lock with the session, and another worker may have it now).
+    public func leaseIsIntact(_ name: String) async -> Bool {
+        guard let entry = heldLeases.withLock({ $0[name] }), let generation = entry else { return false }
+        guard dialect == .postgres else { return true }
+        outstanding.withLock { $0[0] += 1 }
+        let alive = try? await perform(on: lanes[0]) { connection in
+            _ = try connection.query("SELECT 1")
+            return connection.sessionGeneration == generation
+        }
+        return alive == true
+    }
+
     /// Gives the lease `name` back.
     public func releaseLease(_ name: String) async throws {
-        defer { _ = heldLeases.withLock { $0.remove(name) } }
+        defer { _ = heldLeases.withLock { $0.removeValue(forKey: name) } }
         let key = leaseKey(name)
         let holder = holder
         let dialect = dialect
@@ -168,20 +189,24 @@ public final class JobDatabase: Sendable {
         return rows.map { (job: $0[0].text ?? "", holder: $0[1].text ?? "", acquiredAt: $0[2].text ?? "") }
     }
 
-    /// Whether any session of the PostgreSQL server holds the lease `name`, this one included;
-    /// on SQLite, whether this process does (the file lock is the job runner's).
-    public func isLeaseTaken(_ name: String) async throws -> Bool {
-        guard dialect == .postgres else { return heldLeases.withLock { $0.contains(name) } }
+    /// The PostgreSQL server processes holding the lease `name`, this process's included: empty
+    /// when nobody holds it. On SQLite, where the job runner's file lock is what keeps runs apart
+    /// across processes, this process's id if it holds the lease.
+    public func leaseHolderProcessIds(_ name: String) async throws -> [Int] {
+        guard dialect == .postgres else {
+            return heldLeases.withLock { $0[name] != nil } ? [Int(ProcessInfo.processInfo.processIdentifier)] : []
+        }
         let key = leaseKey(name)
         return try await perform { connection in
             // pg_locks shows a bigint advisory key as its high and low 32 bits, with objsubid 1.
             try connection.query(
                 """
-                SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted
+                SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted
                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
                     AND classid::bigint = ? AND objid::bigint = ?
+                ORDER BY pid
                 """, [.integer(key >> 32 & 0xFFFF_FFFF), .integer(key & 0xFFFF_FFFF)]
-            ).first?.first != .integer(0)
+            ).compactMap { $0.first?.integer.map { Int($0) } }
         }
     }
 

@@ -108,32 +108,42 @@ public struct JobRuns: Sendable {
         }
     }
 
+    /// One run by its id.
+    public func run(id: Int64) async throws -> JobRun? {
+        try await database.perform { connection in
+            try connection.query("SELECT \(Self.columns) FROM job_runs WHERE id = ?", [.integer(id)]).first
+                .map(Self.run)
+        }
+    }
+
     /// Runs newest first, of one job or of all.
     public func history(job: String?, limit: Int = 50) async throws -> [JobRun] {
         try await database.perform { connection in
-            let columns = """
-                SELECT id, job, trigger, slot_unix, worker, started_at, ended_at, outcome, read_count, written_count,
-                    failed_count, error FROM job_runs
-                """
+            let select = "SELECT \(Self.columns) FROM job_runs"
             let rows =
                 if let job {
                     try connection.query(
-                        columns + " WHERE job = ? ORDER BY id DESC LIMIT ?", [.text(job), .integer(Int64(limit))])
+                        select + " WHERE job = ? ORDER BY id DESC LIMIT ?", [.text(job), .integer(Int64(limit))])
                 } else {
-                    try connection.query(columns + " ORDER BY id DESC LIMIT ?", [.integer(Int64(limit))])
+                    try connection.query(select + " ORDER BY id DESC LIMIT ?", [.integer(Int64(limit))])
                 }
-            return rows.map { row in
-                JobRun(
-                    id: row[0].integer ?? 0, job: row[1].text ?? "", trigger: row[2].text ?? "",
-                    slotUnix: row[3].integer,
-                    worker: row[4].text ?? "", startedAt: row[5].text ?? "", endedAt: row[6].text,
-                    outcome: RunOutcome(rawValue: row[7].text ?? "") ?? .failed,
-                    counts: JobCounts(
-                        read: Int(row[8].integer ?? 0), written: Int(row[9].integer ?? 0),
-                        failed: Int(row[10].integer ?? 0)),
-                    error: row[11].text)
-            }
+            return rows.map(Self.run)
         }
+    }
+
+    static let columns = """
+        id, job, trigger, slot_unix, worker, started_at, ended_at, outcome, read_count, written_count, failed_count,
+            error
+        """
+
+    static func run(_ row: [SQLValue]) -> JobRun {
+        JobRun(
+            id: row[0].integer ?? 0, job: row[1].text ?? "", trigger: row[2].text ?? "", slotUnix: row[3].integer,
+            worker: row[4].text ?? "", startedAt: row[5].text ?? "", endedAt: row[6].text,
+            outcome: RunOutcome(rawValue: row[7].text ?? "") ?? .failed,
+            counts: JobCounts(
+                read: Int(row[8].integer ?? 0), written: Int(row[9].integer ?? 0), failed: Int(row[10].integer ?? 0)),
+            error: row[11].text)
     }
 
     /// The last schedule slot a run was started for.

@@ -11,6 +11,7 @@ import Foundation
 /// is reported, not retried, since it may have run.
 public final class PostgresConnection: DatabaseConnection {
     public var dialect: Dialect { .postgres }
+    public private(set) var sessionGeneration = 0
     private let handle: OpaquePointer
     private var statements: [String: String] = [:]
     /// The address without its password, for errors and logs.
@@ -255,6 +256,9 @@ public final class PostgresConnection: DatabaseConnection {
             PQreset(handle)
             if PQstatus(handle) == CONNECTION_OK {
                 statements.removeAll()
+                sessionGeneration += 1
+                let settings = PQexec(handle, "SET client_min_messages = warning")
+                PQclear(settings)
                 return
             }
             usleep(delayMicroseconds)

@@ -37,6 +37,8 @@ public struct DatabaseError: Error, CustomStringConvertible, Sendable {
 /// its own thread, so no blocking call runs on a Swift concurrency or event-loop thread.
 public final class SQLiteConnection: DatabaseConnection {
     public var dialect: Dialect { .sqlite }
+    /// A file never disconnects.
+    public var sessionGeneration: Int { 0 }
 
     private var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]

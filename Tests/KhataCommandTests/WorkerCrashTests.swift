@@ -86,7 +86,7 @@ struct WorkerCrashTests {
         if schema != nil {
             var released = false
             for _ in 0..<3_000 where !released {
-                released = !(try await database.isLeaseTaken("job:expire-reservations"))
+                released = try await database.leaseHolderProcessIds("job:expire-reservations").isEmpty
                 if !released { try await Task.sleep(for: .milliseconds(10)) }
             }
             #expect(released)
