@@ -40,6 +40,10 @@ public struct SchedulerService: Service {
                         if run.outcome == .failed {
                             logger.error(
                                 "job run failed", metadata: metadata.merging(["error": "\(run.error ?? "")"]) { $1 })
+                        } else if let error = run.error {
+                            // Interrupted for a reason other than shutdown, e.g. its lease was lost.
+                            logger.warning(
+                                "job run stopped early", metadata: metadata.merging(["error": "\(error)"]) { $1 })
                         } else {
                             logger.info("job run", metadata: metadata)
                         }
