@@ -47,12 +47,12 @@ public struct APIKeys: Sendable {
     public init(database: JobDatabase) { self.database = database }
 
     /// Creates a key with `scopes`; answers the key itself (shown once) and what is stored.
-    public func create(name: String, scopes: Set<Scope>) throws -> (key: String, info: APIKeyInfo) {
+    public func create(name: String, scopes: Set<Scope>) async throws -> (key: String, info: APIKeyInfo) {
         precondition(!scopes.isEmpty, "a key needs at least one scope")
         let id = "k" + Crypto.hex(Crypto.randomBytes(6))
         let secret = Crypto.hex(Crypto.randomBytes(32))
         let info = APIKeyInfo(id: id, name: name, scopes: scopes, createdAt: UTCTime.now(), revokedAt: nil)
-        try database.performNow { connection in
+        try await database.perform { connection in
             try connection.run(
                 "INSERT INTO api_keys (id, secret_sha256, scopes, name, created_at) VALUES (?, ?, ?, ?, ?)",
                 [
@@ -64,8 +64,8 @@ public struct APIKeys: Sendable {
     }
 
     /// Every key, oldest first, revoked ones included.
-    public func list() throws -> [APIKeyInfo] {
-        try database.performNow { connection in
+    public func list() async throws -> [APIKeyInfo] {
+        try await database.perform { connection in
             try connection.query(
                 "SELECT id, name, scopes, created_at, revoked_at FROM api_keys ORDER BY created_at, id"
             )
@@ -78,8 +78,8 @@ public struct APIKeys: Sendable {
     }
 
     /// Revokes the key `id`; false when no unrevoked key has that id.
-    public func revoke(id: String) throws -> Bool {
-        try database.performNow { connection in
+    public func revoke(id: String) async throws -> Bool {
+        try await database.perform { connection in
             try connection.run(
                 "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 [.text(UTCTime.now()), .text(id)]

@@ -59,7 +59,18 @@ public final class JobDatabase: Sendable {
     }
 
     /// PostgreSQL at `databaseURL` when given, else the embedded default `<dataDir>/jobs.sqlite`.
-    public static func open(dataDir: String, databaseURL: String? = nil) throws -> JobDatabase {
+    /// Connecting and migrating block, so they run on a dispatch queue, not on the caller's
+    /// Swift concurrency thread.
+    public static func open(dataDir: String, databaseURL: String? = nil) async throws -> JobDatabase {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue(label: "khata.jobstore.open").async {
+                continuation.resume(with: Result { try openBlocking(dataDir: dataDir, databaseURL: databaseURL) })
+            }
+        }
+    }
+
+    /// `open`, on the caller's thread: for callers outside Swift concurrency (tests, tools).
+    public static func openBlocking(dataDir: String, databaseURL: String? = nil) throws -> JobDatabase {
         if let databaseURL { return try JobDatabase(url: databaseURL) }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         return try JobDatabase(path: dataDir + "/jobs.sqlite")
@@ -77,7 +88,8 @@ public final class JobDatabase: Sendable {
         try await perform(on: leastBusyLane(), body)
     }
 
-    /// Runs `body` on one of the pool's threads, blocking the caller: for the command line.
+    /// Runs `body` on one of the pool's threads, blocking the caller: for callers outside Swift
+    /// concurrency (tests, tools).
     @discardableResult
     public func performNow<T>(_ body: (any DatabaseConnection) throws -> T) throws -> T {
         let lane = leastBusyLane()
@@ -219,7 +231,7 @@ public final class JobDatabase: Sendable {
 
     /// The schema version applied.
     public var schemaVersion: Int {
-        get throws { try performNow { try Migrations.currentVersion(of: $0) } }
+        get async throws { try await perform { try Migrations.currentVersion(of: $0) } }
     }
 }
 

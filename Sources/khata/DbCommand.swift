@@ -19,8 +19,8 @@ struct DbCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (settings, _) = try await global.load(label: "khata.db")
-            let database = try settings.openJobDatabase()
-            let version = try database.schemaVersion
+            let database = try await settings.openJobDatabase()
+            let version = try await database.schemaVersion
             if json {
                 print(
                     LedgerSession.jsonLine([

@@ -28,7 +28,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (settings, _) = try await global.load(label: "khata.jobs")
-            let database = try settings.openJobDatabase()
+            let database = try await settings.openJobDatabase()
             let scheduler = JobScheduler(
                 jobs: try JobCatalog.jobs(settings, ledger: nil), zone: settings.scheduleZone,
                 runner: JobCatalog.runner(settings, database: database))
@@ -68,7 +68,7 @@ struct JobsCommand: AsyncParsableCommand {
         func run() async throws {
             let (settings, _) = try await global.load(label: "khata.jobs")
             let instant = try now.map(ExpireCommand.parseInstant)
-            let database = try settings.openJobDatabase()
+            let database = try await settings.openJobDatabase()
             let ledger = try LedgerSession.open(settings)
             defer { ledger.close() }
             let jobs = try JobCatalog.jobs(settings, ledger: ledger)
@@ -94,7 +94,7 @@ struct JobsCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (settings, _) = try await global.load(label: "khata.jobs")
-            let database = try settings.openJobDatabase()
+            let database = try await settings.openJobDatabase()
             for run in try await JobRuns(database: database).history(job: name, limit: max(1, limit)) {
                 JobsCommand.show(run, json: json)
             }
@@ -137,7 +137,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (settings, logger) = try await global.load(label: "khata.worker")
-        let database = try settings.openJobDatabase()
+        let database = try await settings.openJobDatabase()
         let ledger = try LedgerSession.open(settings)
         defer { ledger.close() }
         let service = SchedulerService(

@@ -16,7 +16,7 @@ struct KeysCommand: AsyncParsableCommand {
 
     static func keys(_ global: GlobalOptions) async throws -> APIKeys {
         let (settings, _) = try await global.load(label: "khata.keys")
-        return APIKeys(database: try settings.openJobDatabase())
+        return APIKeys(database: try await settings.openJobDatabase())
     }
 
     struct Create: AsyncParsableCommand {

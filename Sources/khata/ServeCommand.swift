@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maximumBodyBytes > 0 else { throw ValidationError("--maximum-body-bytes must be positive") }
         guard keyCacheMilliseconds >= 0 else { throw ValidationError("--key-cache-milliseconds must not be negative") }
         let (settings, logger) = try await global.load(label: "khata.serve")
-        let database = try settings.openJobDatabase()
+        let database = try await settings.openJobDatabase()
         let ledger = try LedgerSession.open(settings)
         defer { ledger.close() }
         var configuration = ServerConfiguration()

@@ -26,8 +26,8 @@ struct Settings {
     var expiryBatchSize = 1_000
 
     /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
-    func openJobDatabase() throws -> JobDatabase {
-        try JobDatabase.open(dataDir: dataDir, databaseURL: databaseURL)
+    func openJobDatabase() async throws -> JobDatabase {
+        try await JobDatabase.open(dataDir: dataDir, databaseURL: databaseURL)
     }
 
     /// Where the segment store lives.

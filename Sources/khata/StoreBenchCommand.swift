@@ -38,7 +38,7 @@ struct StoreBenchCommand: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let schema = try settings.databaseURL.map { try PostgresScratchSchema(baseURL: $0, prefix: "khata_bench") }
         defer { schema?.drop() }
-        let database = try JobDatabase.open(dataDir: directory, databaseURL: schema?.url)
+        let database = try await JobDatabase.open(dataDir: directory, databaseURL: schema?.url)
         let store = SettlementLines(database: database)
         let file = try await store.recordFile(provider: "bkash", fileName: "bench.csv", contentSHA256: "bench", at: 0)
         var insertNanoseconds: UInt64 = 0

@@ -32,7 +32,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         }
 
         func open() throws -> JobDatabase {
-            try JobDatabase.open(dataDir: directory.path + "/data", databaseURL: schema?.url)
+            try JobDatabase.openBlocking(dataDir: directory.path + "/data", databaseURL: schema?.url)
         }
 
         /// A connection of its own to the scratch database, with no migration applied by opening.
@@ -61,12 +61,12 @@ struct JobStoreTests {
         let scratch = try backend.scratch()
         defer { scratch.remove() }
         let database = try scratch.open()
-        #expect(try database.schemaVersion == Migrations.all.last!.version)
+        #expect(try await database.schemaVersion == Migrations.all.last!.version)
         let keys = APIKeys(database: database)
-        _ = try keys.create(name: "booking service", scopes: [.post])
+        _ = try await keys.create(name: "booking service", scopes: [.post])
         let reopened = try scratch.open()
-        #expect(try reopened.schemaVersion == Migrations.all.last!.version)
-        #expect(try APIKeys(database: reopened).list().map(\.name) == ["booking service"])
+        #expect(try await reopened.schemaVersion == Migrations.all.last!.version)
+        #expect(try await APIKeys(database: reopened).list().map(\.name) == ["booking service"])
     }
 
     @Test(
@@ -137,7 +137,7 @@ struct JobStoreTests {
         defer { scratch.remove() }
         let database = try scratch.open()
         let keys = APIKeys(database: database)
-        let (key, info) = try keys.create(name: "finance", scopes: [.read, .finance])
+        let (key, info) = try await keys.create(name: "finance", scopes: [.read, .finance])
         #expect(key.hasPrefix("khata_\(info.id)_"))
         #expect(try await keys.verify(key) == info)
         #expect(info.allows(.finance) && info.allows(.read) && !info.allows(.post) && !info.allows(.admin))
@@ -149,10 +149,10 @@ struct JobStoreTests {
         #expect(try await keys.verify(String(decoding: wrong, as: UTF8.self)) == nil)
         #expect(try await keys.verify("khata_nonsense") == nil)
         #expect(try await keys.verify("") == nil)
-        #expect(try keys.revoke(id: info.id))
-        #expect(try !keys.revoke(id: info.id))
+        #expect(try await keys.revoke(id: info.id))
+        #expect(try await !keys.revoke(id: info.id))
         #expect(try await keys.verify(key) == nil)
-        #expect(try keys.list().first?.revokedAt != nil)
+        #expect(try await keys.list().first?.revokedAt != nil)
         let admin = APIKeyInfo(id: "k", name: "", scopes: [.admin], createdAt: "", revokedAt: nil)
         #expect(Scope.allCases.allSatisfy(admin.allows))
     }
@@ -283,7 +283,7 @@ struct JobStoreTests {
         ]
         #expect(try old.bulkInsert(table: "settlement_lines", columns: oldColumns, rows: rows) == 40)
         let database = try scratch.open()
-        #expect(try database.schemaVersion == Migrations.all.last!.version)
+        #expect(try await database.schemaVersion == Migrations.all.last!.version)
         #expect(try await SettlementLines(database: database).lines(fileId: 1) == lines)
     }
 

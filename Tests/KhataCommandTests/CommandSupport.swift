@@ -57,7 +57,9 @@ enum KhataProcess {
 }
 
 /// A child process whose standard output is read line by line while it runs.
-final class LineReader {
+// @unchecked: a test uses its reader from one task at a time, and hands it to another thread
+// (`offThePool`) only while it awaits that thread.
+final class LineReader: @unchecked Sendable {
     let process = Process()
     private let handle: FileHandle
     private var buffer = Data()
@@ -111,5 +113,14 @@ typealias ScratchDirectory = TemporaryDirectory
 func expectedDebugBody(_ sequence: UInt64) -> [UInt8] {
     (0..<14).flatMap { word in
         withUnsafeBytes(of: (sequence &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(word)).littleEndian, Array.init)
+    }
+}
+
+/// Runs `body`, which blocks (a child process to its end, a ledger's replay), on a thread of its
+/// own: the cooperative pool has one thread per core, and a test that blocks them stalls every
+/// other test's async work (live HTTP servers time out).
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }

@@ -10,6 +10,9 @@ import Testing
 /// hold is expired twice.
 @Suite("khata worker killed mid-run")
 struct WorkerCrashTests {
+    /// One hold per ledger commit, the first run takes seconds to expire these (2.7 s for 20,000
+    /// in a release build here, several times that in the tests' debug build), while the test,
+    /// watching from a thread of its own, stops the worker within milliseconds of its first report.
     static let holdCount = 20_000
     static let clearing = NewAccount.derivedId(forKey: "provider:bkash:clearing")
     static let merchant = NewAccount.derivedId(forKey: "merchant:SVC-456")
@@ -37,8 +40,8 @@ struct WorkerCrashTests {
                     id: UInt128(id), debitAccountId: clearing, creditAccountId: merchant, amountMinor: 100,
                     timeoutSeconds: 60, flags: .pending))
         }
-        for start in stride(from: 0, to: holds.count, by: 4_000) {
-            let results = try await ledger.submit(Array(holds[start..<min(start + 4_000, holds.count)]))
+        for start in stride(from: 0, to: holds.count, by: 8_000) {
+            let results = try await ledger.submit(Array(holds[start..<min(start + 8_000, holds.count)]))
             #expect(results.allSatisfy { $0.code == .ok })
         }
     }
@@ -63,24 +66,36 @@ struct WorkerCrashTests {
         if let schema { environment["KHATA_DATABASE_URL"] = schema.url }
         let data = ["--data-dir", directory.path]
         let worker = try LineReader(["worker"] + data, environment: environment)
-        let database = try JobDatabase.open(dataDir: directory.path, databaseURL: schema?.url)
+        let database = try await JobDatabase.open(dataDir: directory.path, databaseURL: schema?.url)
         let runs = JobRuns(database: database)
 
-        // The run has reported expiring holds and is still going: kill it there.
-        var seen: JobRun?
-        for _ in 0..<6_000 {
-            if let run = try await runs.history(job: "expire-reservations", limit: 1).first,
-                run.outcome == .running, run.counts.written >= 1
-            {
-                seen = run
-                break
+        // The run has reported expiring holds and is still going: freeze the worker there, from
+        // a thread of its own, so that a loaded test process cannot keep it from looking.
+        let workerId = worker.process.processIdentifier
+        let seenId: Int64? = try await offThePool {
+            for _ in 0..<60_000 {
+                let latest = try database.performNow { connection in
+                    try connection.query(
+                        """
+                        SELECT id, outcome, written_count FROM job_runs
+                        WHERE job = 'expire-reservations' ORDER BY id DESC LIMIT 1
+                        """)
+                }
+                if let row = latest.first, row[1] == .text("running"), (row[2].integer ?? 0) >= 1 {
+                    kill(workerId, SIGSTOP)
+                    return row[0].integer
+                }
+                usleep(1_000)
             }
-            try await Task.sleep(for: .milliseconds(10))
+            return nil
         }
-        worker.kill()
-        let killed = try #require(seen, "the worker never reported progress")
-        let left = try await runs.history(job: "expire-reservations", limit: 1)
-        #expect(left.map(\.id) == [killed.id] && left.first?.outcome == .running)
+        let soFar = try await runs.history(job: "expire-reservations")
+        try await offThePool { worker.kill() }
+        let killed = try #require(
+            soFar.first { $0.id == seenId },
+            "the worker never reported progress: \(soFar.map { "\($0.outcome) \($0.counts)" })")
+        // What the kill interrupted: the latest run, still going, some holds expired.
+        #expect(soFar.first?.id == killed.id && killed.outcome == .running && killed.counts.written >= 1)
 
         // PostgreSQL drops the dead worker's lease when it sees its connection close.
         if schema != nil {
@@ -98,7 +113,7 @@ struct WorkerCrashTests {
         let record = try JSONSerialization.jsonObject(with: Data(next.stdout.utf8)) as? [String: Any]
         #expect(record?["outcome"] as? String == "succeeded")
         let history = try await runs.history(job: "expire-reservations")
-        #expect(history.count == 2)
+        #expect(history.count == 2, "\(history.map { "\($0.id) \($0.outcome) \($0.counts) \($0.error ?? "")" })")
         let abandoned = try #require(history.first { $0.id == killed.id })
         #expect(abandoned.outcome == .abandoned && abandoned.endedAt != nil && abandoned.error != nil)
         let finished = try #require(history.first { $0.id != killed.id })
@@ -107,13 +122,15 @@ struct WorkerCrashTests {
         #expect(finished.counts.written >= 1 && finished.counts.written < Self.holdCount - killed.counts.written + 1)
 
         // Every hold expired, exactly once: the first run's share plus the second's is the whole.
-        let ledger = try Ledger.open(directory: directory.path + "/ledger")
-        defer { ledger.close() }
-        let expired = (1...Self.holdCount).filter { ledger.transfer(id: UInt128($0))?.state == .pendingExpired }
-        #expect(expired.count == Self.holdCount)
-        let merchant = try #require(ledger.account(id: Self.merchant))
-        #expect(merchant.creditsPending == 0 && merchant.creditsPosted == 0)
-        let clearing = try #require(ledger.account(id: Self.clearing))
-        #expect(clearing.debitsPending == 0 && clearing.debitsPosted == 0)
+        let directoryPath = directory.path
+        let (expired, merchant, clearing) = try await offThePool {
+            let ledger = try Ledger.open(directory: directoryPath + "/ledger")
+            defer { ledger.close() }
+            let expired = (1...Self.holdCount).filter { ledger.transfer(id: UInt128($0))?.state == .pendingExpired }
+            return (expired.count, ledger.account(id: Self.merchant), ledger.account(id: Self.clearing))
+        }
+        #expect(expired == Self.holdCount)
+        #expect(merchant?.creditsPending == 0 && merchant?.creditsPosted == 0)
+        #expect(clearing?.debitsPending == 0 && clearing?.debitsPosted == 0)
     }
 }

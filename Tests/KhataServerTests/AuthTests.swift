@@ -14,8 +14,8 @@ struct AuthTests {
     func scopes() async throws {
         try await TestServer.with { server in
             let client = server.client
-            let (readKey, _) = try server.keys.create(name: "reader", scopes: [.read])
-            let (postKey, _) = try server.keys.create(name: "booking", scopes: [.post])
+            let (readKey, _) = try await server.keys.create(name: "reader", scopes: [.read])
+            let (postKey, _) = try await server.keys.create(name: "booking", scopes: [.post])
             let transfer = APITests.json(
                 #"{"id": "1", "debitAccount": "provider:bkash:clearing", "creditAccount": "provider:nagad:clearing", "#
                     + #""amount": "1.00"}"#)
@@ -74,13 +74,14 @@ struct AuthTests {
     @Test("a revoked key stops working once the cache has let it go (immediately with no cache)")
     func revocation() async throws {
         try await TestServer.with(keyCacheMilliseconds: 0) { server in
-            let (key, info) = try server.keys.create(name: "reader", scopes: [.read])
+            let (key, info) = try await server.keys.create(name: "reader", scopes: [.read])
             try await server.client.execute(
                 uri: "/v1/accounts/provider:bkash:clearing", method: .get, headers: Self.headers(key)
             ) {
                 #expect($0.status == .ok)
             }
-            #expect(try server.keys.revoke(id: info.id))
+            let revoked = try await server.keys.revoke(id: info.id)
+            #expect(revoked)
             try await server.client.execute(
                 uri: "/v1/accounts/provider:bkash:clearing", method: .get, headers: Self.headers(key)
             ) {

@@ -29,7 +29,7 @@ struct JobRoutesTests {
                 let type = try APITests.problemType(response)
                 #expect(type == "/problems/job-not-found")
             }
-            let (reader, _) = try server.keys.create(name: "reader", scopes: [.read])
+            let (reader, _) = try await server.keys.create(name: "reader", scopes: [.read])
             try await client.execute(
                 uri: "/v1/jobs/count/run", method: .post, headers: [.authorization: "Bearer \(reader)"]
             ) { #expect($0.status == .forbidden) }

@@ -90,8 +90,8 @@ struct TestServer: Sendable {
         let ledger = try Ledger.open(
             directory: directory.path + "/ledger", configuration: ledgerConfiguration, clock: clock.read)
         defer { ledger.close() }
-        let database = try JobDatabase.open(dataDir: directory.path)
-        let (key, _) = try APIKeys(database: database).create(name: "test admin", scopes: [.admin])
+        let database = try await JobDatabase.open(dataDir: directory.path)
+        let (key, _) = try await APIKeys(database: database).create(name: "test admin", scopes: [.admin])
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.maximumBodyBytes = 4_096

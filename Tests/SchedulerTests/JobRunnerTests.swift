@@ -16,7 +16,7 @@ final class Probe: Sendable {
 struct JobRunnerTests {
     static func runner(_ directory: TemporaryDirectory) throws -> JobRunner {
         JobRunner(
-            database: try JobDatabase.open(dataDir: directory.path), lockDirectory: directory.path + "/locks",
+            database: try JobDatabase.openBlocking(dataDir: directory.path), lockDirectory: directory.path + "/locks",
             clock: { 1_764_400_000_000_000_000 })
     }
 
