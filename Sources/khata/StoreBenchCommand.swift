@@ -73,16 +73,22 @@ struct StoreBenchCommand: AsyncParsableCommand {
         }
     }
 
-    /// A payment reference for line `number`: `KH` and 16 Crockford base-32 characters of a
-    /// scrambled number, unordered like the hash-derived references of real reservations.
+    /// A payment reference for line `number`: `KH` and 16 Crockford base-32 characters (80 bits)
+    /// of a scrambled number, unordered like the hash-derived references of real reservations.
     static func reference(_ number: Int) -> String {
-        var mixed = UInt64(number) &* 0x9E37_79B9_7F4A_7C15
-        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        mixed ^= mixed >> 31
+        func scrambled(_ value: UInt64) -> UInt64 {
+            var mixed = value &* 0x9E37_79B9_7F4A_7C15
+            mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            return mixed ^ (mixed >> 31)
+        }
+        let low = scrambled(UInt64(number))
+        let high = scrambled(UInt64(number) ^ 0x5EED)
         let alphabet = Array("0123456789ABCDEFGHJKMNPQRSTVWXYZ".utf8)
         var text: [UInt8] = [0x4B, 0x48]
-        for shift in stride(from: 75, through: 0, by: -5) {
-            text.append(alphabet[Int(truncatingIfNeeded: (shift >= 64 ? 0 : mixed >> UInt64(shift)) & 31)])
+        for index in 0..<16 {
+            // Characters 0-3 from 16 bits of `high`, 4-15 from 60 bits of `low`.
+            let bits = index < 4 ? high >> UInt64(5 * index) : low >> UInt64(5 * (index - 4))
+            text.append(alphabet[Int(truncatingIfNeeded: bits & 31)])
         }
         return String(decoding: text, as: UTF8.self)
     }
