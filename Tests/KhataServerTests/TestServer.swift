@@ -108,6 +108,19 @@ struct TestServer: Sendable {
         try await KhataServer.prepareLedger(ledger)
         let application = try KhataServer.application(ledger: ledger, database: database, configuration: configuration)
         let seen = KeyedClient.Seen()
+        // The server and its client run on threads of their own: the test process runs many tests
+        // at once, some of which block the cooperative pool (one thread per core) for seconds,
+        // and a request waiting for a pool thread would outlast the test client's 20 s timeout.
+        try await withTaskExecutorPreference(ServerTestExecutor.shared) {
+            try await Self.run(
+                application, key: key, seen: seen, ledger: ledger, database: database, clock: clock, body)
+        }
+    }
+
+    private static func run(
+        _ application: some ApplicationProtocol, key: String, seen: KeyedClient.Seen, ledger: Ledger,
+        database: JobDatabase, clock: ManualClock, _ body: @Sendable (TestServer) async throws -> Void
+    ) async throws {
         try await application.test(.live) { client in
             let keyed = KeyedClient(base: client, key: key, seen: seen)
             try await body(
@@ -116,5 +129,18 @@ struct TestServer: Sendable {
             let document = try await client.execute(uri: "/docs", method: .get) { Data($0.body.readableBytesView) }
             OpenAPIConformance.check(seen.exchanges.withLock { $0 }, document: document)
         }
+    }
+}
+
+/// A task executor on a concurrent dispatch queue, whose threads are not the cooperative pool's:
+/// tasks that prefer it keep running while other tests block the pool.
+final class ServerTestExecutor: TaskExecutor {
+    static let shared = ServerTestExecutor()
+    private let queue = DispatchQueue(label: "khata.test.server", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { unowned.runSynchronously(on: executor) }
     }
 }
