@@ -84,7 +84,9 @@ public struct JobRunner: Sendable {
         guard try await runs.database.tryLease("job:\(job.name)") else { return .alreadyRunning }
         do {
             let result = try await runHoldingLocks(job, slot: slot, now: now, shouldStop: shouldStop)
-            try await runs.database.releaseLease("job:\(job.name)")
+            // The run is recorded; a lease that cannot be given back (its connection broke) is
+            // gone with its session, so that is not the run's failure.
+            try? await runs.database.releaseLease("job:\(job.name)")
             return result
         } catch {
             try? await runs.database.releaseLease("job:\(job.name)")

@@ -180,15 +180,20 @@ public final class JobDatabase: Sendable {
 
     /// Gives the lease `name` back.
     public func releaseLease(_ name: String) async throws {
+        let generation = heldLeases.withLock { $0[name] ?? nil }
         defer { _ = heldLeases.withLock { $0.removeValue(forKey: name) } }
         let key = leaseKey(name)
         let holder = holder
         let dialect = dialect
         outstanding.withLock { $0[0] += 1 }
         try await perform(on: lanes[0]) { connection in
+            // The lock first, so that a failure below cannot keep it. A lock taken under an
+            // earlier session went with it; unlocking now would only warn.
+            if dialect == .postgres && connection.sessionGeneration == generation {
+                _ = try connection.query("SELECT pg_advisory_unlock(?)", [.integer(key)])
+            }
             try connection.run(
                 "DELETE FROM scheduler_leases WHERE job = ? AND holder = ?", [.text(name), .text(holder)])
-            if dialect == .postgres { _ = try connection.query("SELECT pg_advisory_unlock(?)", [.integer(key)]) }
         }
     }
 
