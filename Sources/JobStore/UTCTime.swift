@@ -20,6 +20,11 @@ public enum UTCTime {
             + "\(pad(Int32(milliseconds), 3))Z"
     }
 
+    /// The text for `seconds` since the Unix epoch (a schedule's slot).
+    public static func text(unixSeconds seconds: Int64) -> String {
+        text(nanoseconds: UInt64(max(0, seconds)) * 1_000_000_000)
+    }
+
     /// The wall clock's time now, as text.
     public static func now() -> String {
         var time = timespec()

@@ -22,7 +22,7 @@ struct JobRunBody: Encodable {
         id = run.id
         job = run.job
         trigger = run.trigger
-        slot = run.slotUnix.map { UTCTime.text(nanoseconds: UInt64($0) * 1_000_000_000) }
+        slot = run.slotUnix.map(UTCTime.text(unixSeconds:))
         worker = run.worker
         startedAt = run.startedAt
         endedAt = run.endedAt
@@ -59,7 +59,7 @@ extension API {
             bodies.append(
                 JobBody(
                     name: job.name, schedule: job.schedule.expression, timeZone: scheduler.zone.name,
-                    nextRun: next.map { UTCTime.text(nanoseconds: UInt64($0) * 1_000_000_000) },
+                    nextRun: next.map(UTCTime.text(unixSeconds:)),
                     lastRun: last.map(JobRunBody.init)))
         }
         return try JSONResponse.make(JobsAnswer(jobs: bodies))

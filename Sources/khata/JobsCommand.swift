@@ -34,9 +34,7 @@ struct JobsCommand: AsyncParsableCommand {
                 runner: JobCatalog.runner(settings, database: database))
             let now = Int64(Ledger.wallClockNanoseconds() / 1_000_000_000)
             for job in scheduler.jobs {
-                let next = try await scheduler.nextSlot(of: job, now: now).map {
-                    UTCTime.text(nanoseconds: UInt64($0) * 1_000_000_000)
-                }
+                let next = try await scheduler.nextSlot(of: job, now: now).map(UTCTime.text(unixSeconds:))
                 let last = try await scheduler.runner.runs.history(job: job.name, limit: 1).first
                 if json {
                     var object: [String: Any] = [
@@ -110,7 +108,7 @@ struct JobsCommand: AsyncParsableCommand {
             ]
             object["endedAt"] = run.endedAt
             object["error"] = run.error
-            object["slot"] = run.slotUnix.map { UTCTime.text(nanoseconds: UInt64($0) * 1_000_000_000) }
+            object["slot"] = run.slotUnix.map(UTCTime.text(unixSeconds:))
             Swift.print(LedgerSession.jsonLine(object))
         } else {
             Swift.print(
