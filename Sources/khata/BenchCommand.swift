@@ -126,8 +126,8 @@ struct LedgerBenchCommand: AsyncParsableCommand {
     @Option(help: "Transfers to post.")
     var transfers: Int = 1_000_000
 
-    @Option(help: "Events per submitted batch (1...8190).")
-    var batchEvents: Int = 8190
+    @Option(help: "Events per submitted batch (1...\(LedgerSession.largestBatch)).")
+    var batchEvents: Int = LedgerSession.largestBatch
 
     @Option(help: "Concurrent submitters.")
     var submitters: Int = 4
@@ -147,7 +147,7 @@ struct LedgerBenchCommand: AsyncParsableCommand {
         guard transfers >= 1, transfers <= 1_000_000_000 else {
             throw ValidationError("--transfers must be 1...1,000,000,000")
         }
-        guard batchEvents >= 1, batchEvents <= 8190 else { throw ValidationError("--batch-events must be 1...8190") }
+        try LedgerSession.checkBatchSize(batchEvents, option: "--batch-events")
         guard submitters >= 1, submitters <= 64 else { throw ValidationError("--submitters must be 1...64") }
         guard rate >= 0 else { throw ValidationError("--rate must be 0 or more transfers per second") }
     }

@@ -22,14 +22,17 @@ struct ExpireCommand: AsyncParsableCommand {
     @Option(help: "The instant to expire at: ISO 8601 (2026-11-29T10:00:00Z, or with an offset) or Unix seconds.")
     var now: String?
 
-    @Option(help: "Holds per ledger submission (1...8190).")
+    @Option(help: "Holds per ledger submission (1...\(LedgerSession.largestBatch)).")
     var batchSize = 1_000
 
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    func validate() throws {
+        try LedgerSession.checkBatchSize(batchSize, option: "--batch-size")
+    }
+
     func run() async throws {
-        guard (1...8_190).contains(batchSize) else { throw ValidationError("--batch-size must be 1...8190") }
         let instant = try now.map(Self.parseInstant) ?? Ledger.wallClockNanoseconds()
         let ledger = try await LedgerSession.open(global)
         defer { ledger.close() }

@@ -25,7 +25,7 @@ struct ExpiryBenchCommand: AsyncParsableCommand {
     @Option(help: "Merchant accounts the holds credit.")
     var accounts = 1_000
 
-    @Option(help: "Holds per ledger submission in the expiry run (1...8190).")
+    @Option(help: "Holds per ledger submission in the expiry run (1...\(LedgerSession.largestBatch)).")
     var batchSize = 1_000
 
     @OptionGroup var output: BenchOutputOptions
@@ -33,7 +33,7 @@ struct ExpiryBenchCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...100_000_000).contains(holds) else { throw ValidationError("--holds must be 1...100,000,000") }
         guard (1...1_000_000).contains(accounts) else { throw ValidationError("--accounts must be 1...1,000,000") }
-        guard (1...8_190).contains(batchSize) else { throw ValidationError("--batch-size must be 1...8190") }
+        try LedgerSession.checkBatchSize(batchSize, option: "--batch-size")
     }
 
     func run() async throws {
@@ -55,11 +55,11 @@ struct ExpiryBenchCommand: AsyncParsableCommand {
             events.append(.createAccount(NewAccount(id: 2 + UInt128(index), key: "merchant:M\(index)", currency: .bdt)))
         }
         var random = SystemRandomNumberGenerator()
-        for start in stride(from: 0, to: events.count, by: 8_190) {
-            _ = try await ledger.submit(Array(events[start..<min(start + 8_190, events.count)]))
+        for start in stride(from: 0, to: events.count, by: LedgerSession.largestBatch) {
+            _ = try await ledger.submit(Array(events[start..<min(start + LedgerSession.largestBatch, events.count)]))
         }
-        for start in stride(from: 0, to: holds, by: 8_190) {
-            let batch = (start..<min(start + 8_190, holds)).map { index in
+        for start in stride(from: 0, to: holds, by: LedgerSession.largestBatch) {
+            let batch = (start..<min(start + LedgerSession.largestBatch, holds)).map { index in
                 Event.createTransfer(
                     NewTransfer(
                         id: 1_000_000 + UInt128(index), debitAccountId: clearing,

@@ -18,6 +18,16 @@ enum LedgerSession {
         return try Ledger.open(directory: settings.ledgerDirectory, configuration: configuration)
     }
 
+    /// The most events one ledger submission takes, which every batch-size option is held to.
+    static let largestBatch = LedgerConfiguration().maximumBatchEvents
+
+    /// Refuses a batch size outside 1...largestBatch, naming the option.
+    static func checkBatchSize(_ size: Int, option: String) throws {
+        guard (1...largestBatch).contains(size) else {
+            throw ValidationError("\(option) must be 1...\(largestBatch), got \(size)")
+        }
+    }
+
     /// A 128-bit id written in decimal.
     static func parseId(_ text: String) throws -> UInt128 {
         guard let id = UInt128(text), id != 0 else {

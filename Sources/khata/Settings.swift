@@ -1,6 +1,5 @@
 import Configuration
 import JobStore
-import Ledger
 import LedgerStorage
 import Scheduler
 import SystemPackage
@@ -90,7 +89,7 @@ struct Settings {
         let expiry = reader.scoped(to: "jobs").scoped(to: "expireReservations")
         settings.expiryBatchSize = try integer(
             expiry, "batchSize", default: settings.expiryBatchSize, scope: "jobs.expireReservations")
-        let largestBatch = LedgerConfiguration().maximumBatchEvents
+        let largestBatch = LedgerSession.largestBatch
         guard (1...largestBatch).contains(settings.expiryBatchSize) else {
             throw SettingsError(
                 "setting jobs.expireReservations.batchSize must be 1 to \(largestBatch), "
