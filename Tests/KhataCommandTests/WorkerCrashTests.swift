@@ -69,8 +69,8 @@ struct WorkerCrashTests {
         let database = try await JobDatabase.open(dataDir: directory.path, databaseURL: schema?.url)
         let runs = JobRuns(database: database)
 
-        // The run has reported expiring holds and is still going: freeze the worker there, from
-        // a thread of its own, so that a loaded test process cannot keep it from looking.
+        // The run has reported expiring holds and is still going: kill the worker there, from a
+        // thread of its own, so that a loaded test process cannot keep it from looking.
         let workerId = worker.process.processIdentifier
         let seenId: Int64? = try await offThePool {
             for _ in 0..<60_000 {
@@ -82,15 +82,15 @@ struct WorkerCrashTests {
                         """)
                 }
                 if let row = latest.first, row[1] == .text("running"), (row[2].integer ?? 0) >= 1 {
-                    kill(workerId, SIGSTOP)
+                    kill(workerId, SIGKILL)
                     return row[0].integer
                 }
                 usleep(1_000)
             }
             return nil
         }
-        let soFar = try await runs.history(job: "expire-reservations")
         try await offThePool { worker.kill() }
+        let soFar = try await runs.history(job: "expire-reservations")
         let killed = try #require(
             soFar.first { $0.id == seenId },
             "the worker never reported progress: \(soFar.map { "\($0.outcome) \($0.counts)" })")
