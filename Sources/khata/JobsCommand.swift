@@ -87,13 +87,17 @@ struct JobsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Past runs, newest first.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Only this job's runs.") var name: String?
-        @Option(help: "At most this many runs.") var limit = 50
+        @Option(help: "At most this many runs (1...1000).") var limit = 50
         @Flag(help: "Print one JSON object per run.") var json = false
+
+        func validate() throws {
+            guard (1...1_000).contains(limit) else { throw ValidationError("--limit must be 1...1000, got \(limit)") }
+        }
 
         func run() async throws {
             let (settings, _) = try await global.load(label: "khata.jobs")
             let database = try await settings.openJobDatabase()
-            for run in try await JobRuns(database: database).history(job: name, limit: max(1, limit)) {
+            for run in try await JobRuns(database: database).history(job: name, limit: limit) {
                 JobsCommand.show(run, json: json)
             }
         }

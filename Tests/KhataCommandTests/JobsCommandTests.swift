@@ -22,6 +22,8 @@ struct JobsCommandTests {
         #expect(record?["outcome"] as? String == "succeeded" && record?["trigger"] as? String == "manual")
         let history = try KhataProcess.run(["jobs", "history", "expire-reservations", "--json"] + data)
         #expect(history.stdout.split(separator: "\n").count == 1)
+        let badLimit = try KhataProcess.run(["jobs", "history", "--limit", "0"] + data)
+        #expect(badLimit.status != 0 && badLimit.stderr.contains("--limit must be 1...1000, got 0"))
         let unknown = try KhataProcess.run(["jobs", "run", "reconcile-everything"] + data)
         #expect(unknown.status != 0 && unknown.stderr.contains("no job named"))
         let badSchedule = try KhataProcess.run(
