@@ -76,9 +76,6 @@ public final class JobDatabase: Sendable {
         return try JobDatabase(path: dataDir + "/jobs.sqlite")
     }
 
-    /// The connections opened so far.
-    public var openConnections: Int { lanes.filter(\.isOpen).count }
-
     /// Runs `body` on one of the pool's threads and waits for it without blocking a Swift
     /// concurrency thread. A transaction must start and end inside one `body`.
     @discardableResult
@@ -243,12 +240,11 @@ public final class JobDatabase: Sendable {
 /// One connection of the pool and the serial queue that alone touches it.
 private final class Lane: @unchecked Sendable {
     // @unchecked: `connection` is read and written only on `queue`, which runs one block at a
-    // time; `isOpen` reads a flag set once, under a lock.
+    // time.
     let index: Int
     let queue: DispatchQueue
     private var connection: (any DatabaseConnection)?
     private let connect: @Sendable () throws -> any DatabaseConnection
-    private let opened: Mutex<Bool>
 
     init(
         index: Int, connection: (any DatabaseConnection)?,
@@ -257,11 +253,8 @@ private final class Lane: @unchecked Sendable {
         self.index = index
         self.connection = connection
         self.connect = connect
-        opened = Mutex(connection != nil)
         queue = DispatchQueue(label: "khata.jobstore.\(index)")
     }
-
-    var isOpen: Bool { opened.withLock { $0 } }
 
     /// The lane's connection, opened on first use. Call on `queue` only.
     func open() throws -> any DatabaseConnection {
@@ -269,7 +262,6 @@ private final class Lane: @unchecked Sendable {
         if let connection { return connection }
         let made = try connect()
         connection = made
-        opened.withLock { $0 = true }
         return made
     }
 }
