@@ -70,6 +70,16 @@ public enum AttemptOutcome: Sendable, Equatable {
     }
 }
 
+/// A notification refused before it was queued: which message, which field, and why. Nothing
+/// of the batch was queued.
+public struct NotificationError: Error, Equatable, CustomStringConvertible, Sendable {
+    public let idempotencyKey: String
+    public let field: String
+    public let reason: String
+
+    public var description: String { "notification \"\(idempotencyKey)\": \(field) \(reason)" }
+}
+
 /// One recorded attempt.
 public struct NotificationAttempt: Sendable, Equatable {
     public var attempt: Int
@@ -91,9 +101,19 @@ public struct NotificationQueue: Sendable {
     public init(database: JobDatabase) { self.database = database }
 
     /// Queues `messages`, skipping any whose idempotency key is already queued. Answers how many
-    /// were new.
+    /// were new. A message with an empty key, event, customer, recipient or body refuses the whole
+    /// batch.
     @discardableResult
     public func enqueue(_ messages: [NewNotification], at nanoseconds: UInt64) async throws -> Int {
+        for message in messages {
+            let fields = [
+                ("idempotencyKey", message.idempotencyKey), ("event", message.event),
+                ("customerId", message.customerId), ("recipient", message.recipient), ("body", message.body),
+            ]
+            for (field, value) in fields where value.allSatisfy(\.isWhitespace) {
+                throw NotificationError(idempotencyKey: message.idempotencyKey, field: field, reason: "is empty")
+            }
+        }
         let now = UTCTime.text(nanoseconds: nanoseconds)
         return try await database.perform { connection in
             try connection.transaction {

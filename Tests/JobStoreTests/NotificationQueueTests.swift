@@ -25,6 +25,15 @@ struct NotificationQueueTests {
         let queue = NotificationQueue(database: try scratch.open())
         #expect(try await queue.enqueue([Self.message(1), Self.message(2), Self.message(1)], at: Self.start) == 2)
         #expect(try await queue.enqueue([Self.message(2), Self.message(3)], at: Self.start + Self.second) == 1)
+        var blank = Self.message(9)
+        blank.recipient = " "
+        await #expect {
+            try await queue.enqueue([Self.message(8), blank], at: Self.start)
+        } throws: { error in
+            let refused = error as? NotificationError
+            return refused?.field == "recipient" && refused?.idempotencyKey == blank.idempotencyKey
+        }
+        #expect(try await queue.delivery(idempotencyKey: Self.message(8).idempotencyKey) == nil)
 
         // Not yet due: message 3 was queued a second later.
         let first = try await queue.claim(worker: "w1", limit: 10, leaseSeconds: 60, at: Self.start)
