@@ -28,10 +28,14 @@ public final class PostgresConnection: DatabaseConnection {
             PQfinish(connection)
             throw DatabaseError(kind: .other, code: "08001", message: message, sql: "connect \(displayURL)")
         }
-        try execute("SET client_min_messages = warning")
+        try execute(Self.sessionSettings)
     }
 
     deinit { PQfinish(handle) }
+
+    /// Settings every session gets, at connect and after a reset: notices below warnings stay on
+    /// the server instead of going to standard error.
+    private static let sessionSettings = "SET client_min_messages = warning"
 
     public func execute(_ sql: String) throws(DatabaseError) {
         try ensureConnected(sql)
@@ -42,13 +46,13 @@ public final class PostgresConnection: DatabaseConnection {
 
     @discardableResult
     public func run(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> Int {
-        let (result, _) = try executePrepared(sql, values)
+        let result = try executePrepared(sql, values)
         defer { PQclear(result) }
         return Int(String(cString: PQcmdTuples(result))) ?? 0
     }
 
     public func query(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> [[SQLValue]] {
-        let (result, _) = try executePrepared(sql, values)
+        let result = try executePrepared(sql, values)
         defer { PQclear(result) }
         let rows = PQntuples(result)
         let columns = PQnfields(result)
@@ -197,8 +201,7 @@ public final class PostgresConnection: DatabaseConnection {
         return out
     }
 
-    private func executePrepared(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> (OpaquePointer?, String)
-    {
+    private func executePrepared(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> OpaquePointer? {
         try ensureConnected(sql)
         let name: String
         if let known = statements[sql] {
@@ -232,7 +235,7 @@ public final class PostgresConnection: DatabaseConnection {
             PQclear(result)
             throw error
         }
-        return (result, name)
+        return result
     }
 
     private func check(_ result: OpaquePointer?, _ sql: String) throws(DatabaseError) {
@@ -257,7 +260,7 @@ public final class PostgresConnection: DatabaseConnection {
             if PQstatus(handle) == CONNECTION_OK {
                 statements.removeAll()
                 sessionGeneration += 1
-                let settings = PQexec(handle, "SET client_min_messages = warning")
+                let settings = PQexec(handle, Self.sessionSettings)
                 PQclear(settings)
                 return
             }
