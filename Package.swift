@@ -40,6 +40,9 @@ let package = Package(
 
         // The ledger's semantics: pure, deterministic, standard library only.
         .target(name: "LedgerCore", dependencies: ["CKhataSupport"], swiftSettings: strictSettings),
+        // The one strict reader of JSON input (HTTP bodies, command-line files): nesting limit,
+        // repeated and unknown fields refused, amounts and ids in their one written form.
+        .target(name: "JSONInput", dependencies: ["LedgerCore"], swiftSettings: strictSettings),
         .target(
             name: "LedgerStorage",
             dependencies: ["COpenSSL", "CKhataSupport"],
@@ -64,11 +67,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // The expire-reservations job: voids holds whose payment window has passed.
-        .target(name: "Expiry", dependencies: ["Ledger", "LedgerCore"], path: "Jobs/Expiry", swiftSettings: strictSettings),
+        .target(
+            name: "Expiry", dependencies: ["Ledger", "LedgerCore"], path: "Jobs/Expiry", swiftSettings: strictSettings),
         .target(
             name: "KhataServer",
             dependencies: [
-                "JobStore", "Scheduler", "Ledger", "LedgerCore", .product(name: "Hummingbird", package: "hummingbird"),
+                "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage", "JSONInput",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -98,6 +103,7 @@ let package = Package(
             name: "khata",
             dependencies: [
                 "KhataServer",
+                "JSONInput",
                 "JobStore",
                 "Expiry",
                 "Scheduler",
@@ -130,8 +136,8 @@ let package = Package(
         .testTarget(
             name: "KhataServerTests",
             dependencies: [
-                "TestSupport", "KhataServer", "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "TestSupport", "KhataServer", "JSONInput", "JobStore", "Scheduler", "Ledger", "LedgerCore",
+                "LedgerStorage", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -142,7 +148,9 @@ let package = Package(
             dependencies: ["TestSupport", "Expiry", "Ledger", "LedgerCore", "LedgerStorage"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler", "JobStore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler", "JobStore"],
+            swiftSettings: strictSettings),
         .testTarget(name: "JobStoreTests", dependencies: ["TestSupport", "JobStore"], swiftSettings: strictSettings),
         .testTarget(
             name: "LedgerCoreTests",

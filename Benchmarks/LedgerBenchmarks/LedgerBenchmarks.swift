@@ -18,7 +18,7 @@ let benchmarks: @Sendable () -> Void = {
         let state = LedgerState(expectedAccounts: accounts, expectedTransfers: transfers)
         // As under the engine, requests are not kept in memory. This workload never reads one
         // back (no retries, posts or refunds), so there is no log to point at.
-        state.readRequests { _ in nil }
+        state.readRequests { _ in .missing }
         var next: UInt128 = 1
         let batchSize = 8_190
         for start in stride(from: 1, through: accounts, by: batchSize) {

@@ -1,103 +1,6 @@
 import Foundation
+import JSONInput
 import LedgerCore
-
-/// A JSON key the API does not know is refused rather than ignored: a misspelt field must not
-/// silently become a default.
-struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-func rejectUnknownKeys(_ decoder: any Decoder, allowed: Set<String>, in what: String) throws {
-    let container = try decoder.container(keyedBy: AnyKey.self)
-    if let unknown = container.allKeys.map(\.stringValue).sorted().first(where: { !allowed.contains($0) }) {
-        throw Problem.badRequest(
-            "unknown-field", "Unknown field",
-            "\(what) has no field \"\(unknown)\" (known: \(allowed.sorted().joined(separator: ", ")))")
-    }
-}
-
-/// An amount as JSON: a decimal string in major units (`"1000.00"`) or an integer of major units.
-/// Never a floating-point number.
-enum AmountValue: Decodable, Sendable {
-    case text(String)
-    case whole(UInt64)
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let text = try? container.decode(String.self) {
-            self = .text(text)
-        } else if let whole = try? container.decode(UInt64.self) {
-            self = .whole(whole)
-        } else {
-            throw Self.notAnAmount
-        }
-    }
-
-    static let notAnAmount = Problem.badRequest(
-        "invalid-amount", "Invalid amount", "an amount is a decimal string such as \"1000.00\" or a whole number")
-
-    /// Minor units in `currency`, or a problem saying why not.
-    func minor(in currency: Currency, field: String) throws -> UInt64 {
-        let text: String
-        switch self {
-        case .text(let value): text = value
-        case .whole(let value): text = String(value)
-        }
-        do {
-            return try Amount.parse(text, currency: currency).minorUnits
-        } catch {
-            throw Problem.badRequest("invalid-amount", "Invalid amount", "\(field) \"\(text)\": \(error)")
-        }
-    }
-}
-
-/// `POST /v1/accounts`.
-struct AccountRequest: Decodable {
-    var id: String?
-    var key: String
-    var currency: String
-    var flags: [String]?
-    var code: UInt16?
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case id, key, currency, flags, code }
-
-    init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)), in: "an account")
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decodeIfPresent(String.self, forKey: .id)
-        key = try container.decode(String.self, forKey: .key)
-        currency = try container.decode(String.self, forKey: .currency)
-        flags = try container.decodeIfPresent([String].self, forKey: .flags)
-        code = try container.decodeIfPresent(UInt16.self, forKey: .code)
-    }
-}
-
-/// `POST /v1/transfers`: accounts are named by key. Read by `TransferRequest.parse` (a hot
-/// route, so not through `Codable`).
-struct TransferRequest {
-    var id: String
-    var debitAccount: String?
-    var creditAccount: String?
-    var amount: AmountValue?
-    var pendingId: String?
-    var timeoutSeconds: UInt32?
-    var code: UInt16?
-    var reference: String?
-    var flags: [String]?
-
-    /// The fields a transfer may have; any other is refused.
-    enum CodingKeys: String, CaseIterable {
-        case id, debitAccount, creditAccount, amount, pendingId, timeoutSeconds, code, reference, flags
-    }
-}
-
-/// `POST /v1/transfers/batch`, read by `BatchRequest.parse`.
-struct BatchRequest {
-    var transfers: [TransferRequest]
-}
 
 /// One event's result in a batch answer.
 struct BatchItem: Encodable {
@@ -113,27 +16,6 @@ struct BatchAnswer: Encodable { let results: [BatchItem] }
 struct HistoryAnswer: Encodable {
     let transfers: [TransferBody]
     let next: String?
-}
-
-/// `POST /v1/refunds`.
-struct RefundRequest: Decodable {
-    var id: String
-    var transferId: String
-    var amount: AmountValue?
-    var reference: String?
-    var code: UInt16?
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case id, transferId, amount, reference, code }
-
-    init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)), in: "a refund")
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decode(String.self, forKey: .id)
-        transferId = try container.decode(String.self, forKey: .transferId)
-        amount = try container.decodeIfPresent(AmountValue.self, forKey: .amount)
-        reference = try container.decodeIfPresent(String.self, forKey: .reference)
-        code = try container.decodeIfPresent(UInt16.self, forKey: .code)
-    }
 }
 
 /// An account as the API answers it: balances as decimal strings in major units.
@@ -243,22 +125,24 @@ enum Names {
         transferFlagNames.filter { flags.contains($0.1) }.map(\.0)
     }
 
-    static func accountFlags(_ names: [String]) throws -> AccountFlags {
-        var flags: AccountFlags = []
-        for name in names {
-            guard let flag = accountFlagNames.first(where: { $0.0 == name })?.1 else {
-                throw Problem.badRequest("unknown-flag", "Unknown flag", "no account flag \"\(name)\"")
-            }
-            flags.insert(flag)
-        }
-        return flags
+    static func accountFlags(_ names: [String], field: String) throws(JSONInputError) -> AccountFlags {
+        try flags(names, from: accountFlagNames, kind: "account", field: field)
     }
 
-    static func transferFlags(_ names: [String]) throws -> TransferFlags {
-        var flags: TransferFlags = []
-        for name in names {
-            guard let flag = transferFlagNames.first(where: { $0.0 == name })?.1 else {
-                throw Problem.badRequest("unknown-flag", "Unknown flag", "no transfer flag \"\(name)\"")
+    static func transferFlags(_ names: [String], field: String) throws(JSONInputError) -> TransferFlags {
+        try flags(names, from: transferFlagNames, kind: "transfer", field: field)
+    }
+
+    private static func flags<Flags: OptionSet>(
+        _ names: [String], from table: [(String, Flags)], kind: String, field: String
+    ) throws(JSONInputError) -> Flags where Flags.Element == Flags {
+        var flags: Flags = []
+        for (index, name) in names.enumerated() {
+            guard let flag = table.first(where: { $0.0 == name })?.1 else {
+                throw JSONInputError(
+                    .unknownFlag, field: "\(field)[\(index)]",
+                    "\(field)[\(index)]: no \(kind) flag \"\(JSONInput.echo(name))\" (known: "
+                        + table.map(\.0).joined(separator: ", ") + ")")
             }
             flags.insert(flag)
         }

@@ -1,8 +1,10 @@
 import Foundation
 import Hummingbird
+import JSONInput
 import JobStore
 import Ledger
 import LedgerCore
+import LedgerStorage
 import Logging
 import Scheduler
 import ServiceLifecycle
@@ -198,27 +200,50 @@ struct API: Sendable {
     let scheduler: JobScheduler?
 
     /// Liveness (the server answers) and readiness (the ledger takes writes): 200 when ready,
-    /// 503 with the reason when the ledger stopped after a failed write.
+    /// 503 with the reason when the ledger stopped after a failed write. A damaged log record
+    /// keeps 200 (new postings are still safe, and the only ledger owner must not leave its load
+    /// balancer) but says `damaged`, with where.
     func health() throws -> Response {
+        struct DamageBody: Encodable {
+            let file: String
+            let offset: Int
+            let sequence: UInt64?
+            let reason: String
+        }
+        struct ScrubBody: Encodable {
+            let passes: Int
+            let bytesVerified: Int
+            let lastPassSegments: Int?
+            let lastPassEndedAt: String?
+        }
         struct Body: Encodable {
             let status: String
             let ledger: String
             let committedSequence: UInt64
             let queueDepth: Int
             let detail: String?
+            let damage: [DamageBody]?
+            let scrub: ScrubBody
         }
         let failure = ledger.stoppedBy
+        let damage = ledger.damage
+        let scrub = ledger.scrubStatus
+        let state =
+            failure != nil ? ("unavailable", "failed") : damage.isEmpty ? ("ok", "ready") : ("degraded", "damaged")
         return try JSONResponse.make(
             Body(
-                status: failure == nil ? "ok" : "unavailable", ledger: failure == nil ? "ready" : "failed",
-                committedSequence: ledger.committedSequence, queueDepth: ledger.queueDepth,
-                detail: failure.map { "\($0)" }),
+                status: state.0, ledger: state.1, committedSequence: ledger.committedSequence,
+                queueDepth: ledger.queueDepth, detail: failure.map { "\($0)" },
+                damage: damage.isEmpty
+                    ? nil
+                    : damage.prefix(20).map {
+                        DamageBody(file: $0.path, offset: $0.offset, sequence: $0.sequence, reason: $0.reason)
+                    },
+                scrub: ScrubBody(
+                    passes: scrub.passes, bytesVerified: scrub.bytesVerified,
+                    lastPassSegments: scrub.passes > 0 ? scrub.lastPassSegments : nil,
+                    lastPassEndedAt: scrub.lastPassEndedAt.map { UTCTime.text(nanoseconds: $0) })),
             status: failure == nil ? .ok : .serviceUnavailable)
-    }
-
-    /// Reads and decodes a JSON body, answering malformed, oversized and mistyped bodies clearly.
-    func decode<Body: Decodable>(_ type: Body.Type, _ request: Request, what: String) async throws -> Body {
-        try decodeJSON(type, try await rawBody(request), what: what)
     }
 
     /// The body's bytes, refused with 413 beyond the configured limit.
@@ -232,31 +257,49 @@ struct API: Sendable {
         }
     }
 
-    func decodeJSON<Body: Decodable>(_ type: Body.Type, _ bytes: [UInt8], what: String) throws -> Body {
-        do {
-            return try JSONDecoder().decode(Body.self, from: Data(bytes))
-        } catch let problem as Problem {
-            throw problem
-        } catch DecodingError.keyNotFound(let key, _) {
-            throw Problem.badRequest("missing-field", "Missing field", "\(what) needs the field \"\(key.stringValue)\"")
-        } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            throw Problem.badRequest("invalid-field", "Invalid field", "\(what): field \"\(path)\" has the wrong type")
-        } catch {
-            throw Problem.badRequest("malformed-json", "Malformed JSON", "\(what) is not valid JSON")
-        }
-    }
-
     /// Submits a batch and returns its results; a ledger that cannot take it is a problem.
     func submitBatch(_ events: [Event]) async throws -> [EventResult] {
         do {
             return try await ledger.submit(events)
-        } catch .overloaded {
-            throw Problem(
+        } catch {
+            throw ledgerProblem(error)
+        }
+    }
+
+    /// The problem answering a ledger error: 503 when it is overloaded, 500 `ledger-damaged`
+    /// when a record it needed failed its checksum, else 500 `ledger-unavailable`.
+    func ledgerProblem(_ error: LedgerError) -> Problem {
+        switch error {
+        case .overloaded:
+            return Problem(
                 .serviceUnavailable, "overloaded", "Ledger overloaded",
                 detail: "the ledger's queue is full; retry with the same ids")
+        case .damagedRecord(let damage):
+            return Self.damagedProblem(sequence: damage.sequence, location: damage.shortLocation)
+        default:
+            return Problem(.internalServerError, "ledger-unavailable", "Ledger unavailable", detail: "\(error)")
+        }
+    }
+
+    /// 500 `ledger-damaged`: a record the request needs failed its checksum; nothing was read
+    /// from it and nothing was changed. Logged at error level with the location.
+    static func damagedProblem(sequence: UInt64?, location: String?) -> Problem {
+        let record = sequence.map { "the log record at sequence \($0)" } ?? "a log record"
+        let place = location.map { " (\($0))" } ?? ""
+        return Problem(
+            .internalServerError, "ledger-damaged", "Ledger record damaged",
+            detail: "\(record) that this request needs failed its checksum\(place); nothing was read from it "
+                + "and nothing was changed. New postings are not affected; the operator repairs the log from an archive"
+        )
+    }
+
+    /// The committed transfer with this id, read back and verified: a damaged record is 500
+    /// `ledger-damaged`, never a transfer with wrong fields.
+    func committedTransfer(_ id: UInt128) throws -> Transfer? {
+        do {
+            return try ledger.transfer(id: id)
         } catch {
-            throw Problem(.internalServerError, "ledger-unavailable", "Ledger unavailable", detail: "\(error)")
+            throw ledgerProblem(error)
         }
     }
 
@@ -270,6 +313,7 @@ struct API: Sendable {
 
     /// The problem answering a refused event.
     func refusal(_ code: ResultCode) -> Problem {
+        if code == .recordDamaged { return Self.damagedProblem(sequence: nil, location: nil) }
         let status: HTTPResponse.Status =
             switch code {
             case .debitAccountNotFound, .creditAccountNotFound, .pendingTransferNotFound, .originalTransferNotFound:
@@ -285,16 +329,15 @@ struct API: Sendable {
     // MARK: Accounts
 
     func createAccount(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let body = try await decode(AccountRequest.self, request, what: "an account")
+        let body = try AccountRequest.parse(try await rawBody(request))
         guard let currency = Currency(code: body.currency) else {
             throw Problem.badRequest(
-                "unknown-currency", "Unknown currency", "no ISO 4217 currency \"\(body.currency)\"")
+                "unknown-currency", "Unknown currency",
+                "currency \"\(JSONInput.echo(body.currency))\" is not an ISO 4217 code Khata knows")
         }
-        let id = try body.id.map { try parseId($0, field: "id") } ?? NewAccount.derivedId(forKey: body.key)
+        let id = body.id ?? NewAccount.derivedId(forKey: body.key)
         let event = Event.createAccount(
-            NewAccount(
-                id: id, key: body.key, currency: currency, flags: try Names.accountFlags(body.flags ?? []),
-                code: body.code ?? 0))
+            NewAccount(id: id, key: body.key, currency: currency, flags: body.flags, code: body.code ?? 0))
         let result = try await submit(event)
         // Safe: the account is durable once the submission is acknowledged.
         let account = ledger.account(id: id)!
@@ -346,41 +389,25 @@ struct API: Sendable {
             accounts[key] = account
             return account
         }
-        let id = try parseId(body.id, field: place + "id")
-        let pendingId = try body.pendingId.map { try parseId($0, field: place + "pendingId") } ?? 0
+        let pendingId = body.pendingId ?? 0
         let debit = try body.debitAccount.map { try named($0, field: place + "debitAccount") }
         let credit = try body.creditAccount.map { try named($0, field: place + "creditAccount") }
-        // The amount's scale is the accounts' currency, or the referenced transfer's.
+        // The amount's scale is the currency it is posted in: the accounts', or the referenced
+        // transfer's. Accounts in two currencies are the ledger's to refuse (currency-mismatch).
         let currency = try debit?.currency ?? credit?.currency ?? currencyOf(pendingId, at: place)
         return NewTransfer(
-            id: id, debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
-            amountMinor: try body.amount?.minor(in: currency, field: place + "amount") ?? 0, pendingId: pendingId,
-            timeoutSeconds: body.timeoutSeconds ?? 0, code: body.code ?? 0,
-            reference: try reference(body.reference, field: place + "reference"),
-            flags: try Names.transferFlags(body.flags ?? []))
-    }
-
-    private func reference(_ text: String?, field: String) throws -> TransferReference {
-        guard let text else { return .empty }
-        guard let parsed = TransferReference(text) else {
-            throw Problem.badRequest(
-                "invalid-reference", "Invalid reference",
-                "\(field) \"\(text)\" must be at most \(TransferReference.maximumBytes) bytes of UTF-8 without NUL")
-        }
-        return parsed
+            id: body.id, debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
+            amountMinor: try body.amount?.minor(in: currency) ?? 0, pendingId: pendingId,
+            timeoutSeconds: body.timeoutSeconds ?? 0, code: body.code ?? 0, reference: body.reference ?? .empty,
+            flags: body.flags)
     }
 
     /// `POST /v1/transfers/batch`: up to the ledger's batch size of events, applied in order as
     /// one batch (linked chains allowed), with a result per event. A malformed event refuses the
     /// whole batch before anything is applied.
     func createBatch(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let body = try BatchRequest.parse(try await rawBody(request))
-        let maximum = ledger.configuration.maximumBatchEvents
-        guard !body.transfers.isEmpty, body.transfers.count <= maximum else {
-            throw Problem.badRequest(
-                "invalid-batch-size", "Invalid batch size",
-                "a batch holds 1 to \(maximum) transfers, not \(body.transfers.count)")
-        }
+        let body = try BatchRequest.parse(
+            try await rawBody(request), maximumEvents: ledger.configuration.maximumBatchEvents)
         var accounts: [String: Account] = [:]
         var transfers: [NewTransfer] = []
         transfers.reserveCapacity(body.transfers.count)
@@ -398,19 +425,19 @@ struct API: Sendable {
 
     /// `POST /v1/refunds`: all that remains refundable of a posted transfer, or `amount` of it.
     func refund(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let body = try await decode(RefundRequest.self, request, what: "a refund")
-        let id = try parseId(body.id, field: "id")
-        let originalId = try parseId(body.transferId, field: "transferId")
-        guard let original = ledger.transfer(id: originalId) else {
+        let body = try RefundRequest.parse(try await rawBody(request))
+        let id = body.id
+        let originalId = body.transferId
+        guard let original = try committedTransfer(originalId) else {
             throw Problem.notFound("transfer", "transferId: no transfer has the id \(originalId)")
         }
         // Safe: a committed transfer's accounts exist.
         let currency = ledger.account(id: original.fields.debitAccountId)!.currency
         let remaining = original.fields.amountMinor - min(original.fields.amountMinor, original.refundedMinor)
-        let amount = try body.amount?.minor(in: currency, field: "amount") ?? remaining
+        let amount = try body.amount?.minor(in: currency) ?? remaining
         let transfer = NewTransfer(
             id: id, debitAccountId: 0, creditAccountId: 0, amountMinor: amount, pendingId: originalId,
-            code: body.code ?? 0, reference: try reference(body.reference, field: "reference"), flags: .refund)
+            code: body.code ?? 0, reference: body.reference ?? .empty, flags: .refund)
         let result = try await submit(.createTransfer(transfer))
         return try describe(id, status: result.code == .exists ? .ok : .created)
     }
@@ -435,7 +462,12 @@ struct API: Sendable {
             }
             limit = value
         }
-        let page = ledger.history(accountId: account.id, after: after, limit: limit)
+        let page: [Transfer]
+        do {
+            page = try ledger.history(accountId: account.id, after: after, limit: limit)
+        } catch {
+            throw ledgerProblem(error)
+        }
         let next = page.count == limit ? page.last.map { String($0.timestamp) } : nil
         return try JSONResponse.make(HistoryAnswer(transfers: page.map(body(of:)), next: next))
     }
@@ -445,7 +477,7 @@ struct API: Sendable {
     }
 
     private func describe(_ id: UInt128, status: HTTPResponse.Status) throws -> Response {
-        guard let transfer = ledger.transfer(id: id) else {
+        guard let transfer = try committedTransfer(id) else {
             throw Problem.notFound("transfer", "no transfer has the id \(id)")
         }
         var json = JSONWriter()
@@ -473,7 +505,7 @@ struct API: Sendable {
                 "missing-field", "Missing field",
                 "\(place.isEmpty ? "a transfer" : place) names its accounts or a pendingId")
         }
-        guard let original = ledger.transfer(id: pendingId),
+        guard let original = try committedTransfer(pendingId),
             let account = ledger.account(id: original.fields.debitAccountId)
         else {
             throw Problem.notFound("transfer", "\(place)pendingId: no transfer has the id \(pendingId)")
@@ -482,9 +514,9 @@ struct API: Sendable {
     }
 
     func parseId(_ text: String, field: String) throws -> UInt128 {
-        guard let id = UInt128(text), id != 0 else {
+        guard let id = TextRules.id(text) else {
             throw Problem.badRequest(
-                "invalid-id", "Invalid id", "\(field) \"\(text)\" is not a decimal number from 1 to 2^128 - 1")
+                "invalid-id", "Invalid id", "\(field) \"\(JSONInput.echo(text))\" is not an id: \(TextRules.idRule)")
         }
         return id
     }

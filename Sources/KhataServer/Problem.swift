@@ -3,7 +3,7 @@ import Hummingbird
 
 /// An error answered as RFC 9457 `application/problem+json`, with a stable `type` per kind of
 /// error so that clients can branch on it, and a `detail` that says what, where and why.
-public struct Problem: Error, HTTPResponseError, Sendable {
+public struct Problem: Error, HTTPResponseError, Sendable, CustomStringConvertible {
     public let status: HTTPResponse.Status
     /// The last part of the type URI, e.g. `invalid-amount`.
     public let kind: String
@@ -16,6 +16,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
         self.title = title
         self.detail = detail
     }
+
+    public var description: String { "\(kind): \(detail)" }
 
     /// The URI that names this kind of problem; documented with the API.
     public var type: String { "/problems/\(kind)" }

@@ -21,58 +21,6 @@ enum BusinessCode {
     static let bookingPayment: UInt16 = 1
 }
 
-/// `POST /v1/reservations`.
-struct ReservationRequest: Decodable {
-    var bookingId: String
-    var customerId: String
-    var serviceId: String
-    var amount: AmountValue
-    var currency: String
-    var provider: String
-    var customerPhone: String
-    var customerEmail: String
-    var paymentWindowSeconds: Int?
-
-    enum CodingKeys: String, CodingKey, CaseIterable {
-        case bookingId, customerId, serviceId, amount, currency, provider, customerPhone, customerEmail
-        case paymentWindowSeconds
-    }
-
-    init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)), in: "a reservation")
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        bookingId = try container.decode(String.self, forKey: .bookingId)
-        customerId = try container.decode(String.self, forKey: .customerId)
-        serviceId = try container.decode(String.self, forKey: .serviceId)
-        amount = try container.decode(AmountValue.self, forKey: .amount)
-        currency = try container.decode(String.self, forKey: .currency)
-        provider = try container.decode(String.self, forKey: .provider)
-        customerPhone = try container.decode(String.self, forKey: .customerPhone)
-        customerEmail = try container.decode(String.self, forKey: .customerEmail)
-        paymentWindowSeconds = try container.decodeIfPresent(Int.self, forKey: .paymentWindowSeconds)
-    }
-}
-
-/// `POST /v1/reservations/{id}/confirm`, and the body of a provider's webhook.
-struct ConfirmRequest: Decodable {
-    var providerTransactionId: String
-    var amount: AmountValue?
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case providerTransactionId, amount }
-
-    init(providerTransactionId: String, amount: AmountValue?) {
-        self.providerTransactionId = providerTransactionId
-        self.amount = amount
-    }
-
-    init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)), in: "a confirmation")
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        providerTransactionId = try container.decode(String.self, forKey: .providerTransactionId)
-        amount = try container.decodeIfPresent(AmountValue.self, forKey: .amount)
-    }
-}
-
 /// Where a reservation stands, read from its hold in the ledger.
 enum ReservationState: String, Encodable {
     case paymentPending = "PAYMENT_PENDING"

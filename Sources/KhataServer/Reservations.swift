@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JSONInput
 import JobStore
 import Ledger
 import LedgerCore
@@ -43,7 +44,7 @@ extension API {
     /// `POST /v1/reservations`: holds the amount for the payment window and answers
     /// `PAYMENT_PENDING` (201), or the same reservation again for a retry (200).
     func createReservation(_ request: Request, _ context: some RequestContext) async throws -> Response {
-        let body = try await decode(ReservationRequest.self, request, what: "a reservation")
+        let body = try ReservationRequest.parse(try await rawBody(request))
         try checkText(body.bookingId, field: "bookingId", maximumBytes: 64)
         try checkText(body.customerId, field: "customerId", maximumBytes: 64)
         try checkText(body.serviceId, field: "serviceId", maximumBytes: 64)
@@ -55,11 +56,24 @@ extension API {
         }
         guard let currency = Currency(code: body.currency) else {
             throw Problem.badRequest(
-                "unknown-currency", "Unknown currency", "no ISO 4217 currency \"\(body.currency)\"")
+                "unknown-currency", "Unknown currency",
+                "currency \"\(JSONInput.echo(body.currency))\" is not an ISO 4217 code Khata knows")
         }
-        let amountMinor = try body.amount.minor(in: currency, field: "amount")
+        // The provider settles in its clearing account's currency (BDT): a reservation in any
+        // other would be held at the wrong scale in the wrong currency.
+        let clearing = try accountNamed(provider.clearingAccountKey, field: "provider")
+        guard currency == clearing.currency else {
+            throw Problem(
+                .unprocessableContent, "currency-mismatch", "Currency mismatch",
+                detail: "the reservation is in \(currency.code), but \(provider.rawValue) settles in "
+                    + "\(clearing.currency.code) (\(clearing.key)); reservations are made in \(clearing.currency.code)")
+        }
+        let amountMinor = try body.amount.minor(in: currency)
         guard amountMinor > 0, amountMinor <= UInt64(Int64.max) else {
-            throw Problem.badRequest("invalid-amount", "Invalid amount", "amount must be more than zero")
+            throw Problem.badRequest(
+                "invalid-amount", "Invalid amount",
+                "amount \"\(JSONInput.echo(body.amount.text))\" must be more than zero and at most "
+                    + Amount(minorUnits: UInt64(Int64.max)).formatted(currency, grouping: false))
         }
         try checkPhone(body.customerPhone)
         try checkEmail(body.customerEmail)
@@ -70,12 +84,17 @@ extension API {
                 "paymentWindowSeconds must be \(Self.paymentWindowRange.lowerBound)..."
                     + "\(Self.paymentWindowRange.upperBound), not \(window)")
         }
-        let clearing = try accountNamed(provider.clearingAccountKey, field: "provider")
         let merchantKey = "merchant:\(body.serviceId)"
         guard let merchant = ledger.account(key: merchantKey) else {
             throw Problem.notFound(
                 "account", "serviceId \"\(body.serviceId)\" has no merchant account \"\(merchantKey)\"; create it first"
             )
+        }
+        guard merchant.currency == clearing.currency else {
+            throw Problem(
+                .unprocessableContent, "currency-mismatch", "Currency mismatch",
+                detail: "the merchant account \(merchantKey) is in \(merchant.currency.code), but \(provider.rawValue) "
+                    + "settles in \(clearing.currency.code) (\(clearing.key))")
         }
         let ids = ReservationIds(bookingId: body.bookingId)
         let hold = NewTransfer(
@@ -114,7 +133,7 @@ extension API {
     /// `POST /v1/reservations/{id}/confirm`: captures the hold with the provider's transaction id.
     func confirmReservation(_ idText: String, _ request: Request) async throws -> Response {
         let record = try await reservationRecord(idText)
-        let body = try await decode(ConfirmRequest.self, request, what: "a confirmation")
+        let body = try ConfirmRequest.parse(try await rawBody(request))
         let outcome = try await confirm(record, body, source: "api")
         if let problem = outcome.problem { throw problem }
         return try await reservationResponse(record, status: .ok)
@@ -153,14 +172,15 @@ extension API {
     /// transaction) is recorded for reconciliation, since the provider may still settle it.
     func confirm(_ record: ReservationRecord, _ body: ConfirmRequest, source: String) async throws -> ConfirmOutcome {
         let transactionId = body.providerTransactionId
-        guard !transactionId.isEmpty, let reference = TransferReference(transactionId) else {
+        guard TextRules.referenceProblem(transactionId) == nil, let reference = TransferReference(transactionId) else {
             throw Problem.badRequest(
                 "invalid-provider-transaction-id", "Invalid provider transaction id",
-                "providerTransactionId must be 1 to \(TransferReference.maximumBytes) bytes without NUL")
+                "providerTransactionId must be 1 to \(TransferReference.maximumBytes) bytes of text without control "
+                    + "characters")
         }
         // Safe: a stored reservation names a currency the API accepted.
         let currency = Currency(code: record.currency)!
-        let reportedMinor = try body.amount.map { try $0.minor(in: currency, field: "amount") }
+        let reportedMinor = try body.amount.map { try $0.minor(in: currency) }
         func refuse(_ word: String, _ status: HTTPResponse.Status, _ title: String, _ detail: String) async throws
             -> ConfirmOutcome
         {
@@ -187,7 +207,7 @@ extension API {
         case .ok: return ConfirmOutcome(word: "confirmed", problem: nil)
         case .exists: return ConfirmOutcome(word: "already-confirmed", problem: nil)
         case .existsWithDifferentFields, .pendingAlreadyPosted:
-            let earlier = ledger.transfer(id: ids.confirmId)?.fields.reference.string ?? "another transfer"
+            let earlier = try committedTransfer(ids.confirmId)?.fields.reference.string ?? "another transfer"
             return try await refuse(
                 "conflict", .conflict, "Confirmed already",
                 "the reservation was confirmed already by \(earlier), not by \(transactionId)")
@@ -206,7 +226,7 @@ extension API {
     func reservationRecord(_ idText: String) async throws -> ReservationRecord {
         let holdId = try parseId(idText, field: "reservation id")
         guard let record = try await storeCall({ try await records.reservation(holdId: holdId) }),
-            ledger.transfer(id: holdId) != nil
+            try committedTransfer(holdId) != nil
         else {
             throw Problem.notFound("reservation", "no reservation has the id \(idText)")
         }
@@ -216,10 +236,10 @@ extension API {
     func reservationResponse(_ record: ReservationRecord, status: HTTPResponse.Status) async throws -> Response {
         let ids = ReservationIds(bookingId: record.bookingId)
         // Safe: the record is written only after its hold is durable.
-        let hold = ledger.transfer(id: ids.holdId)!
+        let hold = try committedTransfer(ids.holdId)!
         let currency = Currency(code: record.currency)!
-        let confirmation = ledger.transfer(id: ids.confirmId)
-        let cancellation = ledger.transfer(id: ids.cancelId)
+        let confirmation = try committedTransfer(ids.confirmId)
+        let cancellation = try committedTransfer(ids.cancelId)
         let attempts = try await storeCall { try await records.attempts(holdId: record.holdId) }
         let body = ReservationBody(
             id: String(record.holdId), bookingId: record.bookingId, state: ReservationState(hold: hold, now: now()),

@@ -11,6 +11,9 @@ final class ServerMetrics: Sendable {
     private let inFlight: Gauge
     private let committedSequence: Gauge
     private let queueDepth: Gauge
+    private let damagedRecords: Gauge
+    private let scrubPasses: Gauge
+    private let scrubBytes: Gauge
     private let groupRecords: ValueHistogram
     private let groupSubmissions: ValueHistogram
     /// Counter and histogram per (route, method, status): looked up once, then reused.
@@ -42,6 +45,18 @@ final class ServerMetrics: Sendable {
             descriptor: .init(
                 namespace: "khata", subsystem: "ledger", metricName: "queue_depth", unitName: "",
                 helpText: "Submissions waiting for the sequencer"))
+        damagedRecords = registry.makeGauge(
+            descriptor: .init(
+                namespace: "khata", subsystem: "ledger", metricName: "damaged_records", unitName: "",
+                helpText: "Log records found damaged (failed checksums) by reads and by the scrub"))
+        scrubPasses = registry.makeGauge(
+            descriptor: .init(
+                namespace: "khata", subsystem: "ledger", metricName: "scrub_passes", unitName: "",
+                helpText: "Passes over every sealed segment the scrub finished"))
+        scrubBytes = registry.makeGauge(
+            descriptor: .init(
+                namespace: "khata", subsystem: "ledger", metricName: "scrub_verified", unitName: "bytes",
+                helpText: "Bytes of sealed segments the scrub verified since start"))
         groupRecords = registry.makeValueHistogram(
             descriptor: .init(
                 namespace: "khata", subsystem: "ledger", metricName: "group", unitName: "records",
@@ -88,6 +103,10 @@ final class ServerMetrics: Sendable {
     func render(ledger: Ledger) -> [UInt8] {
         committedSequence.set(Int64(clamping: ledger.committedSequence))
         queueDepth.set(Int64(ledger.queueDepth))
+        damagedRecords.set(Int64(ledger.damage.count))
+        let scrub = ledger.scrubStatus
+        scrubPasses.set(Int64(scrub.passes))
+        scrubBytes.set(Int64(scrub.bytesVerified))
         var buffer: [UInt8] = []
         buffer.reserveCapacity(16_384)
         registry.emit(into: &buffer)

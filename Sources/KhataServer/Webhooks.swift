@@ -1,31 +1,11 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import JSONInput
 import JobStore
 import Ledger
 import LedgerCore
 import Logging
-
-/// A provider's payment notification.
-struct WebhookRequest: Decodable {
-    var paymentReference: String
-    var providerTransactionId: String
-    var amount: AmountValue
-    /// `COMPLETED` confirms; anything else (`FAILED`, `CANCELLED`…) is recorded and changes
-    /// nothing, since an unpaid hold simply runs out its window.
-    var status: String
-
-    enum CodingKeys: String, CodingKey, CaseIterable { case paymentReference, providerTransactionId, amount, status }
-
-    init(from decoder: any Decoder) throws {
-        try rejectUnknownKeys(decoder, allowed: Set(CodingKeys.allCases.map(\.rawValue)), in: "a webhook")
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        paymentReference = try container.decode(String.self, forKey: .paymentReference)
-        providerTransactionId = try container.decode(String.self, forKey: .providerTransactionId)
-        amount = try container.decode(AmountValue.self, forKey: .amount)
-        status = try container.decode(String.self, forKey: .status)
-    }
-}
 
 /// What a webhook came to.
 struct WebhookAnswer: Encodable {
@@ -60,7 +40,7 @@ extension API {
         }
         let raw = try await rawBody(request)
         try verifySignature(raw, request, secret: secret, provider: provider, logger: context.logger)
-        let body = try decodeJSON(WebhookRequest.self, raw, what: "a webhook")
+        let body = try WebhookRequest.parse(raw)
         if let earlier = try await storeCall({
             try await records.delivery(provider: provider.rawValue, providerTransactionId: body.providerTransactionId)
         }) {
@@ -71,7 +51,7 @@ extension API {
         let outcome: String
         if body.status.uppercased() != "COMPLETED" {
             outcome = "ignored-\(body.status.lowercased())"
-        } else if let record, ledger.transfer(id: record.holdId) != nil {
+        } else if let record, try committedTransfer(record.holdId) != nil {
             if record.provider != provider.rawValue {
                 outcome = "provider-mismatch"
             } else {

@@ -32,6 +32,14 @@ public final class Ledger: Sendable {
     private let stopped = DispatchSemaphore(value: 0)
     private let closing = Atomic<Bool>(false)
     private let failure: Mutex<LedgerError?>
+    /// The log's folder.
+    let directory: String
+    /// Damage the scrub of sealed segments found (reads record theirs in the log reader).
+    let scrubDamage = Mutex<[LogDamage]>([])
+    /// What the scrub has done so far.
+    let scrubProgress = Mutex(ScrubStatus())
+    /// Signalled at close, to wake and end the scrub thread.
+    let scrubStop = DispatchSemaphore(value: 0)
 
     /// What recovery found when the ledger was opened.
     public var recovery: RecoveryReport { store.recovery }
@@ -56,7 +64,7 @@ public final class Ledger: Sendable {
         // Memory keeps only the newest requests (enough to cover every group not yet written);
         // older ones are read back from the mapped log, by the sequencer and by readers alike.
         let log = LogReader(directory: directory)
-        let read: @Sendable (UInt64) -> NewTransfer? = { Sequencer.request(sequence: $0, from: log) }
+        let read: @Sendable (UInt64) -> RequestRead = { Sequencer.request(sequence: $0, from: log) }
         let replay = Replayer(
             expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers
         ) { state in
@@ -64,6 +72,7 @@ public final class Ledger: Sendable {
             state.readRequests(from: read)
             state.setCommittedRequests(read)
         }
+        replay.damage = { log.damage.first }
         let store: SegmentStore
         do {
             store = try SegmentStore.open(
@@ -82,13 +91,16 @@ public final class Ledger: Sendable {
         }
         let preparer = MemoryPreparer()
         replay.state.prepareMemory = { base, bytes in preparer.populate(base, bytes: bytes) }
-        return Ledger(configuration: configuration, store: store, state: replay.state, log: log, clock: clock)
+        return Ledger(
+            directory: directory, configuration: configuration, store: store, state: replay.state, log: log,
+            clock: clock)
     }
 
     private init(
-        configuration: LedgerConfiguration, store: SegmentStore, state: LedgerState, log: LogReader,
-        clock: @escaping @Sendable () -> UInt64
+        directory: String, configuration: LedgerConfiguration, store: SegmentStore, state: LedgerState,
+        log: LogReader, clock: @escaping @Sendable () -> UInt64
     ) {
+        self.directory = directory
         self.configuration = configuration
         self.store = store
         let view = state.view
@@ -155,15 +167,43 @@ public final class Ledger: Sendable {
     /// The account with this key as of the last durable batch.
     public func account(key: String) -> Account? { view.account(key: key) }
 
-    /// The transfer as of the last durable batch.
-    public func transfer(id: UInt128) -> Transfer? { view.transfer(id: id) }
+    /// The transfer as of the last durable batch. Its records are read back from the log and
+    /// verified first: a damaged one is `.damagedRecord` with the file and offset, never a
+    /// transfer with wrong fields.
+    public func transfer(id: UInt128) throws(LedgerError) -> Transfer? {
+        do {
+            return try view.transfer(id: id)
+        } catch {
+            throw damaged(error)
+        }
+    }
 
     /// An account's transfers in commit order, after the cursor `after` (a transfer timestamp;
     /// 0 for the beginning), at most `limit` (1...10,000) of them. The last one's timestamp is
-    /// the cursor for the next page.
-    public func history(accountId: UInt128, after: UInt64 = 0, limit: Int = 100) -> [Transfer] {
+    /// the cursor for the next page. A damaged record throws, as for `transfer(id:)`.
+    public func history(accountId: UInt128, after: UInt64 = 0, limit: Int = 100) throws(LedgerError) -> [Transfer] {
         precondition(limit >= 1 && limit <= 10_000, "history pages hold 1...10,000 transfers")
-        return view.history(accountId: accountId, after: after, limit: limit)
+        do {
+            return try view.history(accountId: accountId, after: after, limit: limit)
+        } catch {
+            throw damaged(error)
+        }
+    }
+
+    /// Damaged records found so far, by reads of the log and by `scrubSealedSegments`, oldest
+    /// sequence first: what health checks and metrics report until the log is repaired.
+    public var damage: [LogDamage] {
+        let found = sequencer.log.damage
+        let scrubbed = scrubDamage.withLock { $0 }
+        return found
+            + scrubbed.filter { damage in !found.contains { $0.path == damage.path && $0.offset == damage.offset } }
+    }
+
+    private func damaged(_ error: DamagedRecord) -> LedgerError {
+        let damage =
+            sequencer.log.damage.first { $0.sequence == error.sequence }
+            ?? LogDamage(path: "the log", offset: 0, sequence: error.sequence, reason: "the record cannot be verified")
+        return .damagedRecord(damage)
     }
 
     /// Up to `limit` holds still pending as of the last durable batch whose payment window has
@@ -202,6 +242,7 @@ public final class Ledger: Sendable {
     /// closes the log.
     public func close() {
         guard !closing.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        scrubStop.signal()
         wake.signal()
         stopped.wait()
         store.close()

@@ -18,6 +18,9 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case closed
     /// The configuration cannot work; the text says which setting and why.
     case invalidConfiguration(String)
+    /// A record read back from the log failed its checksum: where, and what is wrong. Nothing
+    /// was read from it or decided on it; new postings stay safe. Repair is from an archive.
+    case damagedRecord(LogDamage)
 
     public var description: String {
         switch self {
@@ -28,6 +31,7 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
         case .corruptLog(let sequence, let reason): return "log record \(sequence) is not a ledger event: \(reason)"
         case .closed: return "the ledger is closed"
         case .invalidConfiguration(let reason): return "invalid ledger configuration: \(reason)"
+        case .damagedRecord(let damage): return "a log record is damaged: \(damage)"
         }
     }
 }

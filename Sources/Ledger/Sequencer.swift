@@ -36,7 +36,7 @@ final class Sequencer: @unchecked Sendable {
     let log: LogReader
 
     /// The request logged at `sequence`: from a group in flight, or else from the log.
-    func request(sequence: UInt64) -> NewTransfer? {
+    func request(sequence: UInt64) -> RequestRead {
         var body: UnsafeRawPointer?
         if let current, sequence >= current.first, sequence < current.first + UInt64(current.buffer.count) {
             body = current.buffer.body(at: Int(sequence - current.first))
@@ -48,18 +48,23 @@ final class Sequencer: @unchecked Sendable {
         if let body {
             guard
                 case .createTransfer(let transfer)? = try? EventCodec.decode(kind: EventCodec.createTransferKind, body)
-            else { return nil }
-            return transfer
+            else { return .missing }
+            return .found(transfer)
         }
         return Sequencer.request(sequence: sequence, from: log)
     }
 
-    /// The request logged at `sequence` in `log`, if it is a transfer's.
-    static func request(sequence: UInt64, from log: LogReader) -> NewTransfer? {
-        guard let (kind, body) = log.record(sequence: sequence), kind == EventCodec.createTransferKind,
-            case .createTransfer(let transfer)? = try? EventCodec.decode(kind: kind, body)
-        else { return nil }
-        return transfer
+    /// The request logged at `sequence` in `log`, if it is a transfer's, its checksum verified.
+    static func request(sequence: UInt64, from log: LogReader) -> RequestRead {
+        switch log.read(sequence: sequence) {
+        case .found(let kind, let body):
+            guard kind == EventCodec.createTransferKind,
+                case .createTransfer(let transfer)? = try? EventCodec.decode(kind: kind, body)
+            else { return .missing }
+            return .found(transfer)
+        case .missing: return .missing
+        case .damaged: return .damaged
+        }
     }
     let checkpointIntervalRecords: Int
     private let failed = Atomic<Bool>(false)
@@ -273,6 +278,8 @@ final class Replayer: @unchecked Sendable {
 
     /// Prepares each state the replay works on: where it reads requests back from the log.
     let configure: (LedgerState) -> Void
+    /// The damage reads of the log have found, for the reason a replay stops.
+    var damage: () -> LogDamage? = { nil }
 
     init(expectedAccounts: Int, expectedTransfers: Int, configure: @escaping (LedgerState) -> Void) {
         state = LedgerState(expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
@@ -303,8 +310,15 @@ final class Replayer: @unchecked Sendable {
             guard expected > 0 else { throw EventDecodingError("an event record outside a batch") }
             events.append(try EventCodec.decode(kind: kind, body))
             if events.count == expected {
-                _ = state.apply(events, now: now, firstSequence: firstEventSequence)
+                let results = state.apply(events, now: now, firstSequence: firstEventSequence)
                 expected = 0
+                // An event that depended on a damaged older record would replay to another
+                // outcome than it had: the state cannot be rebuilt faithfully.
+                if let index = results.firstIndex(where: { $0.code == .recordDamaged }) {
+                    throw EventDecodingError(
+                        "event \(firstEventSequence + UInt64(index)) depends on a record that is damaged in the log"
+                            + (damage().map { ": \($0)" } ?? ""))
+                }
             }
         } catch {
             failure = .corruptLog(sequence: sequence, reason: error.reason)

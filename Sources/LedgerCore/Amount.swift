@@ -22,12 +22,22 @@ public struct Amount: Hashable, Comparable, Sendable {
         return overflow ? nil : Amount(minorUnits: difference)
     }
 
-    /// Parses a decimal amount in major units exactly: `"1,234.50"`, `"1234.5"`, `"৳1,234.50"`,
-    /// `"BDT 1,234.50"`, `"1234"`. Thousands separators must group by three; decimals beyond the
-    /// currency's scale must be zeros; signs, blanks and anything else are refused with a reason.
+    /// Parses a decimal amount in major units exactly, in its one written form: ASCII digits,
+    /// optionally grouped by commas in threes, optionally one point and decimals, optionally right
+    /// after the currency's sign: `"1234"`, `"1,234.50"`, `"1234.5"`, `"৳1,234.50"`. Decimals
+    /// beyond the currency's scale must be zeros (`"9.7500"`). Signs, blanks (a non-breaking space
+    /// too), currency codes, exponents and anything else are refused with a reason that names what
+    /// was found.
     public static func parse(_ text: String, currency: Currency) throws(AmountError) -> Amount {
         if let amount = parsePlain(text, scale: Int(currency.scale)) { return amount }
         return try parseWritten(text, currency: currency)
+    }
+
+    /// The rule every refusal repeats, so that the message and the parser say the same.
+    static func rule(_ currency: Currency) -> String {
+        let sign = currency.symbol.map { ", optionally right after \($0)" } ?? ""
+        return "an amount is digits 0-9, optionally grouped by commas in threes, with at most one decimal point"
+            + sign
     }
 
     /// The common case without a character to interpret: ASCII digits, then optionally a point
@@ -65,35 +75,30 @@ public struct Amount: Hashable, Comparable, Sendable {
         return Amount(minorUnits: minor)
     }
 
-    /// Every written form: grouping, a currency sign or code, white space.
+    /// The forms `parsePlain` leaves: grouping and the currency's sign, and every refusal.
     static func parseWritten(_ text: String, currency: Currency) throws(AmountError) -> Amount {
-        var body = Substring(text).trimmingWhitespace()
-        guard !body.isEmpty else { throw AmountError(text, "the amount is empty") }
+        guard !text.isEmpty else { throw AmountError(text, "the amount is empty") }
+        var body = Substring(text)
         if body.first == "-" || body.first == "−" || body.first == "(" {
             throw AmountError(text, "negative amounts are not allowed; a refund or reversal is its own transfer")
         }
         if body.first == "+" { throw AmountError(text, "a sign is not allowed") }
         if let symbol = currency.symbol, body.hasPrefix(symbol) {
-            body = body.dropFirst(symbol.count).trimmingWhitespace()
-        } else if body.uppercased().hasPrefix(currency.code) {
-            body = body.dropFirst(3).trimmingWhitespace()
-        } else if body.uppercased().hasSuffix(currency.code) {
-            body = body.dropLast(3).trimmingWhitespace()
+            body = body.dropFirst(symbol.count)
+            guard !body.isEmpty else { throw AmountError(text, "there are no digits after \(symbol)") }
+            if body.first == "-" { throw AmountError(text, "negative amounts are not allowed") }
         }
-        guard !body.isEmpty else { throw AmountError(text, "there are no digits") }
-        if body.first == "-" { throw AmountError(text, "negative amounts are not allowed") }
-
         let parts = body.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2 else { throw AmountError(text, "more than one decimal point") }
         let whole = parts[0]
         let fraction = parts.count == 2 ? parts[1] : ""
+        let wholeDigits = try groupedDigits(whole, text: text, currency: currency)
         guard !whole.isEmpty else { throw AmountError(text, "digits are needed before the decimal point") }
         if parts.count == 2 && fraction.isEmpty {
             throw AmountError(text, "digits are needed after the decimal point")
         }
-        let wholeDigits = try groupedDigits(whole, text: text)
-        guard fraction.allSatisfy(\.isASCIIDigit) else {
-            throw AmountError(text, "the decimals may hold only digits 0-9")
+        if let other = fraction.first(where: { !$0.isASCIIDigit }) {
+            throw AmountError(text, "the decimals may hold only digits 0-9, not \(Self.describe(other))")
         }
         let scale = Int(currency.scale)
         let kept = fraction.prefix(scale)
@@ -112,19 +117,28 @@ public struct Amount: Hashable, Comparable, Sendable {
         return Amount(minorUnits: minor)
     }
 
-    /// The digits of the whole part, with thousands separators checked and removed.
-    private static func groupedDigits(_ whole: Substring, text: String) throws(AmountError) -> String {
-        if !whole.contains(",") {
-            guard whole.allSatisfy(\.isASCIIDigit) else {
-                throw AmountError(text, "only digits 0-9, thousands separators and one decimal point are allowed")
-            }
-            return String(whole)
+    /// A character as a message names it: printable ones quoted, others by code point.
+    static func describe(_ character: Character) -> String {
+        // Safe: a Character holds at least one scalar.
+        let scalar = character.unicodeScalars.first!
+        if scalar.properties.isWhitespace || scalar.properties.generalCategory == .control || scalar.value > 0x7E {
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            let code = "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            return scalar.properties.isWhitespace ? "a blank (\(code))" : code
         }
+        return "\"\(character)\""
+    }
+
+    /// The digits of the whole part, with thousands separators checked and removed.
+    private static func groupedDigits(_ whole: Substring, text: String, currency: Currency) throws(AmountError)
+        -> String
+    {
+        if let other = whole.first(where: { !$0.isASCIIDigit && $0 != "," }) {
+            throw AmountError(text, "\(Self.describe(other)) is not allowed: \(rule(currency))")
+        }
+        if !whole.contains(",") { return String(whole) }
         let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
         for (index, group) in groups.enumerated() {
-            guard group.allSatisfy(\.isASCIIDigit) else {
-                throw AmountError(text, "only digits 0-9, thousands separators and one decimal point are allowed")
-            }
             let valid = index == 0 ? (1...3).contains(group.count) : group.count == 3
             if !valid { throw AmountError(text, "thousands separators must separate groups of three digits") }
         }
@@ -164,13 +178,4 @@ public struct AmountError: Error, Equatable, Sendable, CustomStringConvertible {
 
 extension Character {
     var isASCIIDigit: Bool { asciiValue.map { $0 >= 48 && $0 <= 57 } ?? false }
-}
-
-extension Substring {
-    func trimmingWhitespace() -> Substring {
-        var result = self
-        while let first = result.first, first.isWhitespace { result = result.dropFirst() }
-        while let last = result.last, last.isWhitespace { result = result.dropLast() }
-        return result
-    }
 }

@@ -5,8 +5,10 @@ extension LedgerState {
         let hash = idHash(request.id)
         let probe = tables.transferIndex.find(hash) { transfers.pointer($0).pointee.hasId(request.id) }
         if let existing = probe.record {
-            // A retry is compared with the request as sent, read back from the log (rare).
-            let same = self.request(at: existing) == request
+            // A retry is compared with the request as sent, read back from the log (rare); a
+            // damaged copy decides nothing.
+            guard let earlier = self.request(at: existing) else { return fail(.recordDamaged) }
+            let same = earlier == request
             return EventResult(
                 code: same ? .exists : .existsWithDifferentFields, timestamp: same ? transfers[existing].timestamp : 0)
         }
@@ -35,14 +37,14 @@ extension LedgerState {
     }
 
     /// The transfer at `index` as its client sent it: what a retry is compared with.
-    func request(at index: Int) -> NewTransfer { requests.request(transfers[index].sequence) }
+    func request(at index: Int) -> NewTransfer? { requests.request(transfers[index].sequence) }
 
-    /// The transfer at `index` as readers see it, with its live state.
-    func transfer(at index: Int) -> Transfer {
-        // Safe: the requests of the state's own transfers are always readable.
-        tables.describe(
-            index, committed: false, find: { transferRecord($0) }, request: { requests.request($0) },
-            refunded: { refunded[UInt32($0)] ?? 0 })!
+    /// The transfer at `index` as readers see it, with its live state; nil when a request it is
+    /// described from is damaged in the log.
+    func transfer(at index: Int) -> Transfer? {
+        try? tables.describe(
+            index, committed: false, find: { transferRecord($0) }, request: { RequestRead(requests.request($0)) },
+            refunded: { refunded[UInt32($0)] ?? 0 })
     }
 
     private func append(_ request: NewTransfer, _ place: NewPlace, state: TransferState, debit: Int, credit: Int) {
@@ -174,8 +176,9 @@ extension LedgerState {
     private func refund(_ request: NewTransfer, _ place: NewPlace) -> EventResult {
         guard request.pendingId != 0 else { return fail(.pendingIdRequired) }
         guard let originalIndex = transferRecord(request.pendingId) else { return fail(.originalTransferNotFound) }
-        // Refunds are rare: the original's accounts and amount are read back from the log.
-        let original = transfer(at: originalIndex)
+        // Refunds are rare: the original's accounts and amount are read back from the log, and
+        // a damaged copy refunds nothing.
+        guard let original = transfer(at: originalIndex) else { return fail(.recordDamaged) }
         guard original.state == .posted, !original.fields.flags.contains(.voidPending),
             !original.fields.flags.contains(.refund)
         else { return fail(.originalTransferNotRefundable) }

@@ -76,13 +76,13 @@ public final class LedgerState {
     /// Reads requests back through `read` (the engine's log, group buffers in flight included)
     /// from now on, instead of keeping them in memory. Every event must be logged before the
     /// state applies it.
-    public func readRequests(from read: @escaping (UInt64) -> NewTransfer?) {
+    public func readRequests(from read: @escaping (UInt64) -> RequestRead) {
         requests.readFrom(read)
     }
 
     /// Gives readers the requests of committed transfers (from the engine's log); without it,
     /// `LedgerView` cannot describe transfers.
-    public func setCommittedRequests(_ read: @escaping @Sendable (UInt64) -> NewTransfer?) {
+    public func setCommittedRequests(_ read: @escaping @Sendable (UInt64) -> RequestRead) {
         tables.committedRequest = read
     }
 
@@ -232,9 +232,9 @@ public final class LedgerState {
     /// The account with this key, if it exists.
     public func account(key: String) -> Account? { accountRecord(key: key).map { account(at: $0) } }
 
-    /// The transfer with this id, if it exists.
+    /// The transfer with this id, if it exists and its request can be read back.
     public func transfer(id: UInt128) -> Transfer? {
-        transferRecord(id).map { transfer(at: $0) }
+        transferRecord(id).flatMap { transfer(at: $0) }
     }
 
     /// Every account, in creation order.

@@ -13,7 +13,7 @@ final class LedgerTables: @unchecked Sendable {
     let transfers = ChunkedArray<TransferRecord>(hugePages: false)
     /// Reads the request of a committed transfer by log sequence; set by the engine before any
     /// reader starts.
-    var committedRequest: (@Sendable (UInt64) -> NewTransfer?)?
+    var committedRequest: (@Sendable (UInt64) -> RequestRead)?
     /// Refunded amounts of committed transfers whose committed state carries the refunded bit.
     let committedRefunds = CommittedRefunds()
     let accountIndex: TagIndex
@@ -144,11 +144,19 @@ final class LedgerTables: @unchecked Sendable {
     /// The transfer at `index` as readers see it: its request read back by `request`, with the
     /// accounts and amount a post, void or refund left out filled in from the hold or original
     /// (found by `find`), its live state (sequencer) or committed one (readers), and `refunded`.
-    /// Nil when a request cannot be read.
+    /// Nil when a request is not in the log (a record read while a chain rolled back); a request
+    /// whose copy in the log is damaged throws, so that nothing is decided on it.
     func describe(
-        _ index: Int, committed: Bool, find: (UInt128) -> Int?, request: (UInt64) -> NewTransfer?,
+        _ index: Int, committed: Bool, find: (UInt128) -> Int?, request: (UInt64) -> RequestRead,
         refunded: (Int) -> UInt64
-    ) -> Transfer? {
+    ) throws(DamagedRecord) -> Transfer? {
+        func read(_ sequence: UInt64) throws(DamagedRecord) -> NewTransfer? {
+            switch request(sequence) {
+            case .found(let request): return request
+            case .missing: return nil
+            case .damaged: throw DamagedRecord(sequence: sequence)
+            }
+        }
         let pointer = transfers.pointer(index)
         let stateByte =
             committed
@@ -156,11 +164,12 @@ final class LedgerTables: @unchecked Sendable {
                 field(UnsafeMutableRawPointer(pointer), Self.committedStateOffset, UInt8.self))
             : pointer.pointee.state
         guard let state = TransferState(rawValue: stateByte & TransferRecord.stateMask),
-            var fields = request(pointer.pointee.sequence)
+            var fields = try read(pointer.pointee.sequence)
         else { return nil }
         let timestamp = pointer.pointee.timestamp
         if fields.flags.contains(.postPending) || fields.flags.contains(.voidPending) {
-            guard let hold = find(fields.pendingId), let held = request(transfers.pointer(hold).pointee.sequence) else {
+            guard let hold = find(fields.pendingId), let held = try read(transfers.pointer(hold).pointee.sequence)
+            else {
                 return nil
             }
             fields.debitAccountId = held.debitAccountId
@@ -168,7 +177,7 @@ final class LedgerTables: @unchecked Sendable {
             if fields.flags.contains(.voidPending) || fields.amountMinor == 0 { fields.amountMinor = held.amountMinor }
         } else if fields.flags.contains(.refund) {
             guard let original = find(fields.pendingId),
-                let resolved = describe(
+                let resolved = try describe(
                     original, committed: committed, find: find, request: request, refunded: refunded)
             else { return nil }
             fields.debitAccountId = resolved.fields.creditAccountId
@@ -231,20 +240,22 @@ public struct LedgerView: Sendable {
         return index.map { tables.account(at: $0, committed: true) }
     }
 
-    /// The transfer as of the last durable group.
-    public func transfer(id: UInt128) -> Transfer? {
+    /// The transfer as of the last durable group; `DamagedRecord` when a record it is described
+    /// from failed its checksum in the log.
+    public func transfer(id: UInt128) throws(DamagedRecord) -> Transfer? {
         guard id != 0 else { return nil }
         let limit = transferLimit
         let index = tables.transferIndex.read(idHash(id)) { index in
             index < limit && tables.transfers.pointer(index).pointee.hasId(id)
         }
-        return index.flatMap { describe($0, limit: limit) }
+        guard let index else { return nil }
+        return try describe(index, limit: limit)
     }
 
     /// The committed transfer at `index`, read back from the log.
-    func describe(_ index: Int, limit: Int) -> Transfer? {
+    func describe(_ index: Int, limit: Int) throws(DamagedRecord) -> Transfer? {
         guard let read = tables.committedRequest else { return nil }
-        return tables.describe(
+        return try tables.describe(
             index, committed: true,
             find: { id in
                 tables.transferIndex.read(idHash(id)) { candidate in
@@ -265,14 +276,14 @@ public struct LedgerView: Sendable {
     /// Up to `limit` transfers of an account in commit order, after the one whose timestamp is
     /// `after` (0: from the first). Following a page's last timestamp costs one binary search;
     /// any other cursor walks the account's history from its start. Each transfer is read back
-    /// from the log.
-    public func history(accountId: UInt128, after: UInt64, limit: Int) -> [Transfer] {
+    /// from the log; a damaged one throws rather than leave a silent gap in the history.
+    public func history(accountId: UInt128, after: UInt64, limit: Int) throws(DamagedRecord) -> [Transfer] {
         guard let account = accountIndex(accountId), limit > 0 else { return [] }
         let bound = transferLimit
         var current = tables.firstTransfer(ofAccount: account)
         var skipping = after != 0
         if after != 0, let cursor = recordIndex(timestamp: after, below: bound),
-            let transfer = describe(cursor, limit: bound),
+            let transfer = try describe(cursor, limit: bound),
             transfer.fields.debitAccountId == accountId || transfer.fields.creditAccountId == accountId
         {
             current = tables.next(after: cursor, debitSide: transfer.fields.debitAccountId == accountId)
@@ -281,7 +292,7 @@ public struct LedgerView: Sendable {
         var page: [Transfer] = []
         while page.count < limit, current != noRecord, Int(current) < bound {
             // A link read just as a chain rolled back may name a reused record: stop there.
-            guard let transfer = describe(Int(current), limit: bound),
+            guard let transfer = try describe(Int(current), limit: bound),
                 transfer.fields.debitAccountId == accountId || transfer.fields.creditAccountId == accountId
             else { break }
             if !skipping || transfer.timestamp > after {

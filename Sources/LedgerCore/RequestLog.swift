@@ -10,12 +10,12 @@ final class RequestLog {
     private(set) var all: [NewTransfer] = []
     private(set) var keepsAll = true
     /// Reads a request from the log; set by the engine.
-    private var older: ((UInt64) -> NewTransfer?)?
+    private var older: ((UInt64) -> RequestRead)?
 
     static let placeholder = NewTransfer(id: 0, debitAccountId: 0, creditAccountId: 0, amountMinor: 0)
 
     /// Reads every request through `read` from now on, keeping none.
-    func readFrom(_ read: @escaping (UInt64) -> NewTransfer?) {
+    func readFrom(_ read: @escaping (UInt64) -> RequestRead) {
         keepsAll = false
         all = []
         older = read
@@ -35,17 +35,41 @@ final class RequestLog {
         if all.count == Int(sequence) - 1 { all.append(request) } else { all[Int(sequence) - 1] = request }
     }
 
-    /// The request logged at `sequence`.
-    func request(_ sequence: UInt64) -> NewTransfer {
+    /// The request logged at `sequence`, or nil when the log's copy is damaged (it failed its
+    /// checksum), so that nothing is decided on it.
+    func request(_ sequence: UInt64) -> NewTransfer? {
         if keepsAll {
             precondition(sequence >= 1 && Int(sequence) <= all.count, "no request at sequence \(sequence)")
             return all[Int(sequence) - 1]
         }
-        // Safe: under the engine every request is logged before it is applied, and the log keeps
-        // every record; a miss means the log was lost under a running ledger.
-        guard let request = older?(sequence) else {
+        // Safe: set whenever `keepsAll` is false.
+        switch older!(sequence) {
+        case .found(let request): return request
+        case .damaged: return nil
+        case .missing:
+            // Under the engine every request is logged before it is applied, and the log keeps
+            // every record; a miss means the log was lost under a running ledger.
             preconditionFailure("the request at sequence \(sequence) is not in the log")
         }
-        return request
     }
+}
+
+/// What reading a transfer's request back from the log found.
+public enum RequestRead: Sendable {
+    case found(NewTransfer)
+    /// The log does not hold it (yet).
+    case missing
+    /// The log's copy failed its checksum.
+    case damaged
+
+    /// `found` for a request, `damaged` for nil.
+    @inline(__always)
+    init(_ request: NewTransfer?) { self = request.map { .found($0) } ?? .damaged }
+}
+
+/// A committed transfer whose request could not be read back from the log: its record failed its
+/// checksum, so the transfer cannot be described or acted on.
+public struct DamagedRecord: Error, Sendable, Equatable {
+    /// The log sequence of the damaged record.
+    public let sequence: UInt64
 }

@@ -47,6 +47,9 @@ public enum ResultCode: UInt8, Sendable, CaseIterable {
     case voidAmountMustMatchPending = 36
     /// The reference holds a NUL character, which the log cannot store.
     case referenceInvalid = 37
+    /// A record the event depends on (the transfer it retries, or the original it refunds)
+    /// failed its checksum when read back from the log: nothing was changed.
+    case recordDamaged = 38
 }
 
 extension ResultCode {

@@ -44,21 +44,46 @@ public final class LogReader: @unchecked Sendable {
         free(firstSequences)
     }
 
-    /// The kind and 112-byte body of the data record `sequence`, or nil when the log does not
-    /// hold it (yet). The memory stays valid while the reader lives.
+    /// What reading a record back found.
+    public enum Read {
+        /// The record's kind and 112-byte body, its checksum verified. The memory stays valid
+        /// while the reader lives.
+        case found(kind: RecordKind, body: UnsafeRawPointer)
+        /// The log does not hold the sequence (yet).
+        case missing
+        /// The slot that should hold it fails its checksum: the bytes must not be used.
+        case damaged(LogDamage)
+    }
+
+    /// The data record `sequence`, verified against its CRC-32C before anything of it is used: a
+    /// bit flipped on disk since it was written is `damaged`, with the file and offset, and is
+    /// remembered in `damage`.
+    public func read(sequence: UInt64) -> Read {
+        var read = locate(sequence)
+        if case .missing = read {
+            refresh()
+            read = locate(sequence)
+        }
+        guard case .damaged(let damage) = read else { return read }
+        damaged.withLock { $0[sequence] = damage }
+        return read
+    }
+
+    /// The kind and body of the data record `sequence`, or nil when the log does not hold it or
+    /// the record is damaged (see `read(sequence:)`).
     public func record(sequence: UInt64) -> (kind: RecordKind, body: UnsafeRawPointer)? {
-        guard let body = find(sequence) ?? refreshed({ find(sequence) }) else { return nil }
-        return (RecordKind(rawValue: (body - Format.recordBodyOffset).load(fromByteOffset: 4, as: UInt8.self)), body)
+        guard case .found(let kind, let body) = read(sequence: sequence) else { return nil }
+        return (kind, body)
     }
 
-    private func refreshed(_ retry: () -> UnsafeRawPointer?) -> UnsafeRawPointer? {
-        refresh()
-        return retry()
-    }
+    /// Every damaged record a read has found so far, by sequence.
+    public var damage: [LogDamage] { damaged.withLock { $0.sorted { $0.key < $1.key }.map(\.value) } }
 
-    private func find(_ sequence: UInt64) -> UnsafeRawPointer? {
+    private let damaged = Mutex<[UInt64: LogDamage]>([:])
+
+    private func locate(_ sequence: UInt64) -> Read {
         let published = count.load(ordering: .acquiring)
-        guard published > 0, sequence >= firstSequences[0] else { return nil }
+        guard published > 0, sequence >= firstSequences[0] else { return .missing }
         // The last segment whose first sequence is at most `sequence`.
         var low = 0
         var high = published
@@ -68,7 +93,43 @@ public final class LogReader: @unchecked Sendable {
         }
         // Safe: published entries are set before the count that covers them.
         let segment = segments[low]!.takeUnretainedValue()
-        return Self.find(sequence, in: segment)
+        guard let body = Self.find(sequence, in: segment) else {
+            // A sequence inside a later segment's range that is not found was lost to damage
+            // (a flipped sequence field misleads the search): look for the damaged slot.
+            let bounded = low + 1 < published && sequence < firstSequences[low + 1]
+            return bounded ? Self.damagedSlot(in: segment, near: sequence) ?? .missing : .missing
+        }
+        let slot = body - Format.recordBodyOffset
+        let stored = slot.loadLE(at: 0, as: UInt32.self)
+        let computed = CRC32C.checksum(slot + 4, count: Format.recordSizeBytes - 4)
+        guard stored == computed else {
+            return .damaged(
+                LogDamage(
+                    path: segment.path, offset: slot - segment.base, sequence: sequence,
+                    reason: RecordCodec.checksumText(stored: stored, computed: computed)))
+        }
+        return .found(kind: RecordKind(rawValue: slot.load(fromByteOffset: 4, as: UInt8.self)), body: body)
+    }
+
+    /// The first slot of `segment` that fails its checksum, reported against `sequence`: the
+    /// rare path after a search went wrong.
+    static func damagedSlot(in segment: MappedSegment, near sequence: UInt64) -> Read? {
+        var offset = Format.segmentHeaderSizeBytes
+        while offset + Format.recordSizeBytes <= segment.sizeBytes {
+            switch RecordCodec.inspect(segment.base + offset) {
+            case .empty: return nil
+            case .valid: break
+            case .checksumMismatch(let stored, let computed):
+                return .damaged(
+                    LogDamage(
+                        path: segment.path, offset: offset, sequence: sequence,
+                        reason: RecordCodec.checksumText(stored: stored, computed: computed)))
+            case .malformed(let reason):
+                return .damaged(LogDamage(path: segment.path, offset: offset, sequence: sequence, reason: reason))
+            }
+            offset += Format.recordSizeBytes
+        }
+        return nil
     }
 
     /// The slot holding data record `sequence` in `segment`, by binary search.
@@ -116,5 +177,32 @@ public final class LogReader: @unchecked Sendable {
             }
             count.store(added, ordering: .releasing)
         }
+    }
+}
+
+/// A record read back from the log that failed verification: where it is and what is wrong.
+public struct LogDamage: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The segment file.
+    public let path: String
+    /// The byte offset of the record's slot in the file.
+    public let offset: Int
+    /// The sequence that was being read; nil for damage a scrub found.
+    public let sequence: UInt64?
+    public let reason: String
+
+    public init(path: String, offset: Int, sequence: UInt64?, reason: String) {
+        self.path = path
+        self.offset = offset
+        self.sequence = sequence
+        self.reason = reason
+    }
+
+    public var description: String {
+        "\(path) at byte \(offset)\(sequence.map { " (sequence \($0))" } ?? ""): \(reason)"
+    }
+
+    /// The segment's file name and the offset, without the data directory's path.
+    public var shortLocation: String {
+        "\(path.split(separator: "/").last.map(String.init) ?? path) at byte \(offset)"
     }
 }

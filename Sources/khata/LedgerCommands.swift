@@ -125,7 +125,7 @@ struct HistoryCommand: AsyncParsableCommand {
         let ledger = try await LedgerSession.open(global)
         defer { ledger.close() }
         let resolved = try LedgerSession.resolve(account, in: ledger)
-        for transfer in ledger.history(accountId: resolved.id, after: after, limit: limit) {
+        for transfer in try ledger.history(accountId: resolved.id, after: after, limit: limit) {
             LedgerSession.print(transfer, currency: resolved.currency, json: json)
         }
     }

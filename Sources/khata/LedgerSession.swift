@@ -30,19 +30,45 @@ enum LedgerSession {
 
     /// A 128-bit id written in decimal.
     static func parseId(_ text: String) throws -> UInt128 {
-        guard let id = UInt128(text), id != 0 else {
-            throw CommandFailure("\"\(text)\" is not an id: ids are decimal numbers 1...2^128-1")
-        }
+        guard let id = TextRules.id(text) else { throw CommandFailure("\"\(text)\" is not an id: \(TextRules.idRule)") }
         return id
     }
 
-    /// A transfer reference: at most 32 bytes of UTF-8, no NUL.
+    /// A transfer reference: 1 to 32 bytes of UTF-8 without control characters; empty for none.
     static func reference(_ text: String) throws -> TransferReference {
-        guard let reference = TransferReference(text) else {
-            throw CommandFailure(
-                "reference \"\(text)\" is \(text.utf8.count) bytes; references hold at most 32 bytes and no NUL")
+        if text.isEmpty { return .empty }
+        if let problem = TextRules.referenceProblem(text) { throw CommandFailure("--reference: \(problem)") }
+        // Safe: the rules above are stricter than the reference's own.
+        return TransferReference(text)!
+    }
+
+    /// The transfer flags named on a line of a transfer file.
+    static func transferFlags(_ names: [String]) throws -> TransferFlags {
+        let table: [String: TransferFlags] = [
+            "linked": .linked, "pending": .pending, "postPending": .postPending, "voidPending": .voidPending,
+            "refund": .refund,
+        ]
+        var flags: TransferFlags = []
+        for name in names {
+            guard let flag = table[name] else {
+                throw CommandFailure(
+                    "flags: no transfer flag \"\(name)\" (known: linked, pending, postPending, voidPending, refund)")
+            }
+            flags.insert(flag)
         }
-        return reference
+        return flags
+    }
+
+    /// The currency an amount is posted in, so that it is read at that currency's scale: the
+    /// accounts' (the ledger refuses two different ones), or the hold's or original's for a
+    /// capture, void or refund.
+    static func currency(debit: Account?, credit: Account?, pendingId: UInt128, in ledger: Ledger) throws -> Currency {
+        if let currency = debit?.currency ?? credit?.currency { return currency }
+        guard pendingId != 0 else { throw CommandFailure("an amount needs the accounts or the transfer it refers to") }
+        guard let original = try ledger.transfer(id: pendingId),
+            let account = ledger.account(id: original.fields.debitAccountId)
+        else { throw CommandFailure("no transfer has the id \(pendingId)") }
+        return account.currency
     }
 
     /// A stable id for an account key (FNV-1a over the key, twice with different offsets), so

@@ -2,6 +2,8 @@ import ArgumentParser
 import JobStore
 import KhataServer
 import Ledger
+import LedgerStorage
+import Logging
 import Scheduler
 
 /// `khata serve`: the HTTP API over the data directory's ledger and job store, until SIGTERM or
@@ -42,6 +44,23 @@ struct ServeCommand: AsyncParsableCommand {
         let database = try await settings.openJobDatabase()
         let ledger = try LedgerSession.open(settings)
         defer { ledger.close() }
+        // Sealed segments are verified in the background: damage shows in /health, /metrics and
+        // the log long before a request needs the damaged record.
+        ledger.startScrub(settings.scrub) { [logger] pass in
+            if pass.damage.isEmpty {
+                logger.info(
+                    "scrub pass verified sealed segments",
+                    metadata: ["segments": "\(pass.segments)", "records": "\(pass.records)", "bytes": "\(pass.bytes)"])
+            }
+            for damage in pass.damage {
+                logger.error(
+                    "scrub found a damaged sealed segment; repair it from an archive (docs/OPERATIONS.md)",
+                    metadata: [
+                        "file": "\(damage.path ?? "?")", "offset": "\(damage.offset.map(String.init) ?? "?")",
+                        "problem": "\(damage.message)",
+                    ])
+            }
+        }
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port

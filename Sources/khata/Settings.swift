@@ -1,5 +1,6 @@
 import Configuration
 import JobStore
+import Ledger
 import LedgerStorage
 import Scheduler
 import SystemPackage
@@ -23,6 +24,8 @@ struct Settings {
     var jobSchedules = JobCatalog.defaultSchedules
     /// Holds per ledger submission in `expire-reservations` (`jobs.expireReservations.batchSize`).
     var expiryBatchSize = 1_000
+    /// The background verification of sealed segments under `khata serve` (`scrub.*`).
+    var scrub = ScrubConfiguration()
 
     /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
     func openJobDatabase() async throws -> JobDatabase {
@@ -95,6 +98,18 @@ struct Settings {
                 "setting jobs.expireReservations.batchSize must be 1 to \(largestBatch), "
                     + "got \(settings.expiryBatchSize)")
         }
+        let scrub = reader.scoped(to: "scrub")
+        let interval = try integer(
+            scrub, "intervalSeconds", default: Int(settings.scrub.intervalSeconds), scope: "scrub")
+        let rate = try integer(
+            scrub, "maximumBytesPerSecond", default: settings.scrub.maximumBytesPerSecond, scope: "scrub")
+        guard interval >= 60, rate >= 1 << 20 else {
+            throw SettingsError(
+                "setting scrub.intervalSeconds must be at least 60 (got \(interval)) and scrub.maximumBytesPerSecond "
+                    + "at least 1048576 (got \(rate))")
+        }
+        settings.scrub.intervalSeconds = UInt64(interval)
+        settings.scrub.maximumBytesPerSecond = rate
         do {
             try settings.storage.validate()
         } catch {

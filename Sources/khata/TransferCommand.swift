@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSONInput
 import Ledger
 import LedgerCore
 
@@ -27,7 +28,10 @@ struct TransferCommand: AsyncParsableCommand {
     @Option(help: "The account to credit (key or decimal id).")
     var to: String?
 
-    @Option(help: "The amount in major units, e.g. 1,234.50 (for a capture: empty or 0 takes the whole hold).")
+    // Unconditional: "-5" is the (refused) value of --amount, not an unknown option.
+    @Option(
+        parsing: .unconditional,
+        help: "The amount in major units, e.g. 1,234.50 (for a capture: empty or 0 takes the whole hold).")
     var amount: String?
 
     @Flag(help: "Make a hold that expires after --timeout-seconds.")
@@ -100,12 +104,15 @@ struct TransferCommand: AsyncParsableCommand {
         }
         let debit = try from.map { try LedgerSession.resolve($0, in: ledger) }
         let credit = try to.map { try LedgerSession.resolve($0, in: ledger) }
-        let currency =
-            debit?.currency ?? credit?.currency ?? ledger.transfer(id: pendingId).flatMap {
-                ledger.account(id: $0.fields.debitAccountId)?.currency
-            } ?? .bdt
         var amountMinor: UInt64 = 0
-        if let amount, !amount.isEmpty { amountMinor = try Amount.parse(amount, currency: currency).minorUnits }
+        if let amount, !amount.isEmpty {
+            let currency = try LedgerSession.currency(debit: debit, credit: credit, pendingId: pendingId, in: ledger)
+            do {
+                amountMinor = try Amount.parse(amount, currency: currency).minorUnits
+            } catch {
+                throw CommandFailure("--amount \"\(amount)\" is not an amount in \(currency.code): \(error.reason)")
+            }
+        }
         return .createTransfer(
             NewTransfer(
                 id: try LedgerSession.parseId(id), debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
@@ -114,19 +121,13 @@ struct TransferCommand: AsyncParsableCommand {
     }
 }
 
-/// The JSON-lines transfer file of `khata transfer --file`.
+/// The JSON-lines transfer file of `khata transfer --file`, read with the same strict reader as
+/// the HTTP API's bodies: unknown and repeated fields, floats and malformed ids are refused with
+/// the file, the line, the field and the rule.
 enum TransferLines {
-    struct Line: Decodable {
-        var id: String
-        var from: String?
-        var to: String?
-        var amount: String?
-        var pendingId: String?
-        var timeoutSeconds: UInt32?
-        var code: UInt16?
-        var reference: String?
-        var flags: [String]?
-    }
+    static let reader = JSONObjectReader(
+        what: "a transfer line",
+        known: ["id", "from", "to", "amount", "pendingId", "timeoutSeconds", "code", "reference", "flags"])
 
     static func read(_ path: String, ledger: Ledger) throws -> [Event] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -138,6 +139,8 @@ enum TransferLines {
             if line.isEmpty { continue }
             do {
                 events.append(try event(from: line, ledger: ledger))
+            } catch let error as JSONInputError {
+                throw CommandFailure("\(path):\(number + 1): \(error.detail)")
             } catch {
                 throw CommandFailure("\(path):\(number + 1): \(error)")
             }
@@ -147,29 +150,43 @@ enum TransferLines {
     }
 
     private static func event(from text: String, ledger: Ledger) throws -> Event {
-        let line = try JSONDecoder().decode(Line.self, from: Data(text.utf8))
-        var flags: TransferFlags = []
-        for name in line.flags ?? [] {
-            switch name {
-            case "linked": flags.insert(.linked)
-            case "pending": flags.insert(.pending)
-            case "postPending": flags.insert(.postPending)
-            case "voidPending": flags.insert(.voidPending)
-            case "refund": flags.insert(.refund)
-            default: throw CommandFailure("unknown flag \"\(name)\"")
+        try JSONInput.read(Array(text.utf8), what: reader.what) { scanner in
+            var id: UInt128?
+            var from: String?
+            var to: String?
+            var amount: AmountInput?
+            var pendingId: UInt128 = 0
+            var timeoutSeconds: UInt32 = 0
+            var code: UInt16 = 0
+            var reference = TransferReference.empty
+            var flags: TransferFlags = []
+            try reader.read(&scanner) { scanner, field in
+                switch field {
+                case "id": id = try scanner.id(field: field)
+                case "from": from = try scanner.text(field: field)
+                case "to": to = try scanner.text(field: field)
+                case "amount": amount = try scanner.amount(field: field)
+                case "pendingId": pendingId = try scanner.id(field: field)
+                case "timeoutSeconds":
+                    timeoutSeconds = UInt32(try scanner.whole(field: field, in: 0...UInt64(UInt32.max)))
+                case "code": code = UInt16(try scanner.whole(field: field, in: 0...UInt64(UInt16.max)))
+                case "reference": reference = try scanner.reference(field: field)
+                default: flags = try LedgerSession.transferFlags(scanner.textList(field: field, maximumCount: 8))
+                }
             }
+            let debit = try from.map { try LedgerSession.resolve($0, in: ledger) }
+            let credit = try to.map { try LedgerSession.resolve($0, in: ledger) }
+            var amountMinor: UInt64 = 0
+            if let amount {
+                let currency = try LedgerSession.currency(
+                    debit: debit, credit: credit, pendingId: pendingId, in: ledger)
+                amountMinor = try amount.minor(in: currency)
+            }
+            return .createTransfer(
+                NewTransfer(
+                    id: try reader.required(id, "id"), debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
+                    amountMinor: amountMinor, pendingId: pendingId, timeoutSeconds: timeoutSeconds, code: code,
+                    reference: reference, flags: flags))
         }
-        let debit = try line.from.map { try LedgerSession.resolve($0, in: ledger) }
-        let credit = try line.to.map { try LedgerSession.resolve($0, in: ledger) }
-        let currency = debit?.currency ?? credit?.currency ?? .bdt
-        let amount = try line.amount.map { try Amount.parse($0, currency: currency).minorUnits } ?? 0
-        return .createTransfer(
-            NewTransfer(
-                id: try LedgerSession.parseId(line.id), debitAccountId: debit?.id ?? 0,
-                creditAccountId: credit?.id ?? 0,
-                amountMinor: amount, pendingId: try line.pendingId.map(LedgerSession.parseId) ?? 0,
-                timeoutSeconds: line.timeoutSeconds ?? 0, code: line.code ?? 0,
-                reference: try LedgerSession.reference(line.reference ?? ""),
-                flags: flags))
     }
 }

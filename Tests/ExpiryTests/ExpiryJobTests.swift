@@ -71,7 +71,7 @@ struct ExpiryJobTests {
         let second = try await job.run(now: clock.now)
         #expect(second == ExpiryOutcome())
         for (index, window) in windows.enumerated() {
-            let state = ledger.transfer(id: 1_000 + UInt128(index))?.state
+            let state = try ledger.transfer(id: 1_000 + UInt128(index))?.state
             #expect(state == (window < 1_800 ? .pendingExpired : .pending), "hold \(index), window \(window)")
         }
         let merchant = try #require(ledger.account(id: Self.merchant))
@@ -136,7 +136,7 @@ struct ExpiryJobTests {
         var posted = 0
         var lapsed = 0
         for index in 0..<count {
-            switch ledger.transfer(id: 1_000 + UInt128(index))?.state {
+            switch try ledger.transfer(id: 1_000 + UInt128(index))?.state {
             case .pendingPosted?: posted += 1
             case .pendingExpired?: lapsed += 1
             case let other: Issue.record("hold \(index) ended \(String(describing: other))")

@@ -50,7 +50,7 @@ struct LedgerCrashTests {
         for (ackRound, submitter, batch) in acknowledged {
             for event in CrashWorkload.batch(round: ackRound, submitter: submitter, batch: batch) {
                 guard case .createTransfer(let sent) = event else { continue }
-                guard let stored = first.transfer(id: sent.id) else {
+                guard let stored = try first.transfer(id: sent.id) else {
                     Issue.record("round \(round): acknowledged transfer \(sent.id) is missing")
                     first.close()
                     return

@@ -126,7 +126,9 @@ struct WorkerCrashTests {
         let (expired, merchant, clearing) = try await offThePool {
             let ledger = try Ledger.open(directory: directoryPath + "/ledger")
             defer { ledger.close() }
-            let expired = (1...Self.holdCount).filter { ledger.transfer(id: UInt128($0))?.state == .pendingExpired }
+            let expired = (1...Self.holdCount).filter {
+                (try! ledger.transfer(id: UInt128($0)))?.state == .pendingExpired
+            }
             return (expired.count, ledger.account(id: Self.merchant), ledger.account(id: Self.clearing))
         }
         #expect(expired == Self.holdCount)

@@ -1,4 +1,6 @@
 import Foundation
+import JSONInput
+import LedgerCore
 import TestSupport
 import Testing
 
@@ -78,45 +80,87 @@ struct JSONScannerTests {
         #expect(disagreements.isEmpty, "\(disagreements.prefix(5))")
     }
 
-    @Test("transfer bodies: fields, nulls, types and unknown fields as the Codable readers answered")
+    /// The problem type an error answers with.
+    static func kind(_ error: any Error) -> String {
+        if let input = error as? JSONInputError { return input.kind.name }
+        if let problem = error as? Problem { return problem.kind }
+        return "\(error)"
+    }
+
+    @Test("transfer bodies: fields, nulls as absent, one spelling of ids, whole-number amounts only")
     func transferBodies() throws {
         let body =
             #"{"id":"7","debitAccount":"a","creditAccount":"b","amount":12,"pendingId":null,"#
             + #""timeoutSeconds":60,"code":3,"reference":"R\u0041","flags":["pending"]}"#
         let transfer = try TransferRequest.parse(Array(body.utf8))
-        #expect(transfer.id == "7" && transfer.reference == "RA" && transfer.timeoutSeconds == 60)
-        #expect(transfer.pendingId == nil && transfer.flags == ["pending"] && transfer.code == 3)
-        let refused: [(String, String)] = [
-            (#"{"id": "1", "amount": 1.5}"#, "invalid-amount"),
-            (#"{"id": "1", "amount": -1}"#, "invalid-amount"),
-            (#"{"id": "1", "amount": true}"#, "invalid-amount"),
-            (#"{"id": 1}"#, "invalid-field"),
-            (#"{"id": null}"#, "invalid-field"),
-            (#"{"id": "1", "code": 70000}"#, "invalid-field"),
-            (#"{"id": "1", "timeoutSeconds": "60"}"#, "invalid-field"),
-            (#"{"id": "1", "flags": "linked"}"#, "invalid-field"),
-            (#"{"id": "1", "colour": "red"}"#, "unknown-field"),
-            (#"{"amount": "1"}"#, "missing-field"),
-            (#"[]"#, "invalid-field"),
-            (#"{"id": "1", "amount": 1.5"#, "malformed-json"),
-            (#"{"id": "1"} trailing"#, "malformed-json"),
+        #expect(transfer.id == 7 && transfer.reference == "RA" && transfer.timeoutSeconds == 60)
+        #expect(transfer.pendingId == nil && transfer.flags == .pending && transfer.code == 3)
+        #expect(transfer.amount?.text == "12")
+        let deepAmount =
+            "{\"id\": \"1\", \"amount\": " + String(repeating: "[", count: 65)
+            + String(repeating: "]", count: 65) + "}"
+        let refused: [(String, String, String)] = [
+            (#"{"id": "1", "amount": 1.5}"#, "invalid-amount", "amount 1.5 is a JSON number"),
+            (#"{"id": "1", "amount": 5.0}"#, "invalid-amount", "fraction or an exponent"),
+            (#"{"id": "1", "amount": 5e0}"#, "invalid-amount", "5e0"),
+            (#"{"id": "1", "amount": 99.99999999999999999}"#, "invalid-amount", "99.99999999999999999"),
+            (#"{"id": "1", "amount": -1}"#, "invalid-amount", "sign"),
+            (#"{"id": "1", "amount": true}"#, "invalid-amount", "decimal string"),
+            (#"{"id": 1}"#, "invalid-field", "id must be a string"),
+            (#"{"id": null}"#, "missing-field", "needs the field \"id\""),
+            (#"{"id": "+1"}"#, "invalid-id", "without sign"),
+            (#"{"id": "0001"}"#, "invalid-id", "leading zeros"),
+            (#"{"id": "0"}"#, "invalid-id", "from 1"),
+            (#"{"id": "1", "code": 70000}"#, "invalid-field", "code must be a whole number from 0 to 65535, not 70000"),
+            (#"{"id": "1", "code": -1}"#, "invalid-field", "not -1"),
+            (#"{"id": "1", "code": 1.5}"#, "invalid-field", "not 1.5"),
+            (#"{"id": "1", "timeoutSeconds": "60"}"#, "invalid-field", "timeoutSeconds"),
+            (#"{"id": "1", "flags": "linked"}"#, "invalid-field", "flags"),
+            (#"{"id": "1", "flags": ["sticky"]}"#, "unknown-flag", "flags[0]"),
+            (#"{"id": "1", "colour": "red"}"#, "unknown-field", "colour"),
+            (#"{"id": "1001", "id": "1002"}"#, "duplicate-field", "\"id\" more than once"),
+            (#"{"id": "1", "reference": ""}"#, "invalid-reference", "must not be empty"),
+            (#"{"id": "1", "reference": "a\nb"}"#, "invalid-reference", "U+000A"),
+            (#"{"id": "1", "debitAccount": " a"}"#, "invalid-account-key", "blank"),
+            (#"{"id": "1", "debitAccount": "a\u0000"}"#, "invalid-account-key", "U+0000"),
+            (#"{"id": "1", "debitAccount": "\#(String(repeating: "k", count: 65))"}"#, "invalid-account-key", "65"),
+            (#"{"amount": "1"}"#, "missing-field", "id"),
+            (#"[]"#, "invalid-field", "JSON object"),
+            (#"{"id": "1", "amount": 1.5"#, "malformed-json", "not valid JSON"),
+            (#"{"id": "1"} trailing"#, "malformed-json", "not valid JSON"),
+            (String(repeating: "[", count: 60_000), "malformed-json", "deeper than 64 levels"),
+            (deepAmount, "malformed-json", "deeper than 64 levels"),
         ]
-        for (text, kind) in refused {
+        for (text, kind, words) in refused {
             do {
                 _ = try TransferRequest.parse(Array(text.utf8))
-                Issue.record("\(text) was accepted")
-            } catch let problem as Problem {
-                #expect(problem.kind == kind, "\(text): \(problem.kind)")
+                Issue.record("\(text.prefix(80)) was accepted")
+            } catch {
+                #expect(Self.kind(error) == kind, "\(text.prefix(80)): \(error)")
+                #expect("\(error)".contains(words), "\(text.prefix(80)): \(error)")
             }
         }
-        let batch = try BatchRequest.parse(Array(#"{"transfers": [{"id": "1"}, {"id": "2"}]}"#.utf8))
-        #expect(batch.transfers.map(\.id) == ["1", "2"])
-        do {
-            _ = try BatchRequest.parse(Array(#"{"transfers": [{"id": "1"}, {"id": "2", "amount": 0.1}]}"#.utf8))
-            Issue.record("a float amount in a batch was accepted")
-        } catch let problem as Problem {
-            #expect(problem.kind == "invalid-amount")
+        let batch = try BatchRequest.parse(Array(#"{"transfers": [{"id": "1"}, {"id": "2"}]}"#.utf8), maximumEvents: 8)
+        #expect(batch.transfers.map(\.id) == [1, 2])
+        let batchRefused: [(String, String, String)] = [
+            (#"{"transfers": [{"id": "1"}, {"id": "2", "amount": 0.1}]}"#, "invalid-amount", "transfers[1].amount"),
+            (#"{"transfers": [{"id": "1"}, {"id": "2", "x": 1}]}"#, "unknown-field", "transfers[1].x"),
+            (#"{"transfers": [{"id": "1"}, {"id": "2", "code": 1.5}]}"#, "invalid-field", "transfers[1].code"),
+            (#"{"transfers": [{"id": "1"}, 7]}"#, "invalid-field", "transfers[1]"),
+            (#"{"transfers": []}"#, "invalid-batch-size", "not 0"),
+            (#"{"transfers": [{"id": "1"}], "transfers": []}"#, "duplicate-field", "transfers"),
+        ]
+        for (text, kind, words) in batchRefused {
+            do {
+                _ = try BatchRequest.parse(Array(text.utf8), maximumEvents: 8)
+                Issue.record("\(text) was accepted")
+            } catch {
+                #expect(Self.kind(error) == kind, "\(text): \(error)")
+                #expect("\(error)".contains(words) || (error as? Problem)?.detail.contains(words) == true, "\(text)")
+            }
         }
+        let nine = "{\"transfers\": [" + (1...9).map { "{\"id\": \"\($0)\"}" }.joined(separator: ",") + "]}"
+        #expect(throws: Problem.self) { try BatchRequest.parse(Array(nine.utf8), maximumEvents: 8) }
     }
 
     @Test("hand-written answers are the JSON that JSONEncoder writes, strings of every kind included")

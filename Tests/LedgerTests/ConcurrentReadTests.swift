@@ -53,7 +53,7 @@ struct ConcurrentReadTests {
         // Idle now: every acknowledged transfer is readable and the books balance.
         let ids = shared.acknowledged.withLock { $0 }
         #expect(ids.count > 10_000)
-        #expect(ids.allSatisfy { ledger.transfer(id: $0) != nil })
+        #expect(ids.allSatisfy { (try! ledger.transfer(id: $0)) != nil })
         let accounts = ledger.accounts
         #expect(accounts.map(\.debitsPosted).reduce(0, +) == accounts.map(\.creditsPosted).reduce(0, +))
         #expect(accounts.map(\.debitsPending).reduce(0, +) == accounts.map(\.creditsPending).reduce(0, +))
@@ -116,7 +116,7 @@ struct ConcurrentReadTests {
             {
                 problem("account \(id) read torn or overdrawn: \(account)")
             }
-            let page = ledger.history(accountId: id, after: 0, limit: 50)
+            let page = try! ledger.history(accountId: id, after: 0, limit: 50)
             for (earlier, later) in zip(page, page.dropFirst()) where earlier.timestamp >= later.timestamp {
                 problem("history of \(id) out of order")
             }
@@ -125,12 +125,14 @@ struct ConcurrentReadTests {
             }
             // Due holds are read without locks too: each one is a committed hold.
             for hold in ledger.dueHolds(at: UInt64.max, limit: 20)
-            where !(ledger.transfer(id: hold)?.fields.flags.contains(.pending) ?? false) {
+            where !(try! ledger.transfer(id: hold)?.fields.flags.contains(.pending) ?? false) {
                 problem("due hold \(hold) is not a committed hold")
             }
             // A transfer acknowledged before this read started must be visible.
             let known = shared.acknowledged.withLock { $0.isEmpty ? nil : $0[Int(random.next() % UInt64($0.count))] }
-            if let known, ledger.transfer(id: known) == nil { problem("acknowledged transfer \(known) not readable") }
+            if let known, (try! ledger.transfer(id: known)) == nil {
+                problem("acknowledged transfer \(known) not readable")
+            }
         }
     }
 }
@@ -180,7 +182,7 @@ struct DueHoldTests {
         let later = clock.now() + 100_000 * 1_000_000_000
         let due = ledger.dueHolds(at: later, limit: 10_000)
         #expect(Set(due) == Set(holds.filter { $0 % 5 == 0 }))
-        let deadlines = due.map { ledger.transfer(id: $0)!.expiresAt }
+        let deadlines = due.map { (try! ledger.transfer(id: $0))!.expiresAt }
         #expect(deadlines == deadlines.sorted())
         #expect(ledger.dueHolds(at: later, limit: 7).count == 7)
         #expect(ledger.dueHolds(at: 0, limit: 10).isEmpty)

@@ -103,15 +103,17 @@ struct LogBackedRequestTests {
         let clock = SteppingClock()
         let ledger = try Ledger.open(directory: scratch.path, configuration: Self.configuration, clock: clock.now)
         for (batch, results) in zip(batches, expected) { #expect(try await ledger.submit(batch) == results) }
-        for id in ids { #expect(ledger.transfer(id: id) == reference.transfer(id: id), "transfer \(id)") }
-        let history = ledger.history(accountId: 1, limit: 10_000).map(\.fields.id)
+        for id in ids { #expect(try ledger.transfer(id: id) == reference.transfer(id: id), "transfer \(id)") }
+        let history = try ledger.history(accountId: 1, limit: 10_000).map(\.fields.id)
         #expect(!history.isEmpty)
         ledger.close()
 
         let reopened = try Ledger.open(directory: scratch.path, configuration: Self.configuration, clock: clock.now)
         defer { reopened.close() }
-        for id in ids { #expect(reopened.transfer(id: id) == reference.transfer(id: id), "transfer \(id) reopened") }
-        #expect(reopened.history(accountId: 1, limit: 10_000).map(\.fields.id) == history)
+        for id in ids {
+            #expect(try reopened.transfer(id: id) == reference.transfer(id: id), "transfer \(id) reopened")
+        }
+        #expect(try reopened.history(accountId: 1, limit: 10_000).map(\.fields.id) == history)
         for account in reference.allAccounts { #expect(reopened.account(id: account.id) == account) }
     }
 }

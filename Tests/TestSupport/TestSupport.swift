@@ -36,3 +36,47 @@ public struct TemporaryDirectory: Sendable {
 
     public func file(_ name: String) -> String { path + "/" + name }
 }
+
+/// Bit rot on purpose: flips one bit of a transfer's record in a ledger's segment files, in
+/// place (the file keeps its inode, so a process that has it mapped reads the damaged byte).
+public enum LogBitRot {
+    /// The record kind of a transfer event and the offsets in a 128-byte slot of the record's
+    /// kind, its transfer id and its amount (see docs/FORMAT.md).
+    static let transferKind: UInt8 = 18
+    static let kindOffset = 4
+    static let idOffset = 16
+    public static let amountOffset = 16 + 48
+
+    /// Flips bit `bit` of the byte `byteInSlot` of the record of transfer `id`; answers the
+    /// segment file and the slot's offset in it.
+    @discardableResult
+    public static func flip(
+        transfer id: UInt128, in ledgerDirectory: String, byteInSlot: Int = amountOffset, bit: Int = 3
+    ) throws -> (path: String, slotOffset: Int) {
+        let names = try FileManager.default.contentsOfDirectory(atPath: ledgerDirectory)
+            .filter { $0.hasPrefix("segment-") }.sorted()
+        var wanted = [UInt8](repeating: 0, count: 16)
+        for index in 0..<16 { wanted[index] = UInt8(truncatingIfNeeded: id >> (8 * index)) }
+        for name in names {
+            let path = ledgerDirectory + "/" + name
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            var slot = 4_096
+            while slot + 128 <= bytes.count {
+                if bytes[slot + kindOffset] == transferKind
+                    && Array(bytes[(slot + idOffset)..<(slot + idOffset + 16)]) == wanted
+                {
+                    let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+                    defer { try? handle.close() }
+                    try handle.seek(toOffset: UInt64(slot + byteInSlot))
+                    try handle.write(contentsOf: [bytes[slot + byteInSlot] ^ UInt8(1 << bit)])
+                    try handle.synchronize()
+                    return (path, slot)
+                }
+                slot += 128
+            }
+        }
+        throw NoSuchRecord(id: id)
+    }
+
+    public struct NoSuchRecord: Error { public let id: UInt128 }
+}

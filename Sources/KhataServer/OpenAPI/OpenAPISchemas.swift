@@ -74,13 +74,49 @@ enum OpenAPISchemas {
             (
                 "Health",
                 object(
-                    "Liveness and ledger readiness", required: ["status", "ledger", "committedSequence", "queueDepth"],
+                    "Liveness and ledger readiness",
+                    required: ["status", "ledger", "committedSequence", "queueDepth", "scrub"],
                     [
-                        ("status", choice("ok, or unavailable when the ledger stopped", ["ok", "unavailable"])),
-                        ("ledger", choice("Whether the ledger takes writes", ["ready", "failed"])),
+                        (
+                            "status",
+                            choice(
+                                "ok; degraded when a log record is damaged (new postings are still safe); "
+                                    + "unavailable when the ledger stopped", ["ok", "degraded", "unavailable"])
+                        ),
+                        (
+                            "ledger",
+                            choice(
+                                "ready; damaged when a record failed its checksum; failed when it stopped "
+                                    + "taking writes",
+                                ["ready", "damaged", "failed"])
+                        ),
                         ("committedSequence", integer("The last log sequence number made durable")),
                         ("queueDepth", integer("Submissions waiting for the sequencer")),
                         ("detail", string("Why the ledger stopped")),
+                        (
+                            "damage",
+                            array(
+                                object(
+                                    "A damaged log record", required: ["file", "offset", "reason"],
+                                    [
+                                        ("file", string("The segment file")),
+                                        ("offset", integer("The byte offset of the record in the file")),
+                                        ("sequence", integer("The sequence that was being read")),
+                                        ("reason", string("What is wrong")),
+                                    ]), "Damaged records found by reads and by the scrub (at most 20)")
+                        ),
+                        (
+                            "scrub",
+                            object(
+                                "The background verification of sealed segments",
+                                required: ["passes", "bytesVerified"],
+                                [
+                                    ("passes", integer("Passes over every sealed segment finished")),
+                                    ("bytesVerified", integer("Bytes of segment files verified since start")),
+                                    ("lastPassSegments", integer("Segments the last pass verified")),
+                                    ("lastPassEndedAt", time),
+                                ])
+                        ),
                     ])
             ),
             (
