@@ -6,6 +6,7 @@ import Ledger
 import LedgerCore
 import LedgerStorage
 import Logging
+import NIOCore
 import Scheduler
 import ServiceLifecycle
 import UnixSignals
@@ -71,10 +72,18 @@ public enum KhataServer {
     ) async throws {
         try await prepareLedger(ledger)
         let app = try application(ledger: ledger, database: database, configuration: configuration)
-        try await ServiceGroup(
-            configuration: .init(
-                services: [app] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        ).run()
+        do {
+            try await ServiceGroup(
+                configuration: .init(
+                    services: [app] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            ).run()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE || error.errnoCode == EADDRNOTAVAIL {
+            let why =
+                error.errnoCode == EADDRINUSE
+                ? "another process is listening there; stop it or choose another --port"
+                : "no interface of this machine has that address; choose another --host"
+            throw ServerSetupError("cannot listen on \(configuration.host):\(configuration.port): \(why)")
+        }
     }
 
     /// The routes, for tests and for embedding.
@@ -100,83 +109,84 @@ public enum KhataServer {
             scheduler: configuration.scheduler)
         let metrics = ServerMetrics(ledger: ledger)
         let router = Router()
-        router.add(middleware: RequestIdMiddleware(metrics: metrics))
-        router.get("/health") { _, _ in try api.health() }
-        router.get("/docs") { _, _ in
+        let routes = RouteTable()
+        router.add(middleware: RequestIdMiddleware(metrics: metrics, routes: routes))
+        routes.add(.get, "/health", on: router) { _, _ in try api.health() }
+        routes.add(.get, "/docs", on: router) { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "application/json"
             return Response(
                 status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.text)))
         }
-        router.get("/metrics") { _, _ in
+        routes.add(.get, "/metrics", on: router) { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(
                 status: .ok, headers: headers,
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render(ledger: ledger))))
         }
-        router.post("/v1/accounts") { request, context in
+        routes.add(.post, "/v1/accounts", on: router) { request, context in
             try await api.auth.authorize(request, .admin)
             return try await api.createAccount(request, context)
         }
-        router.get("/v1/accounts/{key}") { request, context in
+        routes.add(.get, "/v1/accounts/{key}", on: router) { request, context in
             try await api.auth.authorize(request, .read)
-            return try api.account(context.parameters.require("key"))
+            return try api.account(context.pathParameter("key"))
         }
-        router.get("/v1/accounts/{key}/history") { request, context in
+        routes.add(.get, "/v1/accounts/{key}/history", on: router) { request, context in
             try await api.auth.authorize(request, .read)
             let query = request.uri.queryParameters
             return try api.history(
-                context.parameters.require("key"), after: query["after"].map(String.init),
+                context.pathParameter("key"), after: query["after"].map(String.init),
                 limit: query["limit"].map(String.init))
         }
-        router.post("/v1/transfers") { request, context in
+        routes.add(.post, "/v1/transfers", on: router) { request, context in
             try await api.auth.authorize(request, .post)
             return try await api.createTransfer(request, context)
         }
-        router.post("/v1/transfers/batch") { request, context in
+        routes.add(.post, "/v1/transfers/batch", on: router) { request, context in
             try await api.auth.authorize(request, .post)
             return try await api.createBatch(request, context)
         }
-        router.get("/v1/transfers/{id}") { request, context in
+        routes.add(.get, "/v1/transfers/{id}", on: router) { request, context in
             try await api.auth.authorize(request, .read)
-            return try api.transfer(context.parameters.require("id"))
+            return try api.transfer(context.pathParameter("id"))
         }
-        router.post("/v1/refunds") { request, context in
+        routes.add(.post, "/v1/refunds", on: router) { request, context in
             try await api.auth.authorize(request, .finance)
             return try await api.refund(request, context)
         }
-        router.post("/v1/reservations") { request, context in
+        routes.add(.post, "/v1/reservations", on: router) { request, context in
             try await api.auth.authorize(request, .post)
             return try await api.createReservation(request, context)
         }
-        router.get("/v1/reservations/{id}") { request, context in
+        routes.add(.get, "/v1/reservations/{id}", on: router) { request, context in
             try await api.auth.authorize(request, .read)
-            return try await api.reservation(context.parameters.require("id"))
+            return try await api.reservation(context.pathParameter("id"))
         }
-        router.post("/v1/reservations/{id}/confirm") { request, context in
+        routes.add(.post, "/v1/reservations/{id}/confirm", on: router) { request, context in
             try await api.auth.authorize(request, .post)
-            return try await api.confirmReservation(context.parameters.require("id"), request)
+            return try await api.confirmReservation(context.pathParameter("id"), request)
         }
-        router.post("/v1/reservations/{id}/cancel") { request, context in
+        routes.add(.post, "/v1/reservations/{id}/cancel", on: router) { request, context in
             try await api.auth.authorize(request, .post)
-            return try await api.cancelReservation(context.parameters.require("id"))
+            return try await api.cancelReservation(context.pathParameter("id"))
         }
-        router.get("/v1/jobs") { request, _ in
+        routes.add(.get, "/v1/jobs", on: router) { request, _ in
             try await api.auth.authorize(request, .read)
             return try await api.jobs()
         }
-        router.post("/v1/jobs/{name}/run") { request, context in
+        routes.add(.post, "/v1/jobs/{name}/run", on: router) { request, context in
             try await api.auth.authorize(request, .admin)
-            return try await api.runJob(context.parameters.require("name"))
+            return try await api.runJob(context.pathParameter("name"))
         }
-        router.get("/v1/jobs/runs") { request, _ in
+        routes.add(.get, "/v1/jobs/runs", on: router) { request, _ in
             try await api.auth.authorize(request, .read)
             let query = request.uri.queryParameters
             return try await api.jobRuns(job: query["job"].map(String.init), limit: query["limit"].map(String.init))
         }
-        router.post("/v1/webhooks/{provider}") { request, context in
-            try await api.webhook(context.parameters.require("provider"), request, context)
+        routes.add(.post, "/v1/webhooks/{provider}", on: router) { request, context in
+            try await api.webhook(context.pathParameter("provider"), request, context)
         }
         return router
     }

@@ -10,11 +10,15 @@ public struct Problem: Error, HTTPResponseError, Sendable, CustomStringConvertib
     public let title: String
     public let detail: String
 
-    public init(_ status: HTTPResponse.Status, _ kind: String, _ title: String, detail: String) {
+    /// The methods a known path takes, sent as `Allow` with a 405.
+    public let allow: String?
+
+    public init(_ status: HTTPResponse.Status, _ kind: String, _ title: String, detail: String, allow: String? = nil) {
         self.status = status
         self.kind = kind
         self.title = title
         self.detail = detail
+        self.allow = allow
     }
 
     public var description: String { "\(kind): \(detail)" }
@@ -27,6 +31,7 @@ public struct Problem: Error, HTTPResponseError, Sendable, CustomStringConvertib
             type: type, title: title, status: status.code, detail: detail, instance: request.uri.path)
         var response = try JSONResponse.make(body, status: status, contentType: "application/problem+json")
         if status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+        if let allow { response.headers[.allow] = allow }
         return response
     }
 

@@ -16,6 +16,8 @@ struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Counts and times every answer (one middleware rather than two: each layer costs an async
     /// frame per request).
     let metrics: ServerMetrics
+    /// For answering requests no route takes.
+    let routes: RouteTable
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -30,6 +32,10 @@ struct RequestIdMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as any HTTPResponseError {
+            // The router's bare 404 for a request no route took becomes a problem document (405
+            // with Allow for a known path); handlers answer their own 404s as problems.
+            let error =
+                (error as? HTTPError).flatMap { $0.status == .notFound ? routes.unmatched(request) : nil } ?? error
             response = try error.response(from: request, context: context)
             let detail = (error as? Problem).map { "\($0.kind): \($0.detail)" } ?? "\(error)"
             if error.status.code >= 500 {

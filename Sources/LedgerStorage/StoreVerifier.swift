@@ -29,7 +29,8 @@ public struct VerificationReport: Sendable {
 public enum StoreVerifier {
     public static func verify(directory: String) throws(StorageError) -> VerificationReport {
         guard Directory.exists(directory) else {
-            throw StorageError(.invalidArgument, "no store here (directory does not exist)", path: directory)
+            throw StorageError(
+                .invalidArgument, "no ledger store here: \(directory) does not exist", path: directory)
         }
         let writerActive = isOpenForWriting(directory)
         let listing = try StoreListing.read(directory: directory)

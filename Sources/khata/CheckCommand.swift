@@ -37,6 +37,8 @@ struct CheckCommand: AsyncParsableCommand {
         var bytesPerSecond: Double?
         var tornTail: String?
         var writerActive: Bool?
+        /// ok, damaged (exit 1), no-store or unreadable (exit 2).
+        var status: String
         var error: String?
         var errorPath: String?
         var errorOffset: Int?
@@ -46,7 +48,7 @@ struct CheckCommand: AsyncParsableCommand {
         let (settings, _) = try await global.load(label: "khata.check")
         let directory = settings.ledgerDirectory
         let started = Clock.now()
-        var report = Report(ok: true, directory: directory)
+        var report = Report(ok: true, directory: directory, status: "ok")
         do {
             let result = try StoreVerifier.verify(directory: directory)
             let seconds = Clock.seconds(since: started)
@@ -65,12 +67,14 @@ struct CheckCommand: AsyncParsableCommand {
                     "\(torn.path) at offset \(torn.offset): \(torn.sizeBytes) bytes of an unfinished group"
             }
         } catch {
+            let damaged = error.code == .corrupted || error.code == .unsupportedVersion
             report.ok = false
+            report.status = damaged ? "damaged" : error.code == .invalidArgument ? "no-store" : "unreadable"
             report.error = error.description
             report.errorPath = error.path
             report.errorOffset = error.offset
             emit(report)
-            throw ExitCode(error.code == .corrupted || error.code == .unsupportedVersion ? 1 : 2)
+            throw ExitCode(damaged ? 1 : 2)
         }
         emit(report)
     }
@@ -85,7 +89,9 @@ struct CheckCommand: AsyncParsableCommand {
             return
         }
         if let error = report.error {
-            print("DAMAGED \(report.directory)")
+            // Only damage is DAMAGED: a directory without a store, or one that cannot be read, is not.
+            let word = ["damaged": "DAMAGED", "no-store": "NO STORE"][report.status] ?? "UNREADABLE"
+            print("\(word) \(report.directory)")
             print("  \(error)")
             return
         }

@@ -126,7 +126,7 @@ struct HistoryCommand: AsyncParsableCommand {
         defer { ledger.close() }
         let resolved = try LedgerSession.resolve(account, in: ledger)
         for transfer in try ledger.history(accountId: resolved.id, after: after, limit: limit) {
-            LedgerSession.print(transfer, currency: resolved.currency, json: json)
+            LedgerSession.print(transfer, currency: resolved.currency, in: ledger, json: json)
         }
     }
 }

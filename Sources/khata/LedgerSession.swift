@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KhataServer
 import Ledger
 import LedgerCore
 
@@ -96,14 +97,8 @@ enum LedgerSession {
         let availableText =
             (available < 0 ? "-" : "") + Amount(minorUnits: UInt64(available.magnitude)).formatted(account.currency)
         if json {
-            Swift.print(
-                jsonLine([
-                    "id": "\(account.id)", "key": account.key, "currency": account.currency.code,
-                    "flags": account.flags.rawValue, "code": account.code,
-                    "debitsPending": amount(account.debitsPending), "debitsPosted": amount(account.debitsPosted),
-                    "creditsPending": amount(account.creditsPending), "creditsPosted": amount(account.creditsPosted),
-                    "available": availableText, "timestamp": account.timestamp,
-                ]))
+            // The API's shape: ungrouped amounts, flags by name.
+            Swift.print(APIShapes.account(account))
             return
         }
         Swift.print("\(account.key)  (id \(account.id), \(account.currency.code))")
@@ -112,17 +107,12 @@ enum LedgerSession {
         Swift.print("  available: \(availableText)")
     }
 
-    static func print(_ transfer: Transfer, currency: Currency, json: Bool) {
+    static func print(_ transfer: Transfer, currency: Currency, in ledger: Ledger, json: Bool) {
         let fields = transfer.fields
         let amount = Amount(minorUnits: fields.amountMinor).formatted(currency)
-        if json {
-            Swift.print(
-                jsonLine([
-                    "id": "\(fields.id)", "debitAccountId": "\(fields.debitAccountId)",
-                    "creditAccountId": "\(fields.creditAccountId)", "amount": amount, "state": "\(transfer.state)",
-                    "pendingId": "\(fields.pendingId)", "code": fields.code, "reference": fields.reference.string,
-                    "flags": fields.flags.rawValue, "timestamp": transfer.timestamp,
-                ]))
+        if json, let line = APIShapes.transfer(transfer, in: ledger) {
+            // The API's shape: accounts by key, an ungrouped amount, flags and state by name.
+            Swift.print(line)
             return
         }
         Swift.print(

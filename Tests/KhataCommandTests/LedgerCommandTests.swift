@@ -46,15 +46,18 @@ struct LedgerCommandTests {
 
         let shown = try Self.object(
             try Self.khata(directory, ["accounts", "show", "merchant:SVC-456", "--json"]).stdout)
-        #expect(shown["creditsPosted"] as? String == "1,234.50")
+        // The API's shapes: ungrouped amounts, flags and states by name.
+        #expect(shown["creditsPosted"] as? String == "1234.50")
         #expect(shown["debitsPosted"] as? String == "200.00")
-        #expect(shown["available"] as? String == "1,034.50")
+        #expect(shown["available"] as? String == "1034.50")
+        #expect(shown["flags"] as? [String] == ["debitsMustNotExceedCredits"])
 
         let page1 = try Self.khata(directory, ["history", "merchant:SVC-456", "--limit", "2", "--json"]).stdout.split(
             separator: "\n")
         #expect(page1.count == 2)
         #expect(try Self.object(page1[0])["id"] as? String == "10")
-        #expect(try Self.object(page1[0])["state"] as? String == "pendingPosted")
+        #expect(try Self.object(page1[0])["state"] as? String == "PENDING_POSTED")
+        #expect(try Self.object(page1[0])["debitAccount"] as? String == "provider:bkash:clearing")
         let cursor = try #require(try Self.object(page1[1])["timestamp"] as? Int)
         let page2 = try Self.khata(directory, ["history", "merchant:SVC-456", "--after", "\(cursor)", "--json"]).stdout
             .split(separator: "\n")

@@ -33,7 +33,16 @@ enum OpenAPIConformance {
                 let (template, operation) = Self.operation(
                     document, method: exchange.method.rawValue, path: exchange.path)
             else {
-                problems.append("\(name): no such operation in the document")
+                // A request no operation takes is answered 404 or 405 with a problem document,
+                // as the document's description says; nothing else may answer it.
+                let body = try? JSONNode.parse(exchange.body)
+                let unmatched =
+                    (exchange.status == 404 || exchange.status == 405)
+                    && exchange.contentType == "application/problem+json"
+                    && body.map {
+                        validator.errors($0, .object(["$ref": .string("#/components/schemas/Problem")])).isEmpty
+                    } == true
+                if !unmatched { problems.append("\(name): no such operation in the document") }
                 continue
             }
             guard let response = operation["responses"]?[String(exchange.status)] else {

@@ -79,10 +79,12 @@ struct TestServer: Sendable {
 
     /// Runs `body` against a fresh server whose client holds an admin key.
     static func with(
-        keyCacheMilliseconds: Int = 5_000, _ body: @Sendable (TestServer) async throws -> Void
+        keyCacheMilliseconds: Int = 5_000, maximumBodyBytes: Int = 4_096, dataDirectory: TemporaryDirectory? = nil,
+        _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
+        // A directory the caller prepared (and removes) holds a ledger made beforehand.
+        let directory = dataDirectory ?? TemporaryDirectory()
+        defer { if dataDirectory == nil { directory.remove() } }
         var ledgerConfiguration = LedgerConfiguration()
         ledgerConfiguration.storage.segmentSizeBytes = 4 << 20
         ledgerConfiguration.storage.spareSegmentCount = 0
@@ -94,7 +96,7 @@ struct TestServer: Sendable {
         let (key, _) = try await APIKeys(database: database).create(name: "test admin", scopes: [.admin])
         var configuration = ServerConfiguration()
         configuration.port = 0
-        configuration.maximumBodyBytes = 4_096
+        configuration.maximumBodyBytes = maximumBodyBytes
         configuration.clock = clock.read
         configuration.keyCacheMilliseconds = keyCacheMilliseconds
         configuration.webhookSecrets = webhookSecrets

@@ -18,7 +18,10 @@ enum OpenAPIDocument {
                         + "units or whole numbers, never floats. Errors are RFC 9457 application/problem+json with "
                         + "a stable type per kind. Every answer carries X-Request-Id (the client's, or a new one). "
                         + "Every /v1 route but the webhooks needs Authorization: Bearer KEY with the scope its "
-                        + "description names (admin may do everything)."),
+                        + "description names (admin may do everything). Request bodies are read strictly: "
+                        + "unknown or repeated fields are refused, null is the same as leaving a field out, objects "
+                        + "and arrays nest at most 64 levels. A path no operation has answers 404 route-not-found, "
+                        + "and a known path with another method 405 method-not-allowed with Allow."),
             ],
             "servers": [["url": "/"]],
             "paths": .object(paths),
@@ -53,7 +56,10 @@ enum OpenAPIDocument {
         409: "Conflicts with what exists",
         413: "The body is larger than the configured limit",
         422: "The ledger refused the event (the type names its result code)",
-        500: "The ledger stopped taking writes after a failed write or sync (see /health); nothing was acknowledged",
+        500:
+            "ledger-unavailable: the ledger stopped taking writes after a failed write or sync (see /health), nothing "
+            + "was acknowledged; ledger-damaged: a log record the request needs failed its checksum, nothing was "
+            + "read from it or changed",
         503: "Overloaded or a store unavailable: retry with the same request",
     ]
 

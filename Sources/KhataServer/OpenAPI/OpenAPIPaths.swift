@@ -22,7 +22,7 @@ enum OpenAPIPaths {
                     "get": D.operation(
                         "An account's balances", scope: "read",
                         parameters: [D.pathParameter("key", ["type": "string"])],
-                        answers: [(200, D.answer("The account", "Account"))], problems: [404])
+                        answers: [(200, D.answer("The account", "Account"))], problems: [400, 404])
                 ]
             ),
             (
@@ -35,7 +35,7 @@ enum OpenAPIPaths {
                             D.queryParameter(
                                 "after", ["type": "string", "description": "The next cursor of the previous page"]),
                             D.queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": 1_000]),
-                        ], answers: [(200, D.answer("A page", "History"))], problems: [400, 404])
+                        ], answers: [(200, D.answer("A page", "History"))], problems: [400, 404, 500])
                 ]
             ),
             (
@@ -62,7 +62,7 @@ enum OpenAPIPaths {
                 [
                     "get": D.operation(
                         "A transfer", scope: "read", parameters: [D.idParameter],
-                        answers: [(200, D.answer("The transfer", "Transfer"))], problems: [400, 404])
+                        answers: [(200, D.answer("The transfer", "Transfer"))], problems: [400, 404, 500])
                 ]
             ),
             (
@@ -92,7 +92,7 @@ enum OpenAPIPaths {
                 [
                     "get": D.operation(
                         "A reservation and its state", scope: "read", parameters: [D.idParameter],
-                        answers: [(200, D.answer("The reservation", "Reservation"))], problems: [400, 404, 503])
+                        answers: [(200, D.answer("The reservation", "Reservation"))], problems: [400, 404, 500, 503])
                 ]
             ),
             (
