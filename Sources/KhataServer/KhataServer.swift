@@ -44,6 +44,7 @@ public enum KhataServer {
     ) throws -> some ApplicationProtocol {
         Application(
             router: try router(ledger: ledger, database: database, configuration: configuration),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler()])),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "khata"))
     }

@@ -281,10 +281,11 @@ struct WebhookRequest {
             var texts: [String: String] = [:]
             var amount: AmountInput?
             try reader.read(&scanner) { scanner, field in
-                if field == "amount" {
-                    amount = try scanner.amount(field: field)
-                } else {
-                    texts[field] = try scanner.text(field: field)
+                switch field {
+                case "amount": amount = try scanner.amount(field: field)
+                case "status": texts[field] = try scanner.text(field: field)
+                // Both are stored with the delivery: bounded like every reference.
+                default: texts[field] = try scanner.reference(field: field).string
                 }
             }
             let status = try reader.required(texts["status"], "status")

@@ -34,10 +34,11 @@ enum OpenAPIConformance {
                     document, method: exchange.method.rawValue, path: exchange.path)
             else {
                 // A request no operation takes is answered 404 or 405 with a problem document,
-                // as the document's description says; nothing else may answer it.
+                // as the document's description says, and one the HTTP parser refuses 431; nothing
+                // else may answer it.
                 let body = try? JSONNode.parse(exchange.body)
                 let unmatched =
-                    (exchange.status == 404 || exchange.status == 405)
+                    (exchange.status == 404 || exchange.status == 405 || exchange.status == 431)
                     && exchange.contentType == "application/problem+json"
                     && body.map {
                         validator.errors($0, .object(["$ref": .string("#/components/schemas/Problem")])).isEmpty

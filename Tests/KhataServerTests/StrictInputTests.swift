@@ -6,6 +6,10 @@ import JobStore
 import Ledger
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One strict reading of every input, through a live server: each case is a request the API used
 /// to accept or answer wrongly, with the status, problem type and words it must answer now, and
 /// nothing in the ledger changed by it.
@@ -153,6 +157,23 @@ struct StrictInputTests {
         }
     }
 
+    @Test("headers over the limit are 431 header-too-large as a problem document, and the server stays up")
+    func oversizedHeader() async throws {
+        try await TestServer.with { server in
+            // A raw socket: the server answers and closes while a polite client would still be
+            // writing the rest of its request.
+            let request =
+                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: "
+                + String(repeating: "x", count: 100_000) + "\r\n\r\n"
+            let answer = try RawHTTP.exchange(port: server.port, Array(request.utf8))
+            #expect(answer.hasPrefix("HTTP/1.1 431"), "\(answer.prefix(200))")
+            #expect(answer.contains("application/problem+json") && answer.contains("header-too-large"))
+            let garbage = try RawHTTP.exchange(port: server.port, Array("NOT HTTP AT ALL\r\n\r\n".utf8))
+            #expect(garbage.hasPrefix("HTTP/1.1 400") && garbage.contains("malformed-http"), "\(garbage.prefix(200))")
+            try await server.client.execute(uri: "/health", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
     @Test("path segments are percent-decoded: keys with a colon, a space or Bangla text can be read")
     func percentDecoding() async throws {
         try await TestServer.with { server in
@@ -201,5 +222,42 @@ struct StrictInputTests {
                 }
             }
         }
+    }
+}
+
+/// One request over a plain socket, for requests no HTTP client would send.
+enum RawHTTP {
+    struct Failure: Error { let what: String }
+
+    /// Sends `bytes` to 127.0.0.1:`port` and answers everything the server wrote until it closed.
+    static func exchange(port: Int, _ bytes: [UInt8]) throws -> String {
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socketFD >= 0 else { throw Failure(what: "socket") }
+        defer { close(socketFD) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else { throw Failure(what: "connect") }
+        var sent = 0
+        while sent < bytes.count {
+            // A write refused because the server already answered and closed ends the sending.
+            let count = bytes[sent...].withUnsafeBytes { send(socketFD, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if count <= 0 { break }
+            sent += count
+        }
+        var answer: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(socketFD, $0.baseAddress, $0.count, 0) }
+            if count <= 0 { break }
+            answer += buffer[0..<count]
+        }
+        return String(decoding: answer, as: UTF8.self)
     }
 }

@@ -19,7 +19,11 @@ enum OpenAPIReservationSchemas {
                         ("bookingId", S.text("The booking's id", maximumBytes: 64)),
                         ("customerId", S.text("The customer's id", maximumBytes: 64)),
                         ("serviceId", S.text("The service booked; its merchant account must exist", maximumBytes: 64)),
-                        ("amount", S.amountIn), ("currency", S.string("ISO 4217 code, e.g. BDT")),
+                        ("amount", S.amountIn),
+                        (
+                            "currency",
+                            ["type": "string", "enum": ["BDT"], "description": "The providers settle in BDT only"]
+                        ),
                         ("provider", provider),
                         ("customerPhone", ["type": "string", "pattern": "^\\+?[0-9]{10,15}$"]),
                         ("customerEmail", ["type": "string", "format": "email", "maxLength": 254]),
@@ -94,10 +98,16 @@ enum OpenAPIReservationSchemas {
                         + "seconds, within 300 s of now",
                     required: ["paymentReference", "providerTransactionId", "amount", "status"],
                     [
-                        ("paymentReference", S.string("The reservation's payment reference")),
+                        ("paymentReference", S.text("The reservation's payment reference", maximumBytes: 32)),
                         ("providerTransactionId", S.text("The provider's transaction id", maximumBytes: 32)),
                         ("amount", S.amountIn),
-                        ("status", S.string("COMPLETED confirms; anything else is recorded and ignored")),
+                        (
+                            "status",
+                            [
+                                "type": "string", "pattern": "^[A-Za-z_]{1,32}$",
+                                "description": "COMPLETED confirms; anything else is recorded and ignored",
+                            ]
+                        ),
                     ])
             ),
             (

@@ -16,9 +16,29 @@ enum OpenAPISchemas {
 
     static func string(_ description: String) -> JSONValue { ["type": "string", "description": .string(description)] }
 
+    /// Text without control characters (C0, DEL, C1, line and paragraph separators).
     static func text(_ description: String, maximumBytes: Int) -> JSONValue {
-        ["type": "string", "minLength": 1, "maxLength": .integer(maximumBytes), "description": .string(description)]
+        [
+            "type": "string", "minLength": 1, "maxLength": .integer(maximumBytes),
+            "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029]+$",
+            "description": .string(description + " (at most \(maximumBytes) bytes of UTF-8, no control characters)"),
+        ]
     }
+
+    /// An account key: text without blanks at either end.
+    static let accountKey: JSONValue = [
+        "type": "string", "minLength": 1, "maxLength": 64,
+        "pattern": .string(
+            "^[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029]"
+                + "([^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029])?$"),
+        "description": .string(
+            "An account's unique key, e.g. merchant:SVC-456: 1 to 64 bytes of UTF-8, no control characters, no "
+                + "blanks at either end"),
+    ]
+
+    static let currency: JSONValue = [
+        "type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code, e.g. BDT, JPY, KWD",
+    ]
 
     static func integer(_ description: String, minimum: Int = 0, maximum: Int? = nil) -> JSONValue {
         var members: [(String, JSONValue)] = [
@@ -37,13 +57,18 @@ enum OpenAPISchemas {
     }
 
     static let id: JSONValue = [
-        "type": "string", "pattern": "^[0-9]{1,39}$", "description": "A 128-bit id in decimal, 1 to 2^128 - 1",
+        "type": "string", "pattern": "^([1-9][0-9]{0,37}|[12][0-9]{38}|3[0-3][0-9]{37})$",
+        "description": "A 128-bit id in decimal, 1 to 2^128 - 1, without sign, blanks or leading zeros",
     ]
     static let amountIn: JSONValue = [
         "description": .string(
             "A decimal string in major units (\"1000.00\", \"1,000.50\", \"৳1,000\") or a whole number of "
-                + "major units; never a floating-point number. At most the currency's decimals."),
-        "oneOf": [["type": "string"], ["type": "integer", "minimum": 0]],
+                + "major units; never a floating-point number, a blank or a currency code. At most the currency's "
+                + "decimals (more only as trailing zeros)."),
+        "oneOf": [
+            ["type": "string", "pattern": "^৳?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\\.[0-9]+)?$"],
+            ["type": "integer", "minimum": 0],
+        ],
     ]
     static let amountOut: JSONValue = [
         "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "description": "A decimal string in major units",
@@ -125,8 +150,7 @@ enum OpenAPISchemas {
                     "A new account; the same request again answers the same account", required: ["key", "currency"],
                     [
                         ("id", OpenAPISchemas.id.adding([("description", "Default: derived from the key")])),
-                        ("key", text("Unique human key, e.g. merchant:SVC-456", maximumBytes: 64)),
-                        ("currency", string("ISO 4217 code, e.g. BDT")), ("flags", accountFlags),
+                        ("key", accountKey), ("currency", currency), ("flags", accountFlags),
                         ("code", integer("Chart-of-accounts code", maximum: 65_535)),
                     ])
             ),
@@ -157,8 +181,9 @@ enum OpenAPISchemas {
                         + "hold named by pendingId, or a refund", required: ["id"],
                     [
                         ("id", id.adding([("description", "Chosen by the client: the idempotency key")])),
-                        ("debitAccount", string("The debited account's key")),
-                        ("creditAccount", string("The credited account's key")), ("amount", amountIn),
+                        ("debitAccount", accountKey.adding([("description", "The debited account's key")])),
+                        ("creditAccount", accountKey.adding([("description", "The credited account's key")])),
+                        ("amount", amountIn),
                         ("pendingId", id),
                         ("timeoutSeconds", integer("A hold's payment window", maximum: 4_294_967_295)),
                         ("code", integer("Business code", maximum: 65_535)),
