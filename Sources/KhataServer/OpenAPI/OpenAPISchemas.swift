@@ -25,12 +25,14 @@ enum OpenAPISchemas {
         ]
     }
 
+    /// A character of an account key, and one at either end (not a blank either).
+    static let keyInside = "[^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029]"
+    static let keyEdge = "[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029]"
+
     /// An account key: text without blanks at either end.
     static let accountKey: JSONValue = [
         "type": "string", "minLength": 1, "maxLength": 64,
-        "pattern": .string(
-            "^[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029]"
-                + "([^\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029]*[^\\s\\u0000-\\u001F\\u007F-\\u009F\\u2028\\u2029])?$"),
+        "pattern": .string("^\(keyEdge)(\(keyInside)*\(keyEdge))?$"),
         "description": .string(
             "An account's unique key, e.g. merchant:SVC-456: 1 to 64 bytes of UTF-8, no control characters, no "
                 + "blanks at either end"),
