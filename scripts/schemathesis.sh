@@ -35,5 +35,5 @@ done
 
 st run "http://127.0.0.1:$port/docs" --url "http://127.0.0.1:$port" \
     --header "Authorization: Bearer $key" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --checks "${KHATA_SCHEMATHESIS_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance}" \
     --seed 20261129 "$@"

@@ -136,14 +136,18 @@ extension JSONScanner {
         do { return try readString() } catch is WrongType { throw wrongType(field, "a string") }
     }
 
-    /// A whole number in `range`, written with digits only: `-1`, `1.5`, `1e3` and numbers out of
-    /// the range are refused with the value and the range.
+    /// A whole number in `range`: digits, optionally with a fraction of zeros (`368.0`, which
+    /// JSON Schema counts as an integer too). `-1`, `1.5`, `1e3` and numbers out of the range are
+    /// refused with the value and the range. (Amounts are stricter: see `amount(field:)`.)
     public mutating func whole(field: String, in range: ClosedRange<UInt64>) throws -> UInt64 {
         let rule = "a whole number from \(range.lowerBound) to \(range.upperBound)"
         let text: String
         do { text = try readNumberText() } catch is WrongType { throw wrongType(field, rule) }
-        guard text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let value = UInt64(text),
-            range.contains(value)
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let digits = parts[0]
+        let zeroFraction = parts.count == 1 || parts[1].allSatisfy { $0 == "0" }
+        guard digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), zeroFraction,
+            let value = UInt64(digits), range.contains(value)
         else {
             throw JSONInputError(.invalidField, field: field, "\(field) must be \(rule), not \(JSONInput.echo(text))")
         }

@@ -461,14 +461,15 @@ struct API: Sendable {
         }
         var after: UInt64 = 0
         if let text = afterText {
-            guard let value = UInt64(text) else {
+            guard text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = UInt64(text) else {
                 throw Problem.badRequest("invalid-cursor", "Invalid cursor", "after \"\(text)\" is not a cursor")
             }
             after = value
         }
         var limit = 100
         if let text = limitText {
-            guard let value = Int(text), (1...1_000).contains(value) else {
+            guard text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int(text), (1...1_000).contains(value)
+            else {
                 throw Problem.badRequest("invalid-limit", "Invalid limit", "limit \"\(text)\" must be 1...1000")
             }
             limit = value

@@ -36,6 +36,9 @@ public struct Currency: Hashable, Sendable, CustomStringConvertible {
         self.scale = scale
     }
 
+    /// The ISO 4217 codes of every currency Khata accepts, in the table's order.
+    public static var knownCodes: [String] { table.map(\.0) }
+
     /// Bangladeshi taka, the platform's currency.
     public static let bdt = Currency(code: "BDT", numericCode: 50, scale: 2)
 

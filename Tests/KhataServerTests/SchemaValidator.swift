@@ -43,14 +43,14 @@ indirect enum JSONNode: Decodable, Equatable {
 
 /// The part of JSON Schema (2020-12) the OpenAPI document uses: type, properties, required,
 /// additionalProperties, items, minItems, enum, pattern, minLength, maxLength, minimum, maximum,
-/// oneOf and $ref into the document's components. Anything else in a schema is a failure, so
+/// oneOf, anyOf and $ref into the document's components. Anything else in a schema is a failure, so
 /// that the document cannot use a keyword this validator would silently ignore.
 struct SchemaValidator {
     let document: JSONNode
 
     static let known: Set<String> = [
         "type", "properties", "required", "additionalProperties", "items", "minItems", "enum", "pattern", "minLength",
-        "maxLength", "minimum", "maximum", "oneOf", "$ref", "description", "format",
+        "maxLength", "minimum", "maximum", "oneOf", "anyOf", "$ref", "description", "format",
     ]
 
     /// Every way `value` breaks `schema`, each with its JSON path.
@@ -64,6 +64,11 @@ struct SchemaValidator {
         if let choices = members["oneOf"]?.arrayElements {
             let matching = choices.filter { self.errors(value, $0, at: path).isEmpty }.count
             if matching != 1 { errors.append("\(path): matches \(matching) of oneOf, not exactly 1") }
+        }
+        if let choices = members["anyOf"]?.arrayElements,
+            !choices.contains(where: { self.errors(value, $0, at: path).isEmpty })
+        {
+            errors.append("\(path): matches none of anyOf")
         }
         if let type = members["type"]?.string, !Self.has(value, type: type) {
             return errors + ["\(path): \(Self.describe(value)) is not of type \(type)"]

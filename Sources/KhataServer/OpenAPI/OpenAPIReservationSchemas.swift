@@ -19,7 +19,7 @@ enum OpenAPIReservationSchemas {
                         ("bookingId", S.text("The booking's id", maximumBytes: 64)),
                         ("customerId", S.text("The customer's id", maximumBytes: 64)),
                         ("serviceId", S.text("The service booked; its merchant account must exist", maximumBytes: 64)),
-                        ("amount", S.amountIn),
+                        ("amount", S.positiveAmountIn),
                         (
                             "currency",
                             ["type": "string", "enum": ["BDT"], "description": "The providers settle in BDT only"]

@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// The schemas of the OpenAPI document: every request and answer body exactly as the handlers
 /// read and write it (unknown fields are refused in requests and never sent in answers).
 enum OpenAPISchemas {
@@ -39,7 +41,8 @@ enum OpenAPISchemas {
     ]
 
     static let currency: JSONValue = [
-        "type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code, e.g. BDT, JPY, KWD",
+        "type": "string", "enum": .array(Currency.knownCodes.map(JSONValue.string)),
+        "description": "ISO 4217 code, e.g. BDT, JPY, KWD",
     ]
 
     static func integer(_ description: String, minimum: Int = 0, maximum: Int? = nil) -> JSONValue {
@@ -69,9 +72,22 @@ enum OpenAPISchemas {
                 + "decimals (more only as trailing zeros)."),
         "oneOf": [
             ["type": "string", "pattern": "^৳?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\\.[0-9]+)?$"],
-            ["type": "integer", "minimum": 0],
+            [
+                "type": "integer", "minimum": 0,
+                "description": "Digits only: a number written with a fraction or an exponent (5.0, 5e0) is refused",
+            ],
         ],
     ]
+    /// An amount that must be more than zero (a reservation's).
+    static let positiveAmountIn: JSONValue = amountIn.adding([
+        (
+            "oneOf",
+            [
+                ["type": "string", "pattern": "^৳?(?=[0-9,.]*[1-9])([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\\.[0-9]+)?$"],
+                ["type": "integer", "minimum": 1],
+            ]
+        )
+    ])
     static let amountOut: JSONValue = [
         "type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "description": "A decimal string in major units",
     ]
@@ -190,7 +206,16 @@ enum OpenAPISchemas {
                         ("timeoutSeconds", integer("A hold's payment window", maximum: 4_294_967_295)),
                         ("code", integer("Business code", maximum: 65_535)),
                         ("reference", text("Payment or booking reference", maximumBytes: 32)), ("flags", transferFlags),
-                    ])
+                    ]
+                ).adding([
+                    (
+                        "anyOf",
+                        [
+                            ["required": ["debitAccount"]], ["required": ["creditAccount"]],
+                            ["required": ["pendingId"]],
+                        ]
+                    )
+                ])
             ),
             (
                 "Transfer",
