@@ -28,6 +28,7 @@ public struct JSONInputError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let invalidId = Kind(name: "invalid-id", title: "Invalid id")
         public static let invalidReference = Kind(name: "invalid-reference", title: "Invalid reference")
         public static let invalidAccountKey = Kind(name: "invalid-account-key", title: "Invalid account key")
+        public static let unknownFlag = Kind(name: "unknown-flag", title: "Unknown flag")
     }
 
     public let kind: Kind

@@ -207,6 +207,42 @@ extension JSONScanner {
         return text
     }
 
+    /// A business code, 0...65535.
+    public mutating func code(field: String) throws -> UInt16 {
+        UInt16(try whole(field: field, in: 0...UInt64(UInt16.max)))
+    }
+
+    /// A hold's payment window in seconds, 0...2^32 - 1.
+    public mutating func timeoutSeconds(field: String) throws -> UInt32 {
+        UInt32(try whole(field: field, in: 0...UInt64(UInt32.max)))
+    }
+
+    /// Transfer flags by name (`["pending"]`); an unknown name is refused with the known ones.
+    public mutating func transferFlags(field: String) throws -> TransferFlags {
+        try flags(field: field, TransferFlags.names, kind: "transfer")
+    }
+
+    /// Account flags by name (`["debitsMustNotExceedCredits"]`).
+    public mutating func accountFlags(field: String) throws -> AccountFlags {
+        try flags(field: field, AccountFlags.names, kind: "account")
+    }
+
+    private mutating func flags<Flags: OptionSet>(
+        field: String, _ table: [(name: String, flag: Flags)], kind: String
+    ) throws -> Flags where Flags.Element == Flags {
+        var flags: Flags = []
+        for (index, name) in try textList(field: field, maximumCount: table.count + 1).enumerated() {
+            guard let flag = table.first(where: { $0.name == name })?.flag else {
+                throw JSONInputError(
+                    .unknownFlag, field: "\(field)[\(index)]",
+                    "\(field)[\(index)]: no \(kind) flag \"\(JSONInput.echo(name))\" (known: "
+                        + table.map(\.name).joined(separator: ", ") + ")")
+            }
+            flags.insert(flag)
+        }
+        return flags
+    }
+
     /// An array of at most `maximumCount` strings.
     public mutating func textList(field: String, maximumCount: Int) throws -> [String] {
         guard try peekKind() == .array else {

@@ -108,45 +108,12 @@ struct TransferBody: Encodable {
 
 /// The names flags, states and result codes have on the wire.
 enum Names {
-    static let accountFlagNames: [(String, AccountFlags)] = [
-        ("debitsMustNotExceedCredits", .debitsMustNotExceedCredits),
-        ("creditsMustNotExceedDebits", .creditsMustNotExceedDebits),
-    ]
-    static let transferFlagNames: [(String, TransferFlags)] = [
-        ("linked", .linked), ("pending", .pending), ("postPending", .postPending), ("voidPending", .voidPending),
-        ("refund", .refund),
-    ]
-
     static func accountFlags(_ flags: AccountFlags) -> [String] {
-        accountFlagNames.filter { flags.contains($0.1) }.map(\.0)
+        AccountFlags.names.filter { flags.contains($0.flag) }.map(\.name)
     }
 
     static func transferFlags(_ flags: TransferFlags) -> [String] {
-        transferFlagNames.filter { flags.contains($0.1) }.map(\.0)
-    }
-
-    static func accountFlags(_ names: [String], field: String) throws(JSONInputError) -> AccountFlags {
-        try flags(names, from: accountFlagNames, kind: "account", field: field)
-    }
-
-    static func transferFlags(_ names: [String], field: String) throws(JSONInputError) -> TransferFlags {
-        try flags(names, from: transferFlagNames, kind: "transfer", field: field)
-    }
-
-    private static func flags<Flags: OptionSet>(
-        _ names: [String], from table: [(String, Flags)], kind: String, field: String
-    ) throws(JSONInputError) -> Flags where Flags.Element == Flags {
-        var flags: Flags = []
-        for (index, name) in names.enumerated() {
-            guard let flag = table.first(where: { $0.0 == name })?.1 else {
-                throw JSONInputError(
-                    .unknownFlag, field: "\(field)[\(index)]",
-                    "\(field)[\(index)]: no \(kind) flag \"\(JSONInput.echo(name))\" (known: "
-                        + table.map(\.0).joined(separator: ", ") + ")")
-            }
-            flags.insert(flag)
-        }
-        return flags
+        TransferFlags.names.filter { flags.contains($0.flag) }.map(\.name)
     }
 
     static func state(_ state: TransferState) -> String {

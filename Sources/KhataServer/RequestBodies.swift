@@ -13,10 +13,6 @@ extension JSONInputError: HTTPResponseError {
     }
 }
 
-extension JSONInputError.Kind {
-    static let unknownFlag = JSONInputError.Kind(name: "unknown-flag", title: "Unknown flag")
-}
-
 /// `POST /v1/accounts`.
 struct AccountRequest {
     var id: UInt128?
@@ -39,9 +35,8 @@ struct AccountRequest {
                 case "id": id = try scanner.id(field: field)
                 case "key": key = try scanner.accountKey(field: field)
                 case "currency": currency = try scanner.text(field: field)
-                case "flags":
-                    flags = try Names.accountFlags(scanner.textList(field: field, maximumCount: 8), field: field)
-                default: code = UInt16(try scanner.whole(field: field, in: 0...UInt64(UInt16.max)))
+                case "flags": flags = try scanner.accountFlags(field: field)
+                default: code = try scanner.code(field: field)
                 }
             }
             return AccountRequest(
@@ -88,11 +83,10 @@ struct TransferRequest {
             case "creditAccount": creditAccount = try scanner.accountKey(field: field)
             case "amount": amount = try scanner.amount(field: field)
             case "pendingId": pendingId = try scanner.id(field: field)
-            case "timeoutSeconds":
-                timeoutSeconds = UInt32(try scanner.whole(field: field, in: 0...UInt64(UInt32.max)))
-            case "code": code = UInt16(try scanner.whole(field: field, in: 0...UInt64(UInt16.max)))
+            case "timeoutSeconds": timeoutSeconds = try scanner.timeoutSeconds(field: field)
+            case "code": code = try scanner.code(field: field)
             case "reference": reference = try scanner.reference(field: field)
-            default: flags = try Names.transferFlags(scanner.textList(field: field, maximumCount: 8), field: field)
+            default: flags = try scanner.transferFlags(field: field)
             }
         }
         self.init(
@@ -183,7 +177,7 @@ struct RefundRequest {
                 case "transferId": transferId = try scanner.id(field: field)
                 case "amount": amount = try scanner.amount(field: field)
                 case "reference": reference = try scanner.reference(field: field)
-                default: code = UInt16(try scanner.whole(field: field, in: 0...UInt64(UInt16.max)))
+                default: code = try scanner.code(field: field)
                 }
             }
             return RefundRequest(

@@ -11,6 +11,12 @@ public struct AccountFlags: OptionSet, Hashable, Sendable {
 
     /// Flags this version knows; others are refused.
     public static let known: AccountFlags = [.debitsMustNotExceedCredits, .creditsMustNotExceedDebits]
+
+    /// Each flag's name where people and programs write flags (the API, the command line).
+    public static let names: [(name: String, flag: AccountFlags)] = [
+        ("debitsMustNotExceedCredits", .debitsMustNotExceedCredits),
+        ("creditsMustNotExceedDebits", .creditsMustNotExceedDebits),
+    ]
 }
 
 /// An account to create.

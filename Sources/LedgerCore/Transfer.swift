@@ -17,6 +17,12 @@ public struct TransferFlags: OptionSet, Hashable, Sendable {
     public static let known: TransferFlags = [.linked, .pending, .postPending, .voidPending, .refund]
     /// At most one of these may be set.
     static let kinds: TransferFlags = [.pending, .postPending, .voidPending, .refund]
+
+    /// Each flag's name where people and programs write flags (the API, the command line).
+    public static let names: [(name: String, flag: TransferFlags)] = [
+        ("linked", .linked), ("pending", .pending), ("postPending", .postPending), ("voidPending", .voidPending),
+        ("refund", .refund),
+    ]
 }
 
 /// A transfer to create: debit one account, credit another of the same currency.

@@ -43,23 +43,6 @@ enum LedgerSession {
         return TransferReference(text)!
     }
 
-    /// The transfer flags named on a line of a transfer file.
-    static func transferFlags(_ names: [String]) throws -> TransferFlags {
-        let table: [String: TransferFlags] = [
-            "linked": .linked, "pending": .pending, "postPending": .postPending, "voidPending": .voidPending,
-            "refund": .refund,
-        ]
-        var flags: TransferFlags = []
-        for name in names {
-            guard let flag = table[name] else {
-                throw CommandFailure(
-                    "flags: no transfer flag \"\(name)\" (known: linked, pending, postPending, voidPending, refund)")
-            }
-            flags.insert(flag)
-        }
-        return flags
-    }
-
     /// The currency an amount is posted in, so that it is read at that currency's scale: the
     /// accounts' (the ledger refuses two different ones), or the hold's or original's for a
     /// capture, void or refund.

@@ -167,11 +167,10 @@ enum TransferLines {
                 case "to": to = try scanner.text(field: field)
                 case "amount": amount = try scanner.amount(field: field)
                 case "pendingId": pendingId = try scanner.id(field: field)
-                case "timeoutSeconds":
-                    timeoutSeconds = UInt32(try scanner.whole(field: field, in: 0...UInt64(UInt32.max)))
-                case "code": code = UInt16(try scanner.whole(field: field, in: 0...UInt64(UInt16.max)))
+                case "timeoutSeconds": timeoutSeconds = try scanner.timeoutSeconds(field: field)
+                case "code": code = try scanner.code(field: field)
                 case "reference": reference = try scanner.reference(field: field)
-                default: flags = try LedgerSession.transferFlags(scanner.textList(field: field, maximumCount: 8))
+                default: flags = try scanner.transferFlags(field: field)
                 }
             }
             let debit = try from.map { try LedgerSession.resolve($0, in: ledger) }
