@@ -18,7 +18,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 started=$(date +%s)
 status=0
-KHATA_FUZZ_CASES=$cases KHATA_FUZZ_SEED=$seed swift test --skip-build --filter RequestFuzzTests >"$log" 2>&1 || status=$?
+KHATA_FUZZ_CASES=$cases KHATA_FUZZ_SEED=$seed swift test --skip-build --filter RequestFuzzTests >"$log" 2>&1 ||
+    status=$?
 grep -a -E '^fuzz:|✔ Test run|✘|recorded an issue|↳' "$log" || true
 echo "wall time: $(( $(date +%s) - started )) s"
 exit $status

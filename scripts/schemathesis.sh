@@ -33,7 +33,9 @@ for _ in $(seq 1 200); do
 done
 [[ -n $port ]] || { echo "the server did not report its port" >&2; cat "$log" >&2; exit 1; }
 
+# KHATA_SCHEMATHESIS_CHECKS replaces the checks (e.g. adding positive_data_acceptance).
+default_checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 st run "http://127.0.0.1:$port/docs" --url "http://127.0.0.1:$port" \
     --header "Authorization: Bearer $key" \
-    --checks "${KHATA_SCHEMATHESIS_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance}" \
+    --checks "${KHATA_SCHEMATHESIS_CHECKS:-$default_checks}" \
     --seed 20261129 "$@"

@@ -47,6 +47,7 @@ done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
 for label in before after; do
     for figure in post get; do
-        echo "$label $figure median: $(awk -v l=$label -v f=$figure '$1 == l && $2 == f {print $3}' "$work/figures" | median)"
+        values=$(awk -v l=$label -v f=$figure '$1 == l && $2 == f {print $3}' "$work/figures")
+        echo "$label $figure median: $(echo "$values" | median)"
     done
 done
