@@ -217,6 +217,9 @@ extension JSONScanner {
         UInt32(try whole(field: field, in: 0...UInt64(UInt32.max)))
     }
 
+    /// The most names a list of flags may hold (repeats included).
+    public static let maximumFlagNames = 8
+
     /// Transfer flags by name (`["pending"]`); an unknown name is refused with the known ones.
     public mutating func transferFlags(field: String) throws -> TransferFlags {
         try flags(field: field, TransferFlags.names, kind: "transfer")
@@ -231,7 +234,7 @@ extension JSONScanner {
         field: String, _ table: [(name: String, flag: Flags)], kind: String
     ) throws -> Flags where Flags.Element == Flags {
         var flags: Flags = []
-        for (index, name) in try textList(field: field, maximumCount: table.count + 1).enumerated() {
+        for (index, name) in try textList(field: field, maximumCount: Self.maximumFlagNames).enumerated() {
             guard let flag = table.first(where: { $0.name == name })?.flag else {
                 throw JSONInputError(
                     .unknownFlag, field: "\(field)[\(index)]",

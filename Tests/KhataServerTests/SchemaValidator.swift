@@ -49,7 +49,8 @@ struct SchemaValidator {
     let document: JSONNode
 
     static let known: Set<String> = [
-        "type", "properties", "required", "additionalProperties", "items", "minItems", "enum", "pattern", "minLength",
+        "type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems", "enum", "pattern",
+        "minLength",
         "maxLength", "minimum", "maximum", "oneOf", "anyOf", "$ref", "description", "format",
     ]
 
@@ -97,6 +98,9 @@ struct SchemaValidator {
         case .array(let elements):
             if case .integer(let minimum)? = members["minItems"], elements.count < minimum {
                 errors.append("\(path): fewer than \(minimum) items")
+            }
+            if case .integer(let maximum)? = members["maxItems"], elements.count > maximum {
+                errors.append("\(path): more than \(maximum) items")
             }
             if let items = members["items"] {
                 for (index, element) in elements.enumerated() {

@@ -33,7 +33,11 @@ enum OpenAPIPaths {
                         parameters: [
                             D.pathParameter("key", ["type": "string"]),
                             D.queryParameter(
-                                "after", ["type": "string", "description": "The next cursor of the previous page"]),
+                                "after",
+                                [
+                                    "type": "string", "pattern": "^[0-9]{1,20}$",
+                                    "description": "The next cursor of the previous page",
+                                ]),
                             D.queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": 1_000]),
                         ], answers: [(200, D.answer("A page", "History"))], problems: [400, 404, 500])
                 ]

@@ -1,3 +1,4 @@
+import JSONInput
 import LedgerCore
 
 /// The schemas of the OpenAPI document: every request and answer body exactly as the handlers
@@ -96,9 +97,11 @@ enum OpenAPISchemas {
     ]
     static let nanoseconds = integer("Nanoseconds since the Unix epoch (the ledger's sequencer time)")
     static let accountFlags = array(
-        choice("An account flag", ["debitsMustNotExceedCredits", "creditsMustNotExceedDebits"]), "Account flags")
+        choice("An account flag", ["debitsMustNotExceedCredits", "creditsMustNotExceedDebits"]), "Account flags"
+    ).adding([("maxItems", .integer(JSONScanner.maximumFlagNames))])
     static let transferFlags = array(
-        choice("A transfer flag", ["linked", "pending", "postPending", "voidPending", "refund"]), "Transfer flags")
+        choice("A transfer flag", ["linked", "pending", "postPending", "voidPending", "refund"]), "Transfer flags"
+    ).adding([("maxItems", .integer(JSONScanner.maximumFlagNames))])
 
     static var all: [(String, JSONValue)] {
         [
