@@ -44,7 +44,7 @@ public enum SegmentScrub {
                 let start = LogPosition(
                     segmentFirstSequence: segment.header.firstSequence, offset: Format.segmentHeaderSizeBytes,
                     nextSequence: segment.header.firstSequence, chain: segment.header.startChain)
-                var scanner = SegmentScanner(segment: segment, isLastSegment: false)
+                let scanner = SegmentScanner(segment: segment, isLastSegment: false)
                 let scan = try scanner.scan(from: start)
                 pass.records += scan.records
                 previousEnd = scan.end
