@@ -40,10 +40,10 @@ public struct ServerConfiguration: Sendable {
 public enum KhataServer {
     /// The application serving `ledger` with its job state in `database`.
     public static func application(
-        ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration
+        ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration, metrics: ServerMetrics
     ) throws -> some ApplicationProtocol {
         Application(
-            router: try router(ledger: ledger, database: database, configuration: configuration),
+            router: try router(ledger: ledger, database: database, configuration: configuration, metrics: metrics),
             server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler()])),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "khata"))
@@ -68,11 +68,11 @@ public enum KhataServer {
     /// Serves until SIGTERM or SIGINT, then stops accepting connections and lets the requests in
     /// flight finish; `services` (the job scheduler) run beside it and stop gracefully with it.
     public static func serve(
-        ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration, services: [any Service] = [],
-        logger: Logger = Logger(label: "khata.serve")
+        ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration, metrics: ServerMetrics,
+        services: [any Service] = [], logger: Logger = Logger(label: "khata.serve")
     ) async throws {
         try await prepareLedger(ledger)
-        let app = try application(ledger: ledger, database: database, configuration: configuration)
+        let app = try application(ledger: ledger, database: database, configuration: configuration, metrics: metrics)
         do {
             try await ServiceGroup(
                 configuration: .init(
@@ -87,9 +87,11 @@ public enum KhataServer {
         }
     }
 
-    /// The routes, for tests and for embedding.
+    /// The routes, for tests and for embedding. `metrics` should be the group observer the ledger
+    /// was opened with, so that /metrics shows its commit groups.
     public static func router(
-        ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration
+        ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration,
+        metrics: ServerMetrics = ServerMetrics()
     ) throws -> Router<BasicRequestContext> {
         var secrets: [Provider: [UInt8]] = [:]
         for (name, secret) in configuration.webhookSecrets {
@@ -108,7 +110,6 @@ public enum KhataServer {
             maximumBodyBytes: configuration.maximumBodyBytes, webhookSecrets: secrets,
             webhookToleranceSeconds: configuration.webhookToleranceSeconds, now: configuration.clock,
             scheduler: configuration.scheduler)
-        let metrics = ServerMetrics(ledger: ledger)
         let router = Router()
         let routes = RouteTable()
         router.add(middleware: RequestIdMiddleware(metrics: metrics, routes: routes))

@@ -5,9 +5,10 @@ import Synchronization
 /// The server's Prometheus metrics, in a registry of its own (no process-wide bootstrap, so that
 /// several servers in one test process do not mix): requests by route, method and status with
 /// their latencies, requests in flight, the ledger's committed sequence and queue depth, and the
-/// sizes of the commit groups and submissions the ledger made durable.
-final class ServerMetrics: Sendable {
-    let registry = PrometheusCollectorRegistry()
+/// sizes of the commit groups and submissions the ledger made durable (hand it to `Ledger.open` as
+/// the group observer for those).
+public final class ServerMetrics: DurableGroupObserver {
+    private let registry = PrometheusCollectorRegistry()
     private let inFlight: Gauge
     private let committedSequence: Gauge
     private let queueDepth: Gauge
@@ -32,7 +33,7 @@ final class ServerMetrics: Sendable {
     ]
     static let sizeBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1_024, 2_048, 4_096, 8_192]
 
-    init(ledger: Ledger) {
+    public init() {
         inFlight = registry.makeGauge(
             descriptor: .init(
                 namespace: "khata", subsystem: "http", metricName: "requests_in_flight", unitName: "",
@@ -67,10 +68,11 @@ final class ServerMetrics: Sendable {
                 namespace: "khata", subsystem: "ledger", metricName: "group", unitName: "submissions",
                 helpText: "Submissions (batches) per commit group made durable"),
             labels: [], buckets: Self.sizeBuckets)
-        ledger.observeGroups { [groupRecords, groupSubmissions] group in
-            groupRecords.record(Double(group.records))
-            groupSubmissions.record(Double(group.submissions))
-        }
+    }
+
+    public func groupIsDurable(_ group: DurableGroup) {
+        groupRecords.record(Double(group.records))
+        groupSubmissions.record(Double(group.submissions))
     }
 
     func requestStarted() { inFlight.increment() }

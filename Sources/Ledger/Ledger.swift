@@ -46,10 +46,12 @@ public final class Ledger: Sendable {
 
     /// Opens the ledger whose log is in `directory` (the data directory's `ledger` folder),
     /// replaying the log into memory. `clock` gives the sequencer's time in nanoseconds since
-    /// the Unix epoch (the wall clock unless a test replaces it).
+    /// the Unix epoch (the wall clock unless a test replaces it); `groupObserver`, when given, is
+    /// told of every commit group once it is durable (metrics).
     public static func open(
         directory: String, configuration: LedgerConfiguration = LedgerConfiguration(),
-        clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
+        clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds,
+        groupObserver: (any DurableGroupObserver)? = nil
     ) throws(LedgerError) -> Ledger {
         guard configuration.maximumBatchEvents >= 1,
             configuration.maximumBatchEvents + 1 <= configuration.storage.groupCapacityRecords
@@ -61,18 +63,13 @@ public final class Ledger: Sendable {
         guard configuration.queueCapacity >= 2, configuration.checkpointIntervalRecords >= 1 else {
             throw .invalidConfiguration("queueCapacity must be at least 2 and checkpointIntervalRecords at least 1")
         }
-        // Memory keeps only the newest requests (enough to cover every group not yet written);
-        // older ones are read back from the mapped log, by the sequencer and by readers alike.
-        let log = LogReader(directory: directory)
-        let read: @Sendable (UInt64) -> RequestRead = { Sequencer.request(sequence: $0, from: log) }
+        // Memory keeps no requests: they are read back from the group buffers in flight and from
+        // the mapped log, by the sequencer and by readers alike.
+        let requests = LoggedRequests(log: LogReader(directory: directory))
+        let preparer = MemoryPreparer()
         let replay = Replayer(
-            expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers
-        ) { state in
-            // Replay reads everything from the log, the batch being replayed included.
-            state.readRequests(from: read)
-            state.setCommittedRequests(read)
-        }
-        replay.damage = { log.damage.first }
+            expectedAccounts: configuration.expectedAccounts, expectedTransfers: configuration.expectedTransfers,
+            requests: requests, prepareMemory: { base, bytes in preparer.populate(base, bytes: bytes) })
         let store: SegmentStore
         do {
             store = try SegmentStore.open(
@@ -89,32 +86,28 @@ public final class Ledger: Sendable {
             store.close()
             throw .corruptLog(sequence: store.committedSequence, reason: "the log ends inside a batch")
         }
-        let preparer = MemoryPreparer()
-        replay.state.prepareMemory = { base, bytes in preparer.populate(base, bytes: bytes) }
         return Ledger(
-            directory: directory, configuration: configuration, store: store, state: replay.state, log: log,
-            clock: clock)
+            directory: directory, configuration: configuration, store: store, state: replay.state,
+            requests: requests, groupObserver: groupObserver, clock: clock)
     }
 
     private init(
-        directory: String, configuration: LedgerConfiguration, store: SegmentStore, state: LedgerState,
-        log: LogReader, clock: @escaping @Sendable () -> UInt64
+        directory: String, configuration: LedgerConfiguration, store: SegmentStore, state: EngineState,
+        requests: LoggedRequests, groupObserver: (any DurableGroupObserver)?, clock: @escaping @Sendable () -> UInt64
     ) {
         self.directory = directory
         self.configuration = configuration
         self.store = store
-        let view = state.view
+        let log = requests.log
+        let view = LedgerView(state: state) { LoggedRequests.request(sequence: $0, from: log) }
         view.publish(state.takeCommit())
         self.view = view
         queue = SubmissionQueue(capacity: configuration.queueCapacity)
         failure = Mutex(nil)
-        let sequencer = Sequencer(
-            state: state, store: store, view: view, log: log,
-            checkpointIntervalRecords: configuration.checkpointIntervalRecords, clock: clock)
-        // From here on the sequencer logs each batch before applying it, so the requests of the
-        // groups it has in flight are read back from their buffers.
-        state.readRequests { [unowned sequencer] in sequencer.request(sequence: $0) }
-        self.sequencer = sequencer
+        sequencer = Sequencer(
+            state: state, requests: requests, store: store, view: view,
+            checkpointIntervalRecords: configuration.checkpointIntervalRecords, groupObserver: groupObserver,
+            clock: clock)
         BackgroundThread.start(name: "khata-sequencer") { [self] in self.runSequencer() }
     }
 
@@ -193,7 +186,7 @@ public final class Ledger: Sendable {
     /// Damaged records found so far, by reads of the log and by `scrubSealedSegments`, oldest
     /// sequence first: what health checks and metrics report until the log is repaired.
     public var damage: [LogDamage] {
-        let found = sequencer.log.damage
+        let found = sequencer.requests.log.damage
         let scrubbed = scrubDamage.withLock { $0 }
         return found
             + scrubbed.filter { damage in !found.contains { $0.path == damage.path && $0.offset == damage.offset } }
@@ -201,7 +194,7 @@ public final class Ledger: Sendable {
 
     private func damaged(_ error: DamagedRecord) -> LedgerError {
         let damage =
-            sequencer.log.damage.first { $0.sequence == error.sequence }
+            sequencer.requests.log.damage.first { $0.sequence == error.sequence }
             ?? LogDamage(path: "the log", offset: 0, sequence: error.sequence, reason: "the record cannot be verified")
         return .damagedRecord(damage)
     }
@@ -223,13 +216,6 @@ public final class Ledger: Sendable {
     /// ledger is idle no new one starts, so afterwards the data directory holds every checkpoint
     /// it will get before `close` (tests copy it then, as a crash would leave it).
     public func waitForCheckpointWrite() { sequencer.waitForCheckpointWrite() }
-
-    /// Calls `observer` on the writer's thread after each commit group is durable, with its
-    /// size: for metrics. It must be quick; it replaces any earlier observer.
-    public func observeGroups(_ observer: @escaping @Sendable (CommittedGroup) -> Void) {
-        let box = GroupObserver(observer)
-        sequencer.groupObserver.withLock { $0 = box }
-    }
 
     /// Why the ledger stopped accepting writes (a failed write or sync), or nil while it is
     /// ready: for readiness checks.

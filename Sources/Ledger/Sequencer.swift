@@ -3,19 +3,13 @@ import LedgerCore
 import LedgerStorage
 import Synchronization
 
-/// A metrics observer of committed groups.
-final class GroupObserver: Sendable {
-    let observe: @Sendable (CommittedGroup) -> Void
-    init(_ observe: @escaping @Sendable (CommittedGroup) -> Void) { self.observe = observe }
-}
-
 /// The sequencer's side of the engine: applies submissions to the state in arrival order and
 /// packs them, as batch records followed by event records, into commit groups. Used only on the
 /// sequencer thread.
 final class Sequencer: @unchecked Sendable {
     // Safe (@unchecked Sendable): created on the opening thread, then used only by the sequencer
     // thread; the completion closures it hands to the store touch only Sendable values.
-    let state: LedgerState
+    let state: EngineState
     let store: SegmentStore
     let view: LedgerView
     let clock: @Sendable () -> UInt64
@@ -27,62 +21,25 @@ final class Sequencer: @unchecked Sendable {
     /// The sequence number the next record appended gets (the store numbers groups in commit
     /// order, and only this thread commits).
     private var nextSequence: UInt64
-    /// The group being filled and the committed groups whose buffers have not been handed out
-    /// again (so may not be written yet), by first sequence: where requests that the log may
-    /// not hold yet are read back from.
-    private var current: (first: UInt64, buffer: GroupBuffer)?
-    private var inFlight: [(first: UInt64, buffer: GroupBuffer)] = []
-    /// Where requests the groups in flight do not hold are read from.
-    let log: LogReader
-
-    /// The request logged at `sequence`: from a group in flight, or else from the log.
-    func request(sequence: UInt64) -> RequestRead {
-        var body: UnsafeRawPointer?
-        if let current, sequence >= current.first, sequence < current.first + UInt64(current.buffer.count) {
-            body = current.buffer.body(at: Int(sequence - current.first))
-        } else if let group = inFlight.last(where: { sequence >= $0.first }),
-            sequence < group.first + UInt64(group.buffer.count)
-        {
-            body = group.buffer.body(at: Int(sequence - group.first))
-        }
-        if let body {
-            guard
-                case .createTransfer(let transfer)? = try? EventCodec.decode(kind: EventCodec.createTransferKind, body)
-            else { return .missing }
-            return .found(transfer)
-        }
-        return Sequencer.request(sequence: sequence, from: log)
-    }
-
-    /// The request logged at `sequence` in `log`, if it is a transfer's, its checksum verified.
-    static func request(sequence: UInt64, from log: LogReader) -> RequestRead {
-        switch log.read(sequence: sequence) {
-        case .found(let kind, let body):
-            guard kind == EventCodec.createTransferKind,
-                case .createTransfer(let transfer)? = try? EventCodec.decode(kind: kind, body)
-            else { return .missing }
-            return .found(transfer)
-        case .missing: return .missing
-        case .damaged: return .damaged
-        }
-    }
+    /// Where the state reads requests back: told which groups are in flight.
+    let requests: LoggedRequests
+    /// Told of every group once it is durable (metrics).
+    let groupObserver: (any DurableGroupObserver)?
     let checkpointIntervalRecords: Int
     private let failed = Atomic<Bool>(false)
-    /// Told of every group once it is durable (metrics); read once per group. Boxed in a class:
-    /// a bare closure read out of a Mutex was re-wrapped in a reabstraction thunk on every read
-    /// (and written back), so each call ran through one more thunk than the last.
-    let groupObserver = Mutex<GroupObserver?>(nil)
     private let checkpointer: Checkpointer
 
     init(
-        state: LedgerState, store: SegmentStore, view: LedgerView, log: LogReader, checkpointIntervalRecords: Int,
+        state: EngineState, requests: LoggedRequests, store: SegmentStore, view: LedgerView,
+        checkpointIntervalRecords: Int, groupObserver: (any DurableGroupObserver)?,
         clock: @escaping @Sendable () -> UInt64
     ) {
-        self.log = log
+        self.requests = requests
         self.checkpointIntervalRecords = checkpointIntervalRecords
         self.state = state
         self.store = store
         self.view = view
+        self.groupObserver = groupObserver
         self.clock = clock
         nextSequence = store.durablePosition.nextSequence
         checkpointer = Checkpointer(store: store)
@@ -99,9 +56,7 @@ final class Sequencer: @unchecked Sendable {
         // ledger is idle: everything acknowledged is then also settled on disk.
         if checkpointIsDue { checkpoint(inBackground: true) }
         let buffer = store.beginGroup()
-        // The groups that last used this buffer are written: their records are read from the log.
-        inFlight.removeAll { $0.buffer === buffer }
-        current = (nextSequence, buffer)
+        requests.beginGroup(first: nextSequence, buffer: buffer)
         var completions: [(Ledger.Submission, [EventResult])] = []
         var submission: Ledger.Submission? = first
         while let pending = submission {
@@ -128,14 +83,13 @@ final class Sequencer: @unchecked Sendable {
         let mark = state.takeCommit()
         let done = completions
         let view = view
-        let group = CommittedGroup(
+        let group = DurableGroup(
             records: buffer.count, submissions: done.count, events: done.reduce(0) { $0 + $1.1.count })
-        let observer = groupObserver.withLock { $0 }
+        let observer = groupObserver
         let groupDone = DispatchSemaphore(value: 0)
         lastGroupDone = groupDone
         recordsSinceCheckpoint += buffer.count
-        inFlight.append((nextSequence, buffer))
-        self.current = nil
+        requests.endGroup()
         nextSequence += UInt64(buffer.count)
         store.commit(buffer) { [self] outcome in
             defer { groupDone.signal() }
@@ -143,7 +97,7 @@ final class Sequencer: @unchecked Sendable {
             case .success:
                 view.publish(mark)
                 for (submission, results) in done { submission.completion(.success(results)) }
-                observer?.observe(group)
+                observer?.groupIsDurable(group)
             case .failure(let error):
                 // The state is now ahead of the log: stop; reopening replays the log.
                 self.failed.store(true, ordering: .releasing)
@@ -201,128 +155,3 @@ final class Sequencer: @unchecked Sendable {
     var checkpointFailure: StorageError? { checkpointer.lastFailure }
 }
 
-/// Writes checkpoints on a thread of its own, one at a time, so that the sequencer pauses only
-/// to take the snapshot, not to hash, write and sync it.
-final class Checkpointer: Sendable {
-    private let store: SegmentStore
-    private let job = Mutex<(payload: [UInt8], position: LogPosition)?>(nil)
-    private let wake = DispatchSemaphore(value: 0)
-    private let running = DispatchGroup()
-    private let busy = Atomic<Bool>(false)
-    private let stopping = Atomic<Bool>(false)
-    private let failure = Mutex<StorageError?>(nil)
-
-    init(store: SegmentStore) {
-        self.store = store
-        BackgroundThread.start(name: "khata-checkpoint") { [self] in
-            while true {
-                wake.wait()
-                guard let next = job.withLock({ $0.take() }) else {
-                    if stopping.load(ordering: .acquiring) { return }
-                    continue
-                }
-                write(payload: next.payload, position: next.position)
-                busy.store(false, ordering: .releasing)
-                running.leave()
-            }
-        }
-    }
-
-    /// Whether a checkpoint is being written.
-    var isBusy: Bool { busy.load(ordering: .acquiring) }
-
-    /// The last checkpoint write that failed, if any.
-    var lastFailure: StorageError? { failure.withLock { $0 } }
-
-    /// Hands a snapshot to the checkpoint thread (the caller checked `isBusy`).
-    func start(payload: [UInt8], position: LogPosition) {
-        precondition(!busy.exchange(true, ordering: .acquiringAndReleasing), "one checkpoint at a time")
-        running.enter()
-        job.withLock { $0 = (payload, position) }
-        wake.signal()
-    }
-
-    /// Writes a checkpoint on the calling thread.
-    func write(payload: [UInt8], position: LogPosition) {
-        do {
-            try store.writeCheckpoint(payload: payload, at: position)
-            failure.withLock { $0 = nil }
-        } catch {
-            failure.withLock { $0 = error }
-        }
-    }
-
-    func waitUntilIdle() { running.wait() }
-
-    /// Stops the thread once the checkpoint in hand, if any, is written.
-    func stop() {
-        waitUntilIdle()
-        stopping.store(true, ordering: .releasing)
-        wake.signal()
-    }
-}
-
-/// Rebuilds the state from the log on open: a batch record, then its events, then the batch is
-/// applied at the time it was applied first.
-final class Replayer: @unchecked Sendable {
-    // Safe (@unchecked Sendable): used only during `Ledger.open`, on the opening thread.
-    var state: LedgerState
-    private var now: UInt64 = 0
-    private var expected = 0
-    private var firstEventSequence: UInt64 = 0
-    private var events: [Event] = []
-    private(set) var failure: LedgerError?
-
-    let expectedAccounts: Int
-    let expectedTransfers: Int
-
-    /// Prepares each state the replay works on: where it reads requests back from the log.
-    let configure: (LedgerState) -> Void
-    /// The damage reads of the log have found, for the reason a replay stops.
-    var damage: () -> LogDamage? = { nil }
-
-    init(expectedAccounts: Int, expectedTransfers: Int, configure: @escaping (LedgerState) -> Void) {
-        state = LedgerState(expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
-        configure(state)
-        self.expectedAccounts = expectedAccounts
-        self.expectedTransfers = expectedTransfers
-        self.configure = configure
-    }
-
-    /// Starts from a checkpoint's state instead of an empty one.
-    func restore(_ checkpoint: Checkpoint) throws {
-        state = try LedgerState(
-            snapshot: checkpoint.payload, expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
-        configure(state)
-    }
-
-    var isBetweenBatches: Bool { expected == 0 }
-
-    func record(kind: RecordKind, sequence: UInt64, body: UnsafeRawPointer) throws {
-        do throws(EventDecodingError) {
-            if kind == EventCodec.batchKind {
-                guard expected == 0 else { throw EventDecodingError("a batch record interrupts a batch") }
-                (now, expected) = try EventCodec.decodeBatch(body)
-                firstEventSequence = sequence + 1
-                events.removeAll(keepingCapacity: true)
-                return
-            }
-            guard expected > 0 else { throw EventDecodingError("an event record outside a batch") }
-            events.append(try EventCodec.decode(kind: kind, body))
-            if events.count == expected {
-                let results = state.apply(events, now: now, firstSequence: firstEventSequence)
-                expected = 0
-                // An event that depended on a damaged older record would replay to another
-                // outcome than it had: the state cannot be rebuilt faithfully.
-                if let index = results.firstIndex(where: { $0.code == .recordDamaged }) {
-                    throw EventDecodingError(
-                        "event \(firstEventSequence + UInt64(index)) depends on a record that is damaged in the log"
-                            + (damage().map { ": \($0)" } ?? ""))
-                }
-            }
-        } catch {
-            failure = .corruptLog(sequence: sequence, reason: error.reason)
-            throw error
-        }
-    }
-}

@@ -8,8 +8,8 @@
 /// never moves either.
 ///
 /// Only the writer appends, removes the last element or changes values; readers may read the
-/// elements below a count the writer published to them, as `LedgerView` does.
-final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
+/// elements below a count the writer published to them, as the engine's readers do.
+package final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     // Safe (@unchecked Sendable): see the rule above; element memory is never freed or moved
     // before deinit, and readers only touch published elements (through atomics where the
     // writer may still change a field).
@@ -21,23 +21,24 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
 
     private let directory: UnsafeMutablePointer<UnsafeMutablePointer<Element>?>
     /// How many elements the writer has appended (and not removed).
-    private(set) var count = 0
+    package private(set) var count = 0
     private var allocatedChunks = 0
     private var chunkMemory: [ZeroedMemory] = []
     /// The next chunk, mapped ahead of need so that it can be faulted in off the writer's thread.
     private var spare: ZeroedMemory?
     /// Called with each spare chunk's memory when it is mapped: the engine hands it to a thread
-    /// that faults it in, so that the writer does not stall zeroing huge pages. Unset, the
+    /// that faults it in, so that the writer does not stall zeroing huge pages. Without it, the
     /// writer faults pages in itself as it appends.
-    var prepareMemory: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)?
+    private let prepareMemory: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)?
 
     /// Whether chunks get transparent huge pages: fewer TLB misses on random reads, but each
     /// first touch zeroes 2 MiB, which showed in tail latency for the transfers, appended by
     /// the million; accounts are few and read at random, and take them.
     private let hugePages: Bool
 
-    init(hugePages: Bool) {
+    package init(hugePages: Bool, prepareMemory: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)? = nil) {
         self.hugePages = hugePages
+        self.prepareMemory = prepareMemory
         // Safe: calloc fails only when memory is exhausted, where the process cannot go on.
         guard let raw = calloc(Self.chunkCount, MemoryLayout<UnsafeMutablePointer<Element>?>.stride) else {
             fatalError("cannot allocate a chunk directory")
@@ -59,20 +60,20 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     /// The element's memory. Valid until deinit, for any index below `count` (or below a count
     /// published to readers).
     @inline(__always)
-    func pointer(_ index: Int) -> UnsafeMutablePointer<Element> {
+    package func pointer(_ index: Int) -> UnsafeMutablePointer<Element> {
         // Safe: callers pass indexes of appended elements, whose chunk exists.
         directory[index >> Self.chunkShift].unsafelyUnwrapped + (index & Self.chunkMask)
     }
 
     @inline(__always)
-    subscript(index: Int) -> Element {
+    package subscript(index: Int) -> Element {
         get { pointer(index).pointee }
         set { pointer(index).pointee = newValue }
     }
 
     /// Appends `element` and returns its index.
     @discardableResult
-    func append(_ element: Element) -> Int {
+    package func append(_ element: Element) -> Int {
         let index = count
         let chunk = index >> Self.chunkShift
         if chunk == allocatedChunks {
@@ -105,5 +106,5 @@ final class ChunkedArray<Element: BitwiseCopyable>: @unchecked Sendable {
     }
 
     /// Bytes of element memory allocated so far.
-    var allocatedBytes: Int { allocatedChunks * (MemoryLayout<Element>.stride << Self.chunkShift) }
+    package var allocatedBytes: Int { allocatedChunks * (MemoryLayout<Element>.stride << Self.chunkShift) }
 }

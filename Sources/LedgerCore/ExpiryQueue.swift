@@ -1,24 +1,32 @@
 /// Holds ordered by when their payment window closes: a binary min-heap of (expiresAt,
 /// timestamp, transfer record), so the expiry job finds due holds without scanning. Entries of holds that were
 /// resolved meanwhile stay in the heap until they reach the top and are dropped there.
-struct ExpiryQueue {
-    struct Entry: Comparable {
-        var expiresAt: UInt64
-        var timestamp: UInt64
+package struct ExpiryQueue {
+    package struct Entry: Comparable {
+        package var expiresAt: UInt64
+        package var timestamp: UInt64
         /// The hold's transfer record; with `timestamp` it tells a stale entry (of a hold rolled
         /// back with its chain, whose record was reused) from a live one.
-        var record: Int
+        package var record: Int
 
-        static func < (lhs: Entry, rhs: Entry) -> Bool {
+        package init(expiresAt: UInt64, timestamp: UInt64, record: Int) {
+            self.expiresAt = expiresAt
+            self.timestamp = timestamp
+            self.record = record
+        }
+
+        package static func < (lhs: Entry, rhs: Entry) -> Bool {
             (lhs.expiresAt, lhs.timestamp) < (rhs.expiresAt, rhs.timestamp)
         }
     }
 
     private(set) var heap: [Entry] = []
 
-    var count: Int { heap.count }
+    package init() {}
 
-    mutating func push(_ entry: Entry) {
+    package var count: Int { heap.count }
+
+    package mutating func push(_ entry: Entry) {
         heap.append(entry)
         var child = heap.count - 1
         while child > 0 {
@@ -32,10 +40,10 @@ struct ExpiryQueue {
         }
     }
 
-    var top: Entry? { heap.first }
+    package var top: Entry? { heap.first }
 
     @discardableResult
-    mutating func pop() -> Entry? {
+    package mutating func pop() -> Entry? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
         let entry = heap.removeLast()
@@ -61,7 +69,7 @@ struct ExpiryQueue {
     /// Drops the entries `keep` rejects (holds resolved since) and restores the heap order:
     /// resolved holds otherwise stay queued until their window would have closed, which at a
     /// high rate of holds is far more entries than there are open holds.
-    mutating func compact(keeping keep: (Entry) -> Bool) {
+    package mutating func compact(keeping keep: (Entry) -> Bool) {
         heap = heap.filter(keep)
         var index = heap.count / 2 - 1
         while index >= 0 {

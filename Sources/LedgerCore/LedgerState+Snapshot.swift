@@ -13,25 +13,27 @@
 /// (112 bytes, only for a state standing alone, whose requests no log holds) the request as the
 /// log encodes it. Account and transfer references are record numbers; all ones is none.
 extension LedgerState {
-    static let snapshotMagic: [UInt8] = Array("KHLS".utf8)
-    static let snapshotVersion: UInt16 = 4
-    static let snapshotHeaderBytes = 4 + 2 + 8 + 8 + 4 + 8 * 4
-    static let snapshotAccountBytes = 136
-    static let snapshotTransferBytes = 41
-    static let snapshotHoldBytes = 28
-    static let snapshotRefundBytes = 12
-    static let snapshotRequestBytes = 112
+    static var snapshotMagic: [UInt8] { Array("KHLS".utf8) }
+    static var snapshotVersion: UInt16 { 4 }
+    static var snapshotHeaderBytes: Int { 4 + 2 + 8 + 8 + 4 + 8 * 4 }
+    static var snapshotAccountBytes: Int { 136 }
+    static var snapshotTransferBytes: Int { 41 }
+    static var snapshotHoldBytes: Int { 28 }
+    static var snapshotRefundBytes: Int { 12 }
+    static var snapshotRequestBytes: Int { 112 }
 
     /// The state as bytes.
     public func snapshot() -> [UInt8] {
-        let kept = requests.keepsAll ? requests.all : []
+        let kept = requests.unlogged
         // Sorted so that the same state always gives the same bytes.
         let openHolds = holds.sorted { $0.key < $1.key }
         let refunds = refunded.sorted { $0.key < $1.key }
-        let size =
-            Self.snapshotHeaderBytes + accounts.count * Self.snapshotAccountBytes
-            + transfers.count * Self.snapshotTransferBytes + openHolds.count * Self.snapshotHoldBytes
-            + refunds.count * Self.snapshotRefundBytes + kept.count * Self.snapshotRequestBytes
+        let recordBytes: Int =
+            accounts.count * Self.snapshotAccountBytes + transfers.count * Self.snapshotTransferBytes
+        let sideBytes: Int =
+            openHolds.count * Self.snapshotHoldBytes + refunds.count * Self.snapshotRefundBytes
+            + kept.count * Self.snapshotRequestBytes
+        let size = Self.snapshotHeaderBytes + recordBytes + sideBytes
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             var writer = SnapshotWriter(base: UnsafeMutableRawPointer(buffer.baseAddress!))
             for byte in Self.snapshotMagic { writer.put(byte) }
@@ -71,10 +73,13 @@ extension LedgerState {
         }
     }
 
-    /// Rebuilds a state from `snapshot()` bytes; a damaged or unknown snapshot is an error.
-    public convenience init(snapshot bytes: [UInt8], expectedAccounts: Int = 1_024, expectedTransfers: Int = 65_536)
-        throws(SnapshotError)
-    {
+    /// Rebuilds a state from `snapshot()` bytes; a damaged or unknown snapshot is an error. The
+    /// other parameters are those of `init(expectedAccounts:expectedTransfers:requests:prepareMemory:)`.
+    public convenience init(
+        snapshot bytes: [UInt8], expectedAccounts: Int = 1_024, expectedTransfers: Int = 65_536,
+        requests: any RequestSource = KeptRequests(),
+        prepareMemory: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)? = nil
+    ) throws(SnapshotError) {
         guard bytes.count >= Self.snapshotHeaderBytes, Array(bytes[0..<4]) == Self.snapshotMagic else {
             throw SnapshotError("not a ledger snapshot (magic)")
         }
@@ -89,7 +94,7 @@ extension LedgerState {
         guard header.version == Self.snapshotVersion else {
             throw SnapshotError("snapshot version \(header.version); this build reads \(Self.snapshotVersion)")
         }
-        let limit = UInt64(TagIndex.maximumRecord)
+        let limit = UInt64(TagIndex<Publication>.maximumRecord)
         guard header.transfers <= limit, header.holds <= header.transfers, header.refunds <= header.transfers,
             header.requests <= UInt64(bytes.count)
         else { throw SnapshotError("snapshot counts are out of range") }
@@ -103,7 +108,7 @@ extension LedgerState {
         }
         self.init(
             expectedAccounts: max(expectedAccounts, header.accounts),
-            expectedTransfers: max(expectedTransfers, transferCount))
+            expectedTransfers: max(expectedTransfers, transferCount), requests: requests, prepareMemory: prepareMemory)
         lastTimestamp = header.lastTimestamp
         nextSequence = header.nextSequence
         // withUnsafeBytes rethrows untyped errors, so the typed error travels in a Result.
@@ -204,12 +209,13 @@ extension LedgerState {
             let amount = reader.get(UInt64.self)
             guard Int(index) < transfers.count else { throw SnapshotError("refunded transfer \(index) does not exist") }
             refunded[index] = amount
-            tables.committedRefunds.set(amount, transfer: index)
+            // Counted as changed, so the engine publishes every restored amount to readers.
+            noteRefundChange(index)
         }
         var kept: [NewTransfer] = []
         kept.reserveCapacity(Int(header.requests))
         for _ in 0..<header.requests { kept.append(reader.request()) }
-        requests.restoreAll(kept)
+        requests.restoreUnlogged(kept)
     }
 }
 

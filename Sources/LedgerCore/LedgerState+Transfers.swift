@@ -31,20 +31,30 @@ extension LedgerState {
     /// Where a new transfer goes: its index probe, time and log sequence.
     struct NewPlace {
         var hash: UInt64
-        var probe: TagIndex.Probe
+        var probe: IndexProbe
         var timestamp: UInt64
         var sequence: UInt64
     }
 
     /// The transfer at `index` as its client sent it: what a retry is compared with.
-    func request(at index: Int) -> NewTransfer? { requests.request(transfers[index].sequence) }
+    func request(at index: Int) -> NewTransfer? {
+        let sequence = transfers[index].sequence
+        switch requests.request(sequence: sequence) {
+        case .found(let request): return request
+        case .damaged: return nil
+        case .missing:
+            // Every request is kept or logged before it is applied, and the log keeps every
+            // record; a miss means the log was lost under a running ledger.
+            preconditionFailure("the request at sequence \(sequence) is not in the log")
+        }
+    }
 
     /// The transfer at `index` as readers see it, with its live state; nil when a request it is
     /// described from is damaged in the log.
     func transfer(at index: Int) -> Transfer? {
         try? tables.describe(
-            index, committed: false, find: { transferRecord($0) }, request: { RequestRead(requests.request($0)) },
-            refunded: { refunded[UInt32($0)] ?? 0 })
+            index, state: { transfers[$0].state }, find: { transferRecord($0) },
+            request: { requests.request(sequence: $0) }, refunded: { refunded[UInt32($0)] ?? 0 })
     }
 
     private func append(_ request: NewTransfer, _ place: NewPlace, state: TransferState, debit: Int, credit: Int) {
@@ -66,7 +76,7 @@ extension LedgerState {
         var expiresAt: UInt64 = 0
         if isHold {
             let (window, overflowA) = UInt64(request.timeoutSeconds).multipliedReportingOverflow(
-                by: Self.nanosecondsPerSecond)
+                by: nanosecondsPerSecond)
             let (deadline, overflowB) = place.timestamp.addingReportingOverflow(window)
             guard !overflowA && !overflowB else { return fail(.overflowsBalance) }
             expiresAt = deadline

@@ -1,5 +1,4 @@
-import CKhataSupport
-import Synchronization
+import CMemoryHints
 
 /// All mutable ledger state and the rules that change it: pure and deterministic, no I/O and no
 /// clock (the caller passes the sequencer's time). Owned by one thread, the sequencer.
@@ -8,9 +7,11 @@ import Synchronization
 /// log restores what its earlier events changed); every event gets a result code.
 ///
 /// Accounts and transfers live in fixed-size records in chunked raw memory, found through
-/// tag indexes (`TagIndex`); nothing on the apply path allocates or reference-counts. A
-/// `LedgerView` shares the same memory and shows other threads the committed part of it.
-public final class LedgerState {
+/// tag indexes (`TagIndex`); nothing on the apply path allocates or reference-counts. An engine
+/// may show other threads the committed part of that memory (the `Ledger` module's view does):
+/// `Publication` is how the state writes the words such readers follow, plain stores for a state
+/// no other thread reads (`Unshared`).
+public final class LedgerState<Publication: MemoryPublication> {
     enum Undo {
         case accountCreated
         case accountBalances(index: Int, previous: (UInt64, UInt64, UInt64, UInt64))
@@ -23,7 +24,8 @@ public final class LedgerState {
         case refunded(index: UInt32, previous: UInt64?)
     }
 
-    let tables: LedgerTables
+    /// The records and indexes, which an engine's readers share.
+    package let tables: StateTables<Publication>
     var accounts: ChunkedArray<AccountRecord> { tables.accounts }
     var transfers: ChunkedArray<TransferRecord> { tables.transfers }
     var expiry = ExpiryQueue()
@@ -32,7 +34,7 @@ public final class LedgerState {
     /// Refunded amounts by transfer record, for transfers refunded at least in part.
     var refunded: [UInt32: UInt64] = [:]
     /// The requests as sent, by log sequence number.
-    let requests = RequestLog()
+    let requests: any RequestSource
     /// The sequence number the next event gets when the caller does not say (standing alone,
     /// every event counts one, as every event is one record in the engine's log).
     public internal(set) var nextSequence: UInt64 = 1
@@ -48,49 +50,29 @@ public final class LedgerState {
 
     /// How many events ahead the apply loop prefetches the index slots an event will probe (the
     /// account records follow at half that distance, the history links at a quarter).
-    static let prefetchDistance = 24
-    static let linkPrefetchDistance = 6
+    static var prefetchDistance: Int { 24 }
+    static var linkPrefetchDistance: Int { 6 }
 
     /// The timestamp of the last event applied; the next batch starts after it.
     public internal(set) var lastTimestamp: UInt64 = 0
 
     /// An empty ledger whose indexes are sized up front for the expected number of accounts and
     /// transfers, so that they do not grow (stalling the sequencer) while serving; beyond these
-    /// numbers they still grow.
-    public init(expectedAccounts: Int = 1_024, expectedTransfers: Int = 65_536) {
+    /// numbers they still grow. `requests` is where requests of earlier transfers are read back
+    /// (kept in memory unless an engine's log holds them); `prepareMemory`, when given, is called
+    /// with record memory mapped ahead of need, for the engine to fault in on another thread (see
+    /// `ChunkedArray`).
+    public init(
+        expectedAccounts: Int = 1_024, expectedTransfers: Int = 65_536,
+        requests: any RequestSource = KeptRequests(),
+        prepareMemory: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)? = nil
+    ) {
         precondition(expectedAccounts >= 0 && expectedTransfers >= 0)
-        tables = LedgerTables(expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers)
+        tables = StateTables(
+            expectedAccounts: expectedAccounts, expectedTransfers: expectedTransfers, prepareMemory: prepareMemory)
+        self.requests = requests
         accountChanged.reserveCapacity(expectedAccounts)
     }
-
-    /// Called with record memory mapped ahead of need; an engine sets it to fault that memory in
-    /// on another thread (see `ChunkedArray.prepareMemory`).
-    public var prepareMemory: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)? {
-        get { tables.transfers.prepareMemory }
-        set {
-            tables.transfers.prepareMemory = newValue
-            tables.accounts.prepareMemory = newValue
-        }
-    }
-
-    /// Reads requests back through `read` (the engine's log, group buffers in flight included)
-    /// from now on, instead of keeping them in memory. Every event must be logged before the
-    /// state applies it.
-    public func readRequests(from read: @escaping (UInt64) -> RequestRead) {
-        requests.readFrom(read)
-    }
-
-    /// Gives readers the requests of committed transfers (from the engine's log); without it,
-    /// `LedgerView` cannot describe transfers.
-    public func setCommittedRequests(_ read: @escaping @Sendable (UInt64) -> RequestRead) {
-        tables.committedRequest = read
-    }
-
-    /// Readers' window onto this state: committed accounts and transfers, safe from any thread.
-    public var view: LedgerView { LedgerView(tables: tables) }
-
-    /// Nanoseconds per second, for payment windows.
-    static let nanosecondsPerSecond: UInt64 = 1_000_000_000
 
     /// Applies `events` in order at sequencer time `now` (nanoseconds since the Unix epoch; the
     /// batch's events get `max(now, last + 1) + index`, unique and strictly increasing).
@@ -131,7 +113,7 @@ public final class LedgerState {
             }
             if chainFailed {
                 if case .createTransfer(let transfer) = event {
-                    requests.record(transfer, sequence: sequenceBase + UInt64(index))
+                    requests.applied(transfer, sequence: sequenceBase + UInt64(index))
                 }
                 results[index] = EventResult(code: .linkedEventFailed, timestamp: 0)
             } else {
@@ -218,7 +200,7 @@ public final class LedgerState {
         switch event {
         case .createAccount(let account): return createAccount(account, timestamp: timestamp)
         case .createTransfer(let transfer):
-            requests.record(transfer, sequence: sequence)
+            requests.applied(transfer, sequence: sequence)
             return createTransfer(transfer, timestamp: timestamp, sequence: sequence)
         case .expirePending(let pendingId): return expire(pendingId, timestamp: timestamp)
         }
@@ -246,7 +228,7 @@ public final class LedgerState {
     /// Accounts plus transfers: what a snapshot's size grows with.
     public var recordCount: Int { accounts.count + transfers.count }
 
-    func account(at index: Int) -> Account { tables.account(at: index, committed: false) }
+    func account(at index: Int) -> Account { tables.liveAccount(at: index) }
 
     /// Up to `limit` holds whose payment window has closed at `now`, earliest first.
     public func dueHolds(at now: UInt64, limit: Int) -> [UInt128] {
@@ -355,6 +337,8 @@ public final class LedgerState {
 
     func noteTransferChange(_ index: Int) { changedTransfers.append(Int32(index)) }
 
+    func noteRefundChange(_ index: UInt32) { changedRefunds.append(index) }
+
     func noteNewHold(_ entry: ExpiryQueue.Entry) {
         expiry.push(entry)
         newHolds.append(entry)
@@ -367,7 +351,7 @@ public final class LedgerState {
 
     /// Appends a new transfer record, indexes it under `probe` and links it into both accounts'
     /// histories.
-    func appendTransfer(_ new: TransferRecord, hash: UInt64, probe: TagIndex.Probe, debit: Int, credit: Int) {
+    func appendTransfer(_ new: TransferRecord, hash: UInt64, probe: IndexProbe, debit: Int, credit: Int) {
         let index = transfers.append(new)
         tables.transferIndex.insert(hash, record: index, at: probe)
         remember(.transferCreated)
@@ -418,13 +402,13 @@ public final class LedgerState {
         let previous = refunded[UInt32(index)]
         remember(.refunded(index: UInt32(index), previous: previous))
         refunded[UInt32(index)] = (previous ?? 0) + amount
-        changedRefunds.append(UInt32(index))
+        noteRefundChange(UInt32(index))
         let state = transfers[index].state
         if state & TransferRecord.refundedBit == 0 { setState(index, state | TransferRecord.refundedBit) }
     }
 
     /// What the groups applied since the last call changed, as it is now (a change undone by a
-    /// failed chain shows its restored value): the engine hands it to `LedgerView.publish` once
+    /// failed chain shows its restored value): the engine makes it visible to its readers once
     /// those groups are durable.
     public func takeCommit() -> CommitMark {
         var mark = CommitMark(accountCount: accounts.count, transferCount: transfers.count)
@@ -506,31 +490,34 @@ public final class LedgerState {
     }
 }
 
-/// What changed in a run of commit groups, handed from the sequencer to the I/O thread, which
-/// makes it visible to readers once the groups are durable.
+/// What changed in a run of commit groups, handed from the sequencer to the thread that makes it
+/// visible to readers once the groups are durable.
 public struct CommitMark: Sendable {
-    struct Balances {
-        var index: Int32
-        var debitsPending: UInt64
-        var debitsPosted: UInt64
-        var creditsPending: UInt64
-        var creditsPosted: UInt64
+    package struct Balances {
+        package var index: Int32
+        package var debitsPending: UInt64
+        package var debitsPosted: UInt64
+        package var creditsPending: UInt64
+        package var creditsPosted: UInt64
     }
 
-    struct TransferChange {
-        var index: Int32
-        var state: UInt8
+    package struct TransferChange {
+        package var index: Int32
+        package var state: UInt8
     }
 
     /// Accounts and transfers that exist once these groups are durable.
-    let accountCount: Int
-    let transferCount: Int
-    var accounts: [Balances] = []
-    var transfers: [TransferChange] = []
+    package let accountCount: Int
+    package let transferCount: Int
+    package var accounts: [Balances] = []
+    package var transfers: [TransferChange] = []
     /// Refunded amounts, as they are now, of transfers refunded in these groups.
-    var refunds: [(index: UInt32, amountMinor: UInt64)] = []
-    var newHolds: [ExpiryQueue.Entry] = []
+    package var refunds: [(index: UInt32, amountMinor: UInt64)] = []
+    package var newHolds: [ExpiryQueue.Entry] = []
 }
+
+/// Nanoseconds per second, for payment windows.
+let nanosecondsPerSecond: UInt64 = 1_000_000_000
 
 /// The account records found for the next few events, kept between prefetch stages.
 struct PrefetchRing {

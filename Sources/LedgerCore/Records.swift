@@ -6,16 +6,17 @@
 /// raw memory (`ChunkedArray`). Ids are split into two words so that a record is 8-byte aligned
 /// and its size is what the fields add up to.
 ///
-/// Fields named `committed…` are what readers see: the I/O thread writes them once the group
-/// that changed them is durable; every other field belongs to the sequencer.
+/// Fields named `committed…` are what readers see: the engine writes them once the group that
+/// changed them is durable (the state only initializes them); every other field belongs to the
+/// state.
 
 /// "No record": an empty history link or a transfer without a pending id.
-let noRecord = UInt32.max
+package let noRecord = UInt32.max
 
 /// An account: 192 bytes, three cache lines. The first holds what applying a transfer reads
 /// and writes (id, live balances, history ends, currency and flags), so that one prefetch
 /// covers it; the second what readers read; the third the key.
-struct AccountRecord {
+package struct AccountRecord: BitwiseCopyable {
     var idLow: UInt64
     var idHigh: UInt64
     var debitsPending: UInt64 = 0
@@ -35,9 +36,9 @@ struct AccountRecord {
     var lastTransferIsDebit: UInt8 = 0
     /// The balances as of the last durable group, in the same order, guarded by `version`.
     var committed: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    /// A seqlock over `committed`: odd while the I/O thread writes them.
+    /// A seqlock over `committed`: odd while the engine writes them.
     var version: UInt64 = 0
-    var timestamp: UInt64
+    package var timestamp: UInt64
     private var padding1: (UInt64, UInt64) = (0, 0)
     /// The key's UTF-8 bytes, zero-padded (keys are at most 64 bytes).
     var key: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
@@ -56,18 +57,40 @@ struct AccountRecord {
         self.key = key
     }
 
-    var id: UInt128 { UInt128(idHigh) << 64 | UInt128(idLow) }
+    package var id: UInt128 { UInt128(idHigh) << 64 | UInt128(idLow) }
 
     @inline(__always)
-    func hasId(_ id: UInt128) -> Bool {
+    package func hasId(_ id: UInt128) -> Bool {
         idLow == UInt64(truncatingIfNeeded: id) && idHigh == UInt64(truncatingIfNeeded: id >> 64)
     }
 
-    var keyString: String {
+    /// The address of `committed` (four words) and of `version` in the record at `record`.
+    @inline(__always)
+    package static func committedAddresses(
+        _ record: UnsafeMutablePointer<AccountRecord>
+    ) -> (balances: UnsafeMutablePointer<UInt64>, version: UnsafeMutablePointer<UInt64>) {
+        let base = UnsafeMutableRawPointer(record)
+        return (
+            (base + committedOffset).assumingMemoryBound(to: UInt64.self),
+            (base + versionOffset).assumingMemoryBound(to: UInt64.self)
+        )
+    }
+
+    @inline(__always)
+    static func firstTransferAddress(_ record: UnsafeMutablePointer<AccountRecord>) -> UnsafeMutablePointer<UInt32> {
+        (UnsafeMutableRawPointer(record) + firstTransferOffset).assumingMemoryBound(to: UInt32.self)
+    }
+
+    // Safe: the key paths name stored properties, which have offsets.
+    private static let committedOffset = MemoryLayout<AccountRecord>.offset(of: \AccountRecord.committed)!
+    private static let versionOffset = MemoryLayout<AccountRecord>.offset(of: \AccountRecord.version)!
+    private static let firstTransferOffset = MemoryLayout<AccountRecord>.offset(of: \AccountRecord.firstTransfer)!
+
+    package var keyString: String {
         withUnsafeBytes(of: key) { String(decoding: $0.prefix(Int(keyLength)), as: UTF8.self) }
     }
 
-    func keyEquals(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package func keyEquals(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count == Int(keyLength) else { return false }
         return withUnsafeBytes(of: key) { stored in
             bytes.count == 0 || memcmp(stored.baseAddress!, bytes.baseAddress!, bytes.count) == 0
@@ -89,10 +112,10 @@ struct AccountRecord {
 /// A transfer: 40 bytes, all that memory keeps of it. Everything else (accounts, amount,
 /// reference, the request as sent) is in its log record, found by `sequence`; what the rules
 /// need of open holds and refunded transfers lives in side tables while it matters.
-struct TransferRecord {
+package struct TransferRecord: BitwiseCopyable {
     var idLow: UInt64
     var idHigh: UInt64
-    var timestamp: UInt64
+    package var timestamp: UInt64
     /// The log sequence number of the transfer's record, in 48 bits.
     var sequenceLow: UInt32
     var sequenceHigh: UInt16
@@ -105,8 +128,24 @@ struct TransferRecord {
     var nextOfDebit: UInt32 = noRecord
     var nextOfCredit: UInt32 = noRecord
 
-    static let stateMask: UInt8 = 0x0F
-    static let refundedBit: UInt8 = 0x80
+    package static let stateMask: UInt8 = 0x0F
+    package static let refundedBit: UInt8 = 0x80
+
+    @inline(__always)
+    package static func committedStateAddress(_ record: UnsafeMutablePointer<TransferRecord>) -> UnsafeMutablePointer<UInt8> {
+        (UnsafeMutableRawPointer(record) + committedStateOffset).assumingMemoryBound(to: UInt8.self)
+    }
+
+    @inline(__always)
+    static func nextAddress(_ record: UnsafeMutablePointer<TransferRecord>, debitSide: Bool) -> UnsafeMutablePointer<UInt32> {
+        (UnsafeMutableRawPointer(record) + (debitSide ? nextOfDebitOffset : nextOfCreditOffset))
+            .assumingMemoryBound(to: UInt32.self)
+    }
+
+    // Safe: the key paths name stored properties, which have offsets.
+    private static let committedStateOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.committedState)!
+    private static let nextOfDebitOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.nextOfDebit)!
+    private static let nextOfCreditOffset = MemoryLayout<TransferRecord>.offset(of: \TransferRecord.nextOfCredit)!
 
     init(id: UInt128, timestamp: UInt64, sequence: UInt64, state: TransferState) {
         precondition(sequence < 1 << 48, "log sequence \(sequence) beyond 48 bits")
@@ -119,17 +158,17 @@ struct TransferRecord {
         committedState = state.rawValue
     }
 
-    var sequence: UInt64 { UInt64(sequenceHigh) << 32 | UInt64(sequenceLow) }
+    package var sequence: UInt64 { UInt64(sequenceHigh) << 32 | UInt64(sequenceLow) }
 
     var transferState: TransferState {
         // Safe: only TransferState values (plus the refunded bit) are ever stored.
         TransferState(rawValue: state & Self.stateMask)!
     }
 
-    var id: UInt128 { UInt128(idHigh) << 64 | UInt128(idLow) }
+    package var id: UInt128 { UInt128(idHigh) << 64 | UInt128(idLow) }
 
     @inline(__always)
-    func hasId(_ id: UInt128) -> Bool {
+    package func hasId(_ id: UInt128) -> Bool {
         idLow == UInt64(truncatingIfNeeded: id) && idHigh == UInt64(truncatingIfNeeded: id >> 64)
     }
 }

@@ -1,5 +1,3 @@
-import CKhataSupport
-
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -12,10 +10,12 @@ import CKhataSupport
 ///
 /// The home slot is taken from the tag's top bits, so growing needs only the slots, never the
 /// records. Growth publishes a new table; old tables stay allocated until deinit because a reader
-/// may still be probing one. Removal (a linked chain rolling back) leaves a tombstone.
-final class TagIndex: @unchecked Sendable {
+/// may still be probing one. Removal (a linked chain rolling back) leaves a tombstone. Slots and
+/// the current table are written and read through `Publication`, which makes them safe to probe
+/// from other threads when the engine hands in release/acquire.
+package final class TagIndex<Publication: MemoryPublication>: @unchecked Sendable {
     // Safe (@unchecked Sendable): only the owner's thread writes; slots and the table pointer
-    // are written with release stores and read by other threads with acquire loads.
+    // are written with `Publication.publish` and read by other threads with `observe`.
 
     /// A table: its capacity's log2 in the first word, then the slots.
     private var table: UnsafeMutablePointer<UInt64>
@@ -25,15 +25,15 @@ final class TagIndex: @unchecked Sendable {
     private var memory: ZeroedMemory
     private var capacityShift: Int
     /// Live entries.
-    private(set) var count = 0
+    package private(set) var count = 0
     private var tombstones = 0
 
-    private static let empty: UInt64 = 0
-    private static let tombstoneValue: UInt64 = 0xFFFF_FFFF
+    private static var empty: UInt64 { 0 }
+    private static var tombstoneValue: UInt64 { 0xFFFF_FFFF }
     /// Record numbers must stay below this (the slot stores number + 1; all ones is a tombstone).
-    static let maximumRecord = Int(UInt32.max) - 2
+    package static var maximumRecord: Int { Int(UInt32.max) - 2 }
 
-    init(minimumCapacity: Int) {
+    package init(minimumCapacity: Int) {
         var shift = 4
         // The smallest table that holds the expected count at most 70% full, so it does not grow
         // before then and is at least 35% full when it gets there: 8 / 0.35, about 23 bytes an
@@ -60,7 +60,7 @@ final class TagIndex: @unchecked Sendable {
     }
 
     /// Bytes the current table takes.
-    var sizeBytes: Int { ((1 << capacityShift) + 1) * 8 }
+    package var sizeBytes: Int { ((1 << capacityShift) + 1) * 8 }
 
     @inline(__always)
     private static func tag(_ hash: UInt64) -> UInt64 { hash >> 32 }
@@ -70,21 +70,15 @@ final class TagIndex: @unchecked Sendable {
 
     /// The address of the slot a search for `hash` starts at: worth prefetching.
     @inline(__always)
-    func homeAddress(_ hash: UInt64) -> UnsafeRawPointer {
+    package func homeAddress(_ hash: UInt64) -> UnsafeRawPointer {
         UnsafeRawPointer(table + 1 + Self.home(tag: Self.tag(hash), shift: capacityShift))
     }
 
-    /// Where a key was found, or where it would be inserted.
-    struct Probe {
-        /// The record, when found.
-        var record: Int?
-        /// The slot to insert at (the first tombstone or the empty slot that ended the search).
-        var insertSlot: Int
-    }
+    package typealias Probe = IndexProbe
 
     /// Looks `hash` up for the writer; `matches` confirms a record whose tag matched.
     @inline(__always)
-    func find(_ hash: UInt64, matches: (Int) -> Bool) -> Probe {
+    package func find(_ hash: UInt64, matches: (Int) -> Bool) -> Probe {
         let tag = Self.tag(hash)
         let mask = (1 << capacityShift) - 1
         let slots = table + 1
@@ -108,7 +102,7 @@ final class TagIndex: @unchecked Sendable {
     /// The first record whose tag matches `hash`, unconfirmed: a hint for prefetching it, which
     /// touches only the index (confirming would wait for the record's memory).
     @inline(__always)
-    func candidate(_ hash: UInt64) -> Int? {
+    package func candidate(_ hash: UInt64) -> Int? {
         let tag = Self.tag(hash)
         let mask = (1 << capacityShift) - 1
         var index = Self.home(tag: tag, shift: capacityShift)
@@ -122,7 +116,7 @@ final class TagIndex: @unchecked Sendable {
 
     /// Inserts `record` for `hash` at the slot `probe` found (no other insert in between).
     @inline(__always)
-    func insert(_ hash: UInt64, record: Int, at probe: Probe) {
+    package func insert(_ hash: UInt64, record: Int, at probe: Probe) {
         precondition(record >= 0 && record <= Self.maximumRecord, "record number \(record) out of range")
         var slotIndex = probe.insertSlot
         let slots = table + 1
@@ -132,13 +126,13 @@ final class TagIndex: @unchecked Sendable {
             slotIndex = emptySlot(for: Self.tag(hash))
         }
         let value = (Self.tag(hash) << 32) | UInt64(record + 1)
-        khata_store_release_u64(table + 1 + slotIndex, value)
+        Publication.publish(value, at: table + 1 + slotIndex)
         count += 1
         if reusesTombstone { tombstones -= 1 }
     }
 
     /// Removes the entry of `record` under `hash` (it must be there), leaving a tombstone.
-    func remove(_ hash: UInt64, record: Int) {
+    package func remove(_ hash: UInt64, record: Int) {
         let tag = Self.tag(hash)
         let mask = (1 << capacityShift) - 1
         let wanted = (tag << 32) | UInt64(record + 1)
@@ -147,7 +141,7 @@ final class TagIndex: @unchecked Sendable {
             let slot = table[1 + index]
             precondition(slot != Self.empty, "removing an entry that is not in the index")
             if slot == wanted {
-                khata_store_release_u64(table + 1 + index, (tag << 32) | Self.tombstoneValue)
+                Publication.publish((tag << 32) | Self.tombstoneValue, at: table + 1 + index)
                 count -= 1
                 tombstones += 1
                 return
@@ -159,15 +153,15 @@ final class TagIndex: @unchecked Sendable {
     /// Looks `hash` up from any thread; `matches` confirms a record whose tag matched (and must
     /// itself read the record safely).
     @inline(__always)
-    func read(_ hash: UInt64, matches: (Int) -> Bool) -> Int? {
+    package func read(_ hash: UInt64, matches: (Int) -> Bool) -> Int? {
         // Safe: the published pointer is never nil.
-        let current = khata_load_acquire_pointer(published)!.assumingMemoryBound(to: UInt64.self)
+        let current = Publication.observe(published)!.assumingMemoryBound(to: UInt64.self)
         let shift = Int(current[0])
         let mask = (1 << shift) - 1
         let tag = Self.tag(hash)
         var index = Self.home(tag: tag, shift: shift)
         while true {
-            let slot = khata_load_acquire_u64(current + 1 + index)
+            let slot = Publication.observe(current + 1 + index)
             if slot == Self.empty { return nil }
             let value = slot & 0xFFFF_FFFF
             if value != Self.tombstoneValue && slot >> 32 == tag && matches(Int(value) - 1) { return Int(value) - 1 }
@@ -202,15 +196,23 @@ final class TagIndex: @unchecked Sendable {
         tombstones = 0
         table = fresh
         memory = freshMemory
-        khata_store_release_pointer(published, UnsafeMutableRawPointer(fresh))
+        Publication.publish(UnsafeMutableRawPointer(fresh), at: published)
         retired.append(oldMemory)
     }
+}
+
+/// Where a `TagIndex` search found a key, or where it would insert it.
+package struct IndexProbe {
+    /// The record, when found.
+    package var record: Int?
+    /// The slot to insert at (the first tombstone or the empty slot that ended the search).
+    var insertSlot: Int
 }
 
 /// Hashes for the indexes: a multiply-xorshift mix of both halves of an id, so that sequential
 /// and structured ids spread evenly.
 @inline(__always)
-func idHash(_ id: UInt128) -> UInt64 {
+package func idHash(_ id: UInt128) -> UInt64 {
     let low = UInt64(truncatingIfNeeded: id)
     let high = UInt64(truncatingIfNeeded: id >> 64)
     var hash = (low ^ (high &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
@@ -221,7 +223,7 @@ func idHash(_ id: UInt128) -> UInt64 {
 }
 
 /// FNV-1a over the key's UTF-8, then the same finalizer: account keys are short.
-func keyHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+package func keyHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
     var hash: UInt64 = 0xCBF2_9CE4_8422_2325
     for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
     hash ^= hash >> 31

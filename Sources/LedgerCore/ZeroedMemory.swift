@@ -8,13 +8,13 @@
 /// once, which costs far less than faulting them in one by one during random access later.
 public struct ZeroedMemory {
     /// Where the caller's bytes start.
-    let base: UnsafeMutableRawPointer
+    package let base: UnsafeMutableRawPointer
     private let mapping: UnsafeMutableRawPointer
     private let mappingBytes: Int
 
     static let hugePageBytes = 2 << 20
 
-    init(bytes: Int, populate: Bool = false, hugePages: Bool = true) {
+    package init(bytes: Int, populate: Bool = false, hugePages: Bool = true) {
         precondition(bytes > 0)
         let huge = bytes >= Self.hugePageBytes
         let alignment = huge ? Self.hugePageBytes : Int(getpagesize())
@@ -31,7 +31,7 @@ public struct ZeroedMemory {
         self.mappingBytes = mappingBytes
     }
 
-    func release() { munmap(mapping, mappingBytes) }
+    package func release() { munmap(mapping, mappingBytes) }
 
     /// Faults every page of `bytes` at `base` in (zeroed) now, e.g. on a helper thread.
     public static func populate(_ base: UnsafeMutableRawPointer, bytes: Int) {

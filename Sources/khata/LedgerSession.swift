@@ -13,10 +13,11 @@ enum LedgerSession {
     }
 
     /// The ledger of settings already loaded (logging is bootstrapped once per process).
-    static func open(_ settings: Settings) throws -> Ledger {
+    static func open(_ settings: Settings, groupObserver: (any DurableGroupObserver)? = nil) throws -> Ledger {
         var configuration = LedgerConfiguration()
         configuration.storage = settings.storage
-        return try Ledger.open(directory: settings.ledgerDirectory, configuration: configuration)
+        return try Ledger.open(
+            directory: settings.ledgerDirectory, configuration: configuration, groupObserver: groupObserver)
     }
 
     /// The most events one ledger submission takes, which every batch-size option is held to.

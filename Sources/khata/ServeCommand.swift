@@ -42,7 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
         guard keyCacheMilliseconds >= 0 else { throw ValidationError("--key-cache-milliseconds must not be negative") }
         let (settings, logger) = try await global.load(label: "khata.serve")
         let database = try await settings.openJobDatabase()
-        let ledger = try LedgerSession.open(settings)
+        let metrics = ServerMetrics()
+        let ledger = try LedgerSession.open(settings, groupObserver: metrics)
         defer { ledger.close() }
         // Sealed segments are verified in the background: damage shows in /health, /metrics and
         // the log long before a request needs the damaged record.
@@ -73,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.scheduler = jobs
         let scheduler = SchedulerService(scheduler: jobs, clock: Ledger.wallClockNanoseconds, logger: logger)
         try await KhataServer.serve(
-            ledger: ledger, database: database, configuration: configuration,
+            ledger: ledger, database: database, configuration: configuration, metrics: metrics,
             services: noScheduler ? [] : [scheduler], logger: logger)
     }
 }

@@ -92,8 +92,10 @@ struct TestServer: Sendable {
         ledgerConfiguration.storage.segmentSizeBytes = 4 << 20
         ledgerConfiguration.storage.spareSegmentCount = 0
         let clock = ManualClock()
+        let metrics = ServerMetrics()
         let ledger = try Ledger.open(
-            directory: directory.path + "/ledger", configuration: ledgerConfiguration, clock: clock.read)
+            directory: directory.path + "/ledger", configuration: ledgerConfiguration, clock: clock.read,
+            groupObserver: metrics)
         defer { ledger.close() }
         let database = try await JobDatabase.open(dataDir: directory.path)
         let (key, _) = try await APIKeys(database: database).create(name: "test admin", scopes: [.admin])
@@ -111,7 +113,8 @@ struct TestServer: Sendable {
             jobs: [counting], zone: .dhaka,
             runner: JobRunner(database: database, lockDirectory: directory.path + "/locks", clock: clock.read))
         try await KhataServer.prepareLedger(ledger)
-        let application = try KhataServer.application(ledger: ledger, database: database, configuration: configuration)
+        let application = try KhataServer.application(
+            ledger: ledger, database: database, configuration: configuration, metrics: metrics)
         let seen = KeyedClient.Seen()
         // The server and its client run on threads of their own: the test process runs many tests
         // at once, some of which block the cooperative pool (one thread per core) for seconds,

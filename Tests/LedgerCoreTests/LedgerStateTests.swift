@@ -10,8 +10,8 @@ struct LedgerStateTests {
 
     /// A ledger with a bKash clearing account (may go negative: it mirrors money outside) and a
     /// merchant that must never be overdrawn.
-    static func ledger() -> LedgerState {
-        let state = LedgerState()
+    static func ledger() -> LedgerState<Unshared> {
+        let state = LedgerState<Unshared>()
         let results = state.apply(
             [
                 .createAccount(NewAccount(id: 1, key: "provider:bkash:clearing", currency: .bdt)),
@@ -32,7 +32,7 @@ struct LedgerStateTests {
                 reference: "PAY-\(id)", flags: .pending))
     }
 
-    static func codes(_ state: LedgerState, _ events: [Event], at now: UInt64 = start + second) -> [ResultCode] {
+    static func codes(_ state: LedgerState<Unshared>, _ events: [Event], at now: UInt64 = start + second) -> [ResultCode] {
         state.apply(events, now: now).map(\.code)
     }
 

@@ -9,7 +9,7 @@ struct ReferenceModelTests {
     @Test("random streams agree with the model", arguments: [(10, UInt64(1)), (10_000, UInt64(2)), (40, UInt64(3))])
     func agreesWithModel(accountCount: Int, seed: UInt64) {
         var workload = Workload(accountCount: accountCount, seed: seed)
-        let engine = LedgerState()
+        let engine = LedgerState<Unshared>()
         let model = ReferenceLedger()
         var now: UInt64 = 1_764_000_000 * 1_000_000_000
         var resolutions: [UInt128: Int] = [:]
@@ -63,7 +63,7 @@ struct ReferenceModelTests {
         #expect(workload.counts.okTransfers > 20_000, "too few successful transfers to mean much")
     }
 
-    private func compareStates(_ engine: LedgerState, _ model: ReferenceLedger, seed: UInt64) {
+    private func compareStates(_ engine: LedgerState<Unshared>, _ model: ReferenceLedger, seed: UInt64) {
         #expect(engine.allAccounts.count == model.accounts.count)
         for account in engine.allAccounts {
             guard let row = model.accounts[account.id] else {
@@ -156,7 +156,7 @@ struct Workload {
     }
 
     /// A hold still open whose deadline is later than `time`, if one is found quickly.
-    mutating func openHold(engine: LedgerState, after time: UInt64) -> (UInt128, UInt64)? {
+    mutating func openHold(engine: LedgerState<Unshared>, after time: UInt64) -> (UInt128, UInt64)? {
         for _ in 0..<20 {
             let id = pick(holdIds)
             if let hold = engine.transfer(id: id), hold.state == .pending, hold.expiresAt > time {
@@ -166,7 +166,7 @@ struct Workload {
         return nil
     }
 
-    mutating func nextBatch(engine: LedgerState, now: UInt64, focus: UInt128? = nil) -> [Event] {
+    mutating func nextBatch(engine: LedgerState<Unshared>, now: UInt64, focus: UInt128? = nil) -> [Event] {
         let size = Int.random(in: 1...64, using: &random)
         var batch: [Event] = []
         if let focus {
@@ -192,7 +192,7 @@ struct Workload {
         return batch
     }
 
-    private mutating func nextEvent(engine: LedgerState, now: UInt64) -> Event {
+    private mutating func nextEvent(engine: LedgerState<Unshared>, now: UInt64) -> Event {
         let roll = Int.random(in: 0..<100, using: &random)
         let linked: TransferFlags = Int.random(in: 0..<100, using: &random) < 8 ? .linked : []
         switch roll {

@@ -5,9 +5,9 @@ import Testing
 @Suite("State snapshots")
 struct SnapshotTests {
     /// A state built from the reference-model workload: every kind of account and transfer.
-    static func busyState() -> (LedgerState, Workload, UInt64) {
+    static func busyState() -> (LedgerState<Unshared>, Workload, UInt64) {
         var workload = Workload(accountCount: 30, seed: 77)
-        let state = LedgerState()
+        let state = LedgerState<Unshared>()
         var now: UInt64 = 1_764_000_000 * 1_000_000_000
         for batch in workload.setup() { _ = state.apply(batch, now: now) }
         for _ in 0..<300 {
@@ -21,7 +21,7 @@ struct SnapshotTests {
     func roundTrip() throws {
         var (state, workload, now) = Self.busyState()
         let bytes = state.snapshot()
-        let restored = try LedgerState(snapshot: bytes)
+        let restored = try LedgerState<Unshared>(snapshot: bytes)
         #expect(restored.snapshot() == bytes)
         #expect(restored.allAccounts == state.allAccounts)
         #expect(restored.lastTimestamp == state.lastTimestamp)
@@ -41,10 +41,10 @@ struct SnapshotTests {
     func refusals() {
         let (state, _, _) = Self.busyState()
         var bytes = state.snapshot()
-        #expect(throws: SnapshotError.self) { try LedgerState(snapshot: Array(bytes.dropLast(3))) }
-        #expect(throws: SnapshotError.self) { try LedgerState(snapshot: bytes + [0]) }
+        #expect(throws: SnapshotError.self) { try LedgerState<Unshared>(snapshot: Array(bytes.dropLast(3))) }
+        #expect(throws: SnapshotError.self) { try LedgerState<Unshared>(snapshot: bytes + [0]) }
         bytes[0] = UInt8(ascii: "X")
-        #expect(throws: SnapshotError.self) { try LedgerState(snapshot: bytes) }
-        #expect(throws: SnapshotError.self) { try LedgerState(snapshot: []) }
+        #expect(throws: SnapshotError.self) { try LedgerState<Unshared>(snapshot: bytes) }
+        #expect(throws: SnapshotError.self) { try LedgerState<Unshared>(snapshot: []) }
     }
 }

@@ -8,7 +8,7 @@ struct TagIndexTests {
     @Test("agrees with a dictionary through inserts, removals (tombstones) and growth (seeded)")
     func agreesWithDictionary() {
         var random = SplitMix(seed: 128)
-        let index = TagIndex(minimumCapacity: 4)
+        let index = TagIndex<Unshared>(minimumCapacity: 4)
         // The index maps hashes to record numbers; the "records" here are the keys themselves.
         var records: [UInt128] = []
         var reference: [UInt128: Int] = [:]
@@ -44,7 +44,7 @@ struct TagIndexTests {
 
     @Test("ids that share a tag are told apart by the record")
     func sharedTags() {
-        let index = TagIndex(minimumCapacity: 16)
+        let index = TagIndex<Unshared>(minimumCapacity: 16)
         // The confirm closure decides: two records under one hash are both found, each by its own check.
         let hash: UInt64 = 0xDEAD_BEEF_0000_0001
         let first = index.find(hash) { _ in false }

@@ -21,7 +21,7 @@ struct ScratchLedger {
         var bytes = Array((NSTemporaryDirectory() + "khata-ledger-XXXXXX").utf8CString)
         let made = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed")
-        path = String(cString: bytes) + "/ledger"
+        path = bytes.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } + "/ledger"
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }

@@ -86,7 +86,7 @@ struct LogBackedRequestTests {
         let scratch = ScratchLedger()
         defer { scratch.remove() }
         let batches = Self.batches()
-        let reference = LedgerState()
+        let reference = LedgerState<Unshared>()
         let referenceClock = SteppingClock()
         var expected: [[EventResult]] = []
         for batch in batches { expected.append(reference.apply(batch, now: referenceClock.now())) }

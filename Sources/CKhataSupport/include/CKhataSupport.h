@@ -19,21 +19,11 @@ int khata_crc32c_is_hardware(void);
 /// Names the calling thread (at most 15 bytes are kept), as `top -H` and profilers show it.
 void khata_set_thread_name(const char *name);
 
-/// A read prefetch hint for the cache line holding `address`. Swift cannot import the compiler
-/// builtin directly, so it is wrapped here.
-static inline void khata_prefetch(const void *address) {
-    __builtin_prefetch(address, 0, 3);
-}
-
-/// A write prefetch hint for the cache line holding `address`.
-static inline void khata_prefetch_for_write(const void *address) {
-    __builtin_prefetch(address, 1, 3);
-}
-
 /// Atomic loads and stores on plain memory shared between the sequencer (the one writer) and
-/// reader threads. Swift's `Atomic` lives only in stored properties, not in raw tables, so the
-/// C11 builtins are wrapped here. A release store publishes everything written before it to a
-/// thread whose acquire load sees the stored value.
+/// reader threads, for the engine's publication policy (`ReleaseAcquire`). Swift's `Atomic` lives
+/// only in stored properties, not in raw tables, so the C11 builtins are wrapped here. A release
+/// store publishes everything written before it to a thread whose acquire load sees the stored
+/// value.
 static inline uint64_t khata_load_acquire_u64(const uint64_t *address) {
     return __atomic_load_n(address, __ATOMIC_ACQUIRE);
 }

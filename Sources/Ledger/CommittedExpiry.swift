@@ -1,4 +1,5 @@
 import CKhataSupport
+import LedgerCore
 import Synchronization
 
 /// Committed holds ordered by when their payment window closes, for the expiry job: written by
