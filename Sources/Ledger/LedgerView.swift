@@ -211,4 +211,3 @@ struct LedgerView: Sendable {
         }
     }
 }
-

@@ -154,4 +154,3 @@ final class Sequencer: @unchecked Sendable {
     /// The last checkpoint write that failed, if any (reported by the engine).
     var checkpointFailure: StorageError? { checkpointer.lastFailure }
 }
-

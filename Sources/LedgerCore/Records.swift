@@ -132,12 +132,16 @@ package struct TransferRecord: BitwiseCopyable {
     package static let refundedBit: UInt8 = 0x80
 
     @inline(__always)
-    package static func committedStateAddress(_ record: UnsafeMutablePointer<TransferRecord>) -> UnsafeMutablePointer<UInt8> {
+    package static func committedStateAddress(_ record: UnsafeMutablePointer<TransferRecord>) -> UnsafeMutablePointer<
+        UInt8
+    > {
         (UnsafeMutableRawPointer(record) + committedStateOffset).assumingMemoryBound(to: UInt8.self)
     }
 
     @inline(__always)
-    static func nextAddress(_ record: UnsafeMutablePointer<TransferRecord>, debitSide: Bool) -> UnsafeMutablePointer<UInt32> {
+    static func nextAddress(_ record: UnsafeMutablePointer<TransferRecord>, debitSide: Bool) -> UnsafeMutablePointer<
+        UInt32
+    > {
         (UnsafeMutableRawPointer(record) + (debitSide ? nextOfDebitOffset : nextOfCreditOffset))
             .assumingMemoryBound(to: UInt32.self)
     }

@@ -67,7 +67,8 @@ package final class StateTables<Publication: MemoryPublication>: @unchecked Send
     func liveAccount(at index: Int) -> Account {
         let record = accounts.pointer(index).pointee
         return account(
-            at: index, balances: (record.debitsPending, record.debitsPosted, record.creditsPending, record.creditsPosted))
+            at: index,
+            balances: (record.debitsPending, record.debitsPosted, record.creditsPending, record.creditsPosted))
     }
 
     /// The transfer at `index` as readers see it: its request read back by `request`, with the

@@ -32,7 +32,9 @@ struct LedgerStateTests {
                 reference: "PAY-\(id)", flags: .pending))
     }
 
-    static func codes(_ state: LedgerState<Unshared>, _ events: [Event], at now: UInt64 = start + second) -> [ResultCode] {
+    static func codes(
+        _ state: LedgerState<Unshared>, _ events: [Event], at now: UInt64 = start + second
+    ) -> [ResultCode] {
         state.apply(events, now: now).map(\.code)
     }
 
