@@ -60,8 +60,11 @@ let package = Package(
         // The jobs' relational state: SQLite in the data directory by default.
         // One C call Swift cannot make: SQLite's variadic sqlite3_config.
         .target(name: "CJobStoreSupport", dependencies: ["CSQLite"]),
+        // Hashes, HMAC, constant-time comparison and secure random bytes, on OpenSSL's libcrypto:
+        // API keys, webhook signatures, derived booking ids.
+        .target(name: "KhataCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSettings),
         .target(
-            name: "JobStore", dependencies: ["CSQLite", "CJobStoreSupport", "CPostgres", "COpenSSL"],
+            name: "JobStore", dependencies: ["CSQLite", "CJobStoreSupport", "CPostgres", "KhataCrypto"],
             swiftSettings: strictSettings),
         // The scheduler of the batch jobs: cron schedules, time zones, runs.
         .target(
@@ -79,7 +82,7 @@ let package = Package(
         .target(
             name: "KhataServer",
             dependencies: [
-                "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage", "JSONInput",
+                "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage", "JSONInput", "KhataCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -149,7 +152,7 @@ let package = Package(
             name: "KhataServerTests",
             dependencies: [
                 "TestSupport", "KhataServer", "JSONInput", "JobStore", "Scheduler", "Ledger", "LedgerCore",
-                "LedgerStorage", .product(name: "Hummingbird", package: "hummingbird"),
+                "LedgerStorage", "KhataCrypto", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -163,7 +166,10 @@ let package = Package(
         .testTarget(
             name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler", "JobStore"],
             swiftSettings: strictSettings),
-        .testTarget(name: "JobStoreTests", dependencies: ["TestSupport", "JobStore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "JobStoreTests", dependencies: ["TestSupport", "JobStore", "KhataCrypto"],
+            swiftSettings: strictSettings),
+        .testTarget(name: "KhataCryptoTests", dependencies: ["KhataCrypto"], swiftSettings: strictSettings),
         .testTarget(
             name: "LedgerCoreTests",
             dependencies: [

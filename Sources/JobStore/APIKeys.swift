@@ -1,3 +1,5 @@
+import KhataCrypto
+
 /// What an API key may do. `admin` may do everything.
 public enum Scope: String, CaseIterable, Sendable, Comparable {
     /// Post transfers and reservations, confirm and cancel them.

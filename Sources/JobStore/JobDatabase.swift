@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import KhataCrypto
 import Synchronization
 
 /// The job state's database: SQLite in the data directory (the embedded default), or PostgreSQL

@@ -1,5 +1,6 @@
 import CPostgres
 import Foundation
+import KhataCrypto
 
 #if canImport(Glibc)
     import Glibc

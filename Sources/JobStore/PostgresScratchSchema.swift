@@ -1,3 +1,5 @@
+import KhataCrypto
+
 /// A schema of its own in a PostgreSQL database, for tests and benchmarks that must not touch
 /// anything else there: created when made, and dropped with everything in it by `drop`. `url`
 /// connects with the schema first on the search path.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import JSONInput
 import JobStore
+import KhataCrypto
 import Ledger
 import LedgerCore
 

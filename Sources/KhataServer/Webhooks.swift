@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import JSONInput
 import JobStore
+import KhataCrypto
 import Ledger
 import LedgerCore
 import Logging

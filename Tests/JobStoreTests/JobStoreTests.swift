@@ -1,5 +1,6 @@
 import Foundation
 import JobStore
+import KhataCrypto
 import TestSupport
 import Testing
 
@@ -155,17 +156,6 @@ struct JobStoreTests {
         #expect(try await keys.list().first?.revokedAt != nil)
         let admin = APIKeyInfo(id: "k", name: "", scopes: [.admin], createdAt: "", revokedAt: nil)
         #expect(Scope.allCases.allSatisfy(admin.allows))
-    }
-
-    @Test("HMAC-SHA256 matches RFC 4231 test case 2, and comparison is exact")
-    func hmac() {
-        let digest = Crypto.hmacSHA256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
-        #expect(Crypto.hex(digest) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-        #expect(Crypto.bytes(hex: Crypto.hex(digest)) == digest)
-        #expect(Crypto.bytes(hex: "zz") == nil)
-        #expect(Crypto.constantTimeEqual(digest, digest))
-        #expect(!Crypto.constantTimeEqual(digest, Array(digest.dropLast())))
-        #expect(!Crypto.constantTimeEqual(digest, digest.map { $0 ^ 1 }))
     }
 
     @Test("job runs: ids in order, outcomes, counts, abandoned runs, schedule slots", arguments: Backend.available)

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import JobStore
+import KhataCrypto
 import Ledger
 import TestSupport
 import Testing

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import JobStore
+import KhataCrypto
 import Testing
 
 /// Provider webhooks through a live server: signatures, the timestamp window, replays.
