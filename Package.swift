@@ -79,9 +79,14 @@ let package = Package(
         // The expire-reservations job: voids holds whose payment window has passed.
         .target(
             name: "Expiry", dependencies: ["Ledger", "LedgerCore"], path: "Jobs/Expiry", swiftSettings: strictSettings),
+        // The booking rules: reservations, confirmations, cancellations, webhook outcomes.
+        .target(
+            name: "Bookings", dependencies: ["Ledger", "LedgerCore", "JobStore", "KhataCrypto"],
+            swiftSettings: strictSettings),
         .target(
             name: "KhataServer",
             dependencies: [
+                "Bookings",
                 "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage", "JSONInput", "KhataCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,45 +1,6 @@
+import Bookings
 import JobStore
 import LedgerCore
-
-/// The payment providers a reservation can be paid through, each with its clearing account: the
-/// money the provider owes the platform for payments it took.
-enum Provider: String, CaseIterable, Sendable {
-    case bkash = "BKASH"
-    case nagad = "NAGAD"
-    case sslcommerz = "SSLCOMMERZ"
-
-    /// The ledger account the provider's payments are held from.
-    var clearingAccountKey: String { "provider:\(rawValue.lowercased()):clearing" }
-
-    /// The provider named in a webhook path (`bkash`, `nagad`, `sslcommerz`), any case.
-    init?(pathName: String) { self.init(rawValue: pathName.uppercased()) }
-}
-
-/// Business codes Khata's own transfers carry.
-enum BusinessCode {
-    /// A reservation's hold, its capture and its release.
-    static let bookingPayment: UInt16 = 1
-}
-
-/// Where a reservation stands, read from its hold in the ledger.
-enum ReservationState: String, Encodable {
-    case paymentPending = "PAYMENT_PENDING"
-    case bookingConfirmed = "BOOKING_CONFIRMED"
-    case cancelled = "CANCELLED"
-    case expired = "EXPIRED"
-
-    /// The state of a hold at `now` (nanoseconds): a pending hold whose window has passed is
-    /// expired even before the expiry job voids it, because the ledger refuses to capture it.
-    init(hold: Transfer, now: UInt64) {
-        switch hold.state {
-        case .pending: self = now >= hold.expiresAt ? .expired : .paymentPending
-        case .pendingPosted: self = .bookingConfirmed
-        case .pendingVoided: self = .cancelled
-        case .pendingExpired: self = .expired
-        case .posted: preconditionFailure("a reservation's hold \(hold.fields.id) is not a pending transfer")
-        }
-    }
-}
 
 /// A refused confirmation as the API shows it.
 struct RefusedConfirmationBody: Encodable {
@@ -55,7 +16,7 @@ struct RefusedConfirmationBody: Encodable {
 struct ReservationBody: Encodable {
     var id: String
     var bookingId: String
-    var state: ReservationState
+    var state: String
     var paymentReference: String
     var provider: String
     var amount: String
@@ -71,4 +32,31 @@ struct ReservationBody: Encodable {
     var confirmedAt: String?
     var cancelledAt: String?
     var refusedConfirmations: [RefusedConfirmationBody]
+}
+
+extension ReservationBody {
+    init(_ reservation: Reservation) {
+        let record = reservation.record
+        let currency = reservation.currency
+        let hold = reservation.hold
+        self.init(
+            id: String(record.holdId), bookingId: record.bookingId, state: reservation.state.rawValue,
+            paymentReference: record.paymentReference, provider: record.provider,
+            amount: Amount(minorUnits: UInt64(record.amountMinor)).formatted(currency, grouping: false),
+            currency: record.currency, customerId: record.customerId, serviceId: record.serviceId,
+            customerPhone: record.customerPhone, customerEmail: record.customerEmail,
+            paymentWindowSeconds: record.paymentWindowSeconds, createdAt: UTCTime.text(nanoseconds: hold.timestamp),
+            expiresAt: UTCTime.text(nanoseconds: hold.expiresAt),
+            providerTransactionId: reservation.confirmation?.fields.reference.string,
+            confirmedAt: reservation.confirmation.map { UTCTime.text(nanoseconds: $0.timestamp) },
+            cancelledAt: reservation.cancellation.map { UTCTime.text(nanoseconds: $0.timestamp) },
+            refusedConfirmations: reservation.refusedConfirmations.map { attempt in
+                RefusedConfirmationBody(
+                    providerTransactionId: attempt.providerTransactionId,
+                    amount: attempt.amountMinor.map {
+                        Amount(minorUnits: UInt64(clamping: $0)).formatted(currency, grouping: false)
+                    }, source: attempt.source, outcome: attempt.outcome, detail: attempt.detail,
+                    attemptedAt: attempt.attemptedAt)
+            })
+    }
 }

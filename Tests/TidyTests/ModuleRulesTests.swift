@@ -18,7 +18,10 @@ struct ModuleRulesTests {
         "Expiry": ["Ledger", "LedgerCore"],
         "StorageBench": ["LedgerStorage"],
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
-        "KhataServer": ["JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage", "Scheduler"],
+        "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
+        "KhataServer": [
+            "Bookings", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage", "Scheduler",
+        ],
         "khata": [
             "Expiry", "JSONInput", "JobStore", "KhataServer", "Ledger", "LedgerBench", "LedgerCore", "LedgerStorage",
             "Scheduler", "StorageBench",

@@ -1,14 +1,27 @@
-/// The OpenAPI 3.1 description of the API, served at `GET /docs`. Tests check it against the
-/// running server: every route it lists answers, every route the server has is listed, and every
-/// answer a test sees validates against the schema for its status.
+import HTTPTypes
+import JobStore
+
+/// The OpenAPI 3.1 description of the API, served at `GET /docs`, assembled from the routes the
+/// controllers declare (each with its `OpenAPIOperation`) and the shared schemas. Tests check it
+/// against the running server: every route it lists answers, every route the server has is
+/// listed, and every answer a test sees validates against the schema for its status.
 enum OpenAPIDocument {
     typealias S = OpenAPISchemas
 
-    /// The document as JSON text, built once.
-    static let text: String = document.text() + "\n"
+    /// The document of `routes` as JSON text.
+    static func text(routes: [APIRoute]) -> String { document(routes: routes).text() + "\n" }
 
-    static var document: JSONValue {
-        [
+    static func document(routes: [APIRoute]) -> JSONValue {
+        var paths: [(String, [(String, JSONValue)])] = []
+        for route in routes {
+            let operation = (route.method.rawValue.lowercased(), route.operation.json(scope: route.scope?.rawValue))
+            if let index = paths.firstIndex(where: { $0.0 == route.path }) {
+                paths[index].1.append(operation)
+            } else {
+                paths.append((route.path, [operation]))
+            }
+        }
+        return [
             "openapi": "3.1.0",
             "info": [
                 "title": "Khata",
@@ -24,7 +37,7 @@ enum OpenAPIDocument {
                         + "and a known path with another method 405 method-not-allowed with Allow."),
             ],
             "servers": [["url": "/"]],
-            "paths": .object(paths),
+            "paths": .object(paths.map { ($0.0, .object($0.1)) }),
             "components": [
                 "schemas": .object(S.all),
                 "securitySchemes": [
@@ -93,42 +106,20 @@ enum OpenAPIDocument {
     }
 
     static let idParameter = pathParameter("id", S.id)
+}
 
-    static var paths: [(String, JSONValue)] {
-        [
-            (
-                "/health",
-                [
-                    "get": operation(
-                        "Liveness and ledger readiness", scope: nil,
-                        answers: [(200, answer("Ready", "Health")), (503, answer("The ledger stopped", "Health"))],
-                        problems: [])
-                ]
-            ),
-            (
-                "/metrics",
-                [
-                    "get": operation(
-                        "Prometheus metrics", scope: nil,
-                        answers: [
-                            (
-                                200,
-                                json(["type": "string"], type: "text/plain").adding([
-                                    ("description", "The Prometheus text format")
-                                ])
-                            )
-                        ], problems: [])
-                ]
-            ),
-            (
-                "/docs",
-                [
-                    "get": operation(
-                        "This OpenAPI document", scope: nil,
-                        answers: [(200, json(["type": "object"]).adding([("description", "OpenAPI 3.1")]))],
-                        problems: [])
-                ]
-            ),
-        ] + OpenAPIPaths.v1 + OpenAPIJobs.paths
+/// What the OpenAPI document says of one operation; its scope comes from the route.
+struct OpenAPIOperation: Sendable {
+    let summary: String
+    var parameters: [JSONValue] = []
+    /// The schema of the request body, by name.
+    var body: String? = nil
+    let answers: [(Int, JSONValue)]
+    /// The error statuses it answers (401 and 403 are added for routes that need a key).
+    let problems: [Int]
+
+    func json(scope: String?) -> JSONValue {
+        OpenAPIDocument.operation(
+            summary, scope: scope, parameters: parameters, body: body, answers: answers, problems: problems)
     }
 }

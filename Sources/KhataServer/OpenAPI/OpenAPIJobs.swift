@@ -1,4 +1,4 @@
-/// The batch jobs' routes and schemas in the OpenAPI document.
+/// The batch jobs' schemas in the OpenAPI document.
 enum OpenAPIJobs {
     typealias D = OpenAPIDocument
     typealias S = OpenAPISchemas
@@ -41,39 +41,6 @@ enum OpenAPIJobs {
             ),
             ("Jobs", S.object("The jobs", required: ["jobs"], [("jobs", S.array(S.ref("Job"), ""))])),
             ("JobRuns", S.object("Runs, newest first", required: ["runs"], [("runs", S.array(S.ref("JobRun"), ""))])),
-        ]
-    }
-
-    static var paths: [(String, JSONValue)] {
-        [
-            (
-                "/v1/jobs",
-                [
-                    "get": D.operation(
-                        "The batch jobs: schedule, next run, last run", scope: "read",
-                        answers: [(200, D.answer("The jobs", "Jobs"))], problems: [503])
-                ]
-            ),
-            (
-                "/v1/jobs/{name}/run",
-                [
-                    "post": D.operation(
-                        "Run a job now, with the same lock as scheduled runs; answers when it ends", scope: "admin",
-                        parameters: [D.pathParameter("name", ["type": "string"])],
-                        answers: [(200, D.answer("The run", "JobRun"))], problems: [404, 409, 503])
-                ]
-            ),
-            (
-                "/v1/jobs/runs",
-                [
-                    "get": D.operation(
-                        "Job runs, newest first", scope: "read",
-                        parameters: [
-                            D.queryParameter("job", ["type": "string", "description": "Only this job's runs"]),
-                            D.queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": 1_000]),
-                        ], answers: [(200, D.answer("The runs", "JobRuns"))], problems: [400, 503])
-                ]
-            ),
         ]
     }
 }

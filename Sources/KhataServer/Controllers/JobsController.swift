@@ -46,9 +46,43 @@ struct JobBody: Encodable {
 struct JobsAnswer: Encodable { var jobs: [JobBody] }
 struct RunsAnswer: Encodable { var runs: [JobRunBody] }
 
-/// `GET /v1/jobs`, `POST /v1/jobs/{name}/run`, `GET /v1/jobs/runs`: the scheduler's jobs, runs by
-/// hand (with the same lock as scheduled runs) and their history.
-extension API {
+/// `/v1/jobs`: the scheduler's jobs, runs by hand (with the same lock as scheduled runs) and their
+/// history.
+struct JobsController: APIController {
+    typealias D = OpenAPIDocument
+    let scheduler: JobScheduler?
+    let now: @Sendable () -> UInt64
+
+    var routes: [APIRoute] {
+        [
+            APIRoute(
+                .get, "/v1/jobs", scope: .read,
+                OpenAPIOperation(
+                    summary: "The batch jobs: schedule, next run, last run",
+                    answers: [(200, D.answer("The jobs", "Jobs"))], problems: [503])
+            ) { _, _ in try await jobs() },
+            APIRoute(
+                .post, "/v1/jobs/{name}/run", scope: .admin,
+                OpenAPIOperation(
+                    summary: "Run a job now, with the same lock as scheduled runs; answers when it ends",
+                    parameters: [D.pathParameter("name", ["type": "string"])],
+                    answers: [(200, D.answer("The run", "JobRun"))], problems: [404, 409, 503])
+            ) { _, context in try await run(context.pathParameter("name")) },
+            APIRoute(
+                .get, "/v1/jobs/runs", scope: .read,
+                OpenAPIOperation(
+                    summary: "Job runs, newest first",
+                    parameters: [
+                        D.queryParameter("job", ["type": "string", "description": "Only this job's runs"]),
+                        D.queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": 1_000]),
+                    ], answers: [(200, D.answer("The runs", "JobRuns"))], problems: [400, 503])
+            ) { request, _ in
+                let query = request.uri.queryParameters
+                return try await runs(job: query["job"].map(String.init), limit: query["limit"])
+            },
+        ]
+    }
+
     func jobs() async throws -> Response {
         guard let scheduler else { return try JSONResponse.make(JobsAnswer(jobs: [])) }
         let now = Int64(self.now() / 1_000_000_000)
@@ -65,7 +99,7 @@ extension API {
         return try JSONResponse.make(JobsAnswer(jobs: bodies))
     }
 
-    func runJob(_ name: String) async throws -> Response {
+    func run(_ name: String) async throws -> Response {
         guard let scheduler, let job = scheduler.jobs.first(where: { $0.name == name }) else {
             throw Problem.notFound("job", "no job named \"\(name)\"")
         }
@@ -77,16 +111,21 @@ extension API {
         }
     }
 
-    func jobRuns(job: String?, limit limitText: String?) async throws -> Response {
-        var limit = 50
-        if let limitText {
-            guard let value = Int(limitText), (1...1_000).contains(value) else {
-                throw Problem.badRequest("invalid-limit", "Invalid limit", "limit \"\(limitText)\" must be 1...1000")
-            }
-            limit = value
-        }
+    func runs(job: String?, limit limitText: Substring?) async throws -> Response {
+        let limit = try PathValues.limit(limitText, fallback: 50)
         guard let scheduler else { return try JSONResponse.make(RunsAnswer(runs: [])) }
         let runs = try await storeCall { try await scheduler.runner.runs.history(job: job, limit: limit) }
         return try JSONResponse.make(RunsAnswer(runs: runs.map(JobRunBody.init)))
+    }
+}
+
+/// A call into the job store; its failures are the deployment's, answered as 503.
+func storeCall<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as DatabaseError {
+        throw Problem(
+            .serviceUnavailable, "store-unavailable", "Store unavailable",
+            detail: "the job store failed (\(error.code)); retry with the same request")
     }
 }

@@ -2,34 +2,45 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import JSONInput
-import Synchronization
+import JobStore
 
-/// The routes the server answers, by method and path template, added to the router through it:
-/// an unmatched path answers 404 `route-not-found` and a known path with another method 405
+/// The routes the server answers, by method and path template: mounted on the router (each in
+/// the group of its scope, whose middleware authenticates), and remembered so that an unmatched
+/// path answers 404 `route-not-found` and a known path with another method 405
 /// `method-not-allowed` with `Allow`, both as problem documents like every other error.
 final class RouteTable: Sendable {
-    private let templates = Mutex<[(method: HTTPRequest.Method, segments: [Substring])]>([])
+    private let templates: [(method: HTTPRequest.Method, segments: [Substring])]
 
-    /// Adds `handler` for `method` on `path` (`/v1/transfers/{id}`) to `router`, and remembers it.
-    func add(
-        _ method: HTTPRequest.Method, _ path: String, on router: Router<BasicRequestContext>,
-        _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
-    ) {
-        router.on(RouterPath(path), method: method, use: handler)
-        templates.withLock { $0.append((method, path.split(separator: "/"))) }
+    init(_ routes: [APIRoute]) {
+        templates = routes.map { ($0.method, $0.path.split(separator: "/")) }
+    }
+
+    /// Mounts `routes` on `router`: routes without a scope on the router itself, the others in one
+    /// group per scope, behind `ScopeMiddleware`. Router middleware added before this wraps them
+    /// all (Hummingbird applies middleware to the routes added after it).
+    static func mount(_ routes: [APIRoute], on router: Router<BasicRequestContext>, auth: Authenticator) {
+        var groups: [Scope: RouterGroup<BasicRequestContext>] = [:]
+        for route in routes {
+            if let scope = route.scope {
+                let group =
+                    groups[scope] ?? router.group().add(middleware: ScopeMiddleware(scope: scope, auth: auth))
+                groups[scope] = group
+                group.on(RouterPath(route.path), method: route.method, use: route.handler)
+            } else {
+                router.on(RouterPath(route.path), method: route.method, use: route.handler)
+            }
+        }
     }
 
     /// The methods some route takes on `path`, in the order they were added.
     func methods(on path: String) -> [HTTPRequest.Method] {
         let segments = path.split(separator: "/")
-        return templates.withLock { routes in
-            routes.filter { route in
-                route.segments.count == segments.count
-                    && zip(route.segments, segments).allSatisfy { template, segment in
-                        template.hasPrefix("{") || template == segment
-                    }
-            }.map(\.method)
-        }
+        return templates.filter { route in
+            route.segments.count == segments.count
+                && zip(route.segments, segments).allSatisfy { template, segment in
+                    template.hasPrefix("{") || template == segment
+                }
+        }.map(\.method)
     }
 
     /// The problem for a request no route took: 405 with `Allow` when the path is known.

@@ -1,11 +1,9 @@
-import Foundation
+import Bookings
 import HTTPTypes
 import Hummingbird
 import JSONInput
 import JobStore
 import KhataCrypto
-import Ledger
-import LedgerCore
 import Logging
 
 /// What a webhook came to.
@@ -24,13 +22,44 @@ extension HTTPField.Name {
 /// secret and sends `X-Khata-Timestamp: TIMESTAMP` (Unix seconds) and
 /// `X-Khata-Signature: sha256=HEX`. A valid delivery answers 200 with its outcome (also when the
 /// confirmation was refused, which a retry would not change); a delivery already seen for the
-/// same provider transaction answers its first outcome and changes nothing.
-extension API {
+/// same provider transaction answers its first outcome and changes nothing. What a delivery does
+/// is the booking rules' (`BookingDesk.deliver`); this layer verifies and answers.
+struct WebhooksController: APIController {
+    typealias D = OpenAPIDocument
+    typealias S = OpenAPISchemas
+    let desk: BookingDesk
+    let bodies: BodyReader
+    let secrets: [Provider: [UInt8]]
+    let toleranceSeconds: UInt64
+
+    var routes: [APIRoute] {
+        [
+            APIRoute(
+                .post, "/v1/webhooks/{provider}", scope: nil,
+                OpenAPIOperation(
+                    summary: "A provider's signed payment notification",
+                    parameters: [
+                        D.pathParameter("provider", S.choice("Provider", ["bkash", "nagad", "sslcommerz"])),
+                        [
+                            "name": "X-Khata-Timestamp", "in": "header", "required": true,
+                            "schema": ["type": "string", "pattern": "^[0-9]{1,12}$"],
+                        ],
+                        [
+                            "name": "X-Khata-Signature", "in": "header", "required": true,
+                            "schema": ["type": "string", "pattern": "^sha256=[0-9a-f]{64}$"],
+                        ],
+                    ], body: "WebhookRequest",
+                    answers: [(200, D.answer("Processed, or a repeat of a processed delivery", "WebhookAnswer"))],
+                    problems: [400, 401, 404, 413, 500, 503])
+            ) { request, context in try await webhook(context.pathParameter("provider"), request, context) }
+        ]
+    }
+
     func webhook(_ providerName: String, _ request: Request, _ context: some RequestContext) async throws -> Response {
         guard let provider = Provider(pathName: providerName) else {
             throw Problem.notFound("provider", "no provider \"\(providerName)\"")
         }
-        guard let secret = webhookSecrets[provider] else {
+        guard let secret = secrets[provider] else {
             // Without a secret nothing from this provider can be verified: the endpoint does not
             // exist on this deployment (and an operator should hear of it).
             context.logger.warning(
@@ -39,43 +68,24 @@ extension API {
                 .notFound, "webhook-not-configured", "Webhook not configured",
                 detail: "no webhook secret is configured for \(provider.rawValue), so its webhooks are not accepted")
         }
-        let raw = try await rawBody(request)
+        let raw = try await bodies.read(request)
         try verifySignature(raw, request, secret: secret, provider: provider, logger: context.logger)
         let body = try WebhookRequest.parse(raw)
-        if let earlier = try await storeCall({
-            try await records.delivery(provider: provider.rawValue, providerTransactionId: body.providerTransactionId)
-        }) {
-            return try JSONResponse.make(
-                WebhookAnswer(outcome: earlier.outcome, duplicate: true, reservationId: earlier.holdId))
+        let delivery = WebhookDelivery(
+            providerTransactionId: body.providerTransactionId, paymentReference: body.paymentReference,
+            status: body.status, amount: ReservationsController.reader(body.amount))
+        let outcome = try await booking { try await desk.deliver(delivery, from: provider) }
+        if !outcome.duplicate {
+            context.logger.info(
+                "webhook",
+                metadata: [
+                    "provider": "\(provider.rawValue)", "outcome": "\(outcome.outcome)",
+                    "paymentReference": "\(body.paymentReference)",
+                ])
         }
-        let record = try await storeCall { try await records.reservation(paymentReference: body.paymentReference) }
-        let outcome: String
-        if body.status.uppercased() != "COMPLETED" {
-            outcome = "ignored-\(body.status.lowercased())"
-        } else if let record, try committedTransfer(record.holdId) != nil {
-            if record.provider != provider.rawValue {
-                outcome = "provider-mismatch"
-            } else {
-                let confirmation = ConfirmRequest(
-                    providerTransactionId: body.providerTransactionId, amount: body.amount)
-                outcome = try await confirm(record, confirmation, source: "webhook").word
-            }
-        } else {
-            outcome = "unknown-reference"
-        }
-        context.logger.info(
-            "webhook",
-            metadata: [
-                "provider": "\(provider.rawValue)", "outcome": "\(outcome)",
-                "paymentReference": "\(body.paymentReference)",
-            ])
-        let holdId = record.map { String($0.holdId) }
-        try await storeCall {
-            try await records.recordDelivery(
-                provider: provider.rawValue, providerTransactionId: body.providerTransactionId,
-                paymentReference: body.paymentReference, holdId: holdId, outcome: outcome)
-        }
-        return try JSONResponse.make(WebhookAnswer(outcome: outcome, duplicate: false, reservationId: holdId))
+        return try JSONResponse.make(
+            WebhookAnswer(
+                outcome: outcome.outcome, duplicate: outcome.duplicate, reservationId: outcome.holdId.map(String.init)))
     }
 
     /// Refuses a delivery whose signature is missing, wrong, or made outside the tolerance window
@@ -90,12 +100,12 @@ extension API {
         guard let timestampText = request.headers[.khataTimestamp], let timestamp = UInt64(timestampText) else {
             throw refuse("invalid-signature", "Invalid signature", "X-Khata-Timestamp must be Unix seconds")
         }
-        let nowSeconds = now() / 1_000_000_000
+        let nowSeconds = desk.now() / 1_000_000_000
         let skew = timestamp > nowSeconds ? timestamp - nowSeconds : nowSeconds - timestamp
-        guard skew <= webhookToleranceSeconds else {
+        guard skew <= toleranceSeconds else {
             throw refuse(
                 "stale-webhook", "Stale webhook",
-                "X-Khata-Timestamp is \(skew) s away from now; at most \(webhookToleranceSeconds) s is accepted")
+                "X-Khata-Timestamp is \(skew) s away from now; at most \(toleranceSeconds) s is accepted")
         }
         guard let header = request.headers[.khataSignature], header.hasPrefix("sha256="),
             let presented = Crypto.bytes(hex: String(header.dropFirst("sha256=".count)))

@@ -1,0 +1,22 @@
+/// The payment providers a reservation can be paid through, each with its clearing account: the
+/// money the provider owes the platform for payments it took.
+public enum Provider: String, CaseIterable, Sendable {
+    case bkash = "BKASH"
+    case nagad = "NAGAD"
+    case sslcommerz = "SSLCOMMERZ"
+
+    /// The ledger account the provider's payments are held from.
+    public var clearingAccountKey: String { "provider:\(rawValue.lowercased()):clearing" }
+
+    /// The provider named in a path or a command line (`bkash`, `nagad`, `sslcommerz`), any case.
+    public init?(pathName: String) { self.init(rawValue: pathName.uppercased()) }
+
+    /// The names accepted, for messages.
+    public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+/// Business codes Khata's own transfers carry.
+public enum BusinessCode {
+    /// A reservation's hold, its capture and its release.
+    public static let bookingPayment: UInt16 = 1
+}
