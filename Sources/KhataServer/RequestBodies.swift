@@ -46,97 +46,35 @@ struct AccountRequest {
     }
 }
 
-/// `POST /v1/transfers` and each event of a batch: accounts are named by key. The hot route:
-/// read straight from the bytes, with no intermediate document.
-struct TransferRequest {
-    var id: UInt128
-    var debitAccount: String?
-    var creditAccount: String?
-    var amount: AmountInput?
-    var pendingId: UInt128?
-    var timeoutSeconds: UInt32?
-    var code: UInt16?
-    var reference: TransferReference?
-    var flags: TransferFlags
-
-    static let fields = [
-        "id", "debitAccount", "creditAccount", "amount", "pendingId", "timeoutSeconds", "code", "reference", "flags",
-    ]
-
-    /// Reads one transfer object; `place` prefixes its fields in problems (`transfers[3].`).
-    init(scanner: inout JSONScanner, place: String, what: String) throws {
-        let reader = JSONObjectReader(what: what, place: place, known: Self.fields)
-        var id: UInt128?
-        var debitAccount: String?
-        var creditAccount: String?
-        var amount: AmountInput?
-        var pendingId: UInt128?
-        var timeoutSeconds: UInt32?
-        var code: UInt16?
-        var reference: TransferReference?
-        var flags: TransferFlags = []
-        try reader.read(&scanner) { scanner, key in
-            let field = place + key
-            switch key {
-            case "id": id = try scanner.id(field: field)
-            case "debitAccount": debitAccount = try scanner.accountKey(field: field)
-            case "creditAccount": creditAccount = try scanner.accountKey(field: field)
-            case "amount": amount = try scanner.amount(field: field)
-            case "pendingId": pendingId = try scanner.id(field: field)
-            case "timeoutSeconds": timeoutSeconds = try scanner.timeoutSeconds(field: field)
-            case "code": code = try scanner.code(field: field)
-            case "reference": reference = try scanner.reference(field: field)
-            default: flags = try scanner.transferFlags(field: field)
-            }
-        }
-        self.init(
-            id: try reader.required(id, "id"), debitAccount: debitAccount, creditAccount: creditAccount, amount: amount,
-            pendingId: pendingId, timeoutSeconds: timeoutSeconds, code: code, reference: reference, flags: flags)
-    }
-
-    init(
-        id: UInt128, debitAccount: String?, creditAccount: String?, amount: AmountInput?, pendingId: UInt128?,
-        timeoutSeconds: UInt32?, code: UInt16?, reference: TransferReference?, flags: TransferFlags
-    ) {
-        self.id = id
-        self.debitAccount = debitAccount
-        self.creditAccount = creditAccount
-        self.amount = amount
-        self.pendingId = pendingId
-        self.timeoutSeconds = timeoutSeconds
-        self.code = code
-        self.reference = reference
-        self.flags = flags
-    }
-
+extension TransferDraft {
     /// `POST /v1/transfers`.
-    static func parse(_ bytes: [UInt8]) throws -> TransferRequest {
+    static func parse(_ bytes: [UInt8]) throws -> TransferDraft {
         try JSONInput.read(bytes, what: "a transfer") { scanner in
-            try TransferRequest(scanner: &scanner, place: "", what: "a transfer")
+            try TransferDraft(scanner: &scanner, what: "a transfer")
         }
     }
 }
 
 /// `POST /v1/transfers/batch`.
 struct BatchRequest {
-    var transfers: [TransferRequest]
+    var transfers: [TransferDraft]
 
     static let reader = JSONObjectReader(what: "a batch", known: ["transfers"])
 
     /// At most `maximumEvents` transfers: a longer list is refused as soon as it is seen.
     static func parse(_ bytes: [UInt8], maximumEvents: Int) throws -> BatchRequest {
         try JSONInput.read(bytes, what: reader.what) { scanner in
-            var transfers: [TransferRequest]?
+            var transfers: [TransferDraft]?
             try reader.read(&scanner) { scanner, _ in
                 guard try scanner.peekKind() == .array else {
                     try scanner.skipValue()
                     throw JSONInputError(.invalidField, field: "transfers", "transfers must be an array of transfers")
                 }
-                var list: [TransferRequest] = []
+                var list: [TransferDraft] = []
                 try scanner.readArray { (scanner: inout JSONScanner, index: Int) throws in
                     guard index < maximumEvents else { throw BatchRequest.sizeProblem(count: index + 1, maximumEvents) }
                     let place = "transfers[\(index)]."
-                    list.append(try TransferRequest(scanner: &scanner, place: place, what: "a batch"))
+                    list.append(try TransferDraft(scanner: &scanner, place: place, what: "a batch"))
                 }
                 transfers = list
             }

@@ -92,7 +92,7 @@ struct JSONScannerTests {
         let body =
             #"{"id":"7","debitAccount":"a","creditAccount":"b","amount":12,"pendingId":null,"#
             + #""timeoutSeconds":60,"code":3,"reference":"R\u0041","flags":["pending"]}"#
-        let transfer = try TransferRequest.parse(Array(body.utf8))
+        let transfer = try TransferDraft.parse(Array(body.utf8))
         #expect(transfer.id == 7 && transfer.reference == "RA" && transfer.timeoutSeconds == 60)
         #expect(transfer.pendingId == nil && transfer.flags == .pending && transfer.code == 3)
         #expect(transfer.amount?.text == "12")
@@ -133,7 +133,7 @@ struct JSONScannerTests {
         ]
         for (text, kind, words) in refused {
             do {
-                _ = try TransferRequest.parse(Array(text.utf8))
+                _ = try TransferDraft.parse(Array(text.utf8))
                 Issue.record("\(text.prefix(80)) was accepted")
             } catch {
                 #expect(Self.kind(error) == kind, "\(text.prefix(80)): \(error)")

@@ -46,22 +46,6 @@ struct ServedLedger: Sendable {
         return account
     }
 
-    /// The currency of the transfer `pendingId` names (a hold, or an original to refund), for
-    /// reading an amount posted against it at its scale.
-    func currency(of pendingId: UInt128, at place: String) throws -> Currency {
-        guard pendingId != 0 else {
-            throw Problem.badRequest(
-                "missing-field", "Missing field",
-                "\(place.isEmpty ? "a transfer" : place) names its accounts or a pendingId")
-        }
-        guard let original = try committedTransfer(pendingId),
-            let account = ledger.account(id: original.fields.debitAccountId)
-        else {
-            throw Problem.notFound("transfer", "\(place)pendingId: no transfer has the id \(pendingId)")
-        }
-        return account.currency
-    }
-
     /// The answer for the committed transfer `id`, with `status`; 404 when there is none.
     func describe(_ id: UInt128, status: HTTPResponse.Status) throws -> Response {
         guard let transfer = try committedTransfer(id) else {
@@ -120,6 +104,16 @@ struct ServedLedger: Sendable {
         return Problem(
             status, Names.kebab(code), "Refused: \(code)",
             detail: "the ledger refused the event with result code \(code) (\(code.rawValue))")
+    }
+}
+
+/// The API names accounts by key only.
+extension ServedLedger: TransferDirectory {
+    func account(named name: String) throws -> Account? { ledger.account(key: name) }
+
+    func currency(ofTransfer id: UInt128) throws -> Currency? {
+        guard let original = try committedTransfer(id) else { return nil }
+        return ledger.account(id: original.fields.debitAccountId)?.currency
     }
 }
 

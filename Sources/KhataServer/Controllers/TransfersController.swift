@@ -39,7 +39,7 @@ struct TransfersController: APIController {
     }
 
     func create(_ request: Request) async throws -> Response {
-        let body = try TransferRequest.parse(try await bodies.read(request))
+        let body = try TransferDraft.parse(try await bodies.read(request))
         var accounts: [String: Account] = [:]
         let transfer = try newTransfer(body, at: "", accounts: &accounts)
         let result = try await ledger.submit(.createTransfer(transfer))
@@ -79,28 +79,17 @@ struct TransfersController: APIController {
         return BatchAnswer(results: items).response()
     }
 
-    /// The ledger's form of a transfer request; `place` names it in errors (`transfers[3].`).
-    /// Remembers the accounts it looked up in `accounts`: a batch's events mostly name the same
-    /// few accounts, and each lookup by key hashes the key.
-    func newTransfer(_ body: TransferRequest, at place: String, accounts: inout [String: Account]) throws -> NewTransfer
-    {
-        func named(_ key: String, field: String) throws -> Account {
-            if let account = accounts[key] { return account }
-            let account = try ledger.account(key: key, field: field)
-            accounts[key] = account
-            return account
+    /// The ledger's form of a draft (see `TransferResolver`), its refusals as problems.
+    func newTransfer(_ body: TransferDraft, at place: String, accounts: inout [String: Account]) throws -> NewTransfer {
+        do {
+            return try TransferResolver.resolve(body, place: place, in: ledger, accounts: &accounts)
+        } catch let error as TransferDraftError {
+            switch error.code {
+            case .accountNotFound: throw Problem.notFound("account", error.message)
+            case .transferNotFound: throw Problem.notFound("transfer", error.message)
+            default: throw Problem.badRequest(error.code.name, "Missing field", error.message)
+            }
         }
-        let pendingId = body.pendingId ?? 0
-        let debit = try body.debitAccount.map { try named($0, field: place + "debitAccount") }
-        let credit = try body.creditAccount.map { try named($0, field: place + "creditAccount") }
-        // The amount's scale is the currency it is posted in: the accounts', or the referenced
-        // transfer's. Accounts in two currencies are the ledger's to refuse (currency-mismatch).
-        let currency = try debit?.currency ?? credit?.currency ?? ledger.currency(of: pendingId, at: place)
-        return NewTransfer(
-            id: body.id, debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
-            amountMinor: try body.amount?.minor(in: currency) ?? 0, pendingId: pendingId,
-            timeoutSeconds: body.timeoutSeconds ?? 0, code: body.code ?? 0, reference: body.reference ?? .empty,
-            flags: body.flags)
     }
 }
 
