@@ -138,6 +138,15 @@ public struct BookingDesk: Sendable {
         return try await reservation(record)
     }
 
+    /// The reservation whose payment reference is `paymentReference` (what a provider's
+    /// settlement line quotes), or nil.
+    public func reservation(paymentReference: String) async throws(BookingError) -> Reservation? {
+        guard let record = try await store({ try await records.reservation(paymentReference: paymentReference) }),
+            try committed(record.holdId) != nil
+        else { return nil }
+        return try await reservation(record)
+    }
+
     /// The reservation of a stored record, as it stands now.
     public func reservation(_ record: ReservationRecord) async throws(BookingError) -> Reservation {
         let ids = BookingIds(bookingId: record.bookingId)

@@ -239,3 +239,38 @@ struct WebhookRequest {
         }
     }
 }
+
+/// `POST /v1/holds/expire`: the holds to expire, by id.
+struct ExpireRequest {
+    var ids: [UInt128]
+
+    static let reader = JSONObjectReader(what: "an expiry", known: ["ids"])
+
+    /// At most `maximumEvents` ids: a longer list is refused as soon as it is seen.
+    static func parse(_ bytes: [UInt8], maximumEvents: Int) throws -> ExpireRequest {
+        try JSONInput.read(bytes, what: reader.what) { scanner in
+            var ids: [UInt128]?
+            try reader.read(&scanner) { scanner, _ in
+                guard try scanner.peekKind() == .array else {
+                    try scanner.skipValue()
+                    throw JSONInputError(.invalidField, field: "ids", "ids must be an array of hold ids")
+                }
+                var list: [UInt128] = []
+                try scanner.readArray { (scanner: inout JSONScanner, index: Int) throws in
+                    guard index < maximumEvents else {
+                        throw Problem.badRequest(
+                            "invalid-batch-size", "Invalid batch size", "an expiry holds at most \(maximumEvents) ids")
+                    }
+                    list.append(try scanner.id(field: "ids[\(index)]"))
+                }
+                ids = list
+            }
+            let list = try reader.required(ids, "ids")
+            guard !list.isEmpty else {
+                throw Problem.badRequest(
+                    "invalid-batch-size", "Invalid batch size", "an expiry holds 1 to \(maximumEvents) ids, not 0")
+            }
+            return ExpireRequest(ids: list)
+        }
+    }
+}

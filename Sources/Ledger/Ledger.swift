@@ -206,8 +206,12 @@ public final class Ledger: Sendable {
         view.dueHolds(at: now, limit: limit)
     }
 
-    /// Every account as of the last durable batch (unordered).
+    /// Every account as of the last durable batch, in creation order.
     public var accounts: [Account] { view.allAccounts }
+
+    /// Up to `limit` accounts as of the last durable batch, in creation order, after the first
+    /// `after` of them: a page of `accounts`.
+    public func accounts(after: Int, limit: Int) -> [Account] { view.accounts(after: after, limit: limit) }
 
     /// The last durable log sequence.
     public var committedSequence: UInt64 { store.committedSequence }

@@ -152,6 +152,13 @@ struct LedgerView: Sendable {
     /// Every committed account, in creation order.
     var allAccounts: [Account] { (0..<accountLimit).map { committedAccount(at: $0) } }
 
+    /// Up to `limit` committed accounts in creation order, after the first `after`.
+    func accounts(after: Int, limit: Int) -> [Account] {
+        let bound = accountLimit
+        let start = min(max(after, 0), bound)
+        return (start..<min(start + max(limit, 0), bound)).map { committedAccount(at: $0) }
+    }
+
     /// Number of committed accounts and transfers.
     var accountCount: Int { accountLimit }
     var transferCount: Int { transferLimit }

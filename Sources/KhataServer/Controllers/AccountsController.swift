@@ -20,6 +20,23 @@ struct AccountsController: APIController {
                     problems: [400, 409, 413, 422, 500, 503])
             ) { request, _ in try await create(request) },
             APIRoute(
+                .get, "/v1/accounts", scope: .read,
+                OpenAPIOperation(
+                    summary: "Every account with its balances, in creation order, a page at a time",
+                    parameters: [
+                        D.queryParameter(
+                            "after",
+                            [
+                                "type": "string", "pattern": "^[0-9]{1,20}$",
+                                "description": "The next cursor of the previous page",
+                            ]),
+                        D.queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": 1_000]),
+                    ], answers: [(200, D.answer("A page", "AccountPage"))], problems: [400])
+            ) { request, _ in
+                let query = request.uri.queryParameters
+                return try list(after: query["after"], limit: query["limit"])
+            },
+            APIRoute(
                 .get, "/v1/accounts/{key}", scope: .read,
                 OpenAPIOperation(
                     summary: "An account's balances", parameters: [D.pathParameter("key", ["type": "string"])],
@@ -62,6 +79,22 @@ struct AccountsController: APIController {
         return try JSONResponse.make(AccountBody(account), status: result.code == .exists ? .ok : .created)
     }
 
+    /// Accounts in creation order; `next` is the cursor for the following page (absent on the
+    /// last).
+    func list(after afterText: Substring?, limit limitText: Substring?) throws -> Response {
+        var after = 0
+        if let text = afterText {
+            guard text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int(text) else {
+                throw Problem.badRequest("invalid-cursor", "Invalid cursor", "after \"\(text)\" is not a cursor")
+            }
+            after = value
+        }
+        let limit = try PathValues.limit(limitText, fallback: 100)
+        let page = ledger.ledger.accounts(after: after, limit: limit)
+        let next = page.count == limit ? String(after + limit) : nil
+        return try JSONResponse.make(AccountPage(accounts: page.map(AccountBody.init), next: next))
+    }
+
     func account(_ key: String) throws -> Response {
         guard let account = ledger.ledger.account(key: key) else {
             throw Problem.notFound("account", "no account has the key \"\(key)\"")
@@ -92,4 +125,9 @@ struct AccountsController: APIController {
         let next = page.count == limit ? page.last.map { String($0.timestamp) } : nil
         return try JSONResponse.make(HistoryAnswer(transfers: page.map(ledger.body(of:)), next: next))
     }
+}
+
+struct AccountPage: Encodable {
+    let accounts: [AccountBody]
+    let next: String?
 }

@@ -25,6 +25,32 @@ struct ReservationsController: APIController {
                     ], problems: [400, 404, 409, 413, 422, 500, 503])
             ) { request, _ in try await reserve(request) },
             APIRoute(
+                .get, "/v1/reservations", scope: .read,
+                OpenAPIOperation(
+                    summary: "The reservation a payment reference names (as a provider's settlement quotes it)",
+                    parameters: [
+                        D.queryParameter(
+                            "paymentReference",
+                            ["type": "string", "pattern": "^KH[0-9A-Z]{16}$", "description": "Required"])
+                    ],
+                    answers: [(200, D.answer("The reservation", "Reservation"))], problems: [400, 404, 500, 503])
+            ) { request, _ in
+                guard let reference = request.uri.queryParameters["paymentReference"] else {
+                    throw Problem.badRequest(
+                        "missing-field", "Missing field", "paymentReference is required, e.g. ?paymentReference=KH…")
+                }
+                guard
+                    let reservation = try await booking({
+                        try await desk.reservation(paymentReference: String(reference))
+                    })
+                else {
+                    throw Problem.notFound(
+                        "reservation",
+                        "no reservation has the payment reference \"\(JSONInput.echo(String(reference)))\"")
+                }
+                return try answer(reservation)
+            },
+            APIRoute(
                 .get, "/v1/reservations/{id}", scope: .read,
                 OpenAPIOperation(
                     summary: "A reservation and its state", parameters: [D.idParameter],

@@ -282,6 +282,27 @@ enum OpenAPISchemas {
                         ("code", integer("Business code", maximum: 65_535)),
                     ])
             ),
+            (
+                "DueHolds",
+                object(
+                    "Holds whose payment window has closed, earliest deadline first", required: ["ids"],
+                    [("ids", array(id, "The holds' transfer ids"))])
+            ),
+            (
+                "ExpireRequest",
+                object(
+                    "Holds to expire, applied in order as one batch", required: ["ids"],
+                    [("ids", array(id, "The holds' transfer ids").adding([("minItems", 1), ("maxItems", 8_190)]))])
+            ),
+            (
+                "AccountPage",
+                object(
+                    "A page of accounts in creation order", required: ["accounts"],
+                    [
+                        ("accounts", array(ref("Account"), "The page")),
+                        ("next", string("The cursor of the next page; absent on the last")),
+                    ])
+            ),
         ] + OpenAPIReservationSchemas.all + OpenAPIJobs.schemas
     }
 }
