@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System libraries from Debian: module maps only, no logic.
@@ -76,9 +78,21 @@ let package = Package(
             path: "Jobs/Scheduler",
             swiftSettings: strictSettings
         ),
-        // The expire-reservations job: voids holds whose payment window has passed.
+        // The expire-reservations job: expires holds whose payment window has passed.
         .target(
-            name: "Expiry", dependencies: ["Ledger", "LedgerCore"], path: "Jobs/Expiry", swiftSettings: strictSettings),
+            name: "Expiry", dependencies: ["LedgerAccess", "LedgerCore"], path: "Jobs/Expiry",
+            swiftSettings: strictSettings),
+        // The jobs' access to the ledger: in this process, or the owner's HTTP API from another machine.
+        .target(
+            name: "LedgerAccess",
+            dependencies: [
+                "Bookings", "JSONInput", "JobStore", "Ledger", "LedgerCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings),
         // The booking rules: reservations, confirmations, cancellations, webhook outcomes.
         .target(
             name: "Bookings", dependencies: ["Ledger", "LedgerCore", "JobStore", "KhataCrypto"],
@@ -89,6 +103,8 @@ let package = Package(
                 "Bookings",
                 "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage", "JSONInput", "KhataCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -126,6 +142,8 @@ let package = Package(
                 "JSONInput",
                 "JobStore",
                 "Expiry",
+                "LedgerAccess",
+                "Bookings",
                 "Scheduler",
                 "Ledger",
                 "LedgerCore",
@@ -165,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ExpiryTests",
-            dependencies: ["TestSupport", "Expiry", "Ledger", "LedgerCore", "LedgerStorage"],
+            dependencies: ["TestSupport", "Expiry", "Ledger", "LedgerAccess", "LedgerCore", "LedgerStorage"],
             swiftSettings: strictSettings
         ),
         .testTarget(

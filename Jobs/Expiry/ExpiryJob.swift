@@ -1,4 +1,4 @@
-import Ledger
+import LedgerAccess
 import LedgerCore
 
 /// What one run of the expiry job did.
@@ -23,17 +23,18 @@ public struct ExpiryOutcome: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The `expire-reservations` job: voids, through the ledger, every hold whose payment window has
+/// The `expire-reservations` job: expires, through the ledger, every hold whose payment window has
 /// passed, found through the ledger's expiry index (earliest deadline first, no scan), in
 /// batches. Running it twice, or on two workers at once, expires each hold exactly once: the
-/// ledger applies one `expirePending` per hold and answers any later one `pendingExpired`.
+/// ledger applies one `expirePending` per hold and answers any later one `pendingExpired`. It needs
+/// only `LedgerAccess`, so it runs beside the data directory or on another machine.
 public struct ExpiryJob: Sendable {
-    public let ledger: Ledger
+    public let ledger: any LedgerAccess
     /// Holds per ledger submission.
     public let batchSize: Int
 
-    public init(ledger: Ledger, batchSize: Int = 1_000) {
-        precondition((1...ledger.configuration.maximumBatchEvents).contains(batchSize), "batch size out of range")
+    public init(ledger: any LedgerAccess, batchSize: Int = 1_000) {
+        precondition((1...ledger.maximumBatchEvents).contains(batchSize), "batch size out of range")
         self.ledger = ledger
         self.batchSize = batchSize
     }
@@ -46,17 +47,19 @@ public struct ExpiryJob: Sendable {
     public func run(
         now: UInt64, shouldStop: @Sendable () -> Bool = { false },
         afterBatch: (ExpiryOutcome) async -> Void = { _ in }
-    ) async throws(LedgerError) -> ExpiryOutcome {
+    ) async throws(LedgerAccessError) -> ExpiryOutcome {
         var outcome = ExpiryOutcome()
         var attempted: Set<UInt128> = []
         while !shouldStop() {
             // Holds refused as not yet due stay in the index; they are not asked for again.
-            let due = ledger.dueHolds(at: now, limit: batchSize + attempted.count).filter { !attempted.contains($0) }
+            let due = try await ledger.dueHolds(at: now, limit: batchSize + attempted.count).filter {
+                !attempted.contains($0)
+            }
             guard !due.isEmpty else { break }
             let batch = Array(due.prefix(batchSize))
             outcome.due += batch.count
             outcome.batches += 1
-            let results = try await ledger.submit(batch.map { .expirePending(pendingId: $0) })
+            let results = try await ledger.expire(batch)
             for (id, result) in zip(batch, results) {
                 switch result.code {
                 case .ok: outcome.expired += 1

@@ -56,6 +56,24 @@ public struct Account: Hashable, Sendable {
     /// When the account was created (sequencer time, nanoseconds since the Unix epoch).
     public var timestamp: UInt64
 
+    /// An account with its balances, as a ledger answered it (a remote ledger's reader builds
+    /// one from the API's answer).
+    public init(
+        id: UInt128, key: String, currency: Currency, flags: AccountFlags, code: UInt16, timestamp: UInt64,
+        debitsPending: UInt64 = 0, debitsPosted: UInt64 = 0, creditsPending: UInt64 = 0, creditsPosted: UInt64 = 0
+    ) {
+        self.id = id
+        self.key = key
+        self.currency = currency
+        self.flags = flags
+        self.code = code
+        self.timestamp = timestamp
+        self.debitsPending = debitsPending
+        self.debitsPosted = debitsPosted
+        self.creditsPending = creditsPending
+        self.creditsPosted = creditsPosted
+    }
+
     /// What can still be spent. For an account that must not go below zero on the credit side
     /// (the default reading): posted credits minus posted and pending debits. For an account
     /// flagged `creditsMustNotExceedDebits`: posted debits minus posted and pending credits.

@@ -3,6 +3,7 @@ import Dispatch
 import Expiry
 import Foundation
 import Ledger
+import LedgerAccess
 
 /// `khata expire`: runs the expire-reservations job once, by hand.
 struct ExpireCommand: AsyncParsableCommand {
@@ -37,7 +38,7 @@ struct ExpireCommand: AsyncParsableCommand {
         let ledger = try await LedgerSession.open(global)
         defer { ledger.close() }
         let start = DispatchTime.now().uptimeNanoseconds
-        let outcome = try await ExpiryJob(ledger: ledger, batchSize: batchSize).run(now: instant)
+        let outcome = try await ExpiryJob(ledger: LocalLedger(ledger: ledger), batchSize: batchSize).run(now: instant)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if json {
             print(

@@ -2,6 +2,7 @@ import Expiry
 import Foundation
 import JobStore
 import Ledger
+import LedgerAccess
 import Scheduler
 
 /// The batch jobs `khata` knows, with their default schedules.
@@ -25,7 +26,7 @@ enum JobCatalog {
             case "expire-reservations":
                 return ScheduledJob(name: name, schedule: schedule) { context in
                     guard let ledger else { throw CommandFailure("the job \(name) needs the ledger") }
-                    let job = ExpiryJob(ledger: ledger, batchSize: settings.expiryBatchSize)
+                    let job = ExpiryJob(ledger: LocalLedger(ledger: ledger), batchSize: settings.expiryBatchSize)
                     let outcome = try await job.run(now: context.now, shouldStop: context.shouldStop) { soFar in
                         await context.progress(counts(soFar))
                     }

@@ -1,5 +1,6 @@
 import Expiry
 import Ledger
+import LedgerAccess
 import LedgerCore
 import LedgerStorage
 import Synchronization
@@ -62,7 +63,7 @@ struct ExpiryJobTests {
         let created = try await ledger.submit(Self.holds(windows))
         #expect(created.allSatisfy { $0.code == .ok })
         clock.advance(seconds: 1_800)
-        let job = ExpiryJob(ledger: ledger, batchSize: 500)
+        let job = ExpiryJob(ledger: LocalLedger(ledger: ledger), batchSize: 500)
         let first = try await job.run(now: clock.now)
         // A hold made at the start (plus a few nanoseconds) is due when its whole window fits.
         let due = windows.filter { $0 < 1_800 }.count
@@ -101,7 +102,7 @@ struct ExpiryJobTests {
         // Each confirmer captures its share of the holds in a seeded order while the clock moves
         // and two expiry runs release whatever is due.
         let order = (0..<count).shuffled(using: &random)
-        let job = ExpiryJob(ledger: ledger, batchSize: 250)
+        let job = ExpiryJob(ledger: LocalLedger(ledger: ledger), batchSize: 250)
         let tally = Tally()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for confirmer in 0..<4 {

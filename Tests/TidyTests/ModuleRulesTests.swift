@@ -15,7 +15,8 @@ struct ModuleRulesTests {
         "KhataCrypto": ["COpenSSL"],
         "JobStore": ["CJobStoreSupport", "CPostgres", "CSQLite", "KhataCrypto"],
         "Scheduler": ["JobStore"],
-        "Expiry": ["Ledger", "LedgerCore"],
+        "LedgerAccess": ["Bookings", "JSONInput", "JobStore", "Ledger", "LedgerCore"],
+        "Expiry": ["LedgerAccess", "LedgerCore"],
         "StorageBench": ["LedgerStorage"],
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
@@ -23,7 +24,7 @@ struct ModuleRulesTests {
             "Bookings", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage", "Scheduler",
         ],
         "khata": [
-            "Expiry", "JSONInput", "JobStore", "KhataServer", "Ledger", "LedgerBench", "LedgerCore", "LedgerStorage",
+            "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench", "LedgerCore", "LedgerStorage",
             "Scheduler", "StorageBench",
         ],
     ]
