@@ -103,6 +103,7 @@ let package = Package(
                 "Bookings",
                 "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage", "JSONInput", "KhataCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -175,7 +176,8 @@ let package = Package(
             name: "KhataServerTests",
             dependencies: [
                 "TestSupport", "KhataServer", "JSONInput", "JobStore", "Scheduler", "Ledger", "LedgerCore",
-                "LedgerStorage", "KhataCrypto", .product(name: "Hummingbird", package: "hummingbird"),
+                "LedgerStorage", "KhataCrypto", "LedgerAccess", "Bookings",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],

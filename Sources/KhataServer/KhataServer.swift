@@ -1,6 +1,8 @@
 import Bookings
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import JSONInput
 import JobStore
 import Ledger
@@ -8,6 +10,7 @@ import LedgerCore
 import LedgerStorage
 import Logging
 import NIOCore
+import NIOSSL
 import Scheduler
 import ServiceLifecycle
 import UnixSignals
@@ -31,6 +34,10 @@ public struct ServerConfiguration: Sendable {
     public var clock: @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
     /// The batch jobs the API lists and runs by hand (`/v1/jobs`); nil for none.
     public var scheduler: JobScheduler?
+    /// PEM files of the server's certificate chain and private key: with both, the server speaks
+    /// HTTPS only, so that API keys do not cross the network in clear.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
 
     public init() {}
 }
@@ -43,11 +50,35 @@ public enum KhataServer {
     public static func application(
         ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration, metrics: ServerMetrics
     ) throws -> some ApplicationProtocol {
-        Application(
+        let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler()]))
+        return Application(
             router: try router(ledger: ledger, database: database, configuration: configuration, metrics: metrics),
-            server: .http1(configuration: .init(additionalChannelHandlers: [ProtocolErrorHandler()])),
+            server: try tls(configuration).map { try .tls(http, tlsConfiguration: $0) } ?? http,
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "khata"))
+    }
+
+    /// The TLS configuration of the certificate and key files, nil for plain HTTP.
+    static func tls(_ configuration: ServerConfiguration) throws -> TLSConfiguration? {
+        switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {
+        case (nil, nil): return nil
+        case (let certificatePath?, let keyPath?):
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map {
+                    NIOSSLCertificateSource.certificate($0)
+                }
+                guard !chain.isEmpty else { throw ServerSetupError("\(certificatePath) holds no PEM certificate") }
+                let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+                return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            } catch let error as ServerSetupError {
+                throw error
+            } catch {
+                throw ServerSetupError(
+                    "cannot use the TLS certificate \(certificatePath) with the key \(keyPath): \(error)")
+            }
+        default:
+            throw ServerSetupError("TLS needs both a certificate (--tls-certificate) and its key (--tls-key)")
+        }
     }
 
     /// Creates the providers' clearing accounts (BDT) when they are missing: every reservation

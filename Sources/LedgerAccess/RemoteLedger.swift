@@ -26,7 +26,8 @@ public final class RemoteLedger: LedgerAccess, Sendable {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), let host = parsed.host,
             scheme == "http" || scheme == "https"
         else {
-            throw LedgerAccessError(.invalidConfiguration, "the ledger URL \"\(url)\" is not an http(s) URL with a host")
+            throw LedgerAccessError(
+                .invalidConfiguration, "the ledger URL \"\(url)\" is not an http(s) URL with a host")
         }
         if scheme == "http" && !Self.isLoopback(host) && !allowPlainHTTP {
             throw LedgerAccessError(
@@ -58,7 +59,8 @@ public final class RemoteLedger: LedgerAccess, Sendable {
     /// Closes the client's connections; call once, when done.
     public func shutdown() async throws { try await client.shutdown() }
 
-    static func isLoopback(_ host: String) -> Bool {
+    /// Whether `host` names this machine (localhost, 127.0.0.0/8, ::1).
+    public static func isLoopback(_ host: String) -> Bool {
         let name = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         return name == "localhost" || name == "::1" || name.hasPrefix("127.")
     }
@@ -74,7 +76,8 @@ public final class RemoteLedger: LedgerAccess, Sendable {
         let path = "/v1/accounts/" + (key.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? key)
         guard let body = try await call(.GET, path, allowNotFound: true) else { return nil }
         guard let object = body as? [String: Any], let id = (object["id"] as? String).flatMap(TextRules.id),
-            let key = object["key"] as? String, let currency = (object["currency"] as? String).map(Currency.init(code:)),
+            let key = object["key"] as? String,
+            let currency = (object["currency"] as? String).map(Currency.init(code:)),
             let currency, let code = object["code"] as? Int, let createdAt = object["createdAt"] as? UInt64
         else { throw LedgerAccessError(.invalidAnswer, "the account answer for \(key) is not an account") }
         var flags: AccountFlags = []

@@ -72,7 +72,8 @@ struct ExpiryBenchCommand: AsyncParsableCommand {
         }
         skew.advance(seconds: 61)
         let start = DispatchTime.now().uptimeNanoseconds
-        let outcome = try await ExpiryJob(ledger: LocalLedger(ledger: ledger), batchSize: batchSize).run(now: skew.read())
+        let outcome = try await ExpiryJob(ledger: LocalLedger(ledger: ledger), batchSize: batchSize).run(
+            now: skew.read())
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         guard outcome.expired == holds else { throw CommandFailure("expected \(holds) expired, got \(outcome)") }
         let rate = Double(outcome.expired) / seconds

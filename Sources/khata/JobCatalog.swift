@@ -16,9 +16,11 @@ enum JobCatalog {
         return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
     }
 
-    /// The jobs, run against `ledger` (nil for commands that only list or read history; running
-    /// a job then fails with a clear error).
-    static func jobs(_ settings: Settings, ledger: Ledger?) throws -> [ScheduledJob] {
+    /// The jobs, run against `ledger` (in this process, or the owner's API from another machine;
+    /// nil for commands that only list or read history, where running a job fails with a clear
+    /// error). Every job here needs only `LedgerAccess`, so a worker without the data directory
+    /// runs them all.
+    static func jobs(_ settings: Settings, ledger: (any LedgerAccess)?) throws -> [ScheduledJob] {
         try settings.jobSchedules.keys.sorted().map { name in
             // Safe: Settings checked every schedule.
             let schedule = try CronSchedule(settings.jobSchedules[name]!)
@@ -26,7 +28,7 @@ enum JobCatalog {
             case "expire-reservations":
                 return ScheduledJob(name: name, schedule: schedule) { context in
                     guard let ledger else { throw CommandFailure("the job \(name) needs the ledger") }
-                    let job = ExpiryJob(ledger: LocalLedger(ledger: ledger), batchSize: settings.expiryBatchSize)
+                    let job = ExpiryJob(ledger: ledger, batchSize: settings.expiryBatchSize)
                     let outcome = try await job.run(now: context.now, shouldStop: context.shouldStop) { soFar in
                         await context.progress(counts(soFar))
                     }

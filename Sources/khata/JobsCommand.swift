@@ -3,6 +3,7 @@ import Foundation
 import JobStore
 import KhataServer
 import Ledger
+import LedgerAccess
 import Logging
 import Scheduler
 import ServiceLifecycle
@@ -69,7 +70,7 @@ struct JobsCommand: AsyncParsableCommand {
             let database = try await settings.openJobDatabase()
             let ledger = try LedgerSession.open(settings)
             defer { ledger.close() }
-            let jobs = try JobCatalog.jobs(settings, ledger: ledger)
+            let jobs = try JobCatalog.jobs(settings, ledger: LedgerSession.access(ledger, database: database))
             guard let job = jobs.first(where: { $0.name == name }) else {
                 throw CommandFailure("no job named \(name); jobs: \(jobs.map(\.name).joined(separator: ", "))")
             }
@@ -130,22 +131,59 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Run the batch jobs on their schedules (the scheduler without the HTTP API).",
         discussion: """
-            Opens the data directory's ledger and job store and runs each job when its schedule says, \
-            until SIGTERM or SIGINT; a running job then finishes its current batch and its run is \
-            recorded as interrupted. khata serve runs the same scheduler beside the API.
+            Runs each job when its schedule says, until SIGTERM or SIGINT; a running job then \
+            finishes its current batch and its run is recorded as interrupted. khata serve runs the \
+            same scheduler beside the API.
+
+            Without --ledger-url the worker opens the data directory's ledger, so it must run on the \
+            ledger owner's machine while khata serve is stopped. With --ledger-url (or the setting \
+            ledger.url) it opens no ledger and reaches the owner's HTTP API with the API key of the \
+            setting ledger.apiKey (KHATA_LEDGER_API_KEY), a key with the scopes read and post; run \
+            it on any machine, with PostgreSQL (--database-url) as the job store every worker shares, \
+            so that a slot runs once. A plain http:// URL to another machine is refused: keys must \
+            not cross a network in clear.
             """)
 
     @OptionGroup var global: GlobalOptions
 
+    @Option(help: "The ledger owner's base URL (https://HOST:PORT); default: the setting ledger.url.")
+    var ledgerUrl: String?
+
+    @Option(help: ArgumentHelp("PEM certificates of the authorities to trust for the ledger URL.", valueName: "file"))
+    var ledgerCaCertificate: String?
+
+    @Flag(help: "Allow a plain http:// ledger URL to another machine (a network you trust).")
+    var allowPlainHttp = false
+
     func run() async throws {
         let (settings, logger) = try await global.load(label: "khata.worker")
         let database = try await settings.openJobDatabase()
+        let runner = JobCatalog.runner(settings, database: database)
+        if let url = ledgerUrl ?? settings.ledgerURL {
+            let remote = try RemoteLedger(
+                url: url, apiKey: settings.ledgerAPIKey ?? "", caCertificatePath: ledgerCaCertificate,
+                allowPlainHTTP: allowPlainHttp)
+            logger.info("worker reaches the ledger over its API", metadata: ["url": "\(remote.baseURL)"])
+            do {
+                try await Self.serve(JobCatalog.jobs(settings, ledger: remote), settings, runner, logger)
+            } catch {
+                try? await remote.shutdown()
+                throw error
+            }
+            try await remote.shutdown()
+            return
+        }
         let ledger = try LedgerSession.open(settings)
         defer { ledger.close() }
+        let jobs = try JobCatalog.jobs(settings, ledger: LedgerSession.access(ledger, database: database))
+        try await Self.serve(jobs, settings, runner, logger)
+    }
+
+    private static func serve(_ jobs: [ScheduledJob], _ settings: Settings, _ runner: JobRunner, _ logger: Logger)
+        async throws
+    {
         let service = SchedulerService(
-            scheduler: JobScheduler(
-                jobs: try JobCatalog.jobs(settings, ledger: ledger), zone: settings.scheduleZone,
-                runner: JobCatalog.runner(settings, database: database)),
+            scheduler: JobScheduler(jobs: jobs, zone: settings.scheduleZone, runner: runner),
             clock: Ledger.wallClockNanoseconds, logger: logger)
         try await ServiceGroup(
             configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

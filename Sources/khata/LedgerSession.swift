@@ -1,7 +1,10 @@
 import ArgumentParser
+import Bookings
 import Foundation
+import JobStore
 import KhataServer
 import Ledger
+import LedgerAccess
 import LedgerCore
 
 /// What the ledger commands share: opening the ledger of the data directory, naming accounts,
@@ -18,6 +21,14 @@ enum LedgerSession {
         configuration.storage = settings.storage
         return try Ledger.open(
             directory: settings.ledgerDirectory, configuration: configuration, groupObserver: groupObserver)
+    }
+
+    /// The jobs' access to a ledger in this process, with the job store for reservation lookups.
+    static func access(_ ledger: Ledger, database: JobDatabase) -> LocalLedger {
+        LocalLedger(
+            ledger: ledger,
+            desk: BookingDesk(
+                ledger: ledger, records: ReservationRecords(database: database), now: Ledger.wallClockNanoseconds))
     }
 
     /// The most events one ledger submission takes, which every batch-size option is held to.

@@ -30,6 +30,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body accepted, in bytes.")
     var maximumBodyBytes = 1 << 20
 
+    @Option(help: ArgumentHelp("PEM certificate chain: serve HTTPS only (with --tls-key).", valueName: "file"))
+    var tlsCertificate: String?
+
+    @Option(help: ArgumentHelp("PEM private key of --tls-certificate.", valueName: "file"))
+    var tlsKey: String?
+
     @Flag(help: "Do not run the batch jobs' scheduler beside the API (run khata worker instead).")
     var noScheduler = false
 
@@ -68,8 +74,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maximumBodyBytes = maximumBodyBytes
         configuration.keyCacheMilliseconds = keyCacheMilliseconds
         configuration.webhookSecrets = settings.webhookSecrets
+        configuration.tlsCertificatePath = tlsCertificate
+        configuration.tlsKeyPath = tlsKey
         let jobs = JobScheduler(
-            jobs: try JobCatalog.jobs(settings, ledger: ledger), zone: settings.scheduleZone,
+            jobs: try JobCatalog.jobs(settings, ledger: LedgerSession.access(ledger, database: database)),
+            zone: settings.scheduleZone,
             runner: JobCatalog.runner(settings, database: database))
         configuration.scheduler = jobs
         let scheduler = SchedulerService(scheduler: jobs, clock: Ledger.wallClockNanoseconds, logger: logger)

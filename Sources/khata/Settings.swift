@@ -26,6 +26,11 @@ struct Settings {
     var expiryBatchSize = 1_000
     /// The background verification of sealed segments under `khata serve` (`scrub.*`).
     var scrub = ScrubConfiguration()
+    /// The ledger owner's URL for a worker on another machine (`ledger.url`, KHATA_LEDGER_URL, or
+    /// `khata worker --ledger-url`); nil: the ledger of the data directory.
+    var ledgerURL: String?
+    /// The API key such a worker sends (`ledger.apiKey`, KHATA_LEDGER_API_KEY); a secret.
+    var ledgerAPIKey: String?
 
     /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
     func openJobDatabase() async throws -> JobDatabase {
@@ -71,6 +76,8 @@ struct Settings {
             }
         }
         settings.databaseURL = reader.string(forKey: "databaseUrl", isSecret: true)
+        settings.ledgerURL = reader.scoped(to: "ledger").string(forKey: "url")
+        settings.ledgerAPIKey = reader.scoped(to: "ledger").string(forKey: "apiKey", isSecret: true)
         if let zoneText = reader.scoped(to: "scheduler").string(forKey: "timeZone") {
             guard let zone = ScheduleZone(zoneText) else {
                 throw SettingsError(
