@@ -10,10 +10,10 @@ struct TransferCommand: AsyncParsableCommand {
         commandName: "transfer",
         abstract: "Post a transfer, a hold, a capture, a void or a refund; or many from a JSON-lines file.",
         discussion: """
-            Amounts are decimal strings in major units ("1,234.50", "৳1,234.50"), exact to the \\
-            currency's minor unit. With --file, each line is one JSON object with the fields id, \\
-            from, to, amount, pendingId, timeoutSeconds, code, reference and flags (an array of \\
-            linked, pending, postPending, voidPending, refund); the lines are submitted as one \\
+            Amounts are decimal strings in major units ("1,234.50", "৳1,234.50"), exact to the \
+            currency's minor unit. With --file, each line is one JSON object with the fields id, \
+            from, to, amount, pendingId, timeoutSeconds, code, reference and flags (an array of \
+            linked, pending, postPending, voidPending, refund); the lines are submitted as one \
             batch, so linked chains work across lines. Prints one result per event.
             """)
 
