@@ -11,8 +11,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure Khata on this machine.",
         discussion: """
-            Each benchmark works in a scratch directory of its own (--dir), which it removes after \
-            the run; none reads or writes a data directory, so none takes --data-dir. \
+            Each benchmark works in a scratch directory of its own (--dir, new or empty), which it \
+            removes after the run; none reads or writes a data directory, so none takes --data-dir. \
             The ledger, storage and expiry benchmarks read storage settings from --config (or \
             KHATA_CONFIG) and KHATA_STORAGE_* variables; the store benchmark takes --database-url.
             """,
@@ -66,7 +66,7 @@ struct StorageBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try log.start(label: "khata.bench")
-        let base = output.scratchDirectory
+        let base = try output.scratchDirectory()
         let storage = try await config.storage()
         var options = StorageBench.Options(directory: base)
         options.records = records
@@ -165,7 +165,7 @@ struct LedgerBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try log.start(label: "khata.bench")
-        let base = output.scratchDirectory
+        let base = try output.scratchDirectory()
         var options = LedgerBench.Options(directory: base)
         options.accounts = accounts
         options.transfers = transfers
@@ -221,14 +221,33 @@ struct BenchConfigOptions: ParsableArguments {
 
 /// Where a benchmark writes its scratch data and how it prints, shared by every `bench` command.
 struct BenchOutputOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Scratch directory on the disk to measure (removed afterwards).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Scratch directory on the disk to measure: new or empty, and removed after the run.",
+            valueName: "dir"))
     var dir: String?
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
-    /// `--dir`, or a new directory under $TMPDIR (or /tmp) named after this process.
-    var scratchDirectory: String {
-        dir ?? ((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/khata-bench-\(getpid())")
+    /// `--dir`, or a new directory under $TMPDIR (or /tmp) named after this process. A `--dir`
+    /// that holds anything is refused: the benchmark deletes what is there, and a data directory
+    /// named by mistake must survive.
+    func scratchDirectory() throws -> String {
+        guard let dir else {
+            return (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/khata-bench-\(getpid())"
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) else { return dir }
+        guard isDirectory.boolValue else {
+            throw CommandFailure("--dir \(dir) is a file; a benchmark needs a new or empty directory")
+        }
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: dir), !entries.isEmpty {
+            let shown = entries.sorted().prefix(3).joined(separator: ", ") + (entries.count > 3 ? ", …" : "")
+            throw CommandFailure(
+                "--dir \(dir) is not empty (it holds \(shown)); a benchmark deletes everything in its scratch "
+                    + "directory, so give it a new or empty one")
+        }
+        return dir
     }
 }

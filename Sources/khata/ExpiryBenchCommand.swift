@@ -37,7 +37,7 @@ struct ExpiryBenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = output.scratchDirectory
+        let directory = try output.scratchDirectory()
         let storage = try await config.storage()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // The ledger's clock is the wall clock plus a skew the benchmark moves forward, so that

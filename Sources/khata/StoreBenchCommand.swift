@@ -38,7 +38,7 @@ struct StoreBenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = output.scratchDirectory
+        let directory = try output.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let databaseURL = databaseUrl ?? environment("KHATA_DATABASE_URL")
         let schema = try databaseURL.map { try PostgresScratchSchema(baseURL: $0, prefix: "khata_bench") }

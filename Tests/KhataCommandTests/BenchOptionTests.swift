@@ -57,4 +57,23 @@ struct BenchOptionTests {
         #expect(besideData.status == 0, "\(besideData.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["khata.json"])
     }
+
+    @Test(
+        "a --dir that holds anything is refused, and what it holds stays",
+        arguments: [["bench", "ledger"], ["bench", "storage"], ["bench", "expiry"], ["bench", "store"]])
+    func occupiedDirectory(command: [String]) throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let kept = directory.path + "/khata.json"
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: kept))
+        let outcome = try KhataProcess.run(command + ["--dir", directory.path])
+        #expect(outcome.status == 1)
+        #expect(
+            outcome.stderr.contains("--dir \(directory.path) is not empty (it holds khata.json)"), "\(outcome.stderr)")
+        #expect(FileManager.default.fileExists(atPath: kept))
+
+        let file = try KhataProcess.run(command + ["--dir", kept])
+        #expect(file.status == 1 && file.stderr.contains("is a file"), "\(file.stderr)")
+        #expect(FileManager.default.fileExists(atPath: kept))
+    }
 }
