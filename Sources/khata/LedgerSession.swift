@@ -91,18 +91,17 @@ enum LedgerSession {
         Swift.print("  available: \(availableText)")
     }
 
-    static func print(_ transfer: Transfer, currency: Currency, in ledger: Ledger, json: Bool) {
-        let fields = transfer.fields
-        let amount = Amount(minorUnits: fields.amountMinor).formatted(currency)
-        if json, let line = APIShapes.transfer(transfer, in: ledger) {
-            // The API's shape: accounts by key, an ungrouped amount, flags and state by name.
-            Swift.print(line)
-            return
-        }
-        Swift.print(
-            "\(transfer.timestamp)  \(fields.id)  \(fields.debitAccountId) -> \(fields.creditAccountId)  "
-                + "\(amount)  \(transfer.state)  \(fields.reference)"
-        )
+    /// A transfer in the API's shape: accounts by key, an ungrouped amount, flags and state by
+    /// name.
+    static func print(_ transfer: Transfer, in ledger: Ledger) {
+        // Never nil for a committed transfer, whose accounts exist; the fields by id otherwise.
+        let line =
+            APIShapes.transfer(transfer, in: ledger)
+            ?? jsonLine([
+                "id": "\(transfer.fields.id)", "debitAccountId": "\(transfer.fields.debitAccountId)",
+                "creditAccountId": "\(transfer.fields.creditAccountId)", "timestamp": transfer.timestamp,
+            ])
+        Swift.print(line)
     }
 
     static func jsonLine(_ object: [String: Any]) -> String {
