@@ -104,6 +104,23 @@ enum LedgerSession {
         Swift.print(line)
     }
 
+    /// A count with its digits in groups of three, as amounts are written: 20,000.
+    static func grouped(_ count: Int) -> String {
+        let digits = Array(String(count.magnitude))
+        var text = count < 0 ? "-" : ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { text.append(",") }
+            text.append(digit)
+        }
+        return text
+    }
+
+    /// "1 batch", "3 batches": a grouped count and its noun.
+    static func counted(_ count: Int, _ noun: String) -> String {
+        let plural = noun.hasSuffix("ch") || noun.hasSuffix("s") ? noun + "es" : noun + "s"
+        return "\(grouped(count)) \(count == 1 ? noun : plural)"
+    }
+
     static func jsonLine(_ object: [String: Any]) -> String {
         // Safe: callers pass strings, booleans and finite numbers only, which always serialise.
         let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
