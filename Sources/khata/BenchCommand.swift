@@ -10,6 +10,12 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Khata on this machine.",
+        discussion: """
+            Each benchmark works in a scratch directory of its own (--dir, new or empty), which it \
+            removes after the run; none reads or writes a data directory, so none takes --data-dir. \
+            The ledger, storage and expiry benchmarks read storage settings from --config (or \
+            KHATA_CONFIG) and KHATA_STORAGE_* variables; the store benchmark takes --database-url.
+            """,
         subcommands: [
             LedgerBenchCommand.self, StorageBenchCommand.self, ExpiryBenchCommand.self, StoreBenchCommand.self,
         ],
@@ -33,7 +39,9 @@ struct StorageBenchCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var config: BenchConfigOptions
+
+    @OptionGroup var log: LogOptions
 
     @Option(help: "Records per run.")
     var records: Int = 4_000_000
@@ -57,13 +65,14 @@ struct StorageBenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (settings, logger) = try await global.load(label: "khata.bench")
-        let base = output.scratchDirectory
+        let logger = try log.start(label: "khata.bench")
+        let base = try output.scratchDirectory()
+        let storage = try await config.storage()
         var options = StorageBench.Options(directory: base)
         options.records = records
         options.groupRecords = groupRecords
         options.runs = runs
-        options.segmentSizeBytes = settings.storage.segmentSizeBytes
+        options.segmentSizeBytes = storage.segmentSizeBytes
         logger.info(
             "storage bench",
             metadata: [
@@ -118,7 +127,9 @@ struct LedgerBenchCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var config: BenchConfigOptions
+
+    @OptionGroup var log: LogOptions
 
     @Option(help: "Accounts to create.")
     var accounts: Int = 100_000
@@ -153,15 +164,15 @@ struct LedgerBenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (settings, logger) = try await global.load(label: "khata.bench")
-        let base = output.scratchDirectory
+        let logger = try log.start(label: "khata.bench")
+        let base = try output.scratchDirectory()
         var options = LedgerBench.Options(directory: base)
         options.accounts = accounts
         options.transfers = transfers
         options.batchEvents = batchEvents
         options.submitters = submitters
         options.rateTransfersPerSecond = rate
-        options.storage = settings.storage
+        options.storage = try await config.storage()
         logger.info(
             "ledger bench", metadata: ["accounts": "\(accounts)", "transfers": "\(transfers)", "dir": "\(base)"])
         let result = try await LedgerBench(options: options).run()
@@ -189,16 +200,54 @@ struct LedgerBenchCommand: AsyncParsableCommand {
     }
 }
 
+/// The settings a benchmark reads. It works only in its scratch directory, so it takes no data
+/// directory and reads no data directory's configuration file.
+struct BenchConfigOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "JSON configuration file for the storage settings (environment: KHATA_CONFIG; default: none; "
+                + "KHATA_STORAGE_* variables win over it).", valueName: "file"))
+    var config: String?
+
+    /// The storage settings from --config (or KHATA_CONFIG) and the environment, checked as
+    /// every other command checks them.
+    func storage() async throws -> StoreConfiguration {
+        let settings = try await Settings.load(
+            dataDir: "", configPath: config ?? environment("KHATA_CONFIG"), defaultConfigPath: nil)
+        return settings.storage
+    }
+}
+
 /// Where a benchmark writes its scratch data and how it prints, shared by every `bench` command.
 struct BenchOutputOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Scratch directory on the disk to measure (removed afterwards).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp(
+            "Scratch directory on the disk to measure: new or empty, and removed after the run.",
+            valueName: "dir"))
     var dir: String?
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
-    /// `--dir`, or a new directory under $TMPDIR (or /tmp) named after this process.
-    var scratchDirectory: String {
-        dir ?? ((ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/khata-bench-\(getpid())")
+    /// `--dir`, or a new directory under $TMPDIR (or /tmp) named after this process. A `--dir`
+    /// that holds anything is refused: the benchmark deletes what is there, and a data directory
+    /// named by mistake must survive.
+    func scratchDirectory() throws -> String {
+        guard let dir else {
+            return (ProcessInfo.processInfo.environment["TMPDIR"] ?? "/tmp") + "/khata-bench-\(getpid())"
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) else { return dir }
+        guard isDirectory.boolValue else {
+            throw CommandFailure("--dir \(dir) is a file; a benchmark needs a new or empty directory")
+        }
+        if let entries = try? FileManager.default.contentsOfDirectory(atPath: dir), !entries.isEmpty {
+            let shown = entries.sorted().prefix(3).joined(separator: ", ") + (entries.count > 3 ? ", …" : "")
+            throw CommandFailure(
+                "--dir \(dir) is not empty (it holds \(shown)); a benchmark deletes everything in its scratch "
+                    + "directory, so give it a new or empty one")
+        }
+        return dir
     }
 }

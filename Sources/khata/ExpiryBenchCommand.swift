@@ -18,7 +18,7 @@ struct ExpiryBenchCommand: AsyncParsableCommand {
             the expiry job in batches of --batch-size. Scratch data goes to --dir and is removed.
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var config: BenchConfigOptions
 
     @Option(help: "Holds to create and expire.")
     var holds = 1_000_000
@@ -38,14 +38,14 @@ struct ExpiryBenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (settings, _) = try await global.load(label: "khata.bench")
-        let directory = output.scratchDirectory
+        let directory = try output.scratchDirectory()
+        let storage = try await config.storage()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         // The ledger's clock is the wall clock plus a skew the benchmark moves forward, so that
         // the windows pass without waiting for them.
         let skew = ClockSkew()
         var configuration = LedgerConfiguration()
-        configuration.storage = settings.storage
+        configuration.storage = storage
         configuration.expectedAccounts = accounts + 1
         configuration.expectedTransfers = holds * 2
         let ledger = try Ledger.open(directory: directory + "/ledger", configuration: configuration, clock: skew.read)

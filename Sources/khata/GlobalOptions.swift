@@ -5,7 +5,7 @@ import Logging
     import Glibc
 #endif
 
-/// Options every subcommand takes.
+/// Options every command that works on a data directory takes.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Data directory (environment: KHATA_DATA_DIR).", valueName: "dir"))
     var dataDir: String?
@@ -24,11 +24,7 @@ struct GlobalOptions: ParsableArguments {
                 + "default: SQLite in <data-dir>/jobs.sqlite).", valueName: "url"))
     var databaseUrl: String?
 
-    @Option(name: .long, help: "Log format: auto (text on a terminal, JSON otherwise), json or text.")
-    var logFormat: LogFormat = .auto
-
-    @Option(name: .long, help: "Lowest log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @OptionGroup var log: LogOptions
 
     /// The data directory after flags and environment.
     var resolvedDataDir: String {
@@ -37,17 +33,32 @@ struct GlobalOptions: ParsableArguments {
 
     /// Loads settings and starts logging; every command calls this first.
     func load(label: String) async throws -> (Settings, Logger) {
+        let logger = try log.start(label: label)
+        var settings = try await Settings.load(
+            dataDir: resolvedDataDir, configPath: config ?? environment("KHATA_CONFIG"))
+        if let databaseUrl { settings.databaseURL = databaseUrl }
+        return (settings, logger)
+    }
+}
+
+/// Where logs go and how much of them.
+struct LogOptions: ParsableArguments {
+    @Option(name: .long, help: "Log format: auto (text on a terminal, JSON otherwise), json or text.")
+    var logFormat: LogFormat = .auto
+
+    @Option(name: .long, help: "Lowest log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    /// Starts logging (once per process) and answers a logger at the chosen level.
+    func start(label: String) throws -> Logger {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError(
                 "--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
         }
         LogSetup.bootstrap(format: logFormat, level: level)
-        var settings = try await Settings.load(
-            dataDir: resolvedDataDir, configPath: config ?? environment("KHATA_CONFIG"))
-        if let databaseUrl { settings.databaseURL = databaseUrl }
         var logger = Logger(label: label)
         logger.logLevel = level
-        return (settings, logger)
+        return logger
     }
 }
 

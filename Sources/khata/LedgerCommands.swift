@@ -98,10 +98,20 @@ enum AccountLimit: String, ExpressibleByArgument, CaseIterable {
 
 /// `khata history`: an account's transfers in commit order, a page at a time.
 struct HistoryCommand: AsyncParsableCommand {
+    /// The HTTP API's page limit for `GET /v1/accounts/{key}/history`, so that a page means the
+    /// same on both.
+    static let limits = 1...1_000
+
     static let configuration = CommandConfiguration(
         commandName: "history",
         abstract: "An account's transfers in commit order, with cursor pagination.",
-        discussion: "Each line ends with the transfer's timestamp; pass the last one as --after for the next page.")
+        discussion: """
+            Prints a table: the transfer's timestamp (nanoseconds since the Unix epoch, the \
+            cursor), id, the debited and the credited account by key, the amount in the account's \
+            currency, the state and the reference. A full page ends with the --after that shows the \
+            next one. With --json, one transfer a line in the HTTP API's shape; pass the last \
+            timestamp as --after for the next page.
+            """)
 
     @OptionGroup var global: GlobalOptions
 
@@ -111,22 +121,67 @@ struct HistoryCommand: AsyncParsableCommand {
     @Option(help: "Show transfers after this cursor (a transfer timestamp from an earlier page).")
     var after: UInt64 = 0
 
-    @Option(help: "Transfers per page (1...10000).")
+    @Option(help: "Transfers per page, \(limits.lowerBound)...\(limits.upperBound) (as the HTTP API's history route).")
     var limit: Int = 50
 
     @Flag(help: "Print JSON lines, one transfer each.")
     var json = false
 
     func validate() throws {
-        guard limit >= 1 && limit <= 10_000 else { throw ValidationError("--limit must be 1...10000") }
+        guard Self.limits.contains(limit) else {
+            throw ValidationError(
+                "--limit must be \(Self.limits.lowerBound)...\(Self.limits.upperBound) transfers per page "
+                    + "(the HTTP API's limit), got \(limit)")
+        }
     }
 
     func run() async throws {
         let ledger = try await LedgerSession.open(global)
         defer { ledger.close() }
         let resolved = try LedgerSession.resolve(account, in: ledger)
-        for transfer in try ledger.history(accountId: resolved.id, after: after, limit: limit) {
-            LedgerSession.print(transfer, currency: resolved.currency, in: ledger, json: json)
+        let page = try ledger.history(accountId: resolved.id, after: after, limit: limit)
+        if json {
+            for transfer in page { LedgerSession.print(transfer, in: ledger) }
+            return
         }
+        guard let last = page.last else {
+            print(after == 0 ? "no transfers" : "no transfers after \(after)")
+            return
+        }
+        for line in Self.table(page, currency: resolved.currency, in: ledger) { print(line) }
+        if page.count == limit { print("next page: --after \(last.timestamp)") }
+    }
+
+    /// The page as aligned columns under headings, amounts to the right; accounts by key (by
+    /// id only if one has no account, which a committed transfer never has).
+    static func table(_ page: [Transfer], currency: Currency, in ledger: Ledger) -> [String] {
+        let key = { (id: UInt128) in ledger.account(id: id)?.key ?? "\(id)" }
+        let rows = page.map { transfer in
+            let fields = transfer.fields
+            return [
+                "\(transfer.timestamp)", "\(fields.id)", key(fields.debitAccountId), key(fields.creditAccountId),
+                Amount(minorUnits: fields.amountMinor).formatted(currency), "\(transfer.state)",
+                "\(fields.reference)",
+            ]
+        }
+        let headings = ["TIMESTAMP", "ID", "FROM", "TO", "AMOUNT", "STATE", "REFERENCE"]
+        let amountColumn = 4
+        let widths = headings.indices.map { column in
+            ([headings] + rows).map { $0[column].count }.max() ?? 0
+        }
+        return ([headings] + rows).map { row in
+            row.indices.map { column in
+                let padding = String(repeating: " ", count: widths[column] - row[column].count)
+                return column == amountColumn ? padding + row[column] : row[column] + padding
+            }.joined(separator: "  ").trimmingTrailingSpaces()
+        }
+    }
+}
+
+extension String {
+    fileprivate func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
     }
 }

@@ -102,18 +102,34 @@ enum LedgerSession {
         Swift.print("  available: \(availableText)")
     }
 
-    static func print(_ transfer: Transfer, currency: Currency, in ledger: Ledger, json: Bool) {
-        let fields = transfer.fields
-        let amount = Amount(minorUnits: fields.amountMinor).formatted(currency)
-        if json, let line = APIShapes.transfer(transfer, in: ledger) {
-            // The API's shape: accounts by key, an ungrouped amount, flags and state by name.
-            Swift.print(line)
-            return
+    /// A transfer in the API's shape: accounts by key, an ungrouped amount, flags and state by
+    /// name.
+    static func print(_ transfer: Transfer, in ledger: Ledger) {
+        // Never nil for a committed transfer, whose accounts exist; the fields by id otherwise.
+        let line =
+            APIShapes.transfer(transfer, in: ledger)
+            ?? jsonLine([
+                "id": "\(transfer.fields.id)", "debitAccountId": "\(transfer.fields.debitAccountId)",
+                "creditAccountId": "\(transfer.fields.creditAccountId)", "timestamp": transfer.timestamp,
+            ])
+        Swift.print(line)
+    }
+
+    /// A count with its digits in groups of three, as amounts are written: 20,000.
+    static func grouped(_ count: Int) -> String {
+        let digits = Array(String(count.magnitude))
+        var text = count < 0 ? "-" : ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { text.append(",") }
+            text.append(digit)
         }
-        Swift.print(
-            "\(transfer.timestamp)  \(fields.id)  \(fields.debitAccountId) -> \(fields.creditAccountId)  "
-                + "\(amount)  \(transfer.state)  \(fields.reference)"
-        )
+        return text
+    }
+
+    /// "1 batch", "3 batches": a grouped count and its noun.
+    static func counted(_ count: Int, _ noun: String) -> String {
+        let plural = noun.hasSuffix("ch") || noun.hasSuffix("s") ? noun + "es" : noun + "s"
+        return "\(grouped(count)) \(count == 1 ? noun : plural)"
     }
 
     static func jsonLine(_ object: [String: Any]) -> String {

@@ -43,16 +43,22 @@ struct Settings {
     /// Reads `configPath` (or `<dataDir>/khata.json` when it exists) and `KHATA_*` variables;
     /// the environment wins. A malformed file or value is an error that names the key.
     static func load(dataDir: String, configPath: String?) async throws -> Settings {
+        try await load(dataDir: dataDir, configPath: configPath, defaultConfigPath: dataDir + "/khata.json")
+    }
+
+    /// As `load(dataDir:configPath:)`, with the file read when there is no `configPath` (and
+    /// only if it exists) named by the caller: nil for none, so that a benchmark never picks up
+    /// a data directory's settings by accident.
+    static func load(dataDir: String, configPath: String?, defaultConfigPath: String?) async throws -> Settings {
         var providers: [any ConfigProvider] = [EnvironmentVariablesProvider().prefixKeys(with: "khata")]
-        let defaultPath = dataDir + "/khata.json"
         if let configPath {
             guard access(configPath, R_OK) == 0 else {
                 throw SettingsError(
                     "configuration file \(configPath) cannot be read: \(String(cString: strerror(errno)))")
             }
             providers.append(try await fileProvider(configPath))
-        } else if access(defaultPath, F_OK) == 0 {
-            providers.append(try await fileProvider(defaultPath))
+        } else if let defaultConfigPath, access(defaultConfigPath, F_OK) == 0 {
+            providers.append(try await fileProvider(defaultConfigPath))
         }
         let reader = ConfigReader(providers: providers)
         var settings = Settings(dataDir: dataDir)

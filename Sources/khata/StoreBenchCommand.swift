@@ -17,7 +17,12 @@ struct StoreBenchCommand: AsyncParsableCommand {
             a scratch directory (--dir); PostgreSQL to a scratch schema, dropped afterwards.
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PostgreSQL to measure instead of SQLite, e.g. postgresql://khata@db/khata (environment: "
+                + "KHATA_DATABASE_URL); the run works in a scratch schema and drops it.", valueName: "url"))
+    var databaseUrl: String?
 
     @Option(help: "Rows to insert.")
     var rows = 1_000_000
@@ -33,10 +38,10 @@ struct StoreBenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let (settings, _) = try await global.load(label: "khata.bench")
-        let directory = output.scratchDirectory
+        let directory = try output.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let schema = try settings.databaseURL.map { try PostgresScratchSchema(baseURL: $0, prefix: "khata_bench") }
+        let databaseURL = databaseUrl ?? environment("KHATA_DATABASE_URL")
+        let schema = try databaseURL.map { try PostgresScratchSchema(baseURL: $0, prefix: "khata_bench") }
         defer { schema?.drop() }
         let database = try await JobDatabase.open(dataDir: directory, databaseURL: schema?.url)
         let store = SettlementLines(database: database)

@@ -10,11 +10,25 @@ struct TransferCommand: AsyncParsableCommand {
         commandName: "transfer",
         abstract: "Post a transfer, a hold, a capture, a void or a refund; or many from a JSON-lines file.",
         discussion: """
-            Amounts are decimal strings in major units ("1,234.50", "৳1,234.50"), exact to the \\
-            currency's minor unit. With --file, each line is one JSON object with the fields id, \\
-            from, to, amount, pendingId, timeoutSeconds, code, reference and flags (an array of \\
-            linked, pending, postPending, voidPending, refund); the lines are submitted as one \\
-            batch, so linked chains work across lines. Prints one result per event.
+            Amounts are decimal strings in major units ("1,234.50", "৳1,234.50"), exact to the \
+            currency's minor unit. With --file, each line is one JSON object with the fields id, \
+            from, to, amount, pendingId, timeoutSeconds, code, reference and flags (an array of \
+            linked, pending, postPending, voidPending, refund). A line whose flags include linked \
+            is chained to the next line; the chain ends at the first line without linked, and \
+            succeeds or fails whole. The lines are submitted in order, in batches of at most \
+            \(TransferBatches.maximumEventsText) events (what one ledger submission takes) that never split a \
+            chain; a longer chain is refused, naming its first line, before anything is submitted. \
+            Prints one result per line ("line N: transfer ID: result"), then how many transfers \
+            went in how many batches.
+
+            With --json, one object per transfer, {"line": N, "index": I, "batch": B, "id": "ID", \
+            "result": "ok", "timestamp": T} (index counts the file's transfers from 0, batch the \
+            batches from 1), then one summary object, {"submitted": S, "batches": B, \
+            "maximumBatchEvents": M}. When the ledger refuses a whole batch (its storage failed, \
+            say), the summary also holds "error", "submittedThroughLine" and "unsubmittedFromLine": \
+            lines 1 to submittedThroughLine (0 when none) were submitted, their results printed \
+            above; lines from unsubmittedFromLine on were not. Without --file, one result \
+            ({"index", "id", "result", "timestamp"} with --json) and no summary.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -64,23 +78,23 @@ struct TransferCommand: AsyncParsableCommand {
     func run() async throws {
         let ledger = try await LedgerSession.open(global)
         defer { ledger.close() }
-        let events = try file.map { try TransferLines.read($0, ledger: ledger) } ?? [try single(ledger)]
-        let results = try await ledger.submit(events)
-        var failed = false
-        for (index, (event, result)) in zip(events, results).enumerated() {
-            guard case .createTransfer(let transfer) = event else { continue }
-            failed = failed || !result.code.succeeded
-            if json {
-                Swift.print(
-                    LedgerSession.jsonLine([
-                        "index": index, "id": "\(transfer.id)", "result": "\(result.code)",
-                        "timestamp": result.timestamp,
-                    ]))
-            } else {
-                Swift.print("transfer \(transfer.id): \(result.code)")
-            }
+        if let file {
+            let lines = try TransferLines.read(file, ledger: ledger)
+            try await TransferBatches(lines: lines, path: file, json: json).submit(to: ledger)
+            return
         }
-        if failed { throw ExitCode(1) }
+        let event = try single(ledger)
+        let results = try await ledger.submit([event])
+        guard case .createTransfer(let transfer) = event, let result = results.first else { return }
+        if json {
+            Swift.print(
+                LedgerSession.jsonLine([
+                    "index": 0, "id": "\(transfer.id)", "result": "\(result.code)", "timestamp": result.timestamp,
+                ]))
+        } else {
+            Swift.print("transfer \(transfer.id): \(result.code)")
+        }
+        if !result.code.succeeded { throw ExitCode(1) }
     }
 
     private func single(_ ledger: Ledger) throws -> Event {
@@ -121,6 +135,13 @@ struct TransferCommand: AsyncParsableCommand {
     }
 }
 
+/// One transfer of a `--file`, with the line it came from (blank lines are skipped, so lines and
+/// transfers are counted apart).
+struct TransferLine {
+    let number: Int
+    let transfer: NewTransfer
+}
+
 /// The JSON-lines transfer file of `khata transfer --file`, read with the same strict reader as
 /// the HTTP API's bodies: unknown and repeated fields, floats and malformed ids are refused with
 /// the file, the line, the field and the rule.
@@ -129,27 +150,27 @@ enum TransferLines {
         what: "a transfer line",
         known: ["id", "from", "to", "amount", "pendingId", "timeoutSeconds", "code", "reference", "flags"])
 
-    static func read(_ path: String, ledger: Ledger) throws -> [Event] {
+    static func read(_ path: String, ledger: Ledger) throws -> [TransferLine] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw CommandFailure("cannot read \(path) as UTF-8 text")
         }
-        var events: [Event] = []
+        var transfers: [TransferLine] = []
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
             do {
-                events.append(try event(from: line, ledger: ledger))
+                transfers.append(TransferLine(number: number + 1, transfer: try transfer(from: line, ledger: ledger)))
             } catch let error as JSONInputError {
                 throw CommandFailure("\(path):\(number + 1): \(error.detail)")
             } catch {
                 throw CommandFailure("\(path):\(number + 1): \(error)")
             }
         }
-        guard !events.isEmpty else { throw CommandFailure("\(path) holds no transfers") }
-        return events
+        guard !transfers.isEmpty else { throw CommandFailure("\(path) holds no transfers") }
+        return transfers
     }
 
-    private static func event(from text: String, ledger: Ledger) throws -> Event {
+    private static func transfer(from text: String, ledger: Ledger) throws -> NewTransfer {
         try JSONInput.read(Array(text.utf8), what: reader.what) { scanner in
             var id: UInt128?
             var from: String?
@@ -181,11 +202,10 @@ enum TransferLines {
                     debit: debit, credit: credit, pendingId: pendingId, in: ledger)
                 amountMinor = try amount.minor(in: currency)
             }
-            return .createTransfer(
-                NewTransfer(
-                    id: try reader.required(id, "id"), debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
-                    amountMinor: amountMinor, pendingId: pendingId, timeoutSeconds: timeoutSeconds, code: code,
-                    reference: reference, flags: flags))
+            return NewTransfer(
+                id: try reader.required(id, "id"), debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
+                amountMinor: amountMinor, pendingId: pendingId, timeoutSeconds: timeoutSeconds, code: code,
+                reference: reference, flags: flags)
         }
     }
 }

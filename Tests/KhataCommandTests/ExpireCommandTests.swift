@@ -44,7 +44,7 @@ struct ExpiryBenchCommandTests {
         defer { directory.remove() }
         let run = try KhataProcess.run(
             ["bench", "expiry", "--holds", "3000", "--accounts", "10", "--batch-size", "700", "--json"]
-                + ["--dir", directory.path + "/bench", "--data-dir", directory.path])
+                + ["--dir", directory.path + "/bench"])
         #expect(run.status == 0, "\(run.stderr)")
         let result = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         #expect(result?["expired"] as? Int == 3_000 && result?["batches"] as? Int == 5)

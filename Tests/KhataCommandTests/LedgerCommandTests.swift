@@ -65,7 +65,7 @@ struct LedgerCommandTests {
         #expect(try Self.object(page2[0])["id"] as? String == "12")
     }
 
-    @Test("a JSON-lines file is one batch: a linked chain fails whole")
+    @Test("a short JSON-lines file is one batch: a linked chain fails whole; results name their lines")
     func transferFile() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -83,8 +83,10 @@ struct LedgerCommandTests {
         ).write(to: URL(fileURLWithPath: file))
         let outcome = try Self.khata(directory, ["transfer", "--file", file, "--json"])
         #expect(outcome.status == 1)
-        let results = try outcome.stdout.split(separator: "\n").map { try Self.object($0)["result"] as? String }
-        #expect(results == ["linkedEventFailed", "insufficientFunds", "ok"])
+        let objects = try outcome.stdout.split(separator: "\n").map(Self.object)
+        #expect(objects.dropLast().map { $0["result"] as? String } == ["linkedEventFailed", "insufficientFunds", "ok"])
+        #expect(objects.dropLast().map { $0["line"] as? Int } == [1, 2, 3])
+        #expect(objects.last?["submitted"] as? Int == 3 && objects.last?["batches"] as? Int == 1)
         let b = try Self.object(try Self.khata(directory, ["accounts", "show", "b", "--json"]).stdout)
         #expect(b["creditsPosted"] as? String == "1.50")
     }
