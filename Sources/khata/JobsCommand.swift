@@ -146,11 +146,13 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "The ledger owner's base URL (https://HOST:PORT); default: the setting ledger.url.")
+    @Option(
+        help: ArgumentHelp(
+            "The ledger owner's base URL (https://HOST:PORT); default: the setting ledger.url.", valueName: "url"))
     var ledgerUrl: String?
 
     @Option(help: ArgumentHelp("PEM certificates of the authorities to trust for the ledger URL.", valueName: "file"))
-    var ledgerCaCertificate: String?
+    var ledgerCa: String?
 
     @Flag(help: "Allow a plain http:// ledger URL to another machine (a network you trust).")
     var allowPlainHttp = false
@@ -161,7 +163,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let runner = JobCatalog.runner(settings, database: database)
         if let url = ledgerUrl ?? settings.ledgerURL {
             let remote = try RemoteLedger(
-                url: url, apiKey: settings.ledgerAPIKey ?? "", caCertificatePath: ledgerCaCertificate,
+                url: url, apiKey: settings.ledgerAPIKey ?? "", caCertificatePath: ledgerCa,
                 allowPlainHTTP: allowPlainHttp)
             logger.info("worker reaches the ledger over its API", metadata: ["url": "\(remote.baseURL)"])
             do {

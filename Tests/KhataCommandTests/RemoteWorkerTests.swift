@@ -56,7 +56,7 @@ struct RemoteWorkerTests {
     }
 
     @Test(
-        "the worker expires every due hold through the owner's HTTPS API, each once, and the runs are in the shared store",
+        "the worker expires every due hold through the owner's HTTPS API, once each, its runs in the shared store",
         .enabled(if: postgres != nil, "needs the test PostgreSQL (scripts/test.sh starts one)"))
     func expiresThroughTheAPI() async throws {
         let owner = ScratchDirectory()
@@ -94,7 +94,7 @@ struct RemoteWorkerTests {
         let worker = try LineReader(
             [
                 "worker", "--data-dir", workerDirectory.path, "--ledger-url", "https://127.0.0.1:\(bound)",
-                "--ledger-ca-certificate", certificate, "--log-format", "json",
+                "--ledger-ca", certificate, "--log-format", "json",
             ], standardError: true,
             environment: shared.merging([
                 "KHATA_LEDGER_API_KEY": apiKey, "KHATA_JOBS_EXPIRE_RESERVATIONS_SCHEDULE": "* * * * * *",
@@ -126,9 +126,8 @@ struct RemoteWorkerTests {
         if written != Int64(Self.holdCount) {
             var log: [String] = []
             while let line = worker.nextLine() { log.append(line) }
-            Issue.record(
-                "the worker's runs expired \(written) of \(Self.holdCount); its log:\n\(log.suffix(20).joined(separator: "\n"))"
-            )
+            let tail = log.suffix(20).joined(separator: "\n")
+            Issue.record("the worker's runs expired \(written) of \(Self.holdCount); its log:\n\(tail)")
         }
         #expect(worker.process.terminationStatus == 0 && server.process.terminationStatus == 0)
 

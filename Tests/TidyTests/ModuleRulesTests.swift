@@ -24,7 +24,8 @@ struct ModuleRulesTests {
             "Bookings", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage", "Scheduler",
         ],
         "khata": [
-            "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench", "LedgerCore", "LedgerStorage",
+            "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench",
+            "LedgerCore", "LedgerStorage",
             "Scheduler", "StorageBench",
         ],
     ]
