@@ -89,11 +89,14 @@ public struct TransferDraftError: Error, Sendable, Equatable, CustomStringConver
     public var code: Code
     public var field: String
     public var message: String
+    /// What the field named (an account's name, a transfer's id), as written.
+    public var value: String?
 
-    public init(_ code: Code, field: String, _ message: String) {
+    public init(_ code: Code, field: String, _ message: String, value: String? = nil) {
         self.code = code
         self.field = field
         self.message = message
+        self.value = value
     }
 
     public var description: String { message }
@@ -117,7 +120,8 @@ public enum TransferResolver {
             if let account = accounts[name] { return account }
             guard let account = try directory.account(named: name) else {
                 throw TransferDraftError(
-                    .accountNotFound, field: place + field, "\(place + field): no account has the key \"\(name)\"")
+                    .accountNotFound, field: place + field, "\(place + field): no account has the key \"\(name)\"",
+                    value: name)
             }
             accounts[name] = account
             return account
@@ -145,7 +149,7 @@ public enum TransferResolver {
             guard let currency = try directory.currency(ofTransfer: pendingId) else {
                 throw TransferDraftError(
                     .transferNotFound, field: place + "pendingId",
-                    "\(place)pendingId: no transfer has the id \(pendingId)")
+                    "\(place)pendingId: no transfer has the id \(pendingId)", value: String(pendingId))
             }
             return currency
         }

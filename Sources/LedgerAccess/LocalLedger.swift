@@ -27,7 +27,8 @@ public struct LocalLedger: LedgerAccess {
                 events.append(
                     .createTransfer(
                         try TransferResolver.resolve(
-                            draft, place: "transfers[\(index)].", in: Directory(ledger: ledger), accounts: &accounts)))
+                            draft, place: "transfers[\(index)].", in: LedgerDirectory(ledger: ledger),
+                            accounts: &accounts)))
             } catch {
                 throw LedgerAccessError(.refused, "\(error)")
             }
@@ -67,20 +68,6 @@ public struct LocalLedger: LedgerAccess {
         }
     }
 
-    /// Names accounts by key, or by decimal id when no account has that key.
-    struct Directory: TransferDirectory {
-        let ledger: Ledger
-
-        func account(named name: String) throws -> Account? {
-            if let account = ledger.account(key: name) { return account }
-            return TextRules.id(name).flatMap { ledger.account(id: $0) }
-        }
-
-        func currency(ofTransfer id: UInt128) throws -> Currency? {
-            guard let transfer = try ledger.transfer(id: id) else { return nil }
-            return ledger.account(id: transfer.fields.debitAccountId)?.currency
-        }
-    }
 }
 
 extension ReservationSummary {
@@ -90,5 +77,23 @@ extension ReservationSummary {
             paymentReference: reservation.record.paymentReference, provider: reservation.record.provider,
             currency: reservation.currency, amountMinor: UInt64(reservation.record.amountMinor),
             state: reservation.state, providerTransactionId: reservation.confirmation?.fields.reference.string)
+    }
+}
+
+/// Names accounts by key, or by decimal id when no account has that key (the command line's
+/// way), for resolving transfer drafts against a ledger in this process.
+public struct LedgerDirectory: TransferDirectory {
+    public let ledger: Ledger
+
+    public init(ledger: Ledger) { self.ledger = ledger }
+
+    public func account(named name: String) throws -> Account? {
+        if let account = ledger.account(key: name) { return account }
+        return TextRules.id(name).flatMap { ledger.account(id: $0) }
+    }
+
+    public func currency(ofTransfer id: UInt128) throws -> Currency? {
+        guard let transfer = try ledger.transfer(id: id) else { return nil }
+        return ledger.account(id: transfer.fields.debitAccountId)?.currency
     }
 }

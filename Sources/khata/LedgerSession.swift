@@ -55,18 +55,6 @@ enum LedgerSession {
         return TransferReference(text)!
     }
 
-    /// The currency an amount is posted in, so that it is read at that currency's scale: the
-    /// accounts' (the ledger refuses two different ones), or the hold's or original's for a
-    /// capture, void or refund.
-    static func currency(debit: Account?, credit: Account?, pendingId: UInt128, in ledger: Ledger) throws -> Currency {
-        if let currency = debit?.currency ?? credit?.currency { return currency }
-        guard pendingId != 0 else { throw CommandFailure("an amount needs the accounts or the transfer it refers to") }
-        guard let original = try ledger.transfer(id: pendingId),
-            let account = ledger.account(id: original.fields.debitAccountId)
-        else { throw CommandFailure("no transfer has the id \(pendingId)") }
-        return account.currency
-    }
-
     /// A stable id for an account key (FNV-1a over the key, twice with different offsets), so
     /// creating the same key again is idempotent without remembering an id.
     static func derivedId(_ key: String) -> UInt128 { NewAccount.derivedId(forKey: key) }

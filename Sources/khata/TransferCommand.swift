@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JSONInput
 import Ledger
+import LedgerAccess
 import LedgerCore
 
 /// `khata transfer`: one transfer from flags, or many from a JSON-lines file.
@@ -11,9 +12,11 @@ struct TransferCommand: AsyncParsableCommand {
         abstract: "Post a transfer, a hold, a capture, a void or a refund; or many from a JSON-lines file.",
         discussion: """
             Amounts are decimal strings in major units ("1,234.50", "৳1,234.50"), exact to the \
-            currency's minor unit. With --file, each line is one JSON object with the fields id, \
-            from, to, amount, pendingId, timeoutSeconds, code, reference and flags (an array of \
-            linked, pending, postPending, voidPending, refund). A line whose flags include linked \
+            currency's minor unit: the original's for a capture, void or refund, the accounts' \
+            otherwise. Accounts are named by key (or decimal id). With --file, each line is one JSON \
+            object with the fields of the HTTP API's transfers: id, debitAccount, creditAccount, \
+            amount, pendingId, timeoutSeconds, code, reference and flags (an array of linked, \
+            pending, postPending, voidPending, refund). A line whose flags include linked \
             is chained to the next line; the chain ends at the first line without linked, and \
             succeeds or fails whole. The lines are submitted in order, in batches of at most \
             \(TransferBatches.maximumEventsText) events (what one ledger submission takes) that never split a \
@@ -36,11 +39,15 @@ struct TransferCommand: AsyncParsableCommand {
     @Option(help: "The transfer's 128-bit id in decimal (the idempotency key); required without --file.")
     var id: String?
 
-    @Option(help: "The account to debit (key or decimal id).")
-    var from: String?
+    @Option(help: ArgumentHelp("The account to debit (key or decimal id); --from for short.", valueName: "key"))
+    var debitAccount: String?
 
-    @Option(help: "The account to credit (key or decimal id).")
-    var to: String?
+    @Option(help: ArgumentHelp("The account to credit (key or decimal id); --to for short.", valueName: "key"))
+    var creditAccount: String?
+
+    // Short aliases of the two above, kept out of the help's option list (it names them).
+    @Option(name: .customLong("from"), help: .hidden) var from: String?
+    @Option(name: .customLong("to"), help: .hidden) var to: String?
 
     // Unconditional: "-5" is the (refused) value of --amount, not an unknown option.
     @Option(
@@ -101,37 +108,21 @@ struct TransferCommand: AsyncParsableCommand {
         guard let id else { throw CommandFailure("--id is required (the transfer's idempotency key)") }
         let kinds = [post != nil, void != nil, refund != nil, pending].filter { $0 }.count
         guard kinds <= 1 else { throw CommandFailure("--pending, --post, --void and --refund exclude each other") }
-        var flags: TransferFlags = []
-        var pendingId: UInt128 = 0
-        if pending { flags.insert(.pending) }
-        if let post {
-            flags.insert(.postPending)
-            pendingId = try LedgerSession.parseId(post)
+        guard debitAccount == nil || from == nil, creditAccount == nil || to == nil else {
+            throw CommandFailure("--from is short for --debit-account and --to for --credit-account: give one of each")
         }
-        if let void {
-            flags.insert(.voidPending)
-            pendingId = try LedgerSession.parseId(void)
-        }
-        if let refund {
-            flags.insert(.refund)
-            pendingId = try LedgerSession.parseId(refund)
-        }
-        let debit = try from.map { try LedgerSession.resolve($0, in: ledger) }
-        let credit = try to.map { try LedgerSession.resolve($0, in: ledger) }
-        var amountMinor: UInt64 = 0
-        if let amount, !amount.isEmpty {
-            let currency = try LedgerSession.currency(debit: debit, credit: credit, pendingId: pendingId, in: ledger)
-            do {
-                amountMinor = try Amount.parse(amount, currency: currency).minorUnits
-            } catch {
-                throw CommandFailure("--amount \"\(amount)\" is not an amount in \(currency.code): \(error.reason)")
+        var draft = TransferDraft(
+            id: try LedgerSession.parseId(id), debitAccount: debitAccount ?? from, creditAccount: creditAccount ?? to,
+            amount: amount.flatMap { $0.isEmpty ? nil : AmountInput(text: $0, field: "--amount") },
+            timeoutSeconds: timeoutSeconds, code: code, reference: try LedgerSession.reference(reference))
+        if pending { draft.flags.insert(.pending) }
+        for (option, flag) in [(post, TransferFlags.postPending), (void, .voidPending), (refund, .refund)] {
+            if let option {
+                draft.flags.insert(flag)
+                draft.pendingId = try LedgerSession.parseId(option)
             }
         }
-        return .createTransfer(
-            NewTransfer(
-                id: try LedgerSession.parseId(id), debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
-                amountMinor: amountMinor, pendingId: pendingId, timeoutSeconds: timeoutSeconds, code: code,
-                reference: try LedgerSession.reference(reference), flags: flags))
+        return .createTransfer(try TransferLines.resolve(draft, ledger: ledger))
     }
 }
 
@@ -142,24 +133,25 @@ struct TransferLine {
     let transfer: NewTransfer
 }
 
-/// The JSON-lines transfer file of `khata transfer --file`, read with the same strict reader as
-/// the HTTP API's bodies: unknown and repeated fields, floats and malformed ids are refused with
-/// the file, the line, the field and the rule.
+/// The JSON-lines transfer file of `khata transfer --file`: each line a transfer in the HTTP
+/// API's form (`TransferDraft`), read with the same strict reader: unknown and repeated fields,
+/// floats and malformed ids are refused with the file, the line, the field and the rule.
 enum TransferLines {
-    static let reader = JSONObjectReader(
-        what: "a transfer line",
-        known: ["id", "from", "to", "amount", "pendingId", "timeoutSeconds", "code", "reference", "flags"])
-
     static func read(_ path: String, ledger: Ledger) throws -> [TransferLine] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw CommandFailure("cannot read \(path) as UTF-8 text")
         }
         var transfers: [TransferLine] = []
+        var accounts: [String: Account] = [:]
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
             do {
-                transfers.append(TransferLine(number: number + 1, transfer: try transfer(from: line, ledger: ledger)))
+                let draft = try JSONInput.read(Array(line.utf8), what: "a transfer line") { scanner in
+                    try TransferDraft(scanner: &scanner, what: "a transfer line")
+                }
+                let transfer = try resolve(draft, ledger: ledger, accounts: &accounts)
+                transfers.append(TransferLine(number: number + 1, transfer: transfer))
             } catch let error as JSONInputError {
                 throw CommandFailure("\(path):\(number + 1): \(error.detail)")
             } catch {
@@ -170,42 +162,25 @@ enum TransferLines {
         return transfers
     }
 
-    private static func transfer(from text: String, ledger: Ledger) throws -> NewTransfer {
-        try JSONInput.read(Array(text.utf8), what: reader.what) { scanner in
-            var id: UInt128?
-            var from: String?
-            var to: String?
-            var amount: AmountInput?
-            var pendingId: UInt128 = 0
-            var timeoutSeconds: UInt32 = 0
-            var code: UInt16 = 0
-            var reference = TransferReference.empty
-            var flags: TransferFlags = []
-            try reader.read(&scanner) { scanner, field in
-                switch field {
-                case "id": id = try scanner.id(field: field)
-                case "from": from = try scanner.text(field: field)
-                case "to": to = try scanner.text(field: field)
-                case "amount": amount = try scanner.amount(field: field)
-                case "pendingId": pendingId = try scanner.id(field: field)
-                case "timeoutSeconds": timeoutSeconds = try scanner.timeoutSeconds(field: field)
-                case "code": code = try scanner.code(field: field)
-                case "reference": reference = try scanner.reference(field: field)
-                default: flags = try scanner.transferFlags(field: field)
-                }
+    /// The ledger's form of a draft (see `TransferResolver`), accounts by key or decimal id.
+    static func resolve(_ draft: TransferDraft, ledger: Ledger) throws -> NewTransfer {
+        var accounts: [String: Account] = [:]
+        return try resolve(draft, ledger: ledger, accounts: &accounts)
+    }
+
+    private static func resolve(_ draft: TransferDraft, ledger: Ledger, accounts: inout [String: Account]) throws
+        -> NewTransfer
+    {
+        do {
+            return try TransferResolver.resolve(draft, in: LedgerDirectory(ledger: ledger), accounts: &accounts)
+        } catch let error as TransferDraftError {
+            // The command line names accounts by key or decimal id, and says so.
+            if error.code == .accountNotFound, let name = error.value {
+                throw CommandFailure("no account with key or id \"\(name)\" (\(error.field))")
             }
-            let debit = try from.map { try LedgerSession.resolve($0, in: ledger) }
-            let credit = try to.map { try LedgerSession.resolve($0, in: ledger) }
-            var amountMinor: UInt64 = 0
-            if let amount {
-                let currency = try LedgerSession.currency(
-                    debit: debit, credit: credit, pendingId: pendingId, in: ledger)
-                amountMinor = try amount.minor(in: currency)
-            }
-            return NewTransfer(
-                id: try reader.required(id, "id"), debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0,
-                amountMinor: amountMinor, pendingId: pendingId, timeoutSeconds: timeoutSeconds, code: code,
-                reference: reference, flags: flags)
+            throw CommandFailure(error.message)
+        } catch let error as JSONInputError {
+            throw CommandFailure(error.detail)
         }
     }
 }

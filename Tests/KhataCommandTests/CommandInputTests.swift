@@ -30,16 +30,25 @@ struct CommandInputTests {
     @Test(
         "a bad line of a transfer file names the file, the line, the field and the rule, and nothing is submitted",
         arguments: [
-            (#"{"id": "1", "from": "a", "to": "b", "amount": 5.0}"#, #"amount 5.0 is a JSON number"#),
-            (#"{"id": "1", "from": "a", "to": "b", "amount": "1", "colour": "red"}"#, #"has no field "colour""#),
             (
-                #"{"id": "1", "id": "2", "from": "a", "to": "b", "amount": "1"}"#,
+                #"{"id": "1", "debitAccount": "a", "creditAccount": "b", "amount": 5.0}"#,
+                #"amount 5.0 is a JSON number"#
+            ),
+            (
+                #"{"id": "1", "debitAccount": "a", "creditAccount": "b", "amount": "1", "colour": "red"}"#,
+                #"has no field "colour""#
+            ),
+            (
+                #"{"id": "1", "id": "2", "debitAccount": "a", "creditAccount": "b", "amount": "1"}"#,
                 #"names the field "id" more than once"#
             ),
-            (#"{"from": "a", "to": "b", "amount": "1"}"#, #"needs the field "id""#),
-            (#"{"id": "+1", "from": "a", "to": "b", "amount": "1"}"#, "without sign"),
-            (#"{"id": "1", "from": "a", "to": "b", "amount": "1", "code": 70000}"#, "code must be a whole number"),
-            (#"{"id": "1", "from": "a", "to": "b", "amount": "1" "#, "is not valid JSON"),
+            (#"{"debitAccount": "a", "creditAccount": "b", "amount": "1"}"#, #"needs the field "id""#),
+            (#"{"id": "+1", "debitAccount": "a", "creditAccount": "b", "amount": "1"}"#, "without sign"),
+            (
+                #"{"id": "1", "debitAccount": "a", "creditAccount": "b", "amount": "1", "code": 70000}"#,
+                "code must be a whole number"
+            ),
+            (#"{"id": "1", "debitAccount": "a", "creditAccount": "b", "amount": "1" "#, "is not valid JSON"),
         ])
     func badLine(line: String, words: String) throws {
         let directory = ScratchDirectory()
@@ -47,7 +56,7 @@ struct CommandInputTests {
         _ = try Self.khata(directory, ["accounts", "create", "--key", "a"])
         _ = try Self.khata(directory, ["accounts", "create", "--key", "b"])
         let file = directory.path + "/batch.jsonl"
-        try Data((#"{"id": "9", "from": "a", "to": "b", "amount": "1"}"# + "\n" + line + "\n").utf8)
+        try Data((#"{"id": "9", "debitAccount": "a", "creditAccount": "b", "amount": "1"}"# + "\n" + line + "\n").utf8)
             .write(to: URL(fileURLWithPath: file))
         let before = try Self.khata(directory, ["accounts", "list", "--json"]).stdout
         let outcome = try Self.khata(directory, ["transfer", "--file", file])

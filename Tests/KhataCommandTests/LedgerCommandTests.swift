@@ -75,9 +75,9 @@ struct LedgerCommandTests {
         let file = directory.path + "/batch.jsonl"
         try Data(
             """
-            {"id": "20", "from": "a", "to": "b", "amount": "10", "flags": ["linked"]}
-            {"id": "21", "from": "b", "to": "a", "amount": "11"}
-            {"id": "22", "from": "a", "to": "b", "amount": "1.50"}
+            {"id": "20", "debitAccount": "a", "creditAccount": "b", "amount": "10", "flags": ["linked"]}
+            {"id": "21", "debitAccount": "b", "creditAccount": "a", "amount": "11"}
+            {"id": "22", "debitAccount": "a", "creditAccount": "b", "amount": "1.50"}
 
             """.utf8
         ).write(to: URL(fileURLWithPath: file))

@@ -13,7 +13,7 @@ struct TransferFileTests {
     }
 
     static func line(_ id: Int, _ from: String, _ to: String, _ amount: String, linked: Bool = false) -> String {
-        #"{"id": "\#(id)", "from": "\#(from)", "to": "\#(to)", "amount": "\#(amount)""#
+        #"{"id": "\#(id)", "debitAccount": "\#(from)", "creditAccount": "\#(to)", "amount": "\#(amount)""#
             + (linked ? #", "flags": ["linked"]}"# : "}")
     }
 
