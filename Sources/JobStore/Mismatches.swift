@@ -81,22 +81,55 @@ public struct MismatchEvent: Sendable, Equatable {
     public var at: String
 }
 
-/// A change of state refused: what and why. Nothing was written.
-public enum MismatchError: Error, Equatable, CustomStringConvertible, Sendable {
-    case notFound(id: Int64)
-    case notAllowed(id: Int64, from: MismatchState, to: MismatchState)
-    /// Someone else moved it first: it is no longer in the state the caller saw.
-    case changedMeanwhile(id: Int64, expected: MismatchState, actual: MismatchState)
-    case emptyField(String)
+/// A change of state refused: what and why. Nothing was written. The shape of every error of
+/// Khata: a stable code, extensible without breaking callers, and the details some codes carry.
+public struct MismatchError: Error, Equatable, CustomStringConvertible, Sendable {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public var description: String { name }
 
-    public var description: String {
-        switch self {
-        case .notFound(let id): "mismatch \(id) does not exist"
-        case .notAllowed(let id, let from, let to): "mismatch \(id) cannot move from \(from) to \(to)"
-        case .changedMeanwhile(let id, let expected, let actual):
-            "mismatch \(id) is \(actual) now, not \(expected): it was changed meanwhile"
-        case .emptyField(let field): "\(field) must not be empty"
-        }
+        public static let notFound = Code(name: "notFound")
+        public static let notAllowed = Code(name: "notAllowed")
+        /// Someone else moved it first: it is no longer in the state the caller saw.
+        public static let changedMeanwhile = Code(name: "changedMeanwhile")
+        public static let emptyField = Code(name: "emptyField")
+    }
+
+    public var code: Code
+    public var message: String
+    /// The mismatch concerned.
+    public var id: Int64?
+    /// The state it was in (or was expected in), and the state asked for or found.
+    public var from: MismatchState?
+    public var to: MismatchState?
+
+    public init(_ code: Code, _ message: String, id: Int64? = nil, from: MismatchState? = nil, to: MismatchState? = nil)
+    {
+        self.code = code
+        self.message = message
+        self.id = id
+        self.from = from
+        self.to = to
+    }
+
+    public var description: String { message }
+
+    public static func notFound(id: Int64) -> MismatchError {
+        MismatchError(.notFound, "mismatch \(id) does not exist", id: id)
+    }
+
+    public static func notAllowed(id: Int64, from: MismatchState, to: MismatchState) -> MismatchError {
+        MismatchError(.notAllowed, "mismatch \(id) cannot move from \(from) to \(to)", id: id, from: from, to: to)
+    }
+
+    public static func changedMeanwhile(id: Int64, expected: MismatchState, actual: MismatchState) -> MismatchError {
+        MismatchError(
+            .changedMeanwhile, "mismatch \(id) is \(actual) now, not \(expected): it was changed meanwhile", id: id,
+            from: expected, to: actual)
+    }
+
+    public static func emptyField(_ field: String) -> MismatchError {
+        MismatchError(.emptyField, "\(field) must not be empty")
     }
 }
 

@@ -63,7 +63,7 @@ public struct LocalLedger: LedgerAccess {
         do {
             return try await ledger.submit(events)
         } catch {
-            let code: LedgerAccessError.Code = error == .overloaded ? .unavailable : .refused
+            let code: LedgerAccessError.Code = error.code == .overloaded ? .unavailable : .refused
             throw LedgerAccessError(code, "\(error)")
         }
     }

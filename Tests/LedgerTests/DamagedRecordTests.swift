@@ -34,7 +34,7 @@ struct DamagedRecordTests {
     }
 
     static func damage(_ error: LedgerError) -> LogDamage? {
-        if case .damagedRecord(let damage) = error { return damage }
+        if error.code == .damagedRecord, let damage = error.damage { return damage }
         return nil
     }
 

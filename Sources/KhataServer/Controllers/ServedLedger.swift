@@ -67,13 +67,13 @@ struct ServedLedger: Sendable {
     /// The problem answering a ledger error: 503 when it is overloaded, 500 `ledger-damaged`
     /// when a record it needed failed its checksum, else 500 `ledger-unavailable`.
     static func problem(_ error: LedgerError) -> Problem {
-        switch error {
+        switch error.code {
         case .overloaded:
             return Problem(
                 .serviceUnavailable, "overloaded", "Ledger overloaded",
                 detail: "the ledger's queue is full; retry with the same ids")
-        case .damagedRecord(let damage):
-            return damagedProblem(sequence: damage.sequence, location: damage.shortLocation)
+        case .damagedRecord:
+            return damagedProblem(sequence: error.damage?.sequence, location: error.damage?.shortLocation)
         default:
             return Problem(.internalServerError, "ledger-unavailable", "Ledger unavailable", detail: "\(error)")
         }
