@@ -1,5 +1,6 @@
 import Foundation
 import JSONInput
+import JobStore
 import LedgerCore
 
 /// One event's result in a batch answer.
@@ -30,7 +31,7 @@ struct AccountBody: Encodable {
     var creditsPending: String
     var creditsPosted: String
     var available: String
-    var createdAt: UInt64
+    var createdAt: String
 
     init(_ account: Account) {
         func text(_ minor: UInt64) -> String { Amount(minorUnits: minor).formatted(account.currency, grouping: false) }
@@ -47,7 +48,7 @@ struct AccountBody: Encodable {
         let magnitude = Amount(minorUnits: UInt64(clamping: available.magnitude)).formatted(
             account.currency, grouping: false)
         self.available = available < 0 ? "-" + magnitude : magnitude
-        createdAt = account.timestamp
+        createdAt = UTCTime.text(nanoseconds: account.timestamp)
     }
 }
 
@@ -65,7 +66,7 @@ struct TransferBody: Encodable {
     var flags: [String]
     var state: String
     var timestamp: UInt64
-    var expiresAt: UInt64?
+    var expiresAt: String?
     var refunded: String
 
     /// A single-phase transfer just committed at `timestamp`, as the ledger would describe it.
@@ -101,7 +102,7 @@ struct TransferBody: Encodable {
         flags = Names.transferFlags(fields.flags)
         state = Names.state(transfer.state)
         timestamp = transfer.timestamp
-        expiresAt = transfer.expiresAt == 0 ? nil : transfer.expiresAt
+        expiresAt = transfer.expiresAt == 0 ? nil : UTCTime.text(nanoseconds: transfer.expiresAt)
         refunded = Amount(minorUnits: transfer.refundedMinor).formatted(currency, grouping: false)
     }
 }

@@ -64,7 +64,7 @@ extension TransferBody {
         json.string(debitAccount)
         if let expiresAt {
             json.key("expiresAt")
-            json.number(expiresAt)
+            json.string(expiresAt)
         }
         json.key("flags")
         json.raw("[")

@@ -46,6 +46,9 @@ public struct ServerConfiguration: Sendable {
 /// JSON in and out; amounts are decimal strings in major units or whole numbers, never floats;
 /// every error is `application/problem+json` with a stable type.
 public enum KhataServer {
+    /// Khata's version: what `khata --version` prints and the OpenAPI document's `info.version`.
+    public static let version = "0.1.0"
+
     /// The application serving `ledger` with its job state in `database`.
     public static func application(
         ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration, metrics: ServerMetrics

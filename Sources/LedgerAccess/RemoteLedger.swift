@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Bookings
 import Foundation
 import JSONInput
+import JobStore
 import LedgerCore
 import NIOCore
 import NIOHTTP1
@@ -78,7 +79,8 @@ public final class RemoteLedger: LedgerAccess, Sendable {
         guard let object = body as? [String: Any], let id = (object["id"] as? String).flatMap(TextRules.id),
             let key = object["key"] as? String,
             let currency = (object["currency"] as? String).map(Currency.init(code:)),
-            let currency, let code = object["code"] as? Int, let createdAt = object["createdAt"] as? UInt64
+            let currency, let code = object["code"] as? Int,
+            let createdAt = (object["createdAt"] as? String).flatMap(UTCTime.nanoseconds)
         else { throw LedgerAccessError(.invalidAnswer, "the account answer for \(key) is not an account") }
         var flags: AccountFlags = []
         for name in object["flags"] as? [String] ?? [] {

@@ -14,7 +14,7 @@ struct Khata: AsyncParsableCommand {
             docs/CONFIGURATION.md. Logs go to standard error: text on a terminal, one JSON object \
             per line otherwise.
             """,
-        version: "0.1.0",
+        version: KhataServer.version,
         subcommands: [
             AccountsCommand.self, TransferCommand.self, HistoryCommand.self, ServeCommand.self, KeysCommand.self,
             ExpireCommand.self, JobsCommand.self, WorkerCommand.self, DbCommand.self, CheckCommand.self,

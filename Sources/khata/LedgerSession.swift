@@ -88,6 +88,15 @@ enum LedgerSession {
         Swift.print("  debits:  posted \(amount(account.debitsPosted)), pending \(amount(account.debitsPending))")
         Swift.print("  credits: posted \(amount(account.creditsPosted)), pending \(amount(account.creditsPending))")
         Swift.print("  available: \(availableText)")
+        if available < 0 {
+            // Which way balances run surprises people reading a clearing account for the first time.
+            let rule =
+                account.flags.contains(.creditsMustNotExceedDebits)
+                ? "debits posted less credits posted and pending" : "credits posted less debits posted and pending"
+            Swift.print(
+                "  (available is \(rule); it is below zero on an account that is mostly debited, such as a "
+                    + "provider's clearing account, whose debits are what the provider owes)")
+        }
     }
 
     /// A transfer in the API's shape: accounts by key, an ungrouped amount, flags and state by

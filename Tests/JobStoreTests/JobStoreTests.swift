@@ -158,6 +158,22 @@ struct JobStoreTests {
         #expect(Scope.allCases.allSatisfy(admin.allows))
     }
 
+    @Test("UTC times read back as written, to the nanosecond given; malformed ones are refused")
+    func utcTimes() {
+        for nanoseconds: UInt64 in [0, 1_764_400_000_123_000_000, 4_102_444_799_999_000_000] {
+            #expect(UTCTime.nanoseconds(UTCTime.text(nanoseconds: nanoseconds)) == nanoseconds)
+        }
+        #expect(UTCTime.nanoseconds("2026-11-29T09:30:00Z") == 1_795_944_600_000_000_000)
+        #expect(UTCTime.nanoseconds("2026-11-29T09:30:00.123456789Z") == 1_795_944_600_123_456_789)
+        for bad in [
+            "", "2026-11-29", "2026-11-29T09:30:00", "2026-13-29T09:30:00Z", "2026-11-29T24:00:00Z",
+            "2026-11-29T09:30:00.Z", "2026-11-29T09:30:00.1234567890Z", "2026-11-29 09:30:00Z",
+            "x026-11-29T09:30:00Z",
+        ] {
+            #expect(UTCTime.nanoseconds(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test("job runs: ids in order, outcomes, counts, abandoned runs, schedule slots", arguments: Backend.available)
     func jobRuns(_ backend: Backend) async throws {
         let scratch = try backend.scratch()

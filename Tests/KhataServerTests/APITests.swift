@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JobStore
 import HummingbirdTesting
 import KhataServer
 import Ledger
@@ -81,7 +82,7 @@ struct APITests {
                 let transfer = try Self.object(response)
                 #expect(transfer["state"] as? String == "PENDING")
                 #expect(transfer["amount"] as? String == "1234.50")
-                #expect(transfer["expiresAt"] as? UInt64 != nil)
+                #expect((transfer["expiresAt"] as? String).flatMap(UTCTime.nanoseconds) != nil)
             }
             // The same request again is a retry: 200 and the same transfer.
             try await client.execute(uri: "/v1/transfers", method: .post, body: Self.json(hold)) { response in

@@ -25,7 +25,7 @@ enum OpenAPIDocument {
             "openapi": "3.1.0",
             "info": [
                 "title": "Khata",
-                "version": "1.0.0",
+                "version": .string(KhataServer.version),
                 "description": .string(
                     "A double-entry ledger for bookings and payments in BDT. Amounts are decimal strings in major "
                         + "units or whole numbers, never floats. Errors are RFC 9457 application/problem+json with "

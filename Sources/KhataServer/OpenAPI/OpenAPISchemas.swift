@@ -192,7 +192,7 @@ enum OpenAPISchemas {
                             "available",
                             amountOut.adding([("description", "Credits posted less debits posted and pending")])
                         ),
-                        ("createdAt", nanoseconds),
+                        ("createdAt", time.adding([("description", "When the ledger created it (UTC)")])),
                     ])
             ),
             (
@@ -239,7 +239,14 @@ enum OpenAPISchemas {
                                 "Where the transfer stands",
                                 ["POSTED", "PENDING", "PENDING_POSTED", "PENDING_VOIDED", "PENDING_EXPIRED"])
                         ),
-                        ("timestamp", nanoseconds), ("expiresAt", nanoseconds), ("refunded", amountOut),
+                        (
+                            "timestamp",
+                            nanoseconds.adding([
+                                ("description", "The ledger's timestamp: unique, in commit order, the history cursor")
+                            ])
+                        ),
+                        ("expiresAt", time.adding([("description", "When a hold's payment window closes (UTC)")])),
+                        ("refunded", amountOut),
                     ])
             ),
             (
