@@ -1,38 +1,6 @@
 import CJobStoreSupport
 import CSQLite
 
-/// A value bound to or read from a statement. Money is `.integer` minor units; times are UTC text.
-public enum SQLValue: Hashable, Sendable {
-    case null
-    case integer(Int64)
-    case text(String)
-    case blob([UInt8])
-
-    public var integer: Int64? { if case .integer(let value) = self { value } else { nil } }
-    public var text: String? { if case .text(let value) = self { value } else { nil } }
-    public var blob: [UInt8]? { if case .blob(let value) = self { value } else { nil } }
-}
-
-/// A failure from the database, with the SQL that failed and the engine's own code: a typed error
-/// at the boundary, never a crash.
-public struct DatabaseError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable, Equatable {
-        /// A UNIQUE or PRIMARY KEY constraint refused the row.
-        case uniqueViolation
-        /// Another process holds the lock for longer than the busy timeout.
-        case busy
-        case other
-    }
-
-    public let kind: Kind
-    /// SQLite's extended result code (or, for PostgreSQL, the SQLSTATE).
-    public let code: String
-    public let message: String
-    public let sql: String
-
-    public var description: String { "database error \(code): \(message) (in: \(sql.prefix(120)))" }
-}
-
 /// One SQLite connection. Not thread-safe by itself: `JobDatabase` owns it and runs every call on
 /// its own thread, so no blocking call runs on a Swift concurrency or event-loop thread.
 public final class SQLiteConnection: DatabaseConnection {
