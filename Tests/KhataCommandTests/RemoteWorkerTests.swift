@@ -10,31 +10,7 @@ import Testing
 @Suite("Remote worker")
 struct RemoteWorkerTests {
     static let holdCount = 300
-    static let clearing: UInt128 = 901
-    static let merchant: UInt128 = 902
-
     static var postgres: String? { ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] }
-
-    /// Holds made two hours ago (by the ledger's clock) with one-minute windows: all due now.
-    static func makeDueHolds(in directory: String) async throws {
-        let twoHoursNanoseconds: UInt64 = 7_200 * 1_000_000_000
-        let ledger = try Ledger.open(directory: directory + "/ledger") {
-            Ledger.wallClockNanoseconds() - twoHoursNanoseconds
-        }
-        defer { ledger.close() }
-        let accounts = try await ledger.submit([
-            .createAccount(NewAccount(id: clearing, key: "clearing:remote", currency: .bdt)),
-            .createAccount(NewAccount(id: merchant, key: "merchant:remote", currency: .bdt)),
-        ])
-        #expect(accounts.allSatisfy { $0.code == .ok })
-        let holds = (1...holdCount).map { id in
-            Event.createTransfer(
-                NewTransfer(
-                    id: UInt128(id), debitAccountId: clearing, creditAccountId: merchant, amountMinor: 100,
-                    timeoutSeconds: 60, flags: .pending))
-        }
-        #expect(try await ledger.submit(holds).allSatisfy { $0.code == .ok })
-    }
 
     /// A self-signed certificate for 127.0.0.1 and its key, made with the openssl command.
     static func certificate(in directory: String) throws -> (certificate: String, key: String) {
@@ -67,7 +43,9 @@ struct RemoteWorkerTests {
         }
         let schema = try PostgresScratchSchema(baseURL: try #require(Self.postgres), prefix: "remote")
         defer { schema.drop() }
-        try await Self.makeDueHolds(in: owner.path)
+        // Not the providers' clearing accounts, which the server creates itself with their own ids.
+        try await WorkerCrashTests.makeDueHolds(
+            in: owner.path, count: Self.holdCount, clearingKey: "clearing:remote", merchantKey: "merchant:remote")
         let (certificate, key) = try Self.certificate(in: owner.path)
         let shared = ["KHATA_DATABASE_URL": schema.url]
 

@@ -22,19 +22,25 @@ struct WorkerCrashTests {
         ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] == nil ? ["sqlite"] : ["sqlite", "postgres"]
     }
 
-    /// Holds made two hours ago (by the ledger's clock) with one-minute windows: all due now.
-    static func makeDueHolds(in directory: String) async throws {
+    /// Holds 1...`count` made two hours ago (by the ledger's clock) with one-minute windows, from the
+    /// account `clearing` to `merchant` (created here): all due now.
+    static func makeDueHolds(
+        in directory: String, count: Int = holdCount, clearingKey: String = "provider:bkash:clearing",
+        merchantKey: String = "merchant:SVC-456"
+    ) async throws {
         let twoHoursNanoseconds: UInt64 = 7_200 * 1_000_000_000
         let ledger = try Ledger.open(directory: directory + "/ledger") {
             Ledger.wallClockNanoseconds() - twoHoursNanoseconds
         }
         defer { ledger.close() }
+        let clearing = NewAccount.derivedId(forKey: clearingKey)
+        let merchant = NewAccount.derivedId(forKey: merchantKey)
         let accounts = try await ledger.submit([
-            .createAccount(NewAccount(id: clearing, key: "provider:bkash:clearing", currency: .bdt)),
-            .createAccount(NewAccount(id: merchant, key: "merchant:SVC-456", currency: .bdt)),
+            .createAccount(NewAccount(id: clearing, key: clearingKey, currency: .bdt)),
+            .createAccount(NewAccount(id: merchant, key: merchantKey, currency: .bdt)),
         ])
         #expect(accounts.allSatisfy { $0.code == .ok })
-        let holds = (1...holdCount).map { id in
+        let holds = (1...count).map { id in
             Event.createTransfer(
                 NewTransfer(
                     id: UInt128(id), debitAccountId: clearing, creditAccountId: merchant, amountMinor: 100,

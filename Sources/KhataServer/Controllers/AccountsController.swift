@@ -24,13 +24,7 @@ struct AccountsController: APIController {
                 OpenAPIOperation(
                     summary: "Every account with its balances, in creation order, a page at a time",
                     parameters: [
-                        D.queryParameter(
-                            "after",
-                            [
-                                "type": "string", "pattern": "^[0-9]{1,20}$",
-                                "description": "The next cursor of the previous page",
-                            ]),
-                        D.queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": 1_000]),
+                        D.afterParameter, D.limitParameter(),
                     ], answers: [(200, D.answer("A page", "AccountPage"))], problems: [400])
             ) { request, _ in
                 let query = request.uri.queryParameters
@@ -48,13 +42,7 @@ struct AccountsController: APIController {
                     summary: "An account's transfers in commit order, a page at a time",
                     parameters: [
                         D.pathParameter("key", ["type": "string"]),
-                        D.queryParameter(
-                            "after",
-                            [
-                                "type": "string", "pattern": "^[0-9]{1,20}$",
-                                "description": "The next cursor of the previous page",
-                            ]),
-                        D.queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": 1_000]),
+                        D.afterParameter, D.limitParameter(),
                     ], answers: [(200, D.answer("A page", "History"))], problems: [400, 404, 500])
             ) { request, context in
                 let query = request.uri.queryParameters
@@ -82,13 +70,7 @@ struct AccountsController: APIController {
     /// Accounts in creation order; `next` is the cursor for the following page (absent on the
     /// last).
     func list(after afterText: Substring?, limit limitText: Substring?) throws -> Response {
-        var after = 0
-        if let text = afterText {
-            guard text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int(text) else {
-                throw Problem.badRequest("invalid-cursor", "Invalid cursor", "after \"\(text)\" is not a cursor")
-            }
-            after = value
-        }
+        let after: Int = try PathValues.cursor(afterText)
         let limit = try PathValues.limit(limitText, fallback: 100)
         let page = ledger.ledger.accounts(after: after, limit: limit)
         let next = page.count == limit ? String(after + limit) : nil
@@ -108,13 +90,7 @@ struct AccountsController: APIController {
         guard let account = ledger.ledger.account(key: key) else {
             throw Problem.notFound("account", "no account has the key \"\(key)\"")
         }
-        var after: UInt64 = 0
-        if let text = afterText {
-            guard text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = UInt64(text) else {
-                throw Problem.badRequest("invalid-cursor", "Invalid cursor", "after \"\(text)\" is not a cursor")
-            }
-            after = value
-        }
+        let after: UInt64 = try PathValues.cursor(afterText)
         let limit = try PathValues.limit(limitText, fallback: 100)
         let page: [Transfer]
         do {

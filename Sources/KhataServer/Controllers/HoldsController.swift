@@ -25,7 +25,7 @@ struct HoldsController: APIController {
                                 "type": "string", "pattern": "^[0-9]{1,20}$",
                                 "description": "Due at this time, in nanoseconds since the Unix epoch; default now",
                             ]),
-                        D.queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": 8_190]),
+                        D.limitParameter(maximum: 8_190),
                     ], answers: [(200, D.answer("The due holds' ids", "DueHolds"))], problems: [400])
             ) { request, _ in
                 let query = request.uri.queryParameters
@@ -42,15 +42,9 @@ struct HoldsController: APIController {
     }
 
     func due(at atText: Substring?, limit limitText: Substring?) throws -> Response {
-        var at = now()
-        if let atText {
-            guard atText.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = UInt64(atText) else {
-                throw Problem.badRequest(
-                    "invalid-time", "Invalid time",
-                    "atNanoseconds \"\(atText)\" must be nanoseconds since 1970 in digits")
-            }
-            at = value
-        }
+        let at = try PathValues.digits(
+            atText, fallback: now(), field: "atNanoseconds", kind: "invalid-time", title: "Invalid time",
+            rule: "must be nanoseconds since 1970 in digits")
         let maximum = ledger.ledger.configuration.maximumBatchEvents
         let limit = try PathValues.limit(limitText, fallback: 1_000, maximum: maximum)
         return try JSONResponse.make(DueHoldsAnswer(ids: ledger.ledger.dueHolds(at: at, limit: limit).map(String.init)))

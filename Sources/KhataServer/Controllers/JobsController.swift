@@ -74,7 +74,7 @@ struct JobsController: APIController {
                     summary: "Job runs, newest first",
                     parameters: [
                         D.queryParameter("job", ["type": "string", "description": "Only this job's runs"]),
-                        D.queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": 1_000]),
+                        D.limitParameter(),
                     ], answers: [(200, D.answer("The runs", "JobRuns"))], problems: [400, 503])
             ) { request, _ in
                 let query = request.uri.queryParameters

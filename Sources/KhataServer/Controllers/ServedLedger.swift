@@ -144,6 +144,24 @@ enum PathValues {
         return id
     }
 
+    /// A whole number written in digits only (a page cursor, a time in nanoseconds), `fallback`
+    /// when absent; 400 `kind` naming `field` and `rule` otherwise.
+    static func digits<Value: FixedWidthInteger>(
+        _ text: Substring?, fallback: Value, field: String, kind: String, title: String, rule: String
+    ) throws -> Value {
+        guard let text else { return fallback }
+        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Value(text) else {
+            throw Problem.badRequest(kind, title, "\(field) \"\(JSONInput.echo(String(text)))\" \(rule)")
+        }
+        return value
+    }
+
+    /// A page cursor from a previous page's `next`.
+    static func cursor<Value: FixedWidthInteger>(_ text: Substring?) throws -> Value {
+        try digits(
+            text, fallback: 0, field: "after", kind: "invalid-cursor", title: "Invalid cursor", rule: "is not a cursor")
+    }
+
     /// A page size of 1 to `maximum`, `fallback` when absent; 400 `invalid-limit` otherwise.
     static func limit(_ text: Substring?, fallback: Int, maximum: Int = 1_000) throws -> Int {
         guard let text else { return fallback }

@@ -106,6 +106,15 @@ enum OpenAPIDocument {
     }
 
     static let idParameter = pathParameter("id", S.id)
+
+    /// `after`: the cursor of the next page, as the previous page's `next` gave it.
+    static let afterParameter = queryParameter(
+        "after", ["type": "string", "pattern": "^[0-9]{1,20}$", "description": "The next cursor of the previous page"])
+
+    /// `limit`: a page's size, 1 to `maximum`.
+    static func limitParameter(maximum: Int = 1_000) -> JSONValue {
+        queryParameter("limit", ["type": "integer", "minimum": 1, "maximum": .integer(maximum)])
+    }
 }
 
 /// What the OpenAPI document says of one operation; its scope comes from the route.
