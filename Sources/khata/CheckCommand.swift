@@ -18,7 +18,7 @@ struct CheckCommand: AsyncParsableCommand {
             """
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: DataDirectoryOptions
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false

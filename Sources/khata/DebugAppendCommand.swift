@@ -16,7 +16,7 @@ struct DebugAppendCommand: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: DataDirectoryOptions
 
     @Option(help: "Groups to append.")
     var groups: Int = 1000

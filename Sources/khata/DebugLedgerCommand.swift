@@ -14,7 +14,7 @@ struct DebugLedgerCommand: AsyncParsableCommand {
         shouldDisplay: false
     )
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: DataDirectoryOptions
 
     @Option(help: "A number that makes this run's transfer ids distinct from other runs'.")
     var round: Int = 0

@@ -18,7 +18,7 @@ struct ExpireCommand: AsyncParsableCommand {
             reports holds it does not yet see as due.
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: DataDirectoryOptions
 
     @Option(help: "The instant to expire at: ISO 8601 (2026-11-29T10:00:00Z, or with an offset) or Unix seconds.")
     var now: String?

@@ -5,8 +5,28 @@ import Logging
     import Glibc
 #endif
 
-/// Options every command that works on a data directory takes.
+/// Options every command that works on a data directory takes, the job store included.
 struct GlobalOptions: ParsableArguments {
+    @OptionGroup var base: DataDirectoryOptions
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PostgreSQL for the job store, e.g. postgresql://khata@db/khata (environment: KHATA_DATABASE_URL; "
+                + "default: SQLite in <data-dir>/jobs.sqlite).", valueName: "url"))
+    var databaseUrl: String?
+
+    /// Loads settings and starts logging; every command calls this first.
+    func load(label: String) async throws -> (Settings, Logger) {
+        var (settings, logger) = try await base.load(label: label)
+        if let databaseUrl { settings.databaseURL = databaseUrl }
+        return (settings, logger)
+    }
+}
+
+/// Options of a command that works on a data directory's ledger but not on the job store (it
+/// offers no --database-url, which it would ignore).
+struct DataDirectoryOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Data directory (environment: KHATA_DATA_DIR).", valueName: "dir"))
     var dataDir: String?
 
@@ -16,13 +36,6 @@ struct GlobalOptions: ParsableArguments {
             "JSON configuration file (environment: KHATA_CONFIG; default: <data-dir>/khata.json if it exists).",
             valueName: "file"))
     var config: String?
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "PostgreSQL for the job store, e.g. postgresql://khata@db/khata (environment: KHATA_DATABASE_URL; "
-                + "default: SQLite in <data-dir>/jobs.sqlite).", valueName: "url"))
-    var databaseUrl: String?
 
     @OptionGroup var log: LogOptions
 
@@ -34,9 +47,8 @@ struct GlobalOptions: ParsableArguments {
     /// Loads settings and starts logging; every command calls this first.
     func load(label: String) async throws -> (Settings, Logger) {
         let logger = try log.start(label: label)
-        var settings = try await Settings.load(
+        let settings = try await Settings.load(
             dataDir: resolvedDataDir, configPath: config ?? environment("KHATA_CONFIG"))
-        if let databaseUrl { settings.databaseURL = databaseUrl }
         return (settings, logger)
     }
 }

@@ -16,7 +16,7 @@ struct AccountsCommand: AsyncParsableCommand {
             commandName: "create",
             abstract: "Create an account (idempotent: the same key and settings again answers exists).")
 
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup var global: DataDirectoryOptions
 
         @Option(help: "The account's unique key, e.g. merchant:SVC-456 (at most 64 bytes).")
         var key: String
@@ -56,7 +56,7 @@ struct AccountsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show", abstract: "Show an account's four balances and what is available.")
 
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup var global: DataDirectoryOptions
 
         @Argument(help: "The account's key or decimal id.")
         var account: String
@@ -74,7 +74,7 @@ struct AccountsCommand: AsyncParsableCommand {
     struct ListAccounts: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List every account by key.")
 
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup var global: DataDirectoryOptions
 
         @Flag(help: "Print JSON lines, one account each.")
         var json = false
@@ -113,7 +113,7 @@ struct HistoryCommand: AsyncParsableCommand {
             timestamp as --after for the next page.
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: DataDirectoryOptions
 
     @Argument(help: "The account's key or decimal id.")
     var account: String

@@ -10,7 +10,7 @@ import LedgerCore
 /// What the ledger commands share: opening the ledger of the data directory, naming accounts,
 /// and printing for people (on a terminal) or for programs (JSON).
 enum LedgerSession {
-    static func open(_ global: GlobalOptions) async throws -> Ledger {
+    static func open(_ global: DataDirectoryOptions) async throws -> Ledger {
         let (settings, _) = try await global.load(label: "khata.ledger")
         return try open(settings)
     }

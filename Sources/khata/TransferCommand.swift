@@ -34,7 +34,7 @@ struct TransferCommand: AsyncParsableCommand {
             ({"index", "id", "result", "timestamp"} with --json) and no summary.
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: DataDirectoryOptions
 
     @Option(help: "The transfer's 128-bit id in decimal (the idempotency key); required without --file.")
     var id: String?
