@@ -20,6 +20,10 @@ public enum APIShapes {
         return line(TransferBody(transfer, debitKey: debit.key, creditKey: credit.key, currency: debit.currency))
     }
 
+    /// A transfer state as the API names it (`PENDING_POSTED`), for text that people compare with
+    /// the API's answers.
+    public static func stateName(_ state: TransferState) -> String { Names.state(state) }
+
     private static func line(_ value: some Encodable) -> String {
         // Safe: these bodies hold only strings, integers and arrays of strings, which always encode.
         String(decoding: try! JSONResponse.encoder.encode(value), as: UTF8.self)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KhataServer
 import Ledger
 import LedgerCore
 
@@ -160,7 +161,7 @@ struct HistoryCommand: AsyncParsableCommand {
             let fields = transfer.fields
             return [
                 "\(transfer.timestamp)", "\(fields.id)", key(fields.debitAccountId), key(fields.creditAccountId),
-                Amount(minorUnits: fields.amountMinor).formatted(currency), "\(transfer.state)",
+                Amount(minorUnits: fields.amountMinor).formatted(currency), APIShapes.stateName(transfer.state),
                 "\(fields.reference)",
             ]
         }

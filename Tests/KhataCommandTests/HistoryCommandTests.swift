@@ -40,11 +40,11 @@ struct HistoryCommandTests {
         let first = Self.columns(lines[1])
         #expect(
             Array(first.dropFirst()) == [
-                "10", "provider:bkash:clearing", "merchant:SVC-456", "1,234.50", "posted", "PAY-10",
+                "10", "provider:bkash:clearing", "merchant:SVC-456", "1,234.50", "POSTED", "PAY-10",
             ])
         #expect(
             Array(Self.columns(lines[2]).dropFirst()) == [
-                "11", "provider:bkash:clearing", "merchant:SVC-456", "5.00", "posted",
+                "11", "provider:bkash:clearing", "merchant:SVC-456", "5.00", "POSTED",
             ])
         // Amounts are right-aligned under their heading.
         let amountEnd = lines[0].range(of: "AMOUNT")!.upperBound.utf16Offset(in: lines[0])
@@ -65,7 +65,7 @@ struct HistoryCommandTests {
             Array(Self.columns(nextLines[1]).dropFirst(2).prefix(3)) == [
                 "provider:bkash:clearing", "merchant:SVC-456", "0.75",
             ])
-        #expect(Self.columns(nextLines[1])[5] == "pending")
+        #expect(Self.columns(nextLines[1])[5] == "PENDING")
         let last = Self.columns(nextLines[1])[0]
         let after = try Self.khata(directory, ["history", "merchant:SVC-456", "--after", last])
         #expect(after.status == 0 && after.stdout == "no transfers after \(last)\n", "\(after.stdout)")
