@@ -38,12 +38,18 @@ struct ServedLedger: Sendable {
         }
     }
 
-    /// The account with this key; 404 naming `field` when there is none.
-    func account(key: String, field: String) throws -> Account {
-        guard let account = ledger.account(key: key) else {
-            throw Problem.notFound("account", "\(field): no account has the key \"\(key)\"")
+    /// The ledger's form of a draft (see `TransferResolver`), its refusals as problems; `place`
+    /// names it in them (`transfers[3].`), `accounts` remembers the accounts looked up.
+    func resolve(_ draft: TransferDraft, at place: String, accounts: inout [String: Account]) throws -> NewTransfer {
+        do {
+            return try TransferResolver.resolve(draft, place: place, in: self, accounts: &accounts)
+        } catch let error as TransferDraftError {
+            switch error.code {
+            case .accountNotFound: throw Problem.notFound("account", error.message)
+            case .transferNotFound: throw Problem.notFound("transfer", error.message)
+            default: throw Problem.badRequest(error.code.name, "Missing field", error.message)
+            }
         }
-        return account
     }
 
     /// The answer for the committed transfer `id`, with `status`; 404 when there is none.

@@ -41,7 +41,7 @@ struct TransfersController: APIController {
     func create(_ request: Request) async throws -> Response {
         let body = try TransferDraft.parse(try await bodies.read(request))
         var accounts: [String: Account] = [:]
-        let transfer = try newTransfer(body, at: "", accounts: &accounts)
+        let transfer = try ledger.resolve(body, at: "", accounts: &accounts)
         let result = try await ledger.submit(.createTransfer(transfer))
         // A new single-phase transfer is exactly what was asked, at the result's timestamp: the
         // answer needs no read back from the log. Everything else is read as committed.
@@ -68,7 +68,7 @@ struct TransfersController: APIController {
         var transfers: [NewTransfer] = []
         transfers.reserveCapacity(body.transfers.count)
         for (index, transfer) in body.transfers.enumerated() {
-            transfers.append(try newTransfer(transfer, at: "transfers[\(index)].", accounts: &accounts))
+            transfers.append(try ledger.resolve(transfer, at: "transfers[\(index)].", accounts: &accounts))
         }
         let results = try await ledger.submitBatch(transfers.map { .createTransfer($0) })
         let items = zip(transfers, results).map { transfer, result in
@@ -77,19 +77,6 @@ struct TransfersController: APIController {
                 timestamp: result.code.succeeded ? result.timestamp : nil)
         }
         return BatchAnswer(results: items).response()
-    }
-
-    /// The ledger's form of a draft (see `TransferResolver`), its refusals as problems.
-    func newTransfer(_ body: TransferDraft, at place: String, accounts: inout [String: Account]) throws -> NewTransfer {
-        do {
-            return try TransferResolver.resolve(body, place: place, in: ledger, accounts: &accounts)
-        } catch let error as TransferDraftError {
-            switch error.code {
-            case .accountNotFound: throw Problem.notFound("account", error.message)
-            case .transferNotFound: throw Problem.notFound("transfer", error.message)
-            default: throw Problem.badRequest(error.code.name, "Missing field", error.message)
-            }
-        }
     }
 }
 
@@ -120,13 +107,16 @@ struct RefundsController: APIController {
         guard let original = try ledger.committedTransfer(originalId) else {
             throw Problem.notFound("transfer", "transferId: no transfer has the id \(originalId)")
         }
-        // Safe: a committed transfer's accounts exist.
-        let currency = ledger.ledger.account(id: original.fields.debitAccountId)!.currency
-        let remaining = original.fields.amountMinor - min(original.fields.amountMinor, original.refundedMinor)
-        let amount = try body.amount?.minor(in: currency) ?? remaining
-        let transfer = NewTransfer(
-            id: id, debitAccountId: 0, creditAccountId: 0, amountMinor: amount, pendingId: originalId,
-            code: body.code ?? 0, reference: body.reference ?? .empty, flags: .refund)
+        // The amount is read in the original's currency; without one, all that remains.
+        let draft = TransferDraft(
+            id: id, amount: body.amount, pendingId: originalId, code: body.code, reference: body.reference,
+            flags: .refund)
+        var accounts: [String: Account] = [:]
+        var transfer = try ledger.resolve(draft, at: "", accounts: &accounts)
+        if body.amount == nil {
+            transfer.amountMinor =
+                original.fields.amountMinor - min(original.fields.amountMinor, original.refundedMinor)
+        }
         let result = try await ledger.submit(.createTransfer(transfer))
         return try ledger.describe(id, status: result.code == .exists ? .ok : .created)
     }
