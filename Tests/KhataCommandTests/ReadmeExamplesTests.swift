@@ -112,7 +112,8 @@ struct ReadmeExamplesTests {
         for expected in [
             "transfer 10: ok", "transfer 11: ok", "transfer 12: ok",  // the hold, its capture, the refund
             #""submitted":4"#,  // the four lines of Samples/batch.jsonl
-            "next page: --after",  // a full first page of history, then the next
+            "next page: --after",  // a full first page of history
+            "BK-2001",  // the next page, with the linked chain's reference
             "OK ./khata-data/ledger",  // khata check on the ledger the commands made
             "PAYMENT_PENDING", "BOOKING_CONFIRMED",  // the reservation, then its confirmation
             "expire-reservations",  // the jobs
