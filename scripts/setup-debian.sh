@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Khata builds and tests against, only those missing.
+# Installs the Debian packages Khata builds and tests against, only those missing: the C libraries,
+# and curl and jq, which the README's examples (and the test that runs them) use.
 # Usage: scripts/setup-debian.sh [--with-postgres]
 set -euo pipefail
 
-packages=(libpq-dev libzstd-dev libssl-dev libcsv-dev libsqlite3-dev pkg-config)
+packages=(libpq-dev libzstd-dev libssl-dev libcsv-dev libsqlite3-dev pkg-config curl jq)
 if [[ "${1:-}" == "--with-postgres" ]]; then
     packages+=(postgresql)
 fi
