@@ -143,7 +143,12 @@ struct ReadmeExamplesTests {
         process.arguments = [script]
         process.currentDirectoryURL = URL(fileURLWithPath: directory.path)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KHATA_") }
-        let binaries = URL(fileURLWithPath: KhataProcess.binary).deletingLastPathComponent().path
+        // A folder of its own with `khata` in it: the binary under test may have another name
+        // (KHATA_BINARY), and nothing else of its folder belongs on PATH.
+        let binaries = directory.file("bin")
+        try FileManager.default.createDirectory(atPath: binaries, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(
+            atPath: binaries + "/khata", withDestinationPath: KhataProcess.binary)
         environment["PATH"] = binaries + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         process.environment = environment
         let outPath = directory.file("stdout.txt")
