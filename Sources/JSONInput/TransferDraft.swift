@@ -105,25 +105,34 @@ public struct TransferDraftError: Error, Sendable, Equatable, CustomStringConver
 /// Turns a `TransferDraft` into the ledger's `NewTransfer`: the one place that names accounts,
 /// decides the currency an amount is read in, and fills in the defaults.
 public enum TransferResolver {
+    /// What resolving the drafts of one batch remembers: the accounts looked up (a batch's
+    /// events mostly name the same few, and each lookup hashes the name), and the currency of
+    /// each transfer resolved so far, so that a capture, void or refund may name a transfer made
+    /// earlier in the same batch.
+    public struct Memory: Sendable {
+        public var accounts: [String: Account] = [:]
+        public var currencies: [UInt128: Currency] = [:]
+
+        public init() {}
+    }
+
     /// The ledger's form of `draft`; `place` names it in errors (`transfers[3].`, or a file's
-    /// line). `accounts` remembers the accounts looked up: a batch's events mostly name the same
-    /// few accounts, and each lookup hashes the name.
+    /// line). `memory` carries what earlier drafts of the same batch resolved.
     ///
     /// The amount is read at the scale of the currency it is posted in: for a capture, void or
     /// refund the original transfer's, otherwise the accounts'. Accounts in two currencies are
     /// the ledger's to refuse.
     public static func resolve(
-        _ draft: TransferDraft, place: String = "", in directory: some TransferDirectory,
-        accounts: inout [String: Account]
+        _ draft: TransferDraft, place: String = "", in directory: some TransferDirectory, memory: inout Memory
     ) throws -> NewTransfer {
         func named(_ name: String, field: String) throws -> Account {
-            if let account = accounts[name] { return account }
+            if let account = memory.accounts[name] { return account }
             guard let account = try directory.account(named: name) else {
                 throw TransferDraftError(
                     .accountNotFound, field: place + field, "\(place + field): no account has the key \"\(name)\"",
                     value: name)
             }
-            accounts[name] = account
+            memory.accounts[name] = account
             return account
         }
         let pendingId = draft.pendingId ?? 0
@@ -131,7 +140,9 @@ public enum TransferResolver {
         let credit = try draft.creditAccount.map { try named($0, field: "creditAccount") }
         // Decided even without an amount, so that a draft that names nothing to move, or a hold
         // that does not exist, is refused here with the field named.
-        let currency = try currency(of: draft, place: place, debit: debit, credit: credit, in: directory)
+        let currency = try currency(
+            of: draft, place: place, debit: debit, credit: credit, in: directory, earlier: memory.currencies)
+        memory.currencies[draft.id] = currency
         let amountMinor = try draft.amount?.minor(in: currency) ?? 0
         return NewTransfer(
             id: draft.id, debitAccountId: debit?.id ?? 0, creditAccountId: credit?.id ?? 0, amountMinor: amountMinor,
@@ -141,12 +152,13 @@ public enum TransferResolver {
 
     /// The currency `draft`'s amount is posted in.
     static func currency(
-        of draft: TransferDraft, place: String, debit: Account?, credit: Account?, in directory: some TransferDirectory
+        of draft: TransferDraft, place: String, debit: Account?, credit: Account?, in directory: some TransferDirectory,
+        earlier: [UInt128: Currency]
     ) throws -> Currency {
         let pendingId = draft.pendingId ?? 0
         let refersBack = !draft.flags.intersection([.postPending, .voidPending, .refund]).isEmpty
         if pendingId != 0 && (refersBack || (debit == nil && credit == nil)) {
-            guard let currency = try directory.currency(ofTransfer: pendingId) else {
+            guard let currency = try earlier[pendingId] ?? directory.currency(ofTransfer: pendingId) else {
                 throw TransferDraftError(
                     .transferNotFound, field: place + "pendingId",
                     "\(place)pendingId: no transfer has the id \(pendingId)", value: String(pendingId))

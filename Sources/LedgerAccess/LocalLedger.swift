@@ -19,7 +19,7 @@ public struct LocalLedger: LedgerAccess {
     public var maximumBatchEvents: Int { ledger.configuration.maximumBatchEvents }
 
     public func submit(_ drafts: [TransferDraft]) async throws(LedgerAccessError) -> [EventResult] {
-        var accounts: [String: Account] = [:]
+        var memory = TransferResolver.Memory()
         var events: [Event] = []
         events.reserveCapacity(drafts.count)
         for (index, draft) in drafts.enumerated() {
@@ -28,7 +28,7 @@ public struct LocalLedger: LedgerAccess {
                     .createTransfer(
                         try TransferResolver.resolve(
                             draft, place: "transfers[\(index)].", in: LedgerDirectory(ledger: ledger),
-                            accounts: &accounts)))
+                            memory: &memory)))
             } catch {
                 throw LedgerAccessError(.refused, "\(error)")
             }

@@ -142,7 +142,7 @@ enum TransferLines {
             throw CommandFailure("cannot read \(path) as UTF-8 text")
         }
         var transfers: [TransferLine] = []
-        var accounts: [String: Account] = [:]
+        var memory = TransferResolver.Memory()
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty { continue }
@@ -150,7 +150,7 @@ enum TransferLines {
                 let draft = try JSONInput.read(Array(line.utf8), what: "a transfer line") { scanner in
                     try TransferDraft(scanner: &scanner, what: "a transfer line")
                 }
-                let transfer = try resolve(draft, ledger: ledger, accounts: &accounts)
+                let transfer = try resolve(draft, ledger: ledger, memory: &memory)
                 transfers.append(TransferLine(number: number + 1, transfer: transfer))
             } catch let error as JSONInputError {
                 throw CommandFailure("\(path):\(number + 1): \(error.detail)")
@@ -164,15 +164,15 @@ enum TransferLines {
 
     /// The ledger's form of a draft (see `TransferResolver`), accounts by key or decimal id.
     static func resolve(_ draft: TransferDraft, ledger: Ledger) throws -> NewTransfer {
-        var accounts: [String: Account] = [:]
-        return try resolve(draft, ledger: ledger, accounts: &accounts)
+        var memory = TransferResolver.Memory()
+        return try resolve(draft, ledger: ledger, memory: &memory)
     }
 
-    private static func resolve(_ draft: TransferDraft, ledger: Ledger, accounts: inout [String: Account]) throws
+    private static func resolve(_ draft: TransferDraft, ledger: Ledger, memory: inout TransferResolver.Memory) throws
         -> NewTransfer
     {
         do {
-            return try TransferResolver.resolve(draft, in: LedgerDirectory(ledger: ledger), accounts: &accounts)
+            return try TransferResolver.resolve(draft, in: LedgerDirectory(ledger: ledger), memory: &memory)
         } catch let error as TransferDraftError {
             // The command line names accounts by key or decimal id, and says so.
             if error.code == .accountNotFound, let name = error.value {

@@ -54,6 +54,31 @@ struct TransferVocabularyTests {
         #expect(refused.status != 0 && refused.stderr.contains("JPY"), "\(refused.stderr)")
     }
 
+    @Test("a capture or void may name a hold made on an earlier line of the same file, its amount at its scale")
+    func holdAndCaptureInOneFile() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        for key in ["jpy:a", "jpy:b"] {
+            let made = try Self.khata(directory, ["accounts", "create", "--key", key, "--currency", "JPY"])
+            try #require(made.status == 0, "\(made.stderr)")
+        }
+        let file = directory.path + "/both.jsonl"
+        try Self.write(
+            [
+                #"{"id": "1", "debitAccount": "jpy:a", "creditAccount": "jpy:b", "amount": "900", "#
+                    + #""timeoutSeconds": 3600, "flags": ["pending"]}"#,
+                #"{"id": "2", "pendingId": "1", "amount": "300", "flags": ["postPending"]}"#,
+                #"{"id": "3", "debitAccount": "jpy:a", "creditAccount": "jpy:b", "amount": "50", "#
+                    + #""timeoutSeconds": 3600, "flags": ["pending"]}"#,
+                #"{"id": "4", "pendingId": "3", "flags": ["voidPending"]}"#,
+            ], to: file)
+        let outcome = try Self.khata(directory, ["transfer", "--file", file])
+        #expect(outcome.status == 0, "\(outcome.stdout) \(outcome.stderr)")
+        let shown = try LedgerCommandTests.object(
+            try Self.khata(directory, ["accounts", "show", "jpy:b", "--json"]).stdout)
+        #expect(shown["creditsPosted"] as? String == "300" && shown["creditsPending"] as? String == "0")
+    }
+
     @Test("the flags and the file use the API's names; --from and --to remain as aliases")
     func sameNames() throws {
         let directory = ScratchDirectory()

@@ -40,9 +40,10 @@ struct ServedLedger: Sendable {
 
     /// The ledger's form of a draft (see `TransferResolver`), its refusals as problems; `place`
     /// names it in them (`transfers[3].`), `accounts` remembers the accounts looked up.
-    func resolve(_ draft: TransferDraft, at place: String, accounts: inout [String: Account]) throws -> NewTransfer {
+    func resolve(_ draft: TransferDraft, at place: String, memory: inout TransferResolver.Memory) throws -> NewTransfer
+    {
         do {
-            return try TransferResolver.resolve(draft, place: place, in: self, accounts: &accounts)
+            return try TransferResolver.resolve(draft, place: place, in: self, memory: &memory)
         } catch let error as TransferDraftError {
             switch error.code {
             case .accountNotFound: throw Problem.notFound("account", error.message)

@@ -40,13 +40,13 @@ struct TransfersController: APIController {
 
     func create(_ request: Request) async throws -> Response {
         let body = try TransferDraft.parse(try await bodies.read(request))
-        var accounts: [String: Account] = [:]
-        let transfer = try ledger.resolve(body, at: "", accounts: &accounts)
+        var memory = TransferResolver.Memory()
+        let transfer = try ledger.resolve(body, at: "", memory: &memory)
         let result = try await ledger.submit(.createTransfer(transfer))
         // A new single-phase transfer is exactly what was asked, at the result's timestamp: the
         // answer needs no read back from the log. Everything else is read as committed.
         if result.code == .ok, transfer.flags.subtracting(.linked).isEmpty, let debitKey = body.debitAccount,
-            let creditKey = body.creditAccount, let currency = accounts[debitKey]?.currency
+            let creditKey = body.creditAccount, let currency = memory.accounts[debitKey]?.currency
         {
             var json = JSONWriter()
             TransferBody(
@@ -64,11 +64,11 @@ struct TransfersController: APIController {
     func createBatch(_ request: Request) async throws -> Response {
         let body = try BatchRequest.parse(
             try await bodies.read(request), maximumEvents: ledger.ledger.configuration.maximumBatchEvents)
-        var accounts: [String: Account] = [:]
+        var memory = TransferResolver.Memory()
         var transfers: [NewTransfer] = []
         transfers.reserveCapacity(body.transfers.count)
         for (index, transfer) in body.transfers.enumerated() {
-            transfers.append(try ledger.resolve(transfer, at: "transfers[\(index)].", accounts: &accounts))
+            transfers.append(try ledger.resolve(transfer, at: "transfers[\(index)].", memory: &memory))
         }
         let results = try await ledger.submitBatch(transfers.map { .createTransfer($0) })
         let items = zip(transfers, results).map { transfer, result in
@@ -111,8 +111,8 @@ struct RefundsController: APIController {
         let draft = TransferDraft(
             id: id, amount: body.amount, pendingId: originalId, code: body.code, reference: body.reference,
             flags: .refund)
-        var accounts: [String: Account] = [:]
-        var transfer = try ledger.resolve(draft, at: "", accounts: &accounts)
+        var memory = TransferResolver.Memory()
+        var transfer = try ledger.resolve(draft, at: "", memory: &memory)
         if body.amount == nil {
             transfer.amountMinor =
                 original.fields.amountMinor - min(original.fields.amountMinor, original.refundedMinor)
