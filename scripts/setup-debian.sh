@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Khata builds and tests against, only those missing: the C libraries,
-# and curl and jq, which the README's examples (and the test that runs them) use.
+# Installs the Debian packages Khata builds and tests against, only those missing: the C libraries;
+# curl and jq, which the README's examples (and the test that runs them) use; and openssl, whose
+# command makes the throwaway TLS certificate of the remote-worker test.
 # Usage: scripts/setup-debian.sh [--with-postgres]
 set -euo pipefail
 
-packages=(libpq-dev libzstd-dev libssl-dev libcsv-dev libsqlite3-dev pkg-config curl jq)
+packages=(libpq-dev libzstd-dev libssl-dev libcsv-dev libsqlite3-dev pkg-config curl jq openssl)
 if [[ "${1:-}" == "--with-postgres" ]]; then
     packages+=(postgresql)
 fi
