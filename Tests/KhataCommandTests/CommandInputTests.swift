@@ -125,20 +125,9 @@ struct CommandInputTests {
     func portInUse() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                bind(socketFD, raw, length) == 0 && listen(socketFD, 1) == 0 && getsockname(socketFD, raw, &length) == 0
-            }
-        }
-        try #require(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        let socket = try #require(LoopbackSocket(listening: true))
+        defer { socket.close() }
+        let port = socket.port
         let outcome = try Self.khata(directory, ["serve", "--port", "\(port)", "--no-scheduler"])
         #expect(outcome.status != 0)
         #expect(outcome.stderr.contains("cannot listen on 127.0.0.1:\(port)"), "\(outcome.stderr)")

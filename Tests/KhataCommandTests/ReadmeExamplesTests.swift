@@ -183,20 +183,8 @@ struct ReadmeExamplesTests {
     /// A port no process listens on now: the one the system picks for a socket bound to
     /// 127.0.0.1:0, closed again.
     static func freePort() throws -> Int {
-        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(socketFD >= 0)
-        defer { close(socketFD) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { raw in
-                bind(socketFD, raw, length) == 0 && getsockname(socketFD, raw, &length) == 0
-            }
-        }
-        try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
+        let socket = try #require(LoopbackSocket(listening: false))
+        socket.close()
+        return socket.port
     }
 }
