@@ -119,6 +119,23 @@ struct RemoteWorkerTests {
         #expect(states.allSatisfy { $0 == .pendingExpired })
     }
 
+    @Test("serve refuses half a TLS configuration and files that are not PEM, naming them, before it listens")
+    func tlsRefusals() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let (certificate, key) = try Self.certificate(in: directory.path)
+        let junk = directory.path + "/junk.pem"
+        try Data("not a certificate\n".utf8).write(to: URL(fileURLWithPath: junk))
+        let data = directory.path + "/data"
+        let serve = ["serve", "--data-dir", data, "--port", "0", "--no-scheduler"]
+        let half = try KhataProcess.run(serve + ["--tls-certificate", certificate])
+        #expect(half.status != 0 && half.stderr.contains("--tls-key"), "\(half.stderr)")
+        let badCertificate = try KhataProcess.run(serve + ["--tls-certificate", junk, "--tls-key", key])
+        #expect(badCertificate.status != 0 && badCertificate.stderr.contains(junk), "\(badCertificate.stderr)")
+        let badKey = try KhataProcess.run(serve + ["--tls-certificate", certificate, "--tls-key", junk])
+        #expect(badKey.status != 0 && badKey.stderr.contains(junk), "\(badKey.stderr)")
+    }
+
     @Test("a plain http ledger URL to another machine is refused before anything runs; loopback is allowed")
     func plainHTTPRefused() throws {
         let directory = ScratchDirectory()

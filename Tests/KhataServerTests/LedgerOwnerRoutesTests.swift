@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Ledger
 import Testing
 
 /// The routes a worker on another machine reaches the ledger owner through: due holds, expiring
@@ -68,6 +69,48 @@ struct LedgerOwnerRoutesTests {
             for query in ["atNanoseconds=-1", "atNanoseconds=1e9", "limit=0", "limit=8191", "limit=x"] {
                 let problem = try await Self.get(client, "/v1/holds/due?\(query)", expect: .badRequest)
                 #expect(problem["status"] as? Int == 400, "\(query)")
+            }
+        }
+    }
+
+    @Test("hostile expiries and queries are refused with a named problem and change nothing")
+    func hostileInput() async throws {
+        try await TestServer.with(maximumBodyBytes: 1 << 20) { server in
+            let client = server.client
+            let sequence = server.ledger.committedSequence
+            let deep = "{\"ids\": " + String(repeating: "[", count: 70) + String(repeating: "]", count: 70) + "}"
+            let cases = [
+                (deep, "malformed-json"), (#"{"ids": ["1"], "ids": ["2"]}"#, "duplicate-field"),
+                (#"{"ids": [1e3]}"#, "invalid-field"), (#"{"ids": [-1]}"#, "invalid-field"),
+                (#"{"ids": ["1\u0000"]}"#, "invalid-id"), (#"{"ids": ["0x10"]}"#, "invalid-id"),
+                (#"{"ids": ["340282366920938463463374607431768211456"]}"#, "invalid-id"),
+                (#"{"ids": ["1"]"#, "malformed-json"), ("[]", "invalid-field"),
+            ]
+            for (body, kind) in cases {
+                let problem = try await Self.expire(client, body, expect: .badRequest)
+                #expect(problem["type"] as? String == "/problems/\(kind)", "\(body.prefix(40))")
+                #expect((problem["detail"] as? String)?.isEmpty == false)
+            }
+            #expect(server.ledger.committedSequence == sequence, "a refused expiry changed the ledger")
+            // A hold that does not exist is a result, not an error; the batch is still one batch.
+            let results = try await Self.expire(client, #"{"ids": ["424242"]}"#)["results"] as? [[String: Any]]
+            #expect(results?.first?["result"] as? String == "pendingTransferNotFound")
+            for query in [
+                "/v1/holds/due?atNanoseconds=18446744073709551616", "/v1/holds/due?atNanoseconds=%2B5",
+                "/v1/holds/due?limit=1.5", "/v1/accounts?after=99999999999999999999999", "/v1/accounts?after=-1",
+                "/v1/accounts?limit=1001",
+            ] {
+                let problem = try await Self.get(client, query, expect: .badRequest)
+                #expect((problem["detail"] as? String)?.isEmpty == false, "\(query)")
+            }
+            // Past the last account: an empty last page, no cursor.
+            let past = try await Self.get(client, "/v1/accounts?after=1000000")
+            #expect((past["accounts"] as? [Any])?.isEmpty == true && past["next"] == nil)
+            // A reference with control characters or of any length finds nothing, and says so.
+            for reference in ["KH%00%01", String(repeating: "K", count: 5_000)] {
+                let problem = try await Self.get(
+                    client, "/v1/reservations?paymentReference=\(reference)", expect: .notFound)
+                #expect(problem["type"] as? String == "/problems/reservation-not-found")
             }
         }
     }
