@@ -40,12 +40,7 @@ final class LoggedRequests: RequestSource {
         {
             body = group.buffer.body(at: Int(sequence - group.first))
         }
-        if let body {
-            guard
-                case .createTransfer(let transfer)? = try? EventCodec.decode(kind: EventCodec.createTransferKind, body)
-            else { return .missing }
-            return .found(transfer)
-        }
+        if let body { return Self.transfer(kind: EventCodec.createTransferKind, body) }
         return Self.request(sequence: sequence, from: log)
     }
 
@@ -58,13 +53,17 @@ final class LoggedRequests: RequestSource {
     /// what readers of committed transfers use, from any thread.
     static func request(sequence: UInt64, from log: LogReader) -> RequestRead {
         switch log.read(sequence: sequence) {
-        case .found(let kind, let body):
-            guard kind == EventCodec.createTransferKind,
-                case .createTransfer(let transfer)? = try? EventCodec.decode(kind: kind, body)
-            else { return .missing }
-            return .found(transfer)
+        case .found(let kind, let body): return transfer(kind: kind, body)
         case .missing: return .missing
         case .damaged: return .damaged
         }
+    }
+
+    /// The transfer request a record of `kind` holds; `.missing` for any other record.
+    private static func transfer(kind: RecordKind, _ body: UnsafeRawPointer) -> RequestRead {
+        guard kind == EventCodec.createTransferKind,
+            case .createTransfer(let transfer)? = try? EventCodec.decode(kind: kind, body)
+        else { return .missing }
+        return .found(transfer)
     }
 }
