@@ -61,8 +61,10 @@ public enum KhataServer {
                 address: .hostname(configuration.host, port: configuration.port), serverName: "khata"))
     }
 
-    /// The TLS configuration of the certificate and key files, nil for plain HTTP.
-    static func tls(_ configuration: ServerConfiguration) throws -> TLSConfiguration? {
+    /// The TLS configuration of the certificate and key files, nil for plain HTTP; a missing half
+    /// or a file that is not PEM is a `ServerSetupError` naming it. `khata serve` checks this
+    /// before it opens anything.
+    public static func tls(_ configuration: ServerConfiguration) throws -> TLSConfiguration? {
         switch (configuration.tlsCertificatePath, configuration.tlsKeyPath) {
         case (nil, nil): return nil
         case (let certificatePath?, let keyPath?):

@@ -47,6 +47,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard maximumBodyBytes > 0 else { throw ValidationError("--maximum-body-bytes must be positive") }
         guard keyCacheMilliseconds >= 0 else { throw ValidationError("--key-cache-milliseconds must not be negative") }
         let (settings, logger) = try await global.load(label: "khata.serve")
+        // A TLS setting that cannot work is refused before the job store or the ledger is opened.
+        var tlsFiles = ServerConfiguration()
+        tlsFiles.tlsCertificatePath = tlsCertificate
+        tlsFiles.tlsKeyPath = tlsKey
+        _ = try KhataServer.tls(tlsFiles)
         let database = try await settings.openJobDatabase()
         let metrics = ServerMetrics()
         let ledger = try LedgerSession.open(settings, groupObserver: metrics)

@@ -119,7 +119,7 @@ struct RemoteWorkerTests {
         #expect(states.allSatisfy { $0 == .pendingExpired })
     }
 
-    @Test("serve refuses half a TLS configuration and files that are not PEM, naming them, before it listens")
+    @Test("serve refuses half a TLS configuration and files that are not PEM, naming them, before it opens anything")
     func tlsRefusals() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -134,6 +134,8 @@ struct RemoteWorkerTests {
         #expect(badCertificate.status != 0 && badCertificate.stderr.contains(junk), "\(badCertificate.stderr)")
         let badKey = try KhataProcess.run(serve + ["--tls-certificate", certificate, "--tls-key", junk])
         #expect(badKey.status != 0 && badKey.stderr.contains(junk), "\(badKey.stderr)")
+        // Refused before anything was opened: no data directory was made.
+        #expect(!FileManager.default.fileExists(atPath: data))
     }
 
     @Test("a plain http ledger URL to another machine is refused before anything runs; loopback is allowed")
