@@ -66,6 +66,12 @@ struct LedgerOwnerRoutesTests {
                 let problem = try await Self.expire(client, body, expect: .badRequest)
                 #expect(problem["type"] as? String == "/problems/\(kind)", "\(body.prefix(40))")
             }
+            // The largest expiry is one batch: 8,190 ids, each with its result.
+            let largest = "{\"ids\": [" + (1...8_190).map { "\"\($0)\"" }.joined(separator: ",") + "]}"
+            let answered = try await Self.expire(client, largest)["results"] as? [[String: Any]]
+            #expect(answered?.count == 8_190)
+            #expect(try await Self.get(client, "/v1/holds/due?limit=8190")["ids"] as? [String] == [])
+            #expect(try await Self.get(client, "/v1/holds/due?limit=1")["ids"] as? [String] == [])
             for query in ["atNanoseconds=-1", "atNanoseconds=1e9", "limit=0", "limit=8191", "limit=x"] {
                 let problem = try await Self.get(client, "/v1/holds/due?\(query)", expect: .badRequest)
                 #expect(problem["status"] as? Int == 400, "\(query)")
