@@ -29,7 +29,7 @@ public struct TemporaryDirectory: Sendable {
         // Safe: mkdtemp fails only when the temporary directory is unusable, and then no test can run.
         let made = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed")
-        path = String(cString: bytes)
+        path = bytes.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     public func remove() { try? FileManager.default.removeItem(atPath: path) }
