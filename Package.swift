@@ -82,6 +82,11 @@ let package = Package(
         .target(
             name: "Expiry", dependencies: ["LedgerAccess", "LedgerCore"], path: "Jobs/Expiry",
             swiftSettings: strictSettings),
+        // The settlement-import job: providers' settlement CSVs (libcsv), read exactly and stored
+        // in the job store whole or not at all.
+        .target(
+            name: "SettlementImport", dependencies: ["CCSV", "JobStore", "KhataCrypto", "LedgerCore", "Scheduler"],
+            path: "Jobs/SettlementImport", swiftSettings: strictSettings),
         // The jobs' access to the ledger: in this process, or the owner's HTTP API from another machine.
         .target(
             name: "LedgerAccess",
@@ -143,6 +148,7 @@ let package = Package(
                 "JSONInput",
                 "JobStore",
                 "Expiry",
+                "SettlementImport",
                 "LedgerAccess",
                 "Bookings",
                 "Scheduler",
@@ -168,7 +174,7 @@ let package = Package(
         // Seeded randomness and scratch directories shared by the test targets.
         .target(
             name: "TestSupport",
-            dependencies: [.product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["JobStore", .product(name: "PropertyBased", package: "swift-property-based")],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),
@@ -190,6 +196,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler", "JobStore"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SettlementImportTests",
+            dependencies: [
+                "TestSupport", "SettlementImport", "JobStore", "LedgerCore", "Scheduler",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "JobStoreTests", dependencies: ["TestSupport", "JobStore", "KhataCrypto"],

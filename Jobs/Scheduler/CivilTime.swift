@@ -43,6 +43,24 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         return days >= -4 ? (days + 4) % 7 : (days + 5) % 7 + 6
     }
 
+    /// The date written `YYYY-MM-DD`, or nil when the text is not one or names no such day.
+    public static func parse(_ text: String) -> CivilDate? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), year >= 1970,
+            (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
+        else { return nil }
+        return CivilDate(year: year, month: month, day: day)
+    }
+
     public static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 
     public static func daysIn(month: Int, year: Int) -> Int {

@@ -23,12 +23,13 @@ public protocol DatabaseConnection: AnyObject {
     func query(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> [[SQLValue]]
     /// The statement that opens a transaction.
     var beginTransactionSQL: String { get }
-    /// Inserts `count` rows at once, in one transaction: `COPY` on PostgreSQL, one prepared insert
-    /// per row on SQLite. `row(i, &values)` fills row `i`'s values into an array that is reused
-    /// from row to row, so that a load of a million rows makes no array per row. Answers the rows
-    /// inserted; on any error nothing is inserted.
+    /// Inserts `count` rows at once: `COPY` on PostgreSQL, one prepared insert per row on SQLite.
+    /// `row(i, &values)` fills row `i`'s values into an array that is reused from row to row, so
+    /// that a load of a million rows makes no array per row. Answers the rows inserted. Unless
+    /// `withinTransaction` (the caller's transaction is open), the rows go in a transaction of
+    /// their own; either way, on any error nothing is inserted.
     func bulkInsert(
-        table: String, columns: [String], count: Int, row: (Int, inout [SQLValue]) -> Void
+        table: String, columns: [String], count: Int, withinTransaction: Bool, row: (Int, inout [SQLValue]) -> Void
     ) throws(DatabaseError) -> Int
 }
 
@@ -44,6 +45,13 @@ extension DatabaseConnection {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Inserts `count` rows at once, in a transaction of their own (see the other `bulkInsert`).
+    public func bulkInsert(
+        table: String, columns: [String], count: Int, row: (Int, inout [SQLValue]) -> Void
+    ) throws(DatabaseError) -> Int {
+        try bulkInsert(table: table, columns: columns, count: count, withinTransaction: false, row: row)
     }
 
     /// Inserts `rows` at once, in one transaction (see the other `bulkInsert`).

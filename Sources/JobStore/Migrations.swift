@@ -26,6 +26,12 @@ public enum Migrations {
                 + "CREATE INDEX settlement_lines_by_reference ON settlement_lines (our_reference);",
             postgresSQL: adapted(v5(tableOptions: ""), to: .postgres)
                 + "CREATE INDEX settlement_lines_by_reference ON settlement_lines USING hash (our_reference);"),
+        Migration(
+            version: 6,
+            name: "settlement imports: file summaries, rejected lines, rounding notes, extra columns, duplicates",
+            sql: v6 + "CREATE INDEX settlement_lines_by_txn ON settlement_lines (provider_txn_id);",
+            postgresSQL: adapted(v6, to: .postgres)
+                + "CREATE INDEX settlement_lines_by_txn ON settlement_lines USING hash (provider_txn_id);"),
     ]
 
     /// Applies every migration newer than the database's version (up to `lastVersion`, for tests
@@ -335,4 +341,30 @@ public enum Migrations {
         ALTER TABLE settlement_lines_v5 RENAME TO settlement_lines;
         """
     }
+
+    // An import records what it read (counts, the settlement date it gave lines without one, who
+    // imported), every line it refused with the column and reason, and on each stored line the
+    // rounding it did and the columns no field reads. A line repeating a provider transaction
+    // already stored points at the first one and is never counted as money. Lines are found by
+    // transaction id to find such repeats, and by provider and settlement date to reconcile.
+    static let v6 = """
+        ALTER TABLE import_files ADD COLUMN dialect TEXT NOT NULL DEFAULT '';
+        ALTER TABLE import_files ADD COLUMN settlement_date TEXT;
+        ALTER TABLE import_files ADD COLUMN size_bytes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE import_files ADD COLUMN read_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE import_files ADD COLUMN duplicate_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE import_files ADD COLUMN imported_by TEXT NOT NULL DEFAULT '';
+        ALTER TABLE settlement_lines ADD COLUMN rounding_note TEXT;
+        ALTER TABLE settlement_lines ADD COLUMN extra TEXT;
+        ALTER TABLE settlement_lines ADD COLUMN duplicate_of_file_id INTEGER;
+        ALTER TABLE settlement_lines ADD COLUMN duplicate_of_line INTEGER;
+        CREATE INDEX settlement_lines_by_date ON settlement_lines (provider, settlement_date);
+        CREATE TABLE rejected_lines (
+            import_file_id INTEGER NOT NULL,
+            source_line INTEGER NOT NULL,
+            column_name TEXT,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (import_file_id, source_line)
+        );
+        """
 }

@@ -77,12 +77,13 @@ public final class PostgresConnection: DatabaseConnection {
 
     public var beginTransactionSQL: String { "BEGIN" }
 
-    /// `COPY … FROM STDIN` in text format, in one transaction, sent in chunks of about 1 MiB.
+    /// `COPY … FROM STDIN` in text format, sent in chunks of about 1 MiB.
     public func bulkInsert(
-        table: String, columns: [String], count: Int, row: (Int, inout [SQLValue]) -> Void
+        table: String, columns: [String], count: Int, withinTransaction: Bool, row: (Int, inout [SQLValue]) -> Void
     ) throws(DatabaseError) -> Int {
         let sql = "COPY \(table) (\(columns.joined(separator: ", "))) FROM STDIN"
-        try execute("BEGIN")
+        // Inside the caller's transaction a savepoint keeps "all rows or none" for this call.
+        try execute(withinTransaction ? "SAVEPOINT bulk_insert" : "BEGIN")
         do throws(DatabaseError) {
             try ensureConnected(sql)
             let started = PQexec(handle, sql)
@@ -120,9 +121,10 @@ public final class PostgresConnection: DatabaseConnection {
                 defer { PQclear(result) }
                 try check(result, sql)
             }
-            try execute("COMMIT")
+            try execute(withinTransaction ? "RELEASE SAVEPOINT bulk_insert" : "COMMIT")
         } catch {
-            try? execute("ROLLBACK")
+            try? execute(
+                withinTransaction ? "ROLLBACK TO SAVEPOINT bulk_insert; RELEASE SAVEPOINT bulk_insert" : "ROLLBACK")
             throw error
         }
         return count

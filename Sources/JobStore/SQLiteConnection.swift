@@ -115,12 +115,13 @@ public final class SQLiteConnection: DatabaseConnection {
     }
 
     public func bulkInsert(
-        table: String, columns: [String], count: Int, row: (Int, inout [SQLValue]) -> Void
+        table: String, columns: [String], count: Int, withinTransaction: Bool, row: (Int, inout [SQLValue]) -> Void
     ) throws(DatabaseError) -> Int {
         let sql =
             "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES ("
             + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
-        try execute(beginTransactionSQL)
+        // Inside the caller's transaction a savepoint keeps "all rows or none" for this call.
+        try execute(withinTransaction ? "SAVEPOINT bulk_insert" : beginTransactionSQL)
         do throws(DatabaseError) {
             let statement = try prepared(sql)
             var values: [SQLValue] = []
@@ -152,9 +153,9 @@ public final class SQLiteConnection: DatabaseConnection {
                     try step(statement, values, spans, in: buffer, sql)
                 }
             }
-            try execute("COMMIT")
+            try execute(withinTransaction ? "RELEASE bulk_insert" : "COMMIT")
         } catch {
-            try? execute("ROLLBACK")
+            try? execute(withinTransaction ? "ROLLBACK TO bulk_insert; RELEASE bulk_insert" : "ROLLBACK")
             throw error
         }
         return count

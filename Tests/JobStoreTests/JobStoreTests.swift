@@ -4,55 +4,6 @@ import KhataCrypto
 import TestSupport
 import Testing
 
-/// The backends the conformance suite runs on: SQLite always, PostgreSQL when the README's test
-/// command has started one (KHATA_TEST_DATABASE_URL).
-enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite, postgres
-
-    static var available: [Backend] {
-        ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"] == nil ? [.sqlite] : [.sqlite, .postgres]
-    }
-
-    var testDescription: String { rawValue }
-
-    /// A fresh, empty database of this backend (PostgreSQL: a schema of its own, dropped by
-    /// `Scratch.remove`), opened twice if asked, so that reopening can be tested.
-    func scratch() throws -> Scratch { try Scratch(self) }
-
-    final class Scratch {
-        let directory = TemporaryDirectory()
-        let backend: Backend
-        private let schema: PostgresScratchSchema?
-
-        init(_ backend: Backend) throws {
-            self.backend = backend
-            let base = ProcessInfo.processInfo.environment["KHATA_TEST_DATABASE_URL"]
-            schema = try base.flatMap {
-                backend == .postgres ? try PostgresScratchSchema(baseURL: $0, prefix: "t") : nil
-            }
-        }
-
-        func open() throws -> JobDatabase {
-            try JobDatabase.openBlocking(dataDir: directory.path + "/data", databaseURL: schema?.url)
-        }
-
-        /// A connection of its own to the scratch database, with no migration applied by opening.
-        func connection() throws -> any DatabaseConnection {
-            if let url = schema?.url { return try PostgresConnection(url: url) }
-            try FileManager.default.createDirectory(atPath: directory.path + "/data", withIntermediateDirectories: true)
-            return try SQLiteConnection(path: directory.path + "/data/jobs.sqlite")
-        }
-
-        /// The PostgreSQL URL of the scratch schema; nil on SQLite.
-        var url: String? { schema?.url }
-
-        func remove() {
-            schema?.drop()
-            directory.remove()
-        }
-    }
-}
-
 /// The SQLite store: migrations, parameters, typed errors, reservations and API keys, on real
 /// files in a scratch directory.
 @Suite("Job store")

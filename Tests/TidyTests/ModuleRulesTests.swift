@@ -17,6 +17,7 @@ struct ModuleRulesTests {
         "Scheduler": ["JobStore"],
         "LedgerAccess": ["Bookings", "JSONInput", "JobStore", "Ledger", "LedgerCore"],
         "Expiry": ["LedgerAccess", "LedgerCore"],
+        "SettlementImport": ["CCSV", "JobStore", "KhataCrypto", "LedgerCore", "Scheduler"],
         "StorageBench": ["LedgerStorage"],
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
@@ -25,6 +26,7 @@ struct ModuleRulesTests {
         ],
         "khata": [
             "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench",
+            "SettlementImport",
             "LedgerCore", "LedgerStorage",
             "Scheduler", "StorageBench",
         ],
@@ -59,7 +61,7 @@ struct ModuleRulesTests {
     }
 
     static func folder(of module: String) -> String {
-        ["Expiry", "Scheduler"].contains(module) ? "Jobs/\(module)" : "Sources/\(module)"
+        ["Expiry", "Scheduler", "SettlementImport"].contains(module) ? "Jobs/\(module)" : "Sources/\(module)"
     }
 
     @Test("each module imports only the project modules below it")

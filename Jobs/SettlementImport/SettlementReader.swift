@@ -1,0 +1,476 @@
+import Foundation
+import JobStore
+import LedgerCore
+import Scheduler
+
+/// A line of a settlement file that was not imported (the job store keeps them).
+public typealias RejectedLine = RejectedSettlementLine
+
+/// A line's values, read and checked; its text fields stay in the record until needed.
+public struct ParsedSettlementLine: Sendable {
+    public var kind: String
+    public var status: String
+    public var transactedAtNanoseconds: Int64
+    public var settlementDate: CivilDate?
+    public var grossMinor: Int64
+    public var feeMinor: Int64
+    public var netMinor: Int64
+    public var currency: Currency
+    /// What was rounded, when a column's digits below the minor unit were rounded half-even.
+    public var roundingNote: String?
+}
+
+/// What one record of a settlement file turned out to be.
+public enum SettlementRow {
+    /// A title or blank line before the header.
+    case preamble
+    case header
+    /// A line with no values, or a totals line (`Total,,12345.00`) after the data.
+    case blank
+    case totals
+    case line(ParsedSettlementLine)
+    case rejected(RejectedLine)
+}
+
+/// A problem with a whole file: it is not read at all.
+public struct SettlementFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        public let name: String
+        public var description: String { name }
+        public static let notText = Code(name: "notText")
+        public static let empty = Code(name: "empty")
+        public static let noHeader = Code(name: "noHeader")
+        public static let otherProvider = Code(name: "otherProvider")
+        public static let badHeader = Code(name: "badHeader")
+        public static let unterminatedQuote = Code(name: "unterminatedQuote")
+        public static let recordTooLarge = Code(name: "recordTooLarge")
+        public static let unreadable = Code(name: "unreadable")
+        public static let changedWhileReading = Code(name: "changedWhileReading")
+        public static let tooLarge = Code(name: "tooLarge")
+        public static let badMapping = Code(name: "badMapping")
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Reads the records of one settlement file in one dialect: finds the header among the lines
+/// before it, then turns each data line into a checked `ParsedSettlementLine` or a
+/// `RejectedLine` naming the column and the reason. It keeps nothing from line to line but the
+/// header's layout, so a file of any size is read in constant memory.
+public struct SettlementReader {
+    public let dialect: SettlementDialect
+    /// Records looked at for a header before the file is refused.
+    public static let preambleLimit = 50
+    /// The longest identifier accepted (references, transaction ids).
+    public static let identifierLimitBytes = 128
+
+    /// Each field's column, once the header is found.
+    private var columnOf: [SettlementField: Int] = [:]
+    private var headerNames: [String] = []
+    private var columnCount = 0
+    private(set) public var headerLine: Int?
+    private var preambleRecords = 0
+    /// The preamble record that came closest to a header, for the error message.
+    private var closest: (line: Int, missing: [String])?
+    private var fixedCurrency: Currency?
+
+    public init(dialect: SettlementDialect) {
+        self.dialect = dialect
+        fixedCurrency = dialect.defaultCurrency.flatMap { Currency(code: $0) }
+    }
+
+    /// The header's names, in the file's order (after the header is found).
+    public var header: [String] { headerNames }
+
+    /// The columns that no field reads, by index and name: kept with each line as extra data.
+    public var extraColumns: [(index: Int, name: String)] {
+        let used = Set(columnOf.values)
+        return headerNames.enumerated().filter { !used.contains($0.offset) && !$0.element.isEmpty }.map {
+            ($0.offset, $0.element)
+        }
+    }
+
+    public mutating func read(_ record: CSVRecord) throws(SettlementFileError) -> SettlementRow {
+        guard headerLine != nil else { return try readPreamble(record) }
+        return readData(record)
+    }
+
+    /// Called at the end of the file: a file whose header never came is refused.
+    public func finish() throws(SettlementFileError) {
+        guard headerLine == nil else { return }
+        throw noHeaderError()
+    }
+
+    private func noHeaderError() -> SettlementFileError {
+        let expected = dialect.required.sorted().compactMap { dialect.columns[$0] }.joined(separator: ", ")
+        var message =
+            "no \(dialect.name) header line in the file's first \(Self.preambleLimit) lines; "
+            + "a \(dialect.name) header names \(expected)"
+        if let closest {
+            message += " (line \(closest.line) comes closest; it lacks \(closest.missing.joined(separator: ", ")))"
+        }
+        return SettlementFileError(.noHeader, message)
+    }
+
+    private mutating func readPreamble(_ record: CSVRecord) throws(SettlementFileError) -> SettlementRow {
+        let names = (0..<record.count).map { SettlementDialect.headerKey(record.text($0)) }
+        if let columns = match(names, dialect: dialect) {
+            var seen: [String: Int] = [:]
+            for (index, name) in names.enumerated() where !name.isEmpty {
+                if let first = seen[name] {
+                    throw SettlementFileError(
+                        .badHeader,
+                        "line \(record.line): the header names column \"\(record.text(index))\" twice "
+                            + "(columns \(first + 1) and \(index + 1))")
+                }
+                seen[name] = index
+            }
+            columnOf = columns
+            headerNames = (0..<record.count).map {
+                let text = record.text($0)
+                return text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+            }
+            columnCount = record.count
+            headerLine = record.line
+            return .header
+        }
+        for other in SettlementDialect.providers where other.name != dialect.name && match(names, dialect: other) != nil
+        {
+            throw SettlementFileError(
+                .otherProvider,
+                "line \(record.line) is a \(other.name) header, not \(dialect.name)'s: "
+                    + "import the file with --provider \(other.name)")
+        }
+        let present = Set(names)
+        let missing = dialect.required.sorted().compactMap { field -> String? in
+            guard let key = dialect.headerKey(field), !present.contains(key) else { return nil }
+            return dialect.columns[field]
+        }
+        if missing.count < dialect.required.count && missing.count < (closest?.missing.count ?? Int.max) {
+            closest = (record.line, missing)
+        }
+        preambleRecords += 1
+        if preambleRecords >= Self.preambleLimit { throw noHeaderError() }
+        return .preamble
+    }
+
+    /// The column of each field when `names` is a header of `dialect`.
+    private func match(_ names: [String], dialect: SettlementDialect) -> [SettlementField: Int]? {
+        var columns: [SettlementField: Int] = [:]
+        for field in SettlementField.allCases {
+            guard let key = dialect.headerKey(field) else { continue }
+            if let index = names.firstIndex(of: key) { columns[field] = index }
+        }
+        guard dialect.required.allSatisfy({ columns[$0] != nil }) else { return nil }
+        return columns
+    }
+
+    private func readData(_ record: CSVRecord) -> SettlementRow {
+        var allEmpty = true
+        for index in 0..<record.count where !isBlank(record.field(index)) {
+            allEmpty = false
+            break
+        }
+        if allEmpty { return .blank }
+        if startsWithTotal(record.field(0))
+            && (record.count != columnCount || columnOf[.providerTxnId].map { isBlank(record.field($0)) } ?? true)
+        {
+            return .totals
+        }
+        guard record.count == columnCount else {
+            return .rejected(
+                RejectedLine(
+                    line: record.line, column: nil,
+                    reason: "the line has \(record.count) columns; the header has \(columnCount)"))
+        }
+        switch parse(record) {
+        case .success(let line): return .line(line)
+        case .failure(let rejected): return .rejected(rejected)
+        }
+    }
+
+    private func isBlank(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
+        field.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+    }
+
+    private func startsWithTotal(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
+        var start = 0
+        while start < field.count && field[start] == 0x20 { start += 1 }
+        for word in ["total", "grand total", "sum"] {
+            let utf8 = Array(word.utf8)
+            if field.count - start >= utf8.count
+                && utf8.indices.allSatisfy({ field[start + $0] | 0x20 == utf8[$0] | 0x20 })
+            {
+                return true
+            }
+        }
+        return false
+    }
+
+    private func reject(_ record: CSVRecord, _ field: SettlementField?, _ reason: String) -> RejectedLine {
+        RejectedLine(line: record.line, column: field.flatMap { columnOf[$0] }.map { headerNames[$0] }, reason: reason)
+    }
+
+    private func quoted(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let text = String(decoding: bytes.prefix(64), as: UTF8.self)
+        return "\"" + text + (bytes.count > 64 ? "…" : "") + "\""
+    }
+
+    /// Checks an identifier: present (when `required`), printable, not too long.
+    private func identifier(_ record: CSVRecord, _ field: SettlementField, required: Bool) -> RejectedLine? {
+        guard let column = columnOf[field] else {
+            return required ? reject(record, nil, "the file has no \(field.rawValue) column") : nil
+        }
+        let bytes = record.field(column)
+        if bytes.isEmpty || isBlank(bytes) {
+            return required ? reject(record, field, "the \(field.rawValue) is missing") : nil
+        }
+        if bytes.count > Self.identifierLimitBytes {
+            return reject(record, field, "longer than \(Self.identifierLimitBytes) bytes")
+        }
+        if let control = bytes.first(where: { $0 < 0x20 || $0 == 0x7F }) {
+            return reject(
+                record, field, "\(quoted(bytes)) holds a control character (0x\(String(control, radix: 16)))")
+        }
+        return nil
+    }
+
+    private func word(_ record: CSVRecord, _ field: SettlementField) -> String? {
+        guard let column = columnOf[field] else { return nil }
+        let bytes = record.field(column)
+        var start = 0
+        var end = bytes.count
+        while start < end && bytes[start] == 0x20 { start += 1 }
+        while end > start && bytes[end - 1] == 0x20 { end -= 1 }
+        // Lowercase ASCII without building an intermediate string for the common words.
+        var lowered = [UInt8]()
+        lowered.reserveCapacity(end - start)
+        for index in start..<end {
+            let byte = bytes[index]
+            lowered.append(byte >= 65 && byte <= 90 ? byte | 0x20 : byte)
+        }
+        return String(decoding: lowered, as: UTF8.self)
+    }
+
+    private func parse(_ record: CSVRecord) -> Result<ParsedSettlementLine, RejectedLine> {
+        if let problem = identifier(record, .providerTxnId, required: true) { return .failure(problem) }
+        if let problem = identifier(record, .ourReference, required: true) { return .failure(problem) }
+        for field in [SettlementField.providerPaymentId, .originalProviderTxnId, .payer] {
+            if let problem = identifier(record, field, required: false) { return .failure(problem) }
+        }
+        let kind: String
+        if let written = word(record, .kind) {
+            guard let known = dialect.kinds[written] else {
+                let words = Set(dialect.kinds.values).sorted().joined(separator: ", ")
+                return .failure(reject(record, .kind, "unknown transaction type \"\(written)\" (known: \(words))"))
+            }
+            kind = known
+        } else {
+            kind = "payment"
+        }
+        let status: String
+        if let written = word(record, .status) {
+            guard let known = dialect.statuses[written] else {
+                let words = dialect.statuses.keys.sorted().joined(separator: ", ")
+                return .failure(reject(record, .status, "unknown status \"\(written)\" (known: \(words))"))
+            }
+            status = known
+        } else {
+            status = "settled"
+        }
+        let currency: Currency
+        if let column = columnOf[.currency], !isBlank(record.field(column)) {
+            let bytes = record.field(column)
+            guard bytes.count <= 8, let found = Currency(code: String(decoding: bytes, as: UTF8.self).trimmed) else {
+                return .failure(reject(record, .currency, "unknown currency \(quoted(bytes))"))
+            }
+            currency = found
+        } else if let fixedCurrency {
+            currency = fixedCurrency
+        } else {
+            return .failure(reject(record, .currency, "the currency is missing"))
+        }
+        let scale = Int(currency.scale)
+        var roundingNote: String?
+        func amount(_ field: SettlementField) -> Result<DecimalAmount?, RejectedLine> {
+            guard let column = columnOf[field] else { return .success(nil) }
+            let bytes = record.field(column)
+            if isBlank(bytes) && field != .amount { return .success(nil) }
+            let rounding = dialect.rounding[field] ?? .reject
+            switch DecimalAmount.parse(bytes, scale: scale, style: dialect.decimals, rounding: rounding) {
+            case .success(let value):
+                if value.wasRounded {
+                    let rounded = DecimalAmount.format(value.signedMinor, scale: scale)
+                    let note =
+                        "\(headerNames[column]) \(String(decoding: bytes, as: UTF8.self).trimmed) rounded "
+                        + "half-even to \(rounded)"
+                    roundingNote = roundingNote.map { $0 + "; " + note } ?? note
+                }
+                return .success(value)
+            case .failure(let problem):
+                var reason = "\(quoted(bytes)): \(problem)"
+                if case .belowMinorUnit = problem {
+                    reason =
+                        "\(quoted(bytes)) has a non-zero digit below the minor unit: \(currency.code) has "
+                        + "\(scale) decimal places, and \(dialect.name) does not round this column"
+                }
+                return .failure(reject(record, field, reason))
+            }
+        }
+        let gross: DecimalAmount
+        let fee: DecimalAmount?
+        let net: DecimalAmount?
+        switch (amount(.amount), amount(.fee), amount(.net)) {
+        case (.failure(let problem), _, _), (_, .failure(let problem), _), (_, _, .failure(let problem)):
+            return .failure(problem)
+        case (.success(let g), .success(let f), .success(let n)):
+            // Safe: the amount column is required, and a blank amount is refused as empty.
+            gross = g!
+            fee = f
+            net = n
+        }
+        if gross.isNegative && kind == "payment" {
+            return .failure(reject(record, .amount, "a payment's amount cannot be negative"))
+        }
+        // Refunds and chargebacks are money going back whatever sign the file gives them;
+        // adjustments keep their sign (in our favour or against).
+        let grossMinor = kind == "adjustment" ? gross.signedMinor : gross.minor
+        let outgoing = kind == "refund" || kind == "chargeback"
+        let feeMinor: Int64
+        let netMinor: Int64
+        switch (fee, net) {
+        case (let fee?, let net?):
+            feeMinor = fee.minor
+            netMinor = kind == "adjustment" ? net.signedMinor : net.minor
+            let expected = outgoing ? gross.minor + fee.minor : grossMinor - fee.minor
+            let alternative = outgoing ? gross.minor - fee.minor : expected
+            guard netMinor == expected || netMinor == alternative else {
+                return .failure(
+                    reject(
+                        record, .net,
+                        "\(DecimalAmount.format(netMinor, scale: scale)) is not the amount "
+                            + DecimalAmount.format(grossMinor, scale: scale)
+                            + (outgoing ? " plus" : " minus") + " the fee "
+                            + DecimalAmount.format(feeMinor, scale: scale)))
+            }
+        case (let fee?, nil):
+            feeMinor = fee.minor
+            netMinor = outgoing ? gross.minor + fee.minor : grossMinor - fee.minor
+        case (nil, let net?):
+            netMinor = kind == "adjustment" ? net.signedMinor : net.minor
+            let difference = outgoing ? netMinor - gross.minor : grossMinor - netMinor
+            guard difference >= 0 else {
+                let name = columnOf[.net].map { headerNames[$0] } ?? "net"
+                return .failure(
+                    reject(
+                        record, .net, "\(name) \(DecimalAmount.format(netMinor, scale: scale)) is more than the amount")
+                )
+            }
+            feeMinor = difference
+        case (nil, nil):
+            feeMinor = 0
+            netMinor = grossMinor
+        }
+        guard let timeColumn = columnOf[.transactedAt] else {
+            return .failure(reject(record, nil, "the file has no time column"))
+        }
+        let timeBytes = record.field(timeColumn)
+        let transactedAt: Int64
+        switch dialect.time.parse(timeBytes) {
+        case .success(let value): transactedAt = value
+        case .failure(let problem): return .failure(reject(record, .transactedAt, "\(quoted(timeBytes)): \(problem)"))
+        }
+        var settlementDate: CivilDate?
+        if let column = columnOf[.settlementDate], !isBlank(record.field(column)) {
+            let bytes = record.field(column)
+            guard let date = CivilDate.parse(String(decoding: bytes, as: UTF8.self).trimmed) else {
+                return .failure(reject(record, .settlementDate, "\(quoted(bytes)) is not a date (YYYY-MM-DD)"))
+            }
+            settlementDate = date
+        }
+        return .success(
+            ParsedSettlementLine(
+                kind: kind, status: status, transactedAtNanoseconds: transactedAt, settlementDate: settlementDate,
+                grossMinor: grossMinor, feeMinor: feeMinor, netMinor: netMinor, currency: currency,
+                roundingNote: roundingNote))
+    }
+
+    /// The stored form of a parsed line: its text fields taken from the record, the payer masked,
+    /// the unread columns kept as a JSON object.
+    public func settlementLine(
+        _ parsed: ParsedSettlementLine, record: CSVRecord, defaultSettlementDate: CivilDate
+    ) -> SettlementLine {
+        func text(_ field: SettlementField) -> String? {
+            guard let column = columnOf[field] else { return nil }
+            let value = record.text(column).trimmed
+            return value.isEmpty ? nil : value
+        }
+        var extra: String?
+        let extras = extraColumns
+        if !extras.isEmpty {
+            var pairs: [String] = []
+            for (index, name) in extras where index < record.count {
+                let value = record.text(index)
+                if !value.isEmpty { pairs.append(JSONText.quoted(name) + ":" + JSONText.quoted(value)) }
+            }
+            if !pairs.isEmpty { extra = "{" + pairs.joined(separator: ",") + "}" }
+        }
+        return SettlementLine(
+            provider: dialect.provider, providerTxnId: text(.providerTxnId) ?? "",
+            ourReference: text(.ourReference) ?? "", providerPaymentId: text(.providerPaymentId), kind: parsed.kind,
+            statusRaw: text(.status) ?? parsed.status, status: parsed.status,
+            transactedAt: UTCTime.text(nanoseconds: UInt64(parsed.transactedAtNanoseconds)),
+            settlementDate: (parsed.settlementDate ?? defaultSettlementDate).description,
+            grossMinor: parsed.grossMinor, feeMinor: parsed.feeMinor, netMinor: parsed.netMinor,
+            currency: parsed.currency.code, payerMasked: text(.payer).map(Self.masked),
+            originalProviderTxnId: text(.originalProviderTxnId), sourceLine: record.line,
+            roundingNote: parsed.roundingNote, extra: extra)
+    }
+
+    /// A payer's number with its middle hidden (`01770XXX618`), unless the file masked it already.
+    static func masked(_ payer: String) -> String {
+        let characters = Array(payer)
+        guard characters.count >= 9, !characters.contains(where: { $0 == "X" || $0 == "x" || $0 == "*" }) else {
+            return payer
+        }
+        return String(characters[..<5]) + String(repeating: "X", count: characters.count - 8)
+            + String(characters[(characters.count - 3)...])
+    }
+}
+
+extension String {
+    /// Without blanks at either end.
+    var trimmed: String { trimmingCharacters(in: [" ", "\t", "\u{00A0}"]) }
+}
+
+/// JSON string literals for the few documents this module writes.
+enum JSONText {
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
