@@ -105,7 +105,7 @@ let package = Package(
         .target(
             name: "KhataServer",
             dependencies: [
-                "Bookings",
+                "Bookings", "SettlementImport",
                 "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage", "JSONInput", "KhataCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -110,3 +110,43 @@ public struct SettlementImporter: Sendable {
         }
     }
 }
+
+extension SettlementImportSummary {
+    /// The summary as one JSON object, the same for the command line and the API.
+    public var json: String {
+        let refusals = rejectedLines.map { line in
+            "{\"line\":\(line.line),\"column\":\(line.column.map(JSONText.quoted) ?? "null"),"
+                + "\"reason\":\(JSONText.quoted(line.reason))}"
+        }
+        return "{\"file\":\(JSONText.quoted(file)),\"provider\":\(JSONText.quoted(provider)),"
+            + "\"dialect\":\(JSONText.quoted(dialect)),\"fileId\":\(fileId),\"alreadyImported\":\(alreadyImported),"
+            + "\"read\":\(read),\"imported\":\(imported),\"duplicates\":\(duplicates),\"rejected\":\(rejected),"
+            + "\"rejectedLines\":[\(refusals.joined(separator: ","))],"
+            + "\"settlementDate\":\(settlementDate.map(JSONText.quoted) ?? "null"),"
+            + "\"sha256\":\(JSONText.quoted(sha256))}"
+    }
+
+    /// A short account for people: what was read, imported, repeated and refused.
+    public var text: String {
+        if alreadyImported {
+            return "\(file): already imported (file \(fileId), \(imported) lines); nothing changed"
+        }
+        var summary =
+            "\(file): \(provider), settlement date \(settlementDate ?? "-"): read \(read) lines, imported \(imported)"
+        if duplicates > 0 { summary += ", \(duplicates) duplicate\(duplicates == 1 ? "" : "s") (duplicate_settlement)" }
+        summary += ", rejected \(rejected)"
+        for line in rejectedLines.prefix(20) {
+            summary += "\n  line \(line.line)\(line.column.map { " (\($0))" } ?? ""): \(line.reason)"
+        }
+        if rejected > 20 { summary += "\n  … and \(rejected - 20) more (--json lists up to 1,000)" }
+        return summary
+    }
+}
+
+extension SettlementFileError {
+    /// The error as a JSON object: `{"code": …, "message": …}`.
+    public var json: String { "{\"code\":\(JSONText.quoted(code.name)),\"message\":\(JSONText.quoted(message))}" }
+
+    /// A refused file's line of `khata settlements import --json`: `{"file": …, "error": {…}}`.
+    public func json(file: String) -> String { "{\"file\":\(JSONText.quoted(file)),\"error\":\(json)}" }
+}

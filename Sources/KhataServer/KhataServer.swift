@@ -27,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var webhookSecrets: [String: String] = [:]
     /// How far a webhook's timestamp may be from now, either way.
     public var webhookToleranceSeconds: UInt64 = 300
+    /// The largest settlement file `POST /v1/settlements/{provider}` takes (streamed to a file).
+    public var maximumSettlementBytes = 256 << 20
     /// How long a verified API key is remembered; a revoked key stops working within this time.
     public var keyCacheMilliseconds = 5_000
     /// Nanoseconds since the Unix epoch: the same clock as the ledger's, so that a reservation's
@@ -138,6 +140,8 @@ public enum KhataServer {
         let bodies = BodyReader(maximumBytes: configuration.maximumBodyBytes)
         let desk = BookingDesk(
             ledger: ledger, records: ReservationRecords(database: database), now: configuration.clock)
+        let auth = Authenticator(
+            keys: APIKeys(database: database), cacheMilliseconds: configuration.keyCacheMilliseconds)
         let controllers: [any APIController] = [
             HealthController(ledger: ledger, metrics: metrics),
             AccountsController(ledger: served, bodies: bodies),
@@ -148,12 +152,13 @@ public enum KhataServer {
             WebhooksController(
                 desk: desk, bodies: bodies, secrets: secrets, toleranceSeconds: configuration.webhookToleranceSeconds),
             JobsController(scheduler: configuration.scheduler, now: configuration.clock),
+            SettlementsController(
+                store: SettlementLines(database: database), auth: auth,
+                maximumBytes: configuration.maximumSettlementBytes, now: configuration.clock),
         ]
         let routes = controllers.flatMap(\.routes)
         let all = routes + DocsController(documenting: routes).routes
         let router = Router()
-        let auth = Authenticator(
-            keys: APIKeys(database: database), cacheMilliseconds: configuration.keyCacheMilliseconds)
         router.add(middleware: RequestIdMiddleware(metrics: metrics, routes: RouteTable(all)))
         RouteTable.mount(all, on: router, auth: auth)
         return router

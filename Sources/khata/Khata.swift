@@ -17,7 +17,8 @@ struct Khata: AsyncParsableCommand {
         version: KhataServer.version,
         subcommands: [
             AccountsCommand.self, TransferCommand.self, HistoryCommand.self, ServeCommand.self, KeysCommand.self,
-            ExpireCommand.self, JobsCommand.self, WorkerCommand.self, DbCommand.self, CheckCommand.self,
+            ExpireCommand.self,
+            SettlementsCommand.self, JobsCommand.self, WorkerCommand.self, DbCommand.self, CheckCommand.self,
             BenchCommand.self,
             DebugAppendCommand.self, DebugLedgerCommand.self,
         ]

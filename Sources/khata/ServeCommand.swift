@@ -30,6 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The largest request body accepted, in bytes.")
     var maximumBodyBytes = 1 << 20
 
+    @Option(help: ArgumentHelp("The largest settlement file POST /v1/settlements takes, in bytes.", valueName: "bytes"))
+    var maximumSettlementBytes = 256 << 20
+
     @Option(help: ArgumentHelp("PEM certificate chain: serve HTTPS only (with --tls-key).", valueName: "file"))
     var tlsCertificate: String?
 
@@ -45,6 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0...65535, not \(port)") }
         guard maximumBodyBytes > 0 else { throw ValidationError("--maximum-body-bytes must be positive") }
+        guard maximumSettlementBytes > 0 else { throw ValidationError("--maximum-settlement-bytes must be positive") }
         guard keyCacheMilliseconds >= 0 else { throw ValidationError("--key-cache-milliseconds must not be negative") }
         let (settings, logger) = try await global.load(label: "khata.serve")
         // A TLS setting that cannot work is refused before the job store or the ledger is opened.
@@ -77,6 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.maximumBodyBytes = maximumBodyBytes
+        configuration.maximumSettlementBytes = maximumSettlementBytes
         configuration.keyCacheMilliseconds = keyCacheMilliseconds
         configuration.webhookSecrets = settings.webhookSecrets
         configuration.tlsCertificatePath = tlsCertificate

@@ -82,7 +82,8 @@ struct TestServer: Sendable {
 
     /// Runs `body` against a fresh server whose client holds an admin key.
     static func with(
-        keyCacheMilliseconds: Int = 5_000, maximumBodyBytes: Int = 4_096, dataDirectory: TemporaryDirectory? = nil,
+        keyCacheMilliseconds: Int = 5_000, maximumBodyBytes: Int = 4_096, maximumSettlementBytes: Int = 1 << 20,
+        dataDirectory: TemporaryDirectory? = nil,
         _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         // A directory the caller prepared (and removes) holds a ledger made beforehand.
@@ -102,6 +103,7 @@ struct TestServer: Sendable {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.maximumBodyBytes = maximumBodyBytes
+        configuration.maximumSettlementBytes = maximumSettlementBytes
         configuration.clock = clock.read
         configuration.keyCacheMilliseconds = keyCacheMilliseconds
         configuration.webhookSecrets = webhookSecrets

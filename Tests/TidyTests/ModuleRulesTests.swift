@@ -23,6 +23,7 @@ struct ModuleRulesTests {
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
         "KhataServer": [
             "Bookings", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage", "Scheduler",
+            "SettlementImport",
         ],
         "khata": [
             "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench",

@@ -68,6 +68,7 @@ enum OpenAPIDocument {
         404: "Not found",
         409: "Conflicts with what exists",
         413: "The body is larger than the configured limit",
+        415: "The body is not of the media type the route takes",
         422: "The ledger refused the event (the type names its result code)",
         500:
             "ledger-unavailable: the ledger stopped taking writes after a failed write or sync (see /health), nothing "
@@ -79,14 +80,16 @@ enum OpenAPIDocument {
     /// One operation: `scope` nil means no API key; `problems` are the error statuses it answers.
     static func operation(
         _ summary: String, scope: String?, parameters: [JSONValue] = [], body: String? = nil,
-        answers: [(Int, JSONValue)], problems: [Int]
+        bodyType: String = "application/json", answers: [(Int, JSONValue)], problems: [Int]
     ) -> JSONValue {
         var members: [(String, JSONValue)] = [
             ("summary", .string(summary)),
             ("description", .string(scope.map { "Needs a key with the scope \($0)." } ?? "Needs no API key.")),
         ]
         if !parameters.isEmpty { members.append(("parameters", .array(parameters))) }
-        if let body { members.append(("requestBody", json(S.ref(body)).adding([("required", true)]))) }
+        if let body {
+            members.append(("requestBody", json(S.ref(body), type: bodyType).adding([("required", true)])))
+        }
         var responses = answers.map { (String($0.0), $0.1) }
         var problems = problems
         if scope != nil { problems += [401, 403] }
@@ -121,14 +124,16 @@ enum OpenAPIDocument {
 struct OpenAPIOperation: Sendable {
     let summary: String
     var parameters: [JSONValue] = []
-    /// The schema of the request body, by name.
+    /// The schema of the request body, by name, and its media type.
     var body: String? = nil
+    var bodyType = "application/json"
     let answers: [(Int, JSONValue)]
     /// The error statuses it answers (401 and 403 are added for routes that need a key).
     let problems: [Int]
 
     func json(scope: String?) -> JSONValue {
         OpenAPIDocument.operation(
-            summary, scope: scope, parameters: parameters, body: body, answers: answers, problems: problems)
+            summary, scope: scope, parameters: parameters, body: body, bodyType: bodyType, answers: answers,
+            problems: problems)
     }
 }

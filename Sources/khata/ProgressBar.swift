@@ -1,0 +1,40 @@
+import Foundation
+
+/// A one-line progress bar on standard error, drawn only when standard error is a terminal and
+/// the work is large enough to wait for; silent otherwise, so logs and pipes stay clean.
+final class ProgressBar: @unchecked Sendable {
+    private let label: String
+    private let total: Int64
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var lastPercent = -1
+    private var lastLabel = ""
+
+    /// A bar for `total` units of work (bytes), shown when it is at least `threshold`.
+    init(label: String, total: Int64, threshold: Int64 = 8 << 20) {
+        self.label = label
+        self.total = max(total, 1)
+        enabled = isatty(STDERR_FILENO) == 1 && total >= threshold
+    }
+
+    /// Draws `done` of the total, with `stage` before the label.
+    func update(_ stage: String, _ done: Int64) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let percent = Int(min(done, total) * 100 / total)
+        guard percent != lastPercent || stage != lastLabel else { return }
+        lastPercent = percent
+        lastLabel = stage
+        let width = 30
+        let filled = percent * width / 100
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+        FileHandle.standardError.write(Data("\r\(stage) \(label) [\(bar)] \(percent)%\u{1B}[K".utf8))
+    }
+
+    /// Clears the bar's line.
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
