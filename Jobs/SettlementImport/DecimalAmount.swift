@@ -32,14 +32,21 @@ public struct DecimalAmount: Equatable, Sendable {
     /// True when non-zero digits below the minor unit were rounded half-even.
     public var wasRounded: Bool
 
+    public init(minor: Int64, isNegative: Bool, wasRounded: Bool) {
+        self.minor = minor
+        self.isNegative = isNegative
+        self.wasRounded = wasRounded
+    }
+
     /// The signed value in minor units.
     public var signedMinor: Int64 { isNegative ? -minor : minor }
 
     /// Reads `field` as an amount with `scale` decimals. Accepted: blanks around it, a sign (`-`,
     /// `+`, or accounting parentheses), the taka sign `৳` before or after the sign, digits grouped
-    /// by the style's separator in threes, and decimals; decimals past `scale` must be zeros unless
-    /// `rounding` says otherwise. No floating point: digits become integers one by one.
-    /// Answers the amount, or why not (a phrase, without the text; callers quote it).
+    /// by the style's separator in threes or the South Asian way (`12,50,000`), and decimals;
+    /// decimals past `scale` must be zeros unless `rounding` says otherwise. No floating point:
+    /// digits become integers one by one. Answers the amount, or why not (a phrase, without the
+    /// text; callers quote it).
     public static func parse(
         _ field: UnsafeBufferPointer<UInt8>, scale: Int, style: DecimalStyle = .pointDecimals,
         rounding: SubunitRounding = .reject
@@ -90,7 +97,12 @@ public struct DecimalAmount: Equatable, Sendable {
         var minor: Int64 = 0
         var wholeDigits = 0
         var digitsInGroup = 0
-        var sawGrouping = false
+        var groupsEnded = 0
+        var firstGroup = 0
+        // Groups between the first and the last: threes (1,250,000) or, the South Asian way,
+        // twos (12,50,000: lakh and crore); never both.
+        var sawMiddleTwo = false
+        var sawMiddleThree = false
         var index = start
         // The whole part.
         while index < end {
@@ -104,18 +116,27 @@ public struct DecimalAmount: Equatable, Sendable {
                 digitsInGroup += 1
                 index += 1
             } else if let grouping = style.groupingSeparator, byte == grouping {
-                // Groups of three after the first group of one to three.
-                guard wholeDigits > 0, sawGrouping ? digitsInGroup == 3 : digitsInGroup <= 3 else {
+                if groupsEnded == 0 {
+                    guard (1...3).contains(digitsInGroup) else { return .failure(.badGrouping) }
+                    firstGroup = digitsInGroup
+                } else if digitsInGroup == 2 {
+                    sawMiddleTwo = true
+                } else if digitsInGroup == 3 {
+                    sawMiddleThree = true
+                } else {
                     return .failure(.badGrouping)
                 }
-                sawGrouping = true
+                groupsEnded += 1
                 digitsInGroup = 0
                 index += 1
             } else {
                 break
             }
         }
-        if sawGrouping && digitsInGroup != 3 { return .failure(.badGrouping) }
+        if groupsEnded > 0 {
+            let lakhStyle = sawMiddleTwo && !sawMiddleThree && firstGroup <= 2
+            guard digitsInGroup == 3, !sawMiddleTwo || lakhStyle else { return .failure(.badGrouping) }
+        }
         guard wholeDigits > 0 else {
             if index < end && field[index] == style.decimalSeparator { return .failure(.noDigitsBeforePoint) }
             return .failure(.unexpected(index < end ? field[index] : 0))
@@ -212,7 +233,9 @@ public enum AmountProblem: Error, Equatable, Sendable, CustomStringConvertible {
         case .noDigitsBeforePoint: "digits are needed before the decimal point"
         case .noDigitsAfterPoint: "digits are needed after the decimal point"
         case .secondPoint: "there is more than one decimal point"
-        case .badGrouping: "thousands separators must separate groups of three digits"
+        case .badGrouping:
+            "thousands separators must separate groups of three digits (1,250,000) or, before the last three, of "
+                + "two (12,50,000)"
         case .exponent: "exponents are not allowed: write the amount in full"
         case .unbalancedParenthesis: "an opening parenthesis has no closing one"
         case .tooLarge: "the amount is too large"

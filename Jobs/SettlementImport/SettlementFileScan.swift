@@ -150,6 +150,10 @@ public enum SettlementFileScan {
                 if required.isSubset(of: names) { return UInt8(ascii: Unicode.Scalar(delimiter)!) }
             }
             lineStart = lineEnd + 1
+            // A CRLF ends one line, not two.
+            if lineEnd < chunk.count && chunk[lineEnd] == 0x0D && lineStart < chunk.count && chunk[lineStart] == 0x0A {
+                lineStart += 1
+            }
             lines += 1
         }
         return 0x2C

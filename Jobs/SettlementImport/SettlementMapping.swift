@@ -38,6 +38,7 @@ public enum SettlementMapping {
         else {
             throw fail("\"provider\" must name the provider in lowercase letters, digits, - or _ (e.g. \"bkash\")")
         }
+        if let name = top["name"], !(name is String) { throw fail("\"name\" must be a string") }
         let name = (top["name"] as? String) ?? "generic"
         guard let columnObject = top["columns"] as? [String: Any] else {
             throw fail("\"columns\" must be an object of field name to column header")
@@ -75,6 +76,9 @@ public enum SettlementMapping {
         if let timeObject = top["time"] {
             guard let timeObject = timeObject as? [String: Any], Set(timeObject.keys).isSubset(of: ["format", "zone"])
             else { throw fail("\"time\" must be an object with \"format\" and \"zone\"") }
+            for key in ["format", "zone"] where timeObject[key] != nil && !(timeObject[key] is String) {
+                throw fail("time \"\(key)\" must be a string")
+            }
             let zoneName = timeObject["zone"] as? String ?? "Asia/Dhaka"
             guard let zone = ScheduleZone(zoneName) else { throw fail("unknown time zone \"\(zoneName)\"") }
             let format = timeObject["format"] as? String ?? "provider"

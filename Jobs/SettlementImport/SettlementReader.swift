@@ -46,7 +46,6 @@ public struct SettlementFileError: Error, Equatable, Sendable, CustomStringConve
         public static let recordTooLarge = Code(name: "recordTooLarge")
         public static let unreadable = Code(name: "unreadable")
         public static let changedWhileReading = Code(name: "changedWhileReading")
-        public static let tooLarge = Code(name: "tooLarge")
         public static let badMapping = Code(name: "badMapping")
     }
 
@@ -180,10 +179,13 @@ public struct SettlementReader {
             break
         }
         if allEmpty { return .blank }
-        if startsWithTotal(record.field(0))
-            && (record.count != columnCount || columnOf[.providerTxnId].map { isBlank(record.field($0)) } ?? true)
-        {
-            return .totals
+        if startsWithTotal(record.field(0)) {
+            // A totals line leaves the identifiers empty (the word Total may sit in the first
+            // of them), or does not span the header's columns.
+            let identifiers = [SettlementField.providerTxnId, .ourReference].compactMap { columnOf[$0] }
+            if record.count != columnCount || identifiers.contains(where: { isBlank(record.field($0)) }) {
+                return .totals
+            }
         }
         guard record.count == columnCount else {
             return .rejected(
@@ -197,8 +199,20 @@ public struct SettlementReader {
         }
     }
 
+    /// Empty, or blanks only (spaces, tabs, no-break spaces).
     private func isBlank(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
-        field.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+        var index = 0
+        while index < field.count {
+            let byte = field[index]
+            if byte == 0x20 || byte == 0x09 {
+                index += 1
+            } else if byte == 0xC2 && index + 1 < field.count && field[index + 1] == 0xA0 {
+                index += 2
+            } else {
+                return false
+            }
+        }
+        return true
     }
 
     private func startsWithTotal(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -340,6 +354,9 @@ public struct SettlementReader {
         if gross.isNegative && kind == "payment" {
             return .failure(reject(record, .amount, "a payment's amount cannot be negative"))
         }
+        if net?.isNegative == true && kind == "payment" {
+            return .failure(reject(record, .net, "a payment's net amount cannot be negative"))
+        }
         // Refunds and chargebacks are money going back whatever sign the file gives them;
         // adjustments keep their sign (in our favour or against).
         let grossMinor = kind == "adjustment" ? gross.signedMinor : gross.minor
@@ -366,15 +383,20 @@ public struct SettlementReader {
             netMinor = outgoing ? gross.minor + fee.minor : grossMinor - fee.minor
         case (nil, let net?):
             netMinor = kind == "adjustment" ? net.signedMinor : net.minor
-            let difference = outgoing ? netMinor - gross.minor : grossMinor - netMinor
-            guard difference >= 0 else {
-                let name = columnOf[.net].map { headerNames[$0] } ?? "net"
-                return .failure(
-                    reject(
-                        record, .net, "\(name) \(DecimalAmount.format(netMinor, scale: scale)) is more than the amount")
-                )
+            let name = columnOf[.net].map { headerNames[$0] } ?? "net"
+            if outgoing {
+                // Money going back: the provider may add its fee or keep it back.
+                feeMinor = abs(netMinor - gross.minor)
+            } else {
+                guard grossMinor - netMinor >= 0 else {
+                    return .failure(
+                        reject(
+                            record, .net,
+                            "\(name) \(DecimalAmount.format(netMinor, scale: scale)) is more than the amount "
+                                + DecimalAmount.format(grossMinor, scale: scale)))
+                }
+                feeMinor = grossMinor - netMinor
             }
-            feeMinor = difference
         case (nil, nil):
             feeMinor = 0
             netMinor = grossMinor

@@ -4,11 +4,12 @@ import JobStore
 import Ledger
 import LedgerAccess
 import Scheduler
+import SettlementImport
 
 /// The batch jobs `khata` knows, with their default schedules.
 enum JobCatalog {
     /// Job name → cron schedule (in the scheduler's time zone).
-    static let defaultSchedules = ["expire-reservations": "* * * * *"]
+    static let defaultSchedules = ["expire-reservations": "* * * * *", "import-settlements": "0 1 * * *"]
 
     /// The settings key of a job: its name in camel case (`expireReservations`).
     static func configurationKey(_ name: String) -> String {
@@ -16,11 +17,13 @@ enum JobCatalog {
         return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.capitalized }.joined()
     }
 
-    /// The jobs, run against `ledger` (in this process, or the owner's API from another machine;
-    /// nil for commands that only list or read history, where running a job fails with a clear
-    /// error). Every job here needs only `LedgerAccess`, so a worker without the data directory
-    /// runs them all.
-    static func jobs(_ settings: Settings, ledger: (any LedgerAccess)?) throws -> [ScheduledJob] {
+    /// The jobs, with their state in `database`, run against `ledger` (in this process, or the
+    /// owner's API from another machine; nil for commands that only list or read history, where
+    /// running a job that needs it fails with a clear error). Every job here needs only
+    /// `LedgerAccess` and the job store, so a worker without the data directory runs them all.
+    static func jobs(_ settings: Settings, database: JobDatabase, ledger: (any LedgerAccess)?) throws
+        -> [ScheduledJob]
+    {
         try settings.jobSchedules.keys.sorted().map { name in
             // Safe: Settings checked every schedule.
             let schedule = try CronSchedule(settings.jobSchedules[name]!)
@@ -33,6 +36,21 @@ enum JobCatalog {
                         await context.progress(counts(soFar))
                     }
                     return (counts(outcome), context.shouldStop())
+                }
+            case "import-settlements":
+                return ScheduledJob(name: name, schedule: schedule) { context in
+                    let intake = SettlementIntake(
+                        importer: SettlementImporter(
+                            store: SettlementLines(database: database), clock: Ledger.wallClockNanoseconds),
+                        folders: settings.settlementIntake.sorted { $0.key < $1.key }.compactMap { provider, path in
+                            SettlementDialect.named(provider).map { SettlementIntake.Folder(dialect: $0, path: path) }
+                        },
+                        settleSeconds: Int64(settings.intakeSettleSeconds))
+                    let outcome = try await intake.run(now: context.now, shouldStop: context.shouldStop)
+                    let counts = JobCounts(
+                        read: outcome.imported + outcome.alreadyImported + outcome.refused,
+                        written: outcome.imported, failed: outcome.refused)
+                    return (counts, context.shouldStop())
                 }
             default: preconditionFailure("no job named \(name)")
             }

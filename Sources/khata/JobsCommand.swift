@@ -31,7 +31,7 @@ struct JobsCommand: AsyncParsableCommand {
             let (settings, _) = try await global.load(label: "khata.jobs")
             let database = try await settings.openJobDatabase()
             let scheduler = JobScheduler(
-                jobs: try JobCatalog.jobs(settings, ledger: nil), zone: settings.scheduleZone,
+                jobs: try JobCatalog.jobs(settings, database: database, ledger: nil), zone: settings.scheduleZone,
                 runner: JobCatalog.runner(settings, database: database))
             let now = Int64(Ledger.wallClockNanoseconds() / 1_000_000_000)
             for job in scheduler.jobs {
@@ -70,7 +70,8 @@ struct JobsCommand: AsyncParsableCommand {
             let database = try await settings.openJobDatabase()
             let ledger = try LedgerSession.open(settings)
             defer { ledger.close() }
-            let jobs = try JobCatalog.jobs(settings, ledger: LedgerSession.access(ledger, database: database))
+            let jobs = try JobCatalog.jobs(
+                settings, database: database, ledger: LedgerSession.access(ledger, database: database))
             guard let job = jobs.first(where: { $0.name == name }) else {
                 throw CommandFailure("no job named \(name); jobs: \(jobs.map(\.name).joined(separator: ", "))")
             }
@@ -167,7 +168,8 @@ struct WorkerCommand: AsyncParsableCommand {
                 allowPlainHTTP: allowPlainHttp)
             logger.info("worker reaches the ledger over its API", metadata: ["url": "\(remote.baseURL)"])
             do {
-                try await Self.serve(JobCatalog.jobs(settings, ledger: remote), settings, runner, logger)
+                try await Self.serve(
+                    JobCatalog.jobs(settings, database: database, ledger: remote), settings, runner, logger)
             } catch {
                 try? await remote.shutdown()
                 throw error
@@ -177,7 +179,8 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let ledger = try LedgerSession.open(settings)
         defer { ledger.close() }
-        let jobs = try JobCatalog.jobs(settings, ledger: LedgerSession.access(ledger, database: database))
+        let jobs = try JobCatalog.jobs(
+            settings, database: database, ledger: LedgerSession.access(ledger, database: database))
         try await Self.serve(jobs, settings, runner, logger)
     }
 

@@ -87,7 +87,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.tlsCertificatePath = tlsCertificate
         configuration.tlsKeyPath = tlsKey
         let jobs = JobScheduler(
-            jobs: try JobCatalog.jobs(settings, ledger: LedgerSession.access(ledger, database: database)),
+            jobs: try JobCatalog.jobs(
+                settings, database: database, ledger: LedgerSession.access(ledger, database: database)),
             zone: settings.scheduleZone,
             runner: JobCatalog.runner(settings, database: database))
         configuration.scheduler = jobs

@@ -31,6 +31,11 @@ struct Settings {
     var ledgerURL: String?
     /// The API key such a worker sends (`ledger.apiKey`, KHATA_LEDGER_API_KEY); a secret.
     var ledgerAPIKey: String?
+    /// Intake folders of the import-settlements job by provider (`settlements.intake.bkash`, …).
+    var settlementIntake: [String: String] = [:]
+    /// How long a dropped file must stay unchanged before the job takes it
+    /// (`settlements.intakeSettleSeconds`).
+    var intakeSettleSeconds = 60
 
     /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
     func openJobDatabase() async throws -> JobDatabase {
@@ -110,6 +115,17 @@ struct Settings {
             throw SettingsError(
                 "setting jobs.expireReservations.batchSize must be 1 to \(largestBatch), "
                     + "got \(settings.expiryBatchSize)")
+        }
+        let settlements = reader.scoped(to: "settlements")
+        for provider in ["bkash", "nagad", "sslcommerz"] {
+            if let folder = settlements.scoped(to: "intake").string(forKey: ConfigKey(provider)), !folder.isEmpty {
+                settings.settlementIntake[provider] = folder
+            }
+        }
+        settings.intakeSettleSeconds = try integer(
+            settlements, "intakeSettleSeconds", default: settings.intakeSettleSeconds, scope: "settlements")
+        guard settings.intakeSettleSeconds >= 0 else {
+            throw SettingsError("setting settlements.intakeSettleSeconds must not be negative")
         }
         let scrub = reader.scoped(to: "scrub")
         let interval = try integer(

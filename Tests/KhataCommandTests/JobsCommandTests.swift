@@ -13,7 +13,11 @@ struct JobsCommandTests {
         let data = ["--data-dir", directory.path]
         let list = try KhataProcess.run(["jobs", "list", "--json"] + data)
         #expect(list.status == 0, "\(list.stderr)")
-        let job = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [String: Any]
+        let jobs = try list.stdout.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(jobs.map { $0?["job"] as? String } == ["expire-reservations", "import-settlements"])
+        let job = jobs.first ?? nil
         #expect(job?["job"] as? String == "expire-reservations" && job?["schedule"] as? String == "* * * * *")
         #expect(job?["timeZone"] as? String == "Asia/Dhaka" && job?["nextRun"] is String)
         let run = try KhataProcess.run(["jobs", "run", "expire-reservations", "--json"] + data)
@@ -77,5 +81,37 @@ struct DbCommandTests {
                 "--database-url", "postgresql://khata:hunter2@127.0.0.1:1/none",
             ])
         #expect(refused.status != 0 && !refused.stderr.contains("hunter2"), "\(refused.stderr)")
+    }
+
+    @Test("import-settlements takes what waits in an intake folder, and moves each file to done/ or rejected/")
+    func intake() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let folder = directory.path + "/intake/bkash"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let header =
+            "trxID,paymentID,merchantInvoiceNumber,transactionType,amount,charge,netAmount,currency,customerMsisdn,"
+            + "paymentExecuteTime,transactionStatus,originalTrxID\n"
+        try Data((header + "T1,P1,PAY-1,payment,100.00,1.85,98.15,BDT,,2026-11-30 10:00:00,Completed,\n").utf8)
+            .write(to: URL(fileURLWithPath: folder + "/day.csv"))
+        try Data("not,a,settlement\n".utf8).write(to: URL(fileURLWithPath: folder + "/junk.csv"))
+        try Data("partial".utf8).write(to: URL(fileURLWithPath: folder + "/next.csv.part"))
+        let environment = [
+            "KHATA_SETTLEMENTS_INTAKE_BKASH": folder, "KHATA_SETTLEMENTS_INTAKE_SETTLE_SECONDS": "0",
+        ]
+        let run = try KhataProcess.run(
+            ["jobs", "run", "import-settlements", "--json", "--data-dir", directory.path], environment: environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let record = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(record?["read"] as? Int == 2 && record?["written"] as? Int == 1 && record?["failed"] as? Int == 1)
+        let files = FileManager.default
+        #expect(try files.contentsOfDirectory(atPath: folder).sorted() == ["done", "next.csv.part", "rejected"])
+        #expect(try files.contentsOfDirectory(atPath: folder + "/done").sorted() == ["day.csv", "day.csv.report.json"])
+        let report = try String(contentsOfFile: folder + "/rejected/junk.csv.report.json", encoding: .utf8)
+        #expect(report.contains("\"code\":\"noHeader\""))
+        let summary = try String(contentsOfFile: folder + "/done/day.csv.report.json", encoding: .utf8)
+        #expect(summary.contains("\"imported\":1"))
+        let list = try KhataProcess.run(["settlements", "list", "--json", "--data-dir", directory.path])
+        #expect(list.stdout.contains("\"importedBy\":\"intake\""))
     }
 }
