@@ -14,10 +14,12 @@ struct BenchCommand: AsyncParsableCommand {
             Each benchmark works in a scratch directory of its own (--dir, new or empty), which it \
             removes after the run; none reads or writes a data directory, so none takes --data-dir. \
             The ledger, storage and expiry benchmarks read storage settings from --config (or \
-            KHATA_CONFIG) and KHATA_STORAGE_* variables; the store benchmark takes --database-url.
+            KHATA_CONFIG) and KHATA_STORAGE_* variables; the store benchmark takes --database-url; \
+            the import benchmark compares itself with DuckDB and polars (--peers).
             """,
         subcommands: [
             LedgerBenchCommand.self, StorageBenchCommand.self, ExpiryBenchCommand.self, StoreBenchCommand.self,
+            ImportBenchCommand.self,
         ],
         defaultSubcommand: LedgerBenchCommand.self
     )

@@ -8,7 +8,7 @@ import Testing
 struct BenchOptionTests {
     static let benches: [[String]] =
         [["bench"], ["bench", "ledger"], ["bench", "storage"], ["bench", "expiry"]]
-        + [["bench", "store"]]
+        + [["bench", "store"], ["bench", "import"]]
 
     @Test(
         "an option a benchmark would ignore is an unknown option, and the directory it names is left alone",

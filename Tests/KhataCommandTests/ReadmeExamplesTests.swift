@@ -117,6 +117,7 @@ struct ReadmeExamplesTests {
             "OK ./khata-data/ledger",  // khata check on the ledger the commands made
             "PAYMENT_PENDING", "BOOKING_CONFIRMED",  // the reservation, then its confirmation
             "expire-reservations",  // the jobs
+            "already imported",  // a settlement file imported twice
         ] {
             #expect(outcome.stdout.contains(expected), "the examples' output lacks \(expected)")
         }

@@ -39,7 +39,7 @@ struct SettlementsController: APIController {
     private func upload(_ request: Request, provider: String) async throws -> Response {
         guard let dialect = SettlementDialect.named(provider) else {
             throw Problem(
-                .notFound, "unknown-provider", "Unknown provider",
+                .notFound, "provider-not-found", "Provider not found",
                 detail: "\"\(provider.prefix(40))\" is not a provider: bkash, nagad or sslcommerz")
         }
         let media = request.headers[.contentType].map { $0.split(separator: ";")[0].lowercased() } ?? ""
