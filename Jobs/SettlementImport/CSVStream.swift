@@ -83,17 +83,36 @@ struct CSVCollector {
         if byteCount + length > byteCapacity { grow(bytesTo: byteCount + length) }
         if let data, length > 0 {
             let source = data.assumingMemoryBound(to: UInt8.self)
-            (bytes + byteCount).update(from: source, count: length)
+            let target = bytes + byteCount
             // A quoted field can hold line breaks; count them so later records know their line.
-            var index = 0
-            while index < length {
-                let byte = source[index]
-                if byte == 10 {
-                    line += 1
-                } else if byte == 13 && (index + 1 == length || source[index + 1] != 10) {
-                    line += 1
+            // Short fields (most) are copied byte by byte while looking for a byte below 14 (CR
+            // and LF are); long ones are copied whole and scanned eight bytes at a time.
+            var mayBreakLine = false
+            if length <= 32 {
+                for index in 0..<length {
+                    let byte = source[index]
+                    target[index] = byte
+                    if byte < 14 { mayBreakLine = true }
                 }
-                index += 1
+            } else {
+                target.update(from: source, count: length)
+                var index = 0
+                while index + 8 <= length {
+                    let word = UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)
+                    if (word &- 0x0E0E_0E0E_0E0E_0E0E) & ~word & 0x8080_8080_8080_8080 != 0 { break }
+                    index += 8
+                }
+                mayBreakLine = index < length
+            }
+            if mayBreakLine {
+                for index in 0..<length {
+                    let byte = source[index]
+                    if byte == 10 {
+                        line += 1
+                    } else if byte == 13 && (index + 1 == length || source[index + 1] != 10) {
+                        line += 1
+                    }
+                }
             }
             byteCount += length
         }
@@ -163,6 +182,39 @@ struct CSVCollector {
         recordCount = 0
     }
 
+    /// Takes over the record `other` has open (its fields so far, and where lines stand), which
+    /// `other` then no longer holds: its completed records stay there for the consumer. This
+    /// collector must be empty.
+    mutating func adoptOpenRecord(from other: inout CSVCollector) {
+        precondition(recordCount == 0 && fieldCount == 0 && byteCount == 0, "a collector is empty before it is reused")
+        let keptFields = other.fieldCount - other.openRecordFirstField
+        let keptStart = other.openRecordFirstField == 0 ? 0 : other.fieldEnds[other.openRecordFirstField - 1]
+        let keptBytes = other.byteCount - keptStart
+        if keptBytes > byteCapacity { grow(bytesTo: keptBytes) }
+        if keptFields > fieldCapacity { grow(fieldsTo: max(keptFields, fieldCapacity * 2)) }
+        bytes.update(from: other.bytes + keptStart, count: keptBytes)
+        for index in 0..<keptFields {
+            fieldEnds[index] = other.fieldEnds[other.openRecordFirstField + index] - keptStart
+        }
+        byteCount = keptBytes
+        fieldCount = keptFields
+        openRecordFirstField = 0
+        openRecordLine = other.openRecordLine
+        line = other.line
+        lastEndWasCarriageReturn = other.lastEndWasCarriageReturn
+        sawNothingSinceCarriageReturn = other.sawNothingSinceCarriageReturn
+        other.fieldCount = other.openRecordFirstField
+        other.byteCount = keptStart
+    }
+
+    /// Forgets everything: the consumer is done with this collector's records.
+    mutating func reset() {
+        byteCount = 0
+        fieldCount = 0
+        recordCount = 0
+        openRecordFirstField = 0
+    }
+
     /// Bytes held by the record still open.
     var openRecordBytes: Int {
         byteCount - (openRecordFirstField == 0 ? 0 : fieldEnds[openRecordFirstField - 1])
@@ -174,44 +226,55 @@ struct CSVCollector {
 /// every line of the file (blank ones, and breaks inside quoted fields), as an editor shows them.
 public final class CSVStream {
     private var parser = csv_parser()
-    private let collector: UnsafeMutablePointer<CSVCollector>
+    /// Two collectors: libcsv fills the current one while a consumer may still be reading the
+    /// records of the other (see `takeBatch`).
+    private let collectors: UnsafeMutablePointer<CSVCollector>
+    private var current = 0
     /// The largest record accepted; past it the input is refused rather than buffered.
     public let recordLimitBytes: Int
 
-    /// A stream splitting fields at `delimiter` (`,`, `;` or a tab).
+    /// A stream splitting fields at `delimiter` (`,`, `;`, `|` or a tab).
     public init(delimiter: UInt8, recordLimitBytes: Int = 1 << 20) {
         self.recordLimitBytes = recordLimitBytes
-        collector = .allocate(capacity: 1)
-        collector.initialize(to: CSVCollector())
+        collectors = .allocate(capacity: 2)
+        collectors.initialize(to: CSVCollector())
+        (collectors + 1).initialize(to: CSVCollector())
         // Non-strict: a stray quote inside an unquoted field is kept as text, as spreadsheets
         // do; only an input that ends inside a quoted field is refused (see `finish`).
         let status = csv_init(&parser, UInt8(CSV_REPALL_NL))
         precondition(status == 0, "libcsv could not start")
         csv_set_delim(&parser, delimiter)
-        // Only blanks are trimmed: with a tab delimiter a tab must separate, not be trimmed.
-        csv_set_space_func(&parser) { $0 == 0x20 ? 1 : 0 }
-        // Line breaks only; the default also accepts them, this keeps it explicit.
-        csv_set_term_func(&parser) { $0 == 0x0A || $0 == 0x0D ? 1 : 0 }
+        // libcsv trims spaces and tabs around unquoted fields; with a tab delimiter a tab must
+        // separate, so only spaces are trimmed then. Otherwise its built-in test is kept: a
+        // function of our own would be called for every byte.
+        if delimiter == 0x09 { csv_set_space_func(&parser) { $0 == 0x20 ? 1 : 0 } }
     }
 
     deinit {
         csv_free(&parser)
-        collector.pointee.deallocate()
-        collector.deinitialize(count: 1)
-        collector.deallocate()
+        for index in 0..<2 { collectors[index].deallocate() }
+        collectors.deinitialize(count: 2)
+        collectors.deallocate()
     }
+
+    private var collector: UnsafeMutablePointer<CSVCollector> { collectors + current }
 
     /// The line the stream has reached.
     public var line: Int { collector.pointee.line }
 
     /// Reads `chunk`, calling `onRecord` for every record it completes, in order.
     public func parse(_ chunk: UnsafeRawBufferPointer, onRecord: (CSVRecord) throws -> Void) throws {
+        try parseOnly(chunk)
+        try deliver(onRecord)
+    }
+
+    /// Reads `chunk` into the current collector, handing out nothing (see `takeBatch`).
+    public func parseOnly(_ chunk: UnsafeRawBufferPointer) throws {
         guard let base = chunk.baseAddress, !chunk.isEmpty else { return }
         let consumed = csv_parse(&parser, base, chunk.count, Self.onField, Self.onRecordEnd, collector)
         if consumed != chunk.count {
             throw CSVStreamError.parser(line: collector.pointee.line, code: Int32(csv_error(&parser)))
         }
-        try deliver(onRecord)
         if collector.pointee.openRecordBytes + parser.entry_pos > recordLimitBytes {
             throw CSVStreamError.recordTooLarge(line: collector.pointee.openRecordLine, limitBytes: recordLimitBytes)
         }
@@ -220,6 +283,12 @@ public final class CSVStream {
     /// Ends the input: the last record, if it has no line break after it, is handed out; an
     /// input ending inside a quoted field is refused.
     public func finish(onRecord: (CSVRecord) throws -> Void) throws {
+        try finishOnly()
+        try deliver(onRecord)
+    }
+
+    /// Ends the input into the current collector, handing out nothing (see `takeBatch`).
+    public func finishOnly() throws {
         let startLine =
             collector.pointee.fieldCount > collector.pointee.openRecordFirstField
             ? collector.pointee.openRecordLine : collector.pointee.line
@@ -230,12 +299,25 @@ public final class CSVStream {
         if csv_fini(&parser, Self.onField, Self.onRecordEnd, collector) != 0 {
             throw CSVStreamError.unterminatedQuote(line: startLine)
         }
-        try deliver(onRecord)
     }
 
-    private func deliver(_ onRecord: (CSVRecord) throws -> Void) throws {
-        let state = collector.pointee
-        defer { collector.pointee.compact() }
+    /// Whether the current collector holds completed records.
+    public var hasRecords: Bool { collector.pointee.recordCount > 0 }
+
+    /// Hands the current collector's completed records over as a batch (its slot number), and
+    /// goes on in the other collector, which must have been released: a producer thread parses
+    /// the next chunk while a consumer reads this batch (`records(inBatch:)`, then `release`).
+    public func takeBatch() -> Int {
+        let taken = current
+        let next = 1 - current
+        collectors[next].adoptOpenRecord(from: &collectors[taken])
+        current = next
+        return taken
+    }
+
+    /// Calls `onRecord` for every record of batch `slot`, in order.
+    public func records(inBatch slot: Int, _ onRecord: (CSVRecord) throws -> Void) throws {
+        let state = collectors[slot]
         for index in 0..<state.recordCount {
             let entry = state.records[index]
             let start = entry.firstField == 0 ? 0 : state.fieldEnds[entry.firstField - 1]
@@ -244,6 +326,14 @@ public final class CSVStream {
                     bytes: UnsafePointer(state.bytes), fieldEnds: UnsafePointer(state.fieldEnds + entry.firstField),
                     firstFieldStart: start, count: entry.count, line: entry.line))
         }
+    }
+
+    /// Gives batch `slot`'s memory back for the stream to fill again.
+    public func release(_ slot: Int) { collectors[slot].reset() }
+
+    private func deliver(_ onRecord: (CSVRecord) throws -> Void) throws {
+        defer { collector.pointee.compact() }
+        try records(inBatch: current, onRecord)
     }
 
     private static let onField: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = {

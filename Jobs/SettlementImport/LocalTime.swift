@@ -250,7 +250,18 @@ private struct Cursor {
         return index > start
     }
 
-    mutating func digits(_ count: Int) -> Int? { digits(count...count) }
+    /// Exactly `count` digits.
+    mutating func digits(_ count: Int) -> Int? {
+        guard end - index >= count else { return nil }
+        var value = 0
+        for position in index..<(index + count) {
+            let digit = bytes[position] &- 48
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int(digit)
+        }
+        index += count
+        return value
+    }
 
     mutating func digits(_ counts: ClosedRange<Int>) -> Int? {
         var value = 0

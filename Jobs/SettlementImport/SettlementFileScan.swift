@@ -1,6 +1,9 @@
+import Dispatch
+import Foundation
 import Glibc
 import KhataCrypto
 import Scheduler
+import Synchronization
 
 /// What reading a whole settlement file found: its hash and size, its layout, and counts.
 public struct SettlementFileFacts: Sendable, Equatable {
@@ -33,24 +36,17 @@ public enum SettlementFileScan {
     /// Bytes read at a time.
     public static let chunkBytes = 1 << 20
 
-    /// Reads the file at `path` in `dialect`. `progress` hears the bytes read so far.
+    /// Reads the file at `path` in `dialect`. `progress` hears the bytes read so far. Two
+    /// threads share the work: one reads, hashes, checks and splits the file into records
+    /// (libcsv) a chunk ahead, while the caller's thread reads the records of the chunk before.
     public static func read(
         path: String, dialect: SettlementDialect, delimiter knownDelimiter: UInt8? = nil,
         progress: ((Int64) -> Void)? = nil,
         onRow: (SettlementRow, CSVRecord, SettlementReader) throws -> Void
     ) throws -> SettlementFileFacts {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            throw SettlementFileError(.unreadable, "\(path) cannot be opened: \(String(cString: strerror(errno)))")
-        }
-        defer { close(descriptor) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 16)
-        defer { buffer.deallocate() }
-        let hash = SHA256Stream()
-        var text = TextCheck()
+        let producer = try ScanProducer(path: path, dialect: dialect, delimiter: knownDelimiter)
+        Thread { producer.run() }.start()
         var reader = SettlementReader(dialect: dialect)
-        var stream: CSVStream?
-        var sizeBytes: Int64 = 0
         var facts = SettlementFileFacts(
             sha256: "", sizeBytes: 0, delimiter: 0x2C, headerLine: 0, lineCount: 0, rejectedCount: 0, totalsLines: 0,
             latestTransactionNanoseconds: nil)
@@ -68,53 +64,188 @@ public enum SettlementFileScan {
             }
             try onRow(row, record, reader)
         }
-        while true {
-            let count = Glibc.read(descriptor, buffer.baseAddress, chunkBytes)
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw SettlementFileError(.unreadable, "\(path) cannot be read: \(String(cString: strerror(errno)))")
-            }
-            if count == 0 { break }
-            var chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-            hash.update(chunk)
-            if sizeBytes == 0 {
-                if count >= 2 && ((chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF)) {
-                    throw SettlementFileError(
-                        .notText, "the file is UTF-16 text; save it as UTF-8 (CSV UTF-8 in Excel) and import it again")
+        let hash = SHA256Stream()
+        var text = TextCheck()
+        var consumerError: (any Error)?
+        while let batch = producer.next() {
+            if consumerError == nil, let stream = producer.stream {
+                do {
+                    // The chunk's bytes are hashed and checked here, beside the records, which
+                    // keeps the reading thread (libcsv) the shorter of the two.
+                    let chunk = producer.chunk(batch)
+                    hash.update(chunk.raw)
+                    if let problem = text.check(
+                        chunk.text, offset: batch.offset + Int64(chunk.raw.count - chunk.text.count))
+                    {
+                        throw SettlementFileError(.notText, problem)
+                    }
+                    try stream.records(inBatch: batch.slot, handle)
+                    progress?(batch.offset + Int64(chunk.raw.count))
+                } catch {
+                    consumerError = error
+                    producer.cancel()
                 }
-                if count >= 3 && chunk[0] == 0xEF && chunk[1] == 0xBB && chunk[2] == 0xBF {
-                    chunk = UnsafeRawBufferPointer(rebasing: chunk[3...])
-                }
             }
-            if let problem = text.check(chunk, offset: sizeBytes + Int64(count - chunk.count)) {
-                throw SettlementFileError(.notText, problem)
-            }
-            sizeBytes += Int64(count)
-            if stream == nil {
-                let delimiter = knownDelimiter ?? dialect.delimiter ?? sniffDelimiter(chunk, dialect: dialect)
-                facts.delimiter = delimiter
-                stream = CSVStream(delimiter: delimiter)
-            }
-            do {
-                // Safe: set just above.
-                try stream!.parse(chunk, onRecord: handle)
-            } catch let error as CSVStreamError {
-                throw fileError(error)
-            }
-            progress?(sizeBytes)
+            producer.release(batch.slot)
         }
-        guard sizeBytes > 0, let stream else { throw SettlementFileError(.empty, "the file is empty") }
-        if let problem = text.finish(offset: sizeBytes) { throw SettlementFileError(.notText, problem) }
-        do {
-            try stream.finish(onRecord: handle)
-        } catch let error as CSVStreamError {
-            throw fileError(error)
-        }
+        if let consumerError { throw consumerError }
+        if let failure = producer.failure { throw failure }
+        if let problem = text.finish(offset: producer.sizeBytes) { throw SettlementFileError(.notText, problem) }
         try reader.finish()
         facts.sha256 = Crypto.hex(hash.finish())
-        facts.sizeBytes = sizeBytes
+        facts.sizeBytes = producer.sizeBytes
+        facts.delimiter = producer.delimiter
         facts.headerLine = reader.headerLine ?? 0
         return facts
+    }
+
+    /// The producer's side of `read`: the file's bytes into batches of records. Its state is
+    /// touched by its own thread until it publishes the end; the consumer reads only published
+    /// batches (the semaphores order the two).
+    private final class ScanProducer: @unchecked Sendable {
+        let path: String
+        let dialect: SettlementDialect
+        let knownDelimiter: UInt8?
+        let descriptor: Int32
+        private(set) var stream: CSVStream?
+        private(set) var failure: (any Error)?
+        private(set) var sizeBytes: Int64 = 0
+        private(set) var delimiter: UInt8 = 0x2C
+        /// One read buffer per collector: a chunk's bytes stay until its batch is released.
+        private let buffers = (0..<2).map { _ in
+            UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 16)
+        }
+        /// Per slot: the bytes read into its buffer, and where the text starts (after a BOM).
+        private let filled: UnsafeMutablePointer<(count: Int, textStart: Int)> = {
+            let slots = UnsafeMutablePointer<(count: Int, textStart: Int)>.allocate(capacity: 2)
+            slots.initialize(repeating: (0, 0), count: 2)
+            return slots
+        }()
+        private let ready = DispatchSemaphore(value: 0)
+        /// One collector is free at the start: the one the stream does not fill.
+        private let free = DispatchSemaphore(value: 1)
+        private let published = Mutex<[Batch?]>([])
+
+        /// A collector's records, and the chunk read into its buffer (at `offset` in the file).
+        struct Batch {
+            let slot: Int
+            let offset: Int64
+        }
+        private let cancelled = Atomic<Bool>(false)
+
+        init(path: String, dialect: SettlementDialect, delimiter: UInt8?) throws {
+            self.path = path
+            self.dialect = dialect
+            knownDelimiter = delimiter
+            descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw SettlementFileError(.unreadable, "\(path) cannot be opened: \(String(cString: strerror(errno)))")
+            }
+        }
+
+        deinit {
+            close(descriptor)
+            for buffer in buffers { buffer.deallocate() }
+            filled.deallocate()
+        }
+
+        /// The bytes of a batch's chunk, whole and without a leading BOM.
+        func chunk(_ batch: Batch) -> (raw: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer) {
+            let (count, textStart) = filled[batch.slot]
+            let raw = UnsafeRawBufferPointer(rebasing: buffers[batch.slot][0..<count])
+            return (raw, UnsafeRawBufferPointer(rebasing: raw[textStart...]))
+        }
+
+        /// The next batch, or nil once the producer has finished (it touches nothing after).
+        func next() -> Batch? {
+            ready.wait()
+            return published.withLock { $0.removeFirst() }
+        }
+
+        func release(_ slot: Int) {
+            stream?.release(slot)
+            free.signal()
+        }
+
+        func cancel() {
+            cancelled.store(true, ordering: .sequentiallyConsistent)
+            free.signal()
+        }
+
+        private func publish(_ batch: Batch?) {
+            published.withLock { $0.append(batch) }
+            ready.signal()
+        }
+
+        /// Hands the current collector's records and chunk (read at `offset`) to the consumer once
+        /// the other collector is free; false when the consumer stopped.
+        private func handOver(_ stream: CSVStream, offset: Int64) -> Bool {
+            free.wait()
+            if cancelled.load(ordering: .sequentiallyConsistent) { return false }
+            publish(Batch(slot: stream.takeBatch(), offset: offset))
+            return true
+        }
+
+        func run() {
+            defer { publish(nil) }
+            do {
+                // The slot the stream fills next; its buffer takes the next chunk.
+                var slot = 0
+                while !cancelled.load(ordering: .relaxed) {
+                    let buffer = buffers[slot]
+                    let count = Glibc.read(descriptor, buffer.baseAddress, chunkBytes)
+                    if count < 0 {
+                        if errno == EINTR { continue }
+                        throw SettlementFileError(
+                            .unreadable, "\(path) cannot be read: \(String(cString: strerror(errno)))")
+                    }
+                    if count == 0 { break }
+                    var chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                    if sizeBytes == 0 {
+                        if count >= 2
+                            && ((chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF))
+                        {
+                            throw SettlementFileError(
+                                .notText,
+                                "the file is UTF-16 text; save it as UTF-8 (CSV UTF-8 in Excel) and import it again")
+                        }
+                        if count >= 3 && chunk[0] == 0xEF && chunk[1] == 0xBB && chunk[2] == 0xBF {
+                            chunk = UnsafeRawBufferPointer(rebasing: chunk[3...])
+                        }
+                    }
+                    filled[slot] = (count, count - chunk.count)
+                    let offset = sizeBytes
+                    sizeBytes += Int64(count)
+                    if stream == nil {
+                        delimiter = knownDelimiter ?? dialect.delimiter ?? sniffDelimiter(chunk, dialect: dialect)
+                        stream = CSVStream(delimiter: delimiter)
+                    }
+                    // Safe: made just above.
+                    let stream = stream!
+                    do {
+                        try stream.parseOnly(chunk)
+                    } catch let error as CSVStreamError {
+                        throw fileError(error)
+                    }
+                    // Every chunk is handed over, records or not, so that each is hashed once.
+                    if !handOver(stream, offset: offset) { return }
+                    slot = 1 - slot
+                }
+                if cancelled.load(ordering: .sequentiallyConsistent) { return }
+                guard sizeBytes > 0, let stream else { throw SettlementFileError(.empty, "the file is empty") }
+                do {
+                    try stream.finishOnly()
+                } catch let error as CSVStreamError {
+                    throw fileError(error)
+                }
+                if stream.hasRecords {
+                    filled[slot] = (0, 0)
+                    if !handOver(stream, offset: sizeBytes) { return }
+                }
+            } catch {
+                failure = error
+            }
+        }
     }
 
     private static func fileError(_ error: CSVStreamError) -> SettlementFileError {

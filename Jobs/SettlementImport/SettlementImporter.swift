@@ -69,13 +69,15 @@ public struct SettlementImporter: Sendable {
         let file = NewSettlementFile(
             provider: dialect.provider, dialect: dialect.name, fileName: fileName, contentSHA256: facts.sha256,
             sizeBytes: facts.sizeBytes, settlementDate: defaultDate.description, importedBy: importedBy)
+        let defaultDateText = defaultDate.description
         let outcome = try await store.importFile(file, at: clock()) { sink in
             let stored = try SettlementFileScan.read(
                 path: path, dialect: dialect, delimiter: facts.delimiter, progress: { progress?(.storing, $0) }
             ) { row, record, reader in
                 switch row {
                 case .line(let parsed):
-                    try sink.append(reader.settlementLine(parsed, record: record, defaultSettlementDate: defaultDate))
+                    try sink.append(
+                        reader.settlementLine(parsed, record: record, defaultSettlementDateText: defaultDateText))
                 case .rejected(let rejected): try sink.reject(rejected)
                 case .preamble, .header, .blank, .totals: break
                 }

@@ -8,8 +8,8 @@ public typealias RejectedLine = RejectedSettlementLine
 
 /// A line's values, read and checked; its text fields stay in the record until needed.
 public struct ParsedSettlementLine: Sendable {
-    public var kind: String
-    public var status: String
+    public var kind: SettlementKind
+    public var status: SettlementStatus
     public var transactedAtNanoseconds: Int64
     public var settlementDate: CivilDate?
     public var grossMinor: Int64
@@ -18,6 +18,20 @@ public struct ParsedSettlementLine: Sendable {
     public var currency: Currency
     /// What was rounded, when a column's digits below the minor unit were rounded half-even.
     public var roundingNote: String?
+}
+
+/// What a settlement line records: a payment, money going back (refund, chargeback), or a
+/// provider's adjustment.
+public enum SettlementKind: String, Sendable, CaseIterable {
+    case payment, refund, chargeback, adjustment
+
+    /// Refunds and chargebacks: money going back to the customer.
+    var isOutgoing: Bool { self == .refund || self == .chargeback }
+}
+
+/// What the provider says became of the transaction.
+public enum SettlementStatus: String, Sendable, CaseIterable {
+    case settled, failed, reversed
 }
 
 /// What one record of a settlement file turned out to be.
@@ -72,7 +86,7 @@ public struct SettlementReader {
     public static let identifierLimitBytes = 128
 
     /// Each field's column, once the header is found.
-    private var columnOf: [SettlementField: Int] = [:]
+    private var columnOf = FieldColumns()
     private var headerNames: [String] = []
     private var columnCount = 0
     private(set) public var headerLine: Int?
@@ -80,22 +94,25 @@ public struct SettlementReader {
     /// The preamble record that came closest to a header, for the error message.
     private var closest: (line: Int, missing: [String])?
     private var fixedCurrency: Currency?
+    private let kinds: WordTable<SettlementKind>
+    private let statuses: WordTable<SettlementStatus>
+    /// Each field's rounding, by ordinal.
+    private let roundingOf: [SubunitRounding]
+    private let currencies = CurrencyCache()
 
     public init(dialect: SettlementDialect) {
         self.dialect = dialect
         fixedCurrency = dialect.defaultCurrency.flatMap { Currency(code: $0) }
+        kinds = WordTable(dialect.kinds.compactMapValues(SettlementKind.init(rawValue:)))
+        statuses = WordTable(dialect.statuses.compactMapValues(SettlementStatus.init(rawValue:)))
+        roundingOf = SettlementField.allCases.map { dialect.rounding[$0] ?? .reject }
     }
 
     /// The header's names, in the file's order (after the header is found).
     public var header: [String] { headerNames }
 
     /// The columns that no field reads, by index and name: kept with each line as extra data.
-    public var extraColumns: [(index: Int, name: String)] {
-        let used = Set(columnOf.values)
-        return headerNames.enumerated().filter { !used.contains($0.offset) && !$0.element.isEmpty }.map {
-            ($0.offset, $0.element)
-        }
-    }
+    public private(set) var extraColumns: [(index: Int, name: String)] = []
 
     public mutating func read(_ record: CSVRecord) throws(SettlementFileError) -> SettlementRow {
         guard headerLine != nil else { return try readPreamble(record) }
@@ -132,13 +149,17 @@ public struct SettlementReader {
                 }
                 seen[name] = index
             }
-            columnOf = columns
+            columnOf = FieldColumns(columns)
             headerNames = (0..<record.count).map {
                 let text = record.text($0)
                 return text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
             }
             columnCount = record.count
             headerLine = record.line
+            let used = Set(columnOf.values)
+            extraColumns = headerNames.enumerated().filter { !used.contains($0.offset) && !$0.element.isEmpty }.map {
+                ($0.offset, $0.element)
+            }
             return .header
         }
         for other in SettlementDialect.providers where other.name != dialect.name && match(names, dialect: other) != nil
@@ -173,12 +194,15 @@ public struct SettlementReader {
     }
 
     private func readData(_ record: CSVRecord) -> SettlementRow {
-        var allEmpty = true
-        for index in 0..<record.count where !isBlank(record.field(index)) {
-            allEmpty = false
-            break
+        // Most lines have their first field; only the others need the scan for blank lines.
+        if record.field(0).isEmpty || isBlank(record.field(0)) {
+            var allEmpty = true
+            for index in 1..<record.count where !isBlank(record.field(index)) {
+                allEmpty = false
+                break
+            }
+            if allEmpty { return .blank }
         }
-        if allEmpty { return .blank }
         if startsWithTotal(record.field(0)) {
             // A totals line leaves the identifiers empty (the word Total may sit in the first
             // of them), or does not span the header's columns.
@@ -215,11 +239,12 @@ public struct SettlementReader {
         return true
     }
 
+    private static let totalWords = ["total", "grand total", "sum"].map { Array($0.utf8) }
+
     private func startsWithTotal(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
         var start = 0
         while start < field.count && field[start] == 0x20 { start += 1 }
-        for word in ["total", "grand total", "sum"] {
-            let utf8 = Array(word.utf8)
+        for utf8 in Self.totalWords {
             if field.count - start >= utf8.count
                 && utf8.indices.allSatisfy({ field[start + $0] | 0x20 == utf8[$0] | 0x20 })
             {
@@ -244,66 +269,85 @@ public struct SettlementReader {
             return required ? reject(record, nil, "the file has no \(field.rawValue) column") : nil
         }
         let bytes = record.field(column)
-        if bytes.isEmpty || isBlank(bytes) {
+        // One pass: whether anything but blanks is there, and whether a control character is.
+        var printable = false
+        var control = false
+        for byte in bytes {
+            if byte < 0x20 || byte == 0x7F {
+                control = true
+            } else if byte != 0x20 {
+                printable = true
+            }
+        }
+        if !printable && (bytes.isEmpty || isBlank(bytes)) {
             return required ? reject(record, field, "the \(field.rawValue) is missing") : nil
         }
         if bytes.count > Self.identifierLimitBytes {
             return reject(record, field, "longer than \(Self.identifierLimitBytes) bytes")
         }
-        if let control = bytes.first(where: { $0 < 0x20 || $0 == 0x7F }) {
-            return reject(
-                record, field, "\(quoted(bytes)) holds a control character (0x\(String(control, radix: 16)))")
+        if control, let found = bytes.first(where: { $0 < 0x20 || $0 == 0x7F }) {
+            return reject(record, field, "\(quoted(bytes)) holds a control character (0x\(String(found, radix: 16)))")
         }
         return nil
     }
 
-    private func word(_ record: CSVRecord, _ field: SettlementField) -> String? {
-        guard let column = columnOf[field] else { return nil }
+    /// The amount in `field`'s column: nil when the file has no such column, or (fee and net)
+    /// leaves it blank. A rounding is added to `note`.
+    private func amount(
+        _ record: CSVRecord, _ field: SettlementField, currency: Currency, note: inout String?
+    ) -> Result<DecimalAmount?, RejectedLine> {
+        guard let column = columnOf[field] else { return .success(nil) }
         let bytes = record.field(column)
-        var start = 0
-        var end = bytes.count
-        while start < end && bytes[start] == 0x20 { start += 1 }
-        while end > start && bytes[end - 1] == 0x20 { end -= 1 }
-        // Lowercase ASCII without building an intermediate string for the common words.
-        var lowered = [UInt8]()
-        lowered.reserveCapacity(end - start)
-        for index in start..<end {
-            let byte = bytes[index]
-            lowered.append(byte >= 65 && byte <= 90 ? byte | 0x20 : byte)
+        if field != .amount && isBlank(bytes) { return .success(nil) }
+        let scale = Int(currency.scale)
+        switch DecimalAmount.parse(bytes, scale: scale, style: dialect.decimals, rounding: roundingOf[field.ordinal]) {
+        case .success(let value):
+            if value.wasRounded {
+                let rounded = DecimalAmount.format(value.signedMinor, scale: scale)
+                let written = String(decoding: bytes, as: UTF8.self).trimmingBlanks
+                let text = "\(headerNames[column]) \(written) rounded half-even to \(rounded)"
+                note = note.map { $0 + "; " + text } ?? text
+            }
+            return .success(value)
+        case .failure(let problem):
+            var reason = "\(quoted(bytes)): \(problem)"
+            if case .belowMinorUnit = problem {
+                reason =
+                    "\(quoted(bytes)) has a non-zero digit below the minor unit: \(currency.code) has "
+                    + "\(scale) decimal places, and \(dialect.name) does not round this column"
+            }
+            return .failure(reject(record, field, reason))
         }
-        return String(decoding: lowered, as: UTF8.self)
     }
 
     private func parse(_ record: CSVRecord) -> Result<ParsedSettlementLine, RejectedLine> {
         if let problem = identifier(record, .providerTxnId, required: true) { return .failure(problem) }
         if let problem = identifier(record, .ourReference, required: true) { return .failure(problem) }
-        for field in [SettlementField.providerPaymentId, .originalProviderTxnId, .payer] {
-            if let problem = identifier(record, field, required: false) { return .failure(problem) }
-        }
-        let kind: String
-        if let written = word(record, .kind) {
-            guard let known = dialect.kinds[written] else {
+        if let problem = identifier(record, .providerPaymentId, required: false) { return .failure(problem) }
+        if let problem = identifier(record, .originalProviderTxnId, required: false) { return .failure(problem) }
+        if let problem = identifier(record, .payer, required: false) { return .failure(problem) }
+        var kind = SettlementKind.payment
+        if let column = columnOf[.kind] {
+            guard let known = kinds.lookup(record.field(column)) else {
                 let words = Set(dialect.kinds.values).sorted().joined(separator: ", ")
+                let written = WordTable<SettlementKind>.lowercased(record.field(column))
                 return .failure(reject(record, .kind, "unknown transaction type \"\(written)\" (known: \(words))"))
             }
             kind = known
-        } else {
-            kind = "payment"
         }
-        let status: String
-        if let written = word(record, .status) {
-            guard let known = dialect.statuses[written] else {
+        var status = SettlementStatus.settled
+        if let column = columnOf[.status] {
+            guard let known = statuses.lookup(record.field(column)) else {
                 let words = dialect.statuses.keys.sorted().joined(separator: ", ")
+                let written = WordTable<SettlementStatus>.lowercased(record.field(column))
                 return .failure(reject(record, .status, "unknown status \"\(written)\" (known: \(words))"))
             }
             status = known
-        } else {
-            status = "settled"
         }
         let currency: Currency
         if let column = columnOf[.currency], !isBlank(record.field(column)) {
             let bytes = record.field(column)
-            guard bytes.count <= 8, let found = Currency(code: String(decoding: bytes, as: UTF8.self).trimmed) else {
+            guard let found = currencies.currency(bytes) else {
                 return .failure(reject(record, .currency, "unknown currency \(quoted(bytes))"))
             }
             currency = found
@@ -314,59 +358,39 @@ public struct SettlementReader {
         }
         let scale = Int(currency.scale)
         var roundingNote: String?
-        func amount(_ field: SettlementField) -> Result<DecimalAmount?, RejectedLine> {
-            guard let column = columnOf[field] else { return .success(nil) }
-            let bytes = record.field(column)
-            if isBlank(bytes) && field != .amount { return .success(nil) }
-            let rounding = dialect.rounding[field] ?? .reject
-            switch DecimalAmount.parse(bytes, scale: scale, style: dialect.decimals, rounding: rounding) {
-            case .success(let value):
-                if value.wasRounded {
-                    let rounded = DecimalAmount.format(value.signedMinor, scale: scale)
-                    let note =
-                        "\(headerNames[column]) \(String(decoding: bytes, as: UTF8.self).trimmed) rounded "
-                        + "half-even to \(rounded)"
-                    roundingNote = roundingNote.map { $0 + "; " + note } ?? note
-                }
-                return .success(value)
-            case .failure(let problem):
-                var reason = "\(quoted(bytes)): \(problem)"
-                if case .belowMinorUnit = problem {
-                    reason =
-                        "\(quoted(bytes)) has a non-zero digit below the minor unit: \(currency.code) has "
-                        + "\(scale) decimal places, and \(dialect.name) does not round this column"
-                }
-                return .failure(reject(record, field, reason))
-            }
-        }
         let gross: DecimalAmount
-        let fee: DecimalAmount?
-        let net: DecimalAmount?
-        switch (amount(.amount), amount(.fee), amount(.net)) {
-        case (.failure(let problem), _, _), (_, .failure(let problem), _), (_, _, .failure(let problem)):
-            return .failure(problem)
-        case (.success(let g), .success(let f), .success(let n)):
-            // Safe: the amount column is required, and a blank amount is refused as empty.
-            gross = g!
-            fee = f
-            net = n
+        switch amount(record, .amount, currency: currency, note: &roundingNote) {
+        case .failure(let problem): return .failure(problem)
+        case .success(let value):
+            guard let value else { return .failure(reject(record, nil, "the file has no amount column")) }
+            gross = value
         }
-        if gross.isNegative && kind == "payment" {
+        let fee: DecimalAmount?
+        switch amount(record, .fee, currency: currency, note: &roundingNote) {
+        case .failure(let problem): return .failure(problem)
+        case .success(let value): fee = value
+        }
+        let net: DecimalAmount?
+        switch amount(record, .net, currency: currency, note: &roundingNote) {
+        case .failure(let problem): return .failure(problem)
+        case .success(let value): net = value
+        }
+        if gross.isNegative && kind == .payment {
             return .failure(reject(record, .amount, "a payment's amount cannot be negative"))
         }
-        if net?.isNegative == true && kind == "payment" {
+        if net?.isNegative == true && kind == .payment {
             return .failure(reject(record, .net, "a payment's net amount cannot be negative"))
         }
         // Refunds and chargebacks are money going back whatever sign the file gives them;
         // adjustments keep their sign (in our favour or against).
-        let grossMinor = kind == "adjustment" ? gross.signedMinor : gross.minor
-        let outgoing = kind == "refund" || kind == "chargeback"
+        let grossMinor = kind == .adjustment ? gross.signedMinor : gross.minor
+        let outgoing = kind.isOutgoing
         let feeMinor: Int64
         let netMinor: Int64
         switch (fee, net) {
         case (let fee?, let net?):
             feeMinor = fee.minor
-            netMinor = kind == "adjustment" ? net.signedMinor : net.minor
+            netMinor = kind == .adjustment ? net.signedMinor : net.minor
             let expected = outgoing ? gross.minor + fee.minor : grossMinor - fee.minor
             let alternative = outgoing ? gross.minor - fee.minor : expected
             guard netMinor == expected || netMinor == alternative else {
@@ -382,13 +406,13 @@ public struct SettlementReader {
             feeMinor = fee.minor
             netMinor = outgoing ? gross.minor + fee.minor : grossMinor - fee.minor
         case (nil, let net?):
-            netMinor = kind == "adjustment" ? net.signedMinor : net.minor
-            let name = columnOf[.net].map { headerNames[$0] } ?? "net"
+            netMinor = kind == .adjustment ? net.signedMinor : net.minor
             if outgoing {
                 // Money going back: the provider may add its fee or keep it back.
                 feeMinor = abs(netMinor - gross.minor)
             } else {
                 guard grossMinor - netMinor >= 0 else {
+                    let name = columnOf[.net].map { headerNames[$0] } ?? "net"
                     return .failure(
                         reject(
                             record, .net,
@@ -413,7 +437,7 @@ public struct SettlementReader {
         var settlementDate: CivilDate?
         if let column = columnOf[.settlementDate], !isBlank(record.field(column)) {
             let bytes = record.field(column)
-            guard let date = CivilDate.parse(String(decoding: bytes, as: UTF8.self).trimmed) else {
+            guard let date = CivilDate.parse(String(decoding: bytes, as: UTF8.self).trimmingBlanks) else {
                 return .failure(reject(record, .settlementDate, "\(quoted(bytes)) is not a date (YYYY-MM-DD)"))
             }
             settlementDate = date
@@ -430,10 +454,17 @@ public struct SettlementReader {
     public func settlementLine(
         _ parsed: ParsedSettlementLine, record: CSVRecord, defaultSettlementDate: CivilDate
     ) -> SettlementLine {
+        settlementLine(parsed, record: record, defaultSettlementDateText: defaultSettlementDate.description)
+    }
+
+    /// As `settlementLine(_:record:defaultSettlementDate:)`, with the date already written
+    /// (`YYYY-MM-DD`), as the importer does once per file.
+    public func settlementLine(
+        _ parsed: ParsedSettlementLine, record: CSVRecord, defaultSettlementDateText: String
+    ) -> SettlementLine {
         func text(_ field: SettlementField) -> String? {
             guard let column = columnOf[field] else { return nil }
-            let value = record.text(column).trimmed
-            return value.isEmpty ? nil : value
+            return record.trimmedText(column)
         }
         var extra: String?
         let extras = extraColumns
@@ -447,10 +478,11 @@ public struct SettlementReader {
         }
         return SettlementLine(
             provider: dialect.provider, providerTxnId: text(.providerTxnId) ?? "",
-            ourReference: text(.ourReference) ?? "", providerPaymentId: text(.providerPaymentId), kind: parsed.kind,
-            statusRaw: text(.status) ?? parsed.status, status: parsed.status,
-            transactedAt: UTCTime.text(nanoseconds: UInt64(parsed.transactedAtNanoseconds)),
-            settlementDate: (parsed.settlementDate ?? defaultSettlementDate).description,
+            ourReference: text(.ourReference) ?? "", providerPaymentId: text(.providerPaymentId),
+            kind: parsed.kind.rawValue, statusRaw: text(.status) ?? parsed.status.rawValue,
+            status: parsed.status.rawValue,
+            transactedAt: UTCText.milliseconds(parsed.transactedAtNanoseconds),
+            settlementDate: parsed.settlementDate.map(\.description) ?? defaultSettlementDateText,
             grossMinor: parsed.grossMinor, feeMinor: parsed.feeMinor, netMinor: parsed.netMinor,
             currency: parsed.currency.code, payerMasked: text(.payer).map(Self.masked),
             originalProviderTxnId: text(.originalProviderTxnId), sourceLine: record.line,
@@ -459,10 +491,10 @@ public struct SettlementReader {
 
     /// A payer's number with its middle hidden (`01770XXX618`), unless the file masked it already.
     static func masked(_ payer: String) -> String {
+        let utf8 = payer.utf8
+        guard utf8.count >= 9, !utf8.contains(where: { $0 == 0x58 || $0 == 0x78 || $0 == 0x2A }) else { return payer }
         let characters = Array(payer)
-        guard characters.count >= 9, !characters.contains(where: { $0 == "X" || $0 == "x" || $0 == "*" }) else {
-            return payer
-        }
+        guard characters.count >= 9 else { return payer }
         return String(characters[..<5]) + String(repeating: "X", count: characters.count - 8)
             + String(characters[(characters.count - 3)...])
     }
@@ -470,7 +502,7 @@ public struct SettlementReader {
 
 extension String {
     /// Without blanks at either end.
-    var trimmed: String { trimmingCharacters(in: [" ", "\t", "\u{00A0}"]) }
+    var trimmingBlanks: String { trimmingCharacters(in: [" ", "\t", "\u{00A0}"]) }
 }
 
 /// JSON string literals for the few documents this module writes.

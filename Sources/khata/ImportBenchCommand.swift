@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import JobStore
+import Scheduler
 import SettlementImport
 
 /// `khata bench import`: reading settlement files, against DuckDB and polars on the same file.
@@ -28,6 +29,9 @@ struct ImportBenchCommand: AsyncParsableCommand {
     @Flag(help: "Also time DuckDB and polars (python3) on the same file.")
     var peers = false
 
+    @Option(help: ArgumentHelp("Read this bKash-dialect file instead of generating one.", valueName: "file"))
+    var file: String?
+
     @OptionGroup var output: BenchOutputOptions
 
     func validate() throws {
@@ -39,25 +43,29 @@ struct ImportBenchCommand: AsyncParsableCommand {
         let directory = try output.scratchDirectory()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let path = directory + "/bkash-bench.csv"
-        try Self.writeFile(path, lines: lines)
+        let path = file ?? directory + "/bkash-bench.csv"
+        if file == nil { try Self.writeFile(path, lines: lines) }
         let sizeBytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64) ?? 0
+        var measuredLines = lines
         var parseSeconds: [Double] = []
         var valueSeconds: [Double] = []
         for _ in 0..<runs {
             var start = DispatchTime.now().uptimeNanoseconds
             let facts = try SettlementFileScan.read(path: path, dialect: .bkash) { _, _, _ in }
             parseSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            guard facts.lineCount == lines, facts.rejectedCount == 0 else {
+            measuredLines = facts.lineCount
+            guard file != nil || (facts.lineCount == lines && facts.rejectedCount == 0) else {
                 throw CommandFailure(
                     "the generated file read back \(facts.lineCount) lines, \(facts.rejectedCount) bad")
             }
             start = DispatchTime.now().uptimeNanoseconds
             var checksum: Int64 = 0
-            guard let date = facts.latestTransactionDhakaDate else { throw CommandFailure("no line was read") }
+            guard let date = facts.latestTransactionDhakaDate?.description else {
+                throw CommandFailure("no line was read")
+            }
             _ = try SettlementFileScan.read(path: path, dialect: .bkash) { row, record, reader in
                 if case .line(let parsed) = row {
-                    let line = reader.settlementLine(parsed, record: record, defaultSettlementDate: date)
+                    let line = reader.settlementLine(parsed, record: record, defaultSettlementDateText: date)
                     checksum &+= line.netMinor &+ Int64(line.providerTxnId.utf8.count)
                 }
             }
@@ -67,15 +75,15 @@ struct ImportBenchCommand: AsyncParsableCommand {
         let parse = Self.median(parseSeconds)
         let values = Self.median(valueSeconds)
         var result: [String: Any] = [
-            "lines": lines, "sizeBytes": sizeBytes, "runs": runs, "parseSeconds": parse,
-            "parseLinesPerSecond": Double(lines) / parse, "valuesSeconds": values,
-            "valuesLinesPerSecond": Double(lines) / values,
+            "lines": measuredLines, "sizeBytes": sizeBytes, "runs": runs, "parseSeconds": parse,
+            "parseLinesPerSecond": Double(measuredLines) / parse, "valuesSeconds": values,
+            "valuesLinesPerSecond": Double(measuredLines) / values,
         ]
         if peers {
             let figures = try Self.peerSeconds(path: path, runs: runs)
             for (name, seconds) in figures {
                 result["\(name)Seconds"] = seconds
-                result["\(name)LinesPerSecond"] = Double(lines) / seconds
+                result["\(name)LinesPerSecond"] = Double(measuredLines) / seconds
                 result["ratioTo\(name.prefix(1).uppercased() + name.dropFirst())"] = seconds / parse
             }
         }
@@ -83,16 +91,16 @@ struct ImportBenchCommand: AsyncParsableCommand {
             print(LedgerSession.jsonLine(result))
             return
         }
+        func rate(_ seconds: Double) -> String {
+            let perSecond = LedgerSession.grouped(Int(Double(measuredLines) / seconds))
+            return "\(String(format: "%.3f", seconds)) s = \(perSecond) lines/s"
+        }
         print(
-            "\(LedgerSession.grouped(lines)) lines (\(sizeBytes / 1_048_576) MiB), median of \(runs): parse and "
-                + "normalize \(String(format: "%.3f", parse)) s = \(LedgerSession.grouped(Int(Double(lines) / parse))) "
-                + "lines/s; with the stored lines' values \(String(format: "%.3f", values)) s = "
-                + "\(LedgerSession.grouped(Int(Double(lines) / values))) lines/s")
+            "\(LedgerSession.grouped(measuredLines)) lines (\(sizeBytes / 1_048_576) MiB), median of \(runs): "
+                + "parse and normalize \(rate(parse)); with the stored lines' values \(rate(values))")
         for name in ["duckdb", "polars"] {
             guard let seconds = result["\(name)Seconds"] as? Double else { continue }
-            print(
-                "\(name): \(String(format: "%.3f", seconds)) s = \(LedgerSession.grouped(Int(Double(lines) / seconds))) "
-                    + "lines/s; Khata parses \(String(format: "%.2f", seconds / parse))× as fast")
+            print("\(name): \(rate(seconds)); Khata parses \(String(format: "%.2f", seconds / parse))× as fast")
         }
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Hummingbird
 import JobStore
@@ -73,11 +74,8 @@ struct Authenticator: Sendable {
         return start < end ? String(decoding: bytes[start..<end], as: UTF8.self) : nil
     }
 
-    static func monotonicNanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
+    /// A clock that only moves forward, for the cache's deadlines.
+    static func monotonicNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 }
 
 /// Verified keys, each until a deadline. Looked up by the presented text: the dictionary's
