@@ -85,24 +85,18 @@ struct CSVCollector {
             let source = data.assumingMemoryBound(to: UInt8.self)
             let target = bytes + byteCount
             // A quoted field can hold line breaks; count them so later records know their line.
-            // Short fields (most) are copied byte by byte while looking for a byte below 14 (CR
-            // and LF are); long ones are copied whole and scanned eight bytes at a time.
+            // Eight bytes at a time: a word with no byte below 14 holds neither CR nor LF.
+            target.update(from: source, count: length)
+            var index = 0
+            while index + 8 <= length {
+                let word = UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)
+                if (word &- 0x0E0E_0E0E_0E0E_0E0E) & ~word & 0x8080_8080_8080_8080 != 0 { break }
+                index += 8
+            }
             var mayBreakLine = false
-            if length <= 32 {
-                for index in 0..<length {
-                    let byte = source[index]
-                    target[index] = byte
-                    if byte < 14 { mayBreakLine = true }
-                }
-            } else {
-                target.update(from: source, count: length)
-                var index = 0
-                while index + 8 <= length {
-                    let word = UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)
-                    if (word &- 0x0E0E_0E0E_0E0E_0E0E) & ~word & 0x8080_8080_8080_8080 != 0 { break }
-                    index += 8
-                }
-                mayBreakLine = index < length
+            while index < length {
+                if source[index] < 14 { mayBreakLine = true }
+                index += 1
             }
             if mayBreakLine {
                 for index in 0..<length {

@@ -64,23 +64,12 @@ public enum SettlementFileScan {
             }
             try onRow(row, record, reader)
         }
-        let hash = SHA256Stream()
-        var text = TextCheck()
         var consumerError: (any Error)?
         while let batch = producer.next() {
             if consumerError == nil, let stream = producer.stream {
                 do {
-                    // The chunk's bytes are hashed and checked here, beside the records, which
-                    // keeps the reading thread (libcsv) the shorter of the two.
-                    let chunk = producer.chunk(batch)
-                    hash.update(chunk.raw)
-                    if let problem = text.check(
-                        chunk.text, offset: batch.offset + Int64(chunk.raw.count - chunk.text.count))
-                    {
-                        throw SettlementFileError(.notText, problem)
-                    }
                     try stream.records(inBatch: batch.slot, handle)
-                    progress?(batch.offset + Int64(chunk.raw.count))
+                    progress?(batch.offset + Int64(producer.chunk(batch).raw.count))
                 } catch {
                     consumerError = error
                     producer.cancel()
@@ -90,9 +79,8 @@ public enum SettlementFileScan {
         }
         if let consumerError { throw consumerError }
         if let failure = producer.failure { throw failure }
-        if let problem = text.finish(offset: producer.sizeBytes) { throw SettlementFileError(.notText, problem) }
         try reader.finish()
-        facts.sha256 = Crypto.hex(hash.finish())
+        facts.sha256 = producer.sha256
         facts.sizeBytes = producer.sizeBytes
         facts.delimiter = producer.delimiter
         facts.headerLine = reader.headerLine ?? 0
@@ -110,6 +98,7 @@ public enum SettlementFileScan {
         private(set) var stream: CSVStream?
         private(set) var failure: (any Error)?
         private(set) var sizeBytes: Int64 = 0
+        private(set) var sha256 = ""
         private(set) var delimiter: UInt8 = 0x2C
         /// One read buffer per collector: a chunk's bytes stay until its batch is released.
         private let buffers = (0..<2).map { _ in
@@ -188,6 +177,8 @@ public enum SettlementFileScan {
 
         func run() {
             defer { publish(nil) }
+            let hash = SHA256Stream()
+            var text = TextCheck()
             do {
                 // The slot the stream fills next; its buffer takes the next chunk.
                 var slot = 0
@@ -201,6 +192,7 @@ public enum SettlementFileScan {
                     }
                     if count == 0 { break }
                     var chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                    hash.update(chunk)
                     if sizeBytes == 0 {
                         if count >= 2
                             && ((chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF))
@@ -212,6 +204,9 @@ public enum SettlementFileScan {
                         if count >= 3 && chunk[0] == 0xEF && chunk[1] == 0xBB && chunk[2] == 0xBF {
                             chunk = UnsafeRawBufferPointer(rebasing: chunk[3...])
                         }
+                    }
+                    if let problem = text.check(chunk, offset: sizeBytes + Int64(count - chunk.count)) {
+                        throw SettlementFileError(.notText, problem)
                     }
                     filled[slot] = (count, count - chunk.count)
                     let offset = sizeBytes
@@ -227,12 +222,13 @@ public enum SettlementFileScan {
                     } catch let error as CSVStreamError {
                         throw fileError(error)
                     }
-                    // Every chunk is handed over, records or not, so that each is hashed once.
+                    // Every chunk is handed over, records or not: its buffer is reused once released.
                     if !handOver(stream, offset: offset) { return }
                     slot = 1 - slot
                 }
                 if cancelled.load(ordering: .sequentiallyConsistent) { return }
                 guard sizeBytes > 0, let stream else { throw SettlementFileError(.empty, "the file is empty") }
+                if let problem = text.finish(offset: sizeBytes) { throw SettlementFileError(.notText, problem) }
                 do {
                     try stream.finishOnly()
                 } catch let error as CSVStreamError {
@@ -242,6 +238,7 @@ public enum SettlementFileScan {
                     filled[slot] = (0, 0)
                     if !handOver(stream, offset: sizeBytes) { return }
                 }
+                sha256 = Crypto.hex(hash.finish())
             } catch {
                 failure = error
             }

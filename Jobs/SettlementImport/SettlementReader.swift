@@ -269,15 +269,33 @@ public struct SettlementReader {
             return required ? reject(record, nil, "the file has no \(field.rawValue) column") : nil
         }
         let bytes = record.field(column)
-        // One pass: whether anything but blanks is there, and whether a control character is.
+        // One pass, eight bytes at a time: whether anything but blanks is there, and whether a
+        // control character (below 0x20, or DEL) is.
         var printable = false
         var control = false
-        for byte in bytes {
+        var index = 0
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= bytes.count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                let delete = word ^ 0x7F7F_7F7F_7F7F_7F7F
+                if (word &- 0x2020_2020_2020_2020) & ~word & 0x8080_8080_8080_8080 != 0
+                    || (delete &- 0x0101_0101_0101_0101) & ~delete & 0x8080_8080_8080_8080 != 0
+                {
+                    control = true
+                }
+                if word != 0x2020_2020_2020_2020 { printable = true }
+                index += 8
+            }
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
             if byte < 0x20 || byte == 0x7F {
                 control = true
             } else if byte != 0x20 {
                 printable = true
             }
+            index += 1
         }
         if !printable && (bytes.isEmpty || isBlank(bytes)) {
             return required ? reject(record, field, "the \(field.rawValue) is missing") : nil

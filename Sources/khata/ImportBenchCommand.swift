@@ -48,11 +48,14 @@ struct ImportBenchCommand: AsyncParsableCommand {
         let sizeBytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64) ?? 0
         var measuredLines = lines
         var parseSeconds: [Double] = []
+        var parseCPUSeconds: [Double] = []
         var valueSeconds: [Double] = []
         for _ in 0..<runs {
+            let cpuStart = Self.cpuSeconds()
             var start = DispatchTime.now().uptimeNanoseconds
             let facts = try SettlementFileScan.read(path: path, dialect: .bkash) { _, _, _ in }
             parseSeconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            parseCPUSeconds.append(Self.cpuSeconds() - cpuStart)
             measuredLines = facts.lineCount
             guard file != nil || (facts.lineCount == lines && facts.rejectedCount == 0) else {
                 throw CommandFailure(
@@ -73,10 +76,11 @@ struct ImportBenchCommand: AsyncParsableCommand {
             guard checksum != 0 else { throw CommandFailure("no line was read") }
         }
         let parse = Self.median(parseSeconds)
+        let parseCPU = Self.median(parseCPUSeconds)
         let values = Self.median(valueSeconds)
         var result: [String: Any] = [
             "lines": measuredLines, "sizeBytes": sizeBytes, "runs": runs, "parseSeconds": parse,
-            "parseLinesPerSecond": Double(measuredLines) / parse, "valuesSeconds": values,
+            "parseLinesPerSecond": Double(measuredLines) / parse, "parseCPUSeconds": parseCPU, "valuesSeconds": values,
             "valuesLinesPerSecond": Double(measuredLines) / values,
         ]
         if peers {
@@ -97,11 +101,20 @@ struct ImportBenchCommand: AsyncParsableCommand {
         }
         print(
             "\(LedgerSession.grouped(measuredLines)) lines (\(sizeBytes / 1_048_576) MiB), median of \(runs): "
-                + "parse and normalize \(rate(parse)); with the stored lines' values \(rate(values))")
+                + "parse and normalize \(rate(parse)) (CPU \(String(format: "%.3f", parseCPU)) s on all threads); with "
+                + "the stored lines' values \(rate(values))")
         for name in ["duckdb", "polars"] {
             guard let seconds = result["\(name)Seconds"] as? Double else { continue }
             print("\(name): \(rate(seconds)); Khata parses \(String(format: "%.2f", seconds / parse))× as fast")
         }
+    }
+
+    /// CPU time this process has used, on all its threads.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     static func median(_ values: [Double]) -> Double {
