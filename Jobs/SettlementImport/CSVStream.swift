@@ -176,39 +176,6 @@ struct CSVCollector {
         recordCount = 0
     }
 
-    /// Takes over the record `other` has open (its fields so far, and where lines stand), which
-    /// `other` then no longer holds: its completed records stay there for the consumer. This
-    /// collector must be empty.
-    mutating func adoptOpenRecord(from other: inout CSVCollector) {
-        precondition(recordCount == 0 && fieldCount == 0 && byteCount == 0, "a collector is empty before it is reused")
-        let keptFields = other.fieldCount - other.openRecordFirstField
-        let keptStart = other.openRecordFirstField == 0 ? 0 : other.fieldEnds[other.openRecordFirstField - 1]
-        let keptBytes = other.byteCount - keptStart
-        if keptBytes > byteCapacity { grow(bytesTo: keptBytes) }
-        if keptFields > fieldCapacity { grow(fieldsTo: max(keptFields, fieldCapacity * 2)) }
-        bytes.update(from: other.bytes + keptStart, count: keptBytes)
-        for index in 0..<keptFields {
-            fieldEnds[index] = other.fieldEnds[other.openRecordFirstField + index] - keptStart
-        }
-        byteCount = keptBytes
-        fieldCount = keptFields
-        openRecordFirstField = 0
-        openRecordLine = other.openRecordLine
-        line = other.line
-        lastEndWasCarriageReturn = other.lastEndWasCarriageReturn
-        sawNothingSinceCarriageReturn = other.sawNothingSinceCarriageReturn
-        other.fieldCount = other.openRecordFirstField
-        other.byteCount = keptStart
-    }
-
-    /// Forgets everything: the consumer is done with this collector's records.
-    mutating func reset() {
-        byteCount = 0
-        fieldCount = 0
-        recordCount = 0
-        openRecordFirstField = 0
-    }
-
     /// Bytes held by the record still open.
     var openRecordBytes: Int {
         byteCount - (openRecordFirstField == 0 ? 0 : fieldEnds[openRecordFirstField - 1])
@@ -220,19 +187,17 @@ struct CSVCollector {
 /// every line of the file (blank ones, and breaks inside quoted fields), as an editor shows them.
 public final class CSVStream {
     private var parser = csv_parser()
-    /// Two collectors: libcsv fills the current one while a consumer may still be reading the
-    /// records of the other (see `takeBatch`).
-    private let collectors: UnsafeMutablePointer<CSVCollector>
-    private var current = 0
+    private let collector: UnsafeMutablePointer<CSVCollector>
     /// The largest record accepted; past it the input is refused rather than buffered.
     public let recordLimitBytes: Int
+    /// Added to the line numbers handed out: the lines before where this stream's input starts.
+    public var lineOffset = 0
 
     /// A stream splitting fields at `delimiter` (`,`, `;`, `|` or a tab).
     public init(delimiter: UInt8, recordLimitBytes: Int = 1 << 20) {
         self.recordLimitBytes = recordLimitBytes
-        collectors = .allocate(capacity: 2)
-        collectors.initialize(to: CSVCollector())
-        (collectors + 1).initialize(to: CSVCollector())
+        collector = .allocate(capacity: 1)
+        collector.initialize(to: CSVCollector())
         // Non-strict: a stray quote inside an unquoted field is kept as text, as spreadsheets
         // do; only an input that ends inside a quoted field is refused (see `finish`).
         let status = csv_init(&parser, UInt8(CSV_REPALL_NL))
@@ -246,15 +211,16 @@ public final class CSVStream {
 
     deinit {
         csv_free(&parser)
-        for index in 0..<2 { collectors[index].deallocate() }
-        collectors.deinitialize(count: 2)
-        collectors.deallocate()
+        collector.pointee.deallocate()
+        collector.deinitialize(count: 1)
+        collector.deallocate()
     }
 
-    private var collector: UnsafeMutablePointer<CSVCollector> { collectors + current }
-
-    /// The line the stream has reached.
+    /// The line the stream has reached, counted from its own input's first line.
     public var line: Int { collector.pointee.line }
+
+    /// Whether the parser stands between two records (not inside one, nor inside a quoted field).
+    public var isBetweenRecords: Bool { parser.pstate == 0 && collector.pointee.openRecordBytes == 0 }
 
     /// Reads `chunk`, calling `onRecord` for every record it completes, in order.
     public func parse(_ chunk: UnsafeRawBufferPointer, onRecord: (CSVRecord) throws -> Void) throws {
@@ -262,7 +228,7 @@ public final class CSVStream {
         try deliver(onRecord)
     }
 
-    /// Reads `chunk` into the current collector, handing out nothing (see `takeBatch`).
+    /// Reads `chunk`, keeping the records it completes until `completedRecords`.
     public func parseOnly(_ chunk: UnsafeRawBufferPointer) throws {
         guard let base = chunk.baseAddress, !chunk.isEmpty else { return }
         let consumed = csv_parse(&parser, base, chunk.count, Self.onField, Self.onRecordEnd, collector)
@@ -281,7 +247,7 @@ public final class CSVStream {
         try deliver(onRecord)
     }
 
-    /// Ends the input into the current collector, handing out nothing (see `takeBatch`).
+    /// Ends the input, keeping the last record until `completedRecords`.
     public func finishOnly() throws {
         let startLine =
             collector.pointee.fieldCount > collector.pointee.openRecordFirstField
@@ -295,39 +261,25 @@ public final class CSVStream {
         }
     }
 
-    /// Whether the current collector holds completed records.
-    public var hasRecords: Bool { collector.pointee.recordCount > 0 }
-
-    /// Hands the current collector's completed records over as a batch (its slot number), and
-    /// goes on in the other collector, which must have been released: a producer thread parses
-    /// the next chunk while a consumer reads this batch (`records(inBatch:)`, then `release`).
-    public func takeBatch() -> Int {
-        let taken = current
-        let next = 1 - current
-        collectors[next].adoptOpenRecord(from: &collectors[taken])
-        current = next
-        return taken
-    }
-
-    /// Calls `onRecord` for every record of batch `slot`, in order.
-    public func records(inBatch slot: Int, _ onRecord: (CSVRecord) throws -> Void) throws {
-        let state = collectors[slot]
+    /// Calls `onRecord` for every record completed and kept so far, in order.
+    public func completedRecords(_ onRecord: (CSVRecord) throws -> Void) throws {
+        let state = collector.pointee
         for index in 0..<state.recordCount {
             let entry = state.records[index]
             let start = entry.firstField == 0 ? 0 : state.fieldEnds[entry.firstField - 1]
             try onRecord(
                 CSVRecord(
                     bytes: UnsafePointer(state.bytes), fieldEnds: UnsafePointer(state.fieldEnds + entry.firstField),
-                    firstFieldStart: start, count: entry.count, line: entry.line))
+                    firstFieldStart: start, count: entry.count, line: entry.line + lineOffset))
         }
     }
 
-    /// Gives batch `slot`'s memory back for the stream to fill again.
-    public func release(_ slot: Int) { collectors[slot].reset() }
+    /// Forgets the records already handed out, keeping the one still open.
+    public func dropDelivered() { collector.pointee.compact() }
 
     private func deliver(_ onRecord: (CSVRecord) throws -> Void) throws {
         defer { collector.pointee.compact() }
-        try records(inBatch: current, onRecord)
+        try completedRecords(onRecord)
     }
 
     private static let onField: @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeMutableRawPointer?) -> Void = {

@@ -36,20 +36,45 @@ public enum SettlementFileScan {
     /// Bytes read at a time.
     public static let chunkBytes = 1 << 20
 
+    /// Chunks parsed ahead of the one being read: bounds the memory a read takes.
+    static let chunksInFlight = 4
+
     /// Reads the file at `path` in `dialect`. `progress` hears the bytes read so far. Two
-    /// threads share the work: one reads, hashes, checks and splits the file into records
-    /// (libcsv) a chunk ahead, while the caller's thread reads the records of the chunk before.
+    /// threads split chunks of the file into records at the same time (`ChunkScan`); the
+    /// caller's thread hashes and checks the bytes and reads the records, in file order.
     public static func read(
         path: String, dialect: SettlementDialect, delimiter knownDelimiter: UInt8? = nil,
         progress: ((Int64) -> Void)? = nil,
         onRow: (SettlementRow, CSVRecord, SettlementReader) throws -> Void
     ) throws -> SettlementFileFacts {
-        let producer = try ScanProducer(path: path, dialect: dialect, delimiter: knownDelimiter)
-        Thread { producer.run() }.start()
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw SettlementFileError(.unreadable, "\(path) cannot be opened: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw SettlementFileError(.unreadable, "\(path) cannot be read: \(String(cString: strerror(errno)))")
+        }
+        let sizeBytes = Int64(status.st_size)
+        guard sizeBytes > 0 else { throw SettlementFileError(.empty, "the file is empty") }
+        // The first bytes: another encoding's mark, a byte-order mark, the delimiter.
+        let head = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
+        defer { head.deallocate() }
+        let headCount = try ChunkScan.read(descriptor, into: head, at: 0)
+        if headCount >= 2 && ((head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF)) {
+            throw SettlementFileError(
+                .notText, "the file is UTF-16 text; save it as UTF-8 (CSV UTF-8 in Excel) and import it again")
+        }
+        let markBytes = headCount >= 3 && head[0] == 0xEF && head[1] == 0xBB && head[2] == 0xBF ? 3 : 0
+        let delimiter =
+            knownDelimiter ?? dialect.delimiter
+            ?? sniffDelimiter(UnsafeRawBufferPointer(rebasing: head[markBytes..<headCount]), dialect: dialect)
+
         var reader = SettlementReader(dialect: dialect)
         var facts = SettlementFileFacts(
-            sha256: "", sizeBytes: 0, delimiter: 0x2C, headerLine: 0, lineCount: 0, rejectedCount: 0, totalsLines: 0,
-            latestTransactionNanoseconds: nil)
+            sha256: "", sizeBytes: sizeBytes, delimiter: delimiter, headerLine: 0, lineCount: 0, rejectedCount: 0,
+            totalsLines: 0, latestTransactionNanoseconds: nil)
         func handle(_ record: CSVRecord) throws {
             let row = try reader.read(record)
             switch row {
@@ -64,184 +89,120 @@ public enum SettlementFileScan {
             }
             try onRow(row, record, reader)
         }
-        var consumerError: (any Error)?
-        while let batch = producer.next() {
-            if consumerError == nil, let stream = producer.stream {
-                do {
-                    try stream.records(inBatch: batch.slot, handle)
-                    progress?(batch.offset + Int64(producer.chunk(batch).raw.count))
-                } catch {
-                    consumerError = error
-                    producer.cancel()
-                }
-            }
-            producer.release(batch.slot)
+
+        let scan = ChunkScan(
+            descriptor: descriptor, sizeBytes: sizeBytes, delimiter: delimiter, firstRecordOffset: Int64(markBytes))
+        var pending: [ChunkScan.Chunk] = []
+        // Every chunk handed to the workers is waited for before the file is closed.
+        defer {
+            scan.stop()
+            for chunk in pending { chunk.done.wait() }
         }
-        if let consumerError { throw consumerError }
-        if let failure = producer.failure { throw failure }
+        var scheduled = 0
+        while scheduled < min(chunksInFlight, scan.chunkCount) {
+            pending.append(scan.schedule(scheduled))
+            scheduled += 1
+        }
+        let hash = SHA256Stream()
+        /// Continuation bytes the last chunk read past its end, which the next must have skipped.
+        var carried = 0
+        /// Hashes one chunk's raw bytes, which must be all the file had there, and takes its
+        /// text check (made beside it), in file order.
+        func take(raw: UnsafeRawBufferPointer, at offset: Int64, text: ChunkTextCheck) throws {
+            let expected = Int(min(Int64(chunkBytes), sizeBytes - offset))
+            guard raw.count == expected else {
+                throw SettlementFileError(.changedWhileReading, "the file changed while it was being read")
+            }
+            hash.update(raw)
+            if text.skipped != carried {
+                let byte = raw[min(carried, raw.count - 1)]
+                throw SettlementFileError(
+                    .notText,
+                    "byte 0x\(String(byte, radix: 16, uppercase: true)) at offset \(offset + Int64(carried)) is not "
+                        + "UTF-8: the file is in another encoding; save it as UTF-8 (CSV UTF-8 in Excel) and import it "
+                        + "again")
+            }
+            if let problem = text.problem { throw SettlementFileError(.notText, problem) }
+            carried = text.carried
+        }
+        var lineOffset = 0
+        var previous: (chunk: ChunkScan.Chunk, lineOffset: Int)?
+        while !pending.isEmpty {
+            let chunk = pending.removeFirst()
+            chunk.done.wait()
+            try take(
+                raw: UnsafeRawBufferPointer(rebasing: chunk.raw[0..<chunk.rawCount]), at: chunk.rawOffset,
+                text: chunk.text)
+            if let before = previous,
+                chunk.start == nil || !before.chunk.endedBetweenRecords || before.chunk.end != chunk.start
+            {
+                // The guess did not hold: a quoted field runs across the chunk's first line
+                // break. The parser of the chunk before goes on, reading the rest in order.
+                for later in pending { later.done.wait() }
+                pending.removeAll()
+                try continueInOrder(
+                    before.chunk, lineOffset: before.lineOffset, scan: scan,
+                    hashFrom: chunk.rawOffset + Int64(chunk.rawCount), take: take, handle: handle)
+                progress?(sizeBytes)
+                break
+            }
+            if let failure = chunk.failure {
+                if let error = failure as? CSVStreamError { throw fileError(error) }
+                throw failure
+            }
+            let chunkLineOffset = lineOffset
+            if let stream = chunk.stream {
+                stream.lineOffset = lineOffset
+                try stream.completedRecords(handle)
+                lineOffset += stream.line - 1
+            }
+            previous = (chunk, chunkLineOffset)
+            if scheduled < scan.chunkCount {
+                pending.append(scan.schedule(scheduled))
+                scheduled += 1
+            }
+            progress?(min(sizeBytes, chunk.rawOffset + Int64(chunk.rawCount)))
+        }
         try reader.finish()
-        facts.sha256 = producer.sha256
-        facts.sizeBytes = producer.sizeBytes
-        facts.delimiter = producer.delimiter
+        facts.sha256 = Crypto.hex(hash.finish())
         facts.headerLine = reader.headerLine ?? 0
         return facts
     }
 
-    /// The producer's side of `read`: the file's bytes into batches of records. Its state is
-    /// touched by its own thread until it publishes the end; the consumer reads only published
-    /// batches (the semaphores order the two).
-    private final class ScanProducer: @unchecked Sendable {
-        let path: String
-        let dialect: SettlementDialect
-        let knownDelimiter: UInt8?
-        let descriptor: Int32
-        private(set) var stream: CSVStream?
-        private(set) var failure: (any Error)?
-        private(set) var sizeBytes: Int64 = 0
-        private(set) var sha256 = ""
-        private(set) var delimiter: UInt8 = 0x2C
-        /// One read buffer per collector: a chunk's bytes stay until its batch is released.
-        private let buffers = (0..<2).map { _ in
-            UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 16)
-        }
-        /// Per slot: the bytes read into its buffer, and where the text starts (after a BOM).
-        private let filled: UnsafeMutablePointer<(count: Int, textStart: Int)> = {
-            let slots = UnsafeMutablePointer<(count: Int, textStart: Int)>.allocate(capacity: 2)
-            slots.initialize(repeating: (0, 0), count: 2)
-            return slots
-        }()
-        private let ready = DispatchSemaphore(value: 0)
-        /// One collector is free at the start: the one the stream does not fill.
-        private let free = DispatchSemaphore(value: 1)
-        private let published = Mutex<[Batch?]>([])
-
-        /// A collector's records, and the chunk read into its buffer (at `offset` in the file).
-        struct Batch {
-            let slot: Int
-            let offset: Int64
-        }
-        private let cancelled = Atomic<Bool>(false)
-
-        init(path: String, dialect: SettlementDialect, delimiter: UInt8?) throws {
-            self.path = path
-            self.dialect = dialect
-            knownDelimiter = delimiter
-            descriptor = open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                throw SettlementFileError(.unreadable, "\(path) cannot be opened: \(String(cString: strerror(errno)))")
+    /// After a chunk boundary that did not hold: `chunk`'s parser reads on from where it stopped
+    /// to the end of the file, in order, while the raw bytes from `hashFrom` on are hashed.
+    private static func continueInOrder(
+        _ chunk: ChunkScan.Chunk, lineOffset: Int, scan: ChunkScan, hashFrom: Int64,
+        take: (UnsafeRawBufferPointer, Int64, ChunkTextCheck) throws -> Void, handle: (CSVRecord) throws -> Void
+    ) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkBytes, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset = hashFrom
+        while offset < scan.sizeBytes {
+            let got = try ChunkScan.read(scan.descriptor, into: buffer, at: offset)
+            let raw = UnsafeRawBufferPointer(rebasing: buffer[0..<got])
+            let text = try ChunkTextCheck(raw, offset: offset, textStart: 0) { count in
+                try scan.bytes(count, at: offset + Int64(got))
             }
+            try take(raw, offset, text)
+            if got == 0 { break }
+            offset += Int64(got)
         }
-
-        deinit {
-            close(descriptor)
-            for buffer in buffers { buffer.deallocate() }
-            filled.deallocate()
-        }
-
-        /// The bytes of a batch's chunk, whole and without a leading BOM.
-        func chunk(_ batch: Batch) -> (raw: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer) {
-            let (count, textStart) = filled[batch.slot]
-            let raw = UnsafeRawBufferPointer(rebasing: buffers[batch.slot][0..<count])
-            return (raw, UnsafeRawBufferPointer(rebasing: raw[textStart...]))
-        }
-
-        /// The next batch, or nil once the producer has finished (it touches nothing after).
-        func next() -> Batch? {
-            ready.wait()
-            return published.withLock { $0.removeFirst() }
-        }
-
-        func release(_ slot: Int) {
-            stream?.release(slot)
-            free.signal()
-        }
-
-        func cancel() {
-            cancelled.store(true, ordering: .sequentiallyConsistent)
-            free.signal()
-        }
-
-        private func publish(_ batch: Batch?) {
-            published.withLock { $0.append(batch) }
-            ready.signal()
-        }
-
-        /// Hands the current collector's records and chunk (read at `offset`) to the consumer once
-        /// the other collector is free; false when the consumer stopped.
-        private func handOver(_ stream: CSVStream, offset: Int64) -> Bool {
-            free.wait()
-            if cancelled.load(ordering: .sequentiallyConsistent) { return false }
-            publish(Batch(slot: stream.takeBatch(), offset: offset))
-            return true
-        }
-
-        func run() {
-            defer { publish(nil) }
-            let hash = SHA256Stream()
-            var text = TextCheck()
-            do {
-                // The slot the stream fills next; its buffer takes the next chunk.
-                var slot = 0
-                while !cancelled.load(ordering: .relaxed) {
-                    let buffer = buffers[slot]
-                    let count = Glibc.read(descriptor, buffer.baseAddress, chunkBytes)
-                    if count < 0 {
-                        if errno == EINTR { continue }
-                        throw SettlementFileError(
-                            .unreadable, "\(path) cannot be read: \(String(cString: strerror(errno)))")
-                    }
-                    if count == 0 { break }
-                    var chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-                    hash.update(chunk)
-                    if sizeBytes == 0 {
-                        if count >= 2
-                            && ((chunk[0] == 0xFF && chunk[1] == 0xFE) || (chunk[0] == 0xFE && chunk[1] == 0xFF))
-                        {
-                            throw SettlementFileError(
-                                .notText,
-                                "the file is UTF-16 text; save it as UTF-8 (CSV UTF-8 in Excel) and import it again")
-                        }
-                        if count >= 3 && chunk[0] == 0xEF && chunk[1] == 0xBB && chunk[2] == 0xBF {
-                            chunk = UnsafeRawBufferPointer(rebasing: chunk[3...])
-                        }
-                    }
-                    if let problem = text.check(chunk, offset: sizeBytes + Int64(count - chunk.count)) {
-                        throw SettlementFileError(.notText, problem)
-                    }
-                    filled[slot] = (count, count - chunk.count)
-                    let offset = sizeBytes
-                    sizeBytes += Int64(count)
-                    if stream == nil {
-                        delimiter = knownDelimiter ?? dialect.delimiter ?? sniffDelimiter(chunk, dialect: dialect)
-                        stream = CSVStream(delimiter: delimiter)
-                    }
-                    // Safe: made just above.
-                    let stream = stream!
-                    do {
-                        try stream.parseOnly(chunk)
-                    } catch let error as CSVStreamError {
-                        throw fileError(error)
-                    }
-                    // Every chunk is handed over, records or not: its buffer is reused once released.
-                    if !handOver(stream, offset: offset) { return }
-                    slot = 1 - slot
-                }
-                if cancelled.load(ordering: .sequentiallyConsistent) { return }
-                guard sizeBytes > 0, let stream else { throw SettlementFileError(.empty, "the file is empty") }
-                if let problem = text.finish(offset: sizeBytes) { throw SettlementFileError(.notText, problem) }
-                do {
-                    try stream.finishOnly()
-                } catch let error as CSVStreamError {
-                    throw fileError(error)
-                }
-                if stream.hasRecords {
-                    filled[slot] = (0, 0)
-                    if !handOver(stream, offset: sizeBytes) { return }
-                }
-                sha256 = Crypto.hex(hash.finish())
-            } catch {
-                failure = error
+        // Safe: a chunk whose parser ran has its stream.
+        let stream = chunk.stream!
+        stream.dropDelivered()
+        stream.lineOffset = lineOffset
+        var position = chunk.end
+        do {
+            while position < scan.sizeBytes {
+                let got = try ChunkScan.read(scan.descriptor, into: buffer, at: position)
+                if got == 0 { break }
+                try stream.parse(UnsafeRawBufferPointer(rebasing: buffer[0..<got]), onRecord: handle)
+                position += Int64(got)
             }
+            try stream.finish(onRecord: handle)
+        } catch let error as CSVStreamError {
+            throw fileError(error)
         }
     }
 
@@ -292,7 +253,7 @@ public enum SettlementFileScan {
 /// bytes at a time while they are ASCII, byte by byte through multi-byte sequences.
 struct TextCheck {
     /// Continuation bytes still expected, and the allowed range of the next one.
-    private var pending = 0
+    private(set) var pending = 0
     private var nextLow: UInt8 = 0x80
     private var nextHigh: UInt8 = 0xBF
 
@@ -348,5 +309,37 @@ struct TextCheck {
     private func invalid(_ offset: Int64, _ byte: UInt8) -> String {
         "byte 0x\(String(byte, radix: 16, uppercase: true)) at offset \(offset) is not UTF-8: the file is in "
             + "another encoding; save it as UTF-8 (CSV UTF-8 in Excel) and import it again"
+    }
+}
+
+/// The text check of one chunk on its own, so that chunks are checked at the same time: the
+/// continuation bytes it starts with belong to the character the chunk before ends with (which
+/// reads them to finish it), so the two counts must agree.
+struct ChunkTextCheck {
+    /// The first problem in the chunk, with its offset in the file.
+    var problem: String?
+    /// Continuation bytes skipped at the start (0 to 3).
+    var skipped = 0
+    /// Bytes past the end read to finish the chunk's last character.
+    var carried = 0
+
+    /// A chunk not checked (its worker stopped first).
+    init() {}
+
+    /// Checks `raw`, at `offset` in the file; `textStart` skips a byte-order mark; `after` reads
+    /// the bytes that follow the chunk (up to 3), empty at the end of the file.
+    init(_ raw: UnsafeRawBufferPointer, offset: Int64, textStart: Int, after: (Int) throws -> [UInt8]) rethrows {
+        var start = min(textStart, raw.count)
+        if offset > 0 {
+            while start < min(3, raw.count) && raw[start] & 0xC0 == 0x80 { start += 1 }
+            skipped = start
+        }
+        var check = TextCheck()
+        problem = check.check(UnsafeRawBufferPointer(rebasing: raw[start...]), offset: offset + Int64(start))
+        guard problem == nil, check.pending > 0 else { return }
+        let next = try after(check.pending)
+        carried = next.count
+        problem = next.withUnsafeBytes { check.check($0, offset: offset + Int64(raw.count)) }
+        if problem == nil { problem = check.finish(offset: offset + Int64(raw.count) + Int64(next.count)) }
     }
 }

@@ -92,4 +92,33 @@ struct LargeFileTests {
         }
         #expect(try await harness.store.files().isEmpty)
     }
+
+    @Test(
+        "a quoted field whose line breaks straddle a chunk's offset: the guess fails and the file is still read right")
+    func quotedBreakAcrossChunkOffset() async throws {
+        let chunk = SettlementFileScan.chunkBytes
+        var text = Headers.bkash + ",note\n"
+        var expected: [(line: Int, txn: String)] = []
+        var line = 2
+        var index = 0
+        func add(note: String, breaks: Int) {
+            let txn = "T\(index)"
+            text +=
+                "\(txn),P\(index),PAY-\(index),payment,100.00,1.85,98.15,BDT,,2026-11-30 10:00:00,Completed,,\(note)\n"
+            expected.append((line, txn))
+            line += 1 + breaks
+            index += 1
+        }
+        for boundary in [chunk, 2 * chunk, 3 * chunk] {
+            while text.utf8.count < boundary - 150 { add(note: "plain", breaks: 0) }
+            // Line breaks every 20 bytes for 400 bytes: the first one past the offset is quoted.
+            add(note: "\"" + (0..<20).map { "part \($0) of many" }.joined(separator: "\n") + "\"", breaks: 19)
+        }
+        for _ in 0..<100 { add(note: "tail", breaks: 0) }
+        let harness = try ImportHarness()
+        let (summary, lines) = try await harness.importText(text, dialect: .bkash)
+        #expect(summary.imported == expected.count && summary.rejected == 0)
+        #expect(lines.map(\.sourceLine) == expected.map(\.line))
+        #expect(lines.map(\.providerTxnId) == expected.map(\.txn))
+    }
 }
