@@ -89,6 +89,10 @@ let package = Package(
             path: "Jobs/SettlementImport",
             // Its per-line loops are checked statically; the dynamic checks showed in profiles.
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
+        // Reconciliation: settlement lines matched against the ledger's payments and refunds.
+        .target(
+            name: "Reconciliation", dependencies: ["JobStore", "LedgerCore", "Scheduler"],
+            path: "Jobs/Reconciliation", swiftSettings: strictSettings),
         // The jobs' access to the ledger: in this process, or the owner's HTTP API from another machine.
         .target(
             name: "LedgerAccess",
@@ -198,6 +202,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler", "JobStore"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "ReconciliationTests",
+            dependencies: ["TestSupport", "Reconciliation", "JobStore", "Scheduler"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SettlementImportTests",

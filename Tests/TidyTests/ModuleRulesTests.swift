@@ -18,6 +18,7 @@ struct ModuleRulesTests {
         "LedgerAccess": ["Bookings", "JSONInput", "JobStore", "Ledger", "LedgerCore"],
         "Expiry": ["LedgerAccess", "LedgerCore"],
         "SettlementImport": ["CCSV", "JobStore", "KhataCrypto", "LedgerCore", "Scheduler"],
+        "Reconciliation": ["JobStore", "LedgerCore", "Scheduler"],
         "StorageBench": ["LedgerStorage"],
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
@@ -62,7 +63,8 @@ struct ModuleRulesTests {
     }
 
     static func folder(of module: String) -> String {
-        ["Expiry", "Scheduler", "SettlementImport"].contains(module) ? "Jobs/\(module)" : "Sources/\(module)"
+        let jobs: Set<String> = ["Expiry", "Scheduler", "SettlementImport", "Reconciliation"]
+        return jobs.contains(module) ? "Jobs/\(module)" : "Sources/\(module)"
     }
 
     @Test("each module imports only the project modules below it")
