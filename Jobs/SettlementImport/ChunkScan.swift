@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import KhataCrypto
 import Synchronization
 
 /// libcsv parses one byte after another; to use both cores the file is cut into chunks that are
@@ -29,6 +30,10 @@ final class ChunkScan: @unchecked Sendable {
         /// Its raw bytes checked as UTF-8 text.
         var text = ChunkTextCheck()
         let done = DispatchSemaphore(value: 0)
+        /// Signalled once its raw bytes are in the file's hash, which the next chunk waits for:
+        /// SHA-256 takes the bytes in file order.
+        let hashed = DispatchSemaphore(value: 0)
+        var previousHashed: DispatchSemaphore?
 
         init(index: Int, rawOffset: Int64) {
             self.index = index
@@ -46,6 +51,9 @@ final class ChunkScan: @unchecked Sendable {
     let firstRecordOffset: Int64
     let chunkCount: Int
     private let queue = Mutex<[Chunk?]>([])
+    /// The file's SHA-256, fed chunk after chunk by the workers (see `Chunk.hashed`).
+    let hash = SHA256Stream()
+    private var lastHashed: DispatchSemaphore?
     private let queued = DispatchSemaphore(value: 0)
     private let cancelled = Atomic<Bool>(false)
     private let workers: Int
@@ -67,6 +75,8 @@ final class ChunkScan: @unchecked Sendable {
     /// Queues chunk `index` for a worker; answers it, to be waited for with `done`.
     func schedule(_ index: Int) -> Chunk {
         let chunk = Chunk(index: index, rawOffset: Int64(index) * Int64(SettlementFileScan.chunkBytes))
+        chunk.previousHashed = lastHashed
+        lastHashed = chunk.hashed
         queue.withLock { $0.append(chunk) }
         queued.signal()
         return chunk
@@ -83,7 +93,11 @@ final class ChunkScan: @unchecked Sendable {
         while true {
             queued.wait()
             guard let chunk = queue.withLock({ $0.removeFirst() }) else { return }
-            if !cancelled.load(ordering: .relaxed) { parse(chunk) }
+            if cancelled.load(ordering: .relaxed) {
+                chunk.hashed.signal()
+            } else {
+                parse(chunk)
+            }
             chunk.done.signal()
         }
     }
@@ -146,11 +160,18 @@ final class ChunkScan: @unchecked Sendable {
 
     /// A worker's part: the raw bytes, then the records from this chunk's start to the next's.
     private func parse(_ chunk: Chunk) {
+        var hashedYet = false
+        // However this ends, the next chunk must not wait for this one's hash forever.
+        defer { if !hashedYet { chunk.hashed.signal() } }
         do {
             // Safe: a chunk's buffer is allocated with it.
             chunk.rawCount = try read(
                 into: chunk.raw.baseAddress!, count: min(chunk.raw.count, Int(sizeBytes - chunk.rawOffset)),
                 at: chunk.rawOffset)
+            chunk.previousHashed?.wait()
+            hash.update(UnsafeRawBufferPointer(rebasing: chunk.raw[0..<chunk.rawCount]))
+            chunk.hashed.signal()
+            hashedYet = true
             let raw = UnsafeRawBufferPointer(rebasing: chunk.raw[0..<chunk.rawCount])
             chunk.text = try ChunkTextCheck(
                 raw, offset: chunk.rawOffset, textStart: chunk.index == 0 ? Int(firstRecordOffset) : 0

@@ -41,7 +41,7 @@ public enum SettlementFileScan {
 
     /// Reads the file at `path` in `dialect`. `progress` hears the bytes read so far. Two
     /// threads split chunks of the file into records at the same time (`ChunkScan`); the
-    /// caller's thread hashes and checks the bytes and reads the records, in file order.
+    /// caller's thread checks the bytes and reads the records, in file order (the workers hash).
     public static func read(
         path: String, dialect: SettlementDialect, delimiter knownDelimiter: UInt8? = nil,
         progress: ((Int64) -> Void)? = nil,
@@ -103,17 +103,15 @@ public enum SettlementFileScan {
             pending.append(scan.schedule(scheduled))
             scheduled += 1
         }
-        let hash = SHA256Stream()
         /// Continuation bytes the last chunk read past its end, which the next must have skipped.
         var carried = 0
-        /// Hashes one chunk's raw bytes, which must be all the file had there, and takes its
-        /// text check (made beside it), in file order.
+        /// Takes one chunk's raw bytes, which must be all the file had there, and its text check
+        /// (made beside it), in file order. The workers hash the bytes.
         func take(raw: UnsafeRawBufferPointer, at offset: Int64, text: ChunkTextCheck) throws {
             let expected = Int(min(Int64(chunkBytes), sizeBytes - offset))
             guard raw.count == expected else {
                 throw SettlementFileError(.changedWhileReading, "the file changed while it was being read")
             }
-            hash.update(raw)
             if text.skipped != carried {
                 let byte = raw[min(carried, raw.count - 1)]
                 throw SettlementFileError(
@@ -138,11 +136,17 @@ public enum SettlementFileScan {
             {
                 // The guess did not hold: a quoted field runs across the chunk's first line
                 // break. The parser of the chunk before goes on, reading the rest in order.
-                for later in pending { later.done.wait() }
+                // The chunks already handed out are hashed and checked; the rest is read here.
+                for later in pending {
+                    later.done.wait()
+                    try take(
+                        raw: UnsafeRawBufferPointer(rebasing: later.raw[0..<later.rawCount]), at: later.rawOffset,
+                        text: later.text)
+                }
                 pending.removeAll()
                 try continueInOrder(
                     before.chunk, lineOffset: before.lineOffset, scan: scan,
-                    hashFrom: chunk.rawOffset + Int64(chunk.rawCount), take: take, handle: handle)
+                    hashFrom: Int64(scheduled) * Int64(chunkBytes), take: take, handle: handle)
                 progress?(sizeBytes)
                 break
             }
@@ -164,7 +168,7 @@ public enum SettlementFileScan {
             progress?(min(sizeBytes, chunk.rawOffset + Int64(chunk.rawCount)))
         }
         try reader.finish()
-        facts.sha256 = Crypto.hex(hash.finish())
+        facts.sha256 = Crypto.hex(scan.hash.finish())
         facts.headerLine = reader.headerLine ?? 0
         return facts
     }
@@ -185,6 +189,7 @@ public enum SettlementFileScan {
                 try scan.bytes(count, at: offset + Int64(got))
             }
             try take(raw, offset, text)
+            scan.hash.update(raw)
             if got == 0 { break }
             offset += Int64(got)
         }
