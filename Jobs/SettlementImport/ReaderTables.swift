@@ -1,5 +1,6 @@
 import Glibc
 import LedgerCore
+import Scheduler
 
 /// Which column holds each field: an array indexed by the field, so the per-line lookups hash
 /// nothing.
@@ -114,7 +115,7 @@ enum UTCText {
         precondition(nanoseconds >= 0, "times before 1970 are refused when read")
         let seconds = nanoseconds / 1_000_000_000
         let millisecond = Int(nanoseconds / 1_000_000 % 1_000)
-        let date = CivilDateDigits(daysSinceEpoch: Int(seconds / 86_400))
+        let date = CivilDate(daysSinceEpoch: Int(seconds / 86_400))
         let secondOfDay = Int(seconds % 86_400)
         return String(unsafeUninitializedCapacity: 24) { buffer in
             func put(_ value: Int, _ width: Int, at offset: Int) {
@@ -140,25 +141,6 @@ enum UTCText {
             buffer[23] = 90
             return 24
         }
-    }
-}
-
-/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's civil_from_days).
-struct CivilDateDigits {
-    let year: Int
-    let month: Int
-    let day: Int
-
-    init(daysSinceEpoch days: Int) {
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
-        year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
     }
 }
 
