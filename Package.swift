@@ -155,6 +155,7 @@ let package = Package(
                 "JobStore",
                 "Expiry",
                 "SettlementImport",
+                "Reconciliation",
                 "LedgerAccess",
                 "Bookings",
                 "Scheduler",

@@ -15,11 +15,11 @@ struct BenchCommand: AsyncParsableCommand {
             removes after the run; none reads or writes a data directory, so none takes --data-dir. \
             The ledger, storage and expiry benchmarks read storage settings from --config (or \
             KHATA_CONFIG) and KHATA_STORAGE_* variables; the store benchmark takes --database-url; \
-            the import benchmark compares itself with DuckDB and polars (--peers).
+            the import and reconcile benchmarks compare themselves with DuckDB and polars (--peers).
             """,
         subcommands: [
             LedgerBenchCommand.self, StorageBenchCommand.self, ExpiryBenchCommand.self, StoreBenchCommand.self,
-            ImportBenchCommand.self,
+            ImportBenchCommand.self, ReconcileBenchCommand.self,
         ],
         defaultSubcommand: LedgerBenchCommand.self
     )

@@ -8,7 +8,7 @@ import Testing
 struct BenchOptionTests {
     static let benches: [[String]] =
         [["bench"], ["bench", "ledger"], ["bench", "storage"], ["bench", "expiry"]]
-        + [["bench", "store"], ["bench", "import"]]
+        + [["bench", "store"], ["bench", "import"], ["bench", "reconcile"]]
 
     @Test(
         "an option a benchmark would ignore is an unknown option, and the directory it names is left alone",
@@ -35,8 +35,8 @@ struct BenchOptionTests {
         #expect(!outcome.stdout.contains("--data-dir <"), "\(outcome.stdout)")
         #expect(outcome.stdout.contains("--dir <dir>"))
         let isStore = command.last == "store"
-        // The import benchmark reads no storage settings and no job store.
-        let readsStorage = !isStore && command.last != "import"
+        // The import and reconcile benchmarks read no storage settings and no job store.
+        let readsStorage = !isStore && command.last != "import" && command.last != "reconcile"
         #expect(outcome.stdout.contains("--database-url <url>") == isStore, "\(outcome.stdout)")
         #expect(outcome.stdout.contains("--config <file>") == readsStorage, "\(outcome.stdout)")
         let logs = ["ledger", "storage"].contains(command.last)

@@ -28,7 +28,7 @@ struct ModuleRulesTests {
         ],
         "khata": [
             "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench",
-            "SettlementImport",
+            "SettlementImport", "Reconciliation",
             "LedgerCore", "LedgerStorage",
             "Scheduler", "StorageBench",
         ],

@@ -1,0 +1,328 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import JobStore
+import Reconciliation
+import Scheduler
+import SettlementImport
+
+/// `khata bench reconcile`: a day of settlement lines against a day of ledger payments.
+struct ReconcileBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Reconcile a generated day in memory; with --peers, DuckDB and polars on the same files.",
+        discussion: """
+            Writes two files to the scratch directory: a bKash settlement file of --lines lines and \
+            the ledger's payments of that day as CSV (reference, hold id, amount in poisha, state, \
+            capture time), made from one seeded day with faults in it (amounts and fees off by a \
+            poisha, repeated lines, payments the ledger never saw, payments after their hold \
+            expired). Then it times, as medians of --runs: reading both files, setting repeated \
+            transactions apart, joining lines and payments by reference both ways and putting \
+            each in its category. With --peers (python3 with duckdb and polars) the peers do the \
+            same on the same files. Storing lines and posting clearing transfers are not in it.
+            """)
+
+    @Option(help: "Settlement lines (and about as many ledger payments).")
+    var lines = 1_000_000
+
+    @Option(help: "Runs; figures are medians.")
+    var runs = 3
+
+    @Flag(help: "Also time DuckDB and polars (python3) on the same files.")
+    var peers = false
+
+    @OptionGroup var output: BenchOutputOptions
+
+    func validate() throws {
+        guard lines >= 10 else { throw ValidationError("--lines must be at least 10") }
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+    }
+
+    static let day = CivilDate(year: 2026, month: 11, day: 30)
+
+    func run() async throws {
+        let directory = try output.scratchDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let settlementPath = directory + "/bkash-2026-11-30.csv"
+        let paymentsPath = directory + "/payments-2026-11-30.csv"
+        let injected = try Self.writeDay(settlement: settlementPath, payments: paymentsPath, lines: lines)
+        var seconds: [Double] = []
+        var counts: [ReconciliationCategory: Int] = [:]
+        for _ in 0..<runs {
+            let start = DispatchTime.now().uptimeNanoseconds
+            counts = try Self.reconcile(settlement: settlementPath, payments: paymentsPath)
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        guard counts[.amountMismatch] == injected.amount, counts[.feeMismatch] == injected.fee,
+            counts[.duplicateSettlement] == injected.duplicates, counts[.missingInLedger] == injected.unknown,
+            counts[.statusMismatch] == injected.expired
+        else {
+            throw CommandFailure("the categories do not match the injected faults: \(counts) against \(injected)")
+        }
+        let median = seconds.sorted()[seconds.count / 2]
+        var result: [String: Any] = [
+            "lines": lines, "runs": runs, "seconds": median, "linesPerSecond": Double(lines) / median,
+            "categories": Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
+        ]
+        if peers {
+            for (name, peerSeconds) in try Self.peerSeconds(
+                settlement: settlementPath, payments: paymentsPath, runs: runs)
+            {
+                result["\(name)Seconds"] = peerSeconds
+                result["ratioTo\(name.prefix(1).uppercased() + name.dropFirst())"] = peerSeconds / median
+            }
+        }
+        if output.json {
+            print(LedgerSession.jsonLine(result))
+            return
+        }
+        print(
+            "\(LedgerSession.grouped(lines)) lines against their payments, median of \(runs): "
+                + "\(String(format: "%.3f", median)) s = \(LedgerSession.grouped(Int(Double(lines) / median))) lines/s")
+        print(counts.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
+        for name in ["duckdb", "polars"] {
+            guard let peer = result["\(name)Seconds"] as? Double else { continue }
+            print(
+                "\(name): \(String(format: "%.3f", peer)) s; Khata is \(String(format: "%.2f", peer / median))× as fast"
+            )
+        }
+    }
+
+    /// How many of each fault the generated day holds.
+    struct Injected: CustomStringConvertible {
+        var amount = 0
+        var fee = 0
+        var duplicates = 0
+        var unknown = 0
+        var expired = 0
+        var description: String {
+            "amount \(amount), fee \(fee), duplicates \(duplicates), unknown \(unknown), expired \(expired)"
+        }
+    }
+
+    /// Writes the day: every payment captured on the 29th or 30th (Asia/Dhaka) and settled on the
+    /// 30th, one fault in every few hundred lines.
+    static func writeDay(settlement: String, payments: String, lines: Int) throws -> Injected {
+        var injected = Injected()
+        var settlementText =
+            "trxID,paymentID,merchantInvoiceNumber,transactionType,amount,charge,netAmount,currency,customerMsisdn,"
+            + "paymentExecuteTime,transactionStatus,originalTrxID\n"
+        var paymentText = "reference,hold_id,amount_minor,currency,state,captured_at_ns\n"
+        let settlementHandle = try handle(settlement)
+        let paymentHandle = try handle(payments)
+        defer {
+            try? settlementHandle.close()
+            try? paymentHandle.close()
+        }
+        var state: UInt64 = 0x5EED_0001
+        var written = 0
+        var index = 0
+        // 2026-11-29T00:00:00+06:00 in seconds.
+        let dayStart: Int64 = 1_795_888_800
+        while written < lines {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let amount = Int64((state >> 33) % 2_000_000) + 1_000
+            let fee = FeeRule(basisPoints: 185).fee(onGrossMinor: amount)
+            let capturedAt = dayStart + Int64((state >> 13) % 172_800)
+            let reference = "KH-PAY-\(index)"
+            let fault = index % 250
+            var paymentState = "captured"
+            if fault == 7 {
+                paymentState = "expired"
+                injected.expired += 1
+            }
+            if fault != 11 {
+                paymentText +=
+                    "\(reference),\(index),\(amount),BDT,\(paymentState),"
+                    + (paymentState == "captured" ? "\(capturedAt * 1_000_000_000)" : "") + "\n"
+            } else {
+                injected.unknown += 1
+            }
+            var lineAmount = amount
+            var lineFee = fee
+            if fault == 3 {
+                lineAmount -= 1
+                lineFee = FeeRule(basisPoints: 185).fee(onGrossMinor: lineAmount)
+                injected.amount += 1
+            }
+            if fault == 5 {
+                lineFee += 1
+                injected.fee += 1
+            }
+            let seconds = capturedAt + 6 * 3_600
+            let secondOfDay = Int(seconds % 86_400)
+            let date = CivilDate(daysSinceEpoch: Int(seconds / 86_400))
+            let time =
+                "\(date) "
+                + String(format: "%02d:%02d:%02d", secondOfDay / 3_600, secondOfDay / 60 % 60, secondOfDay % 60)
+            let row =
+                "T\(String(state >> 20, radix: 36, uppercase: true))\(index),P\(index),\(reference),payment,"
+                + "\(DecimalAmount.format(lineAmount, scale: 2)),\(DecimalAmount.format(lineFee, scale: 2)),"
+                + "\(DecimalAmount.format(lineAmount - lineFee, scale: 2)),BDT,01770XXX618,\(time),Completed,\n"
+            settlementText += row
+            written += 1
+            if fault == 9 && written < lines {
+                settlementText += row
+                written += 1
+                injected.duplicates += 1
+            }
+            index += 1
+            if settlementText.utf8.count > 1 << 20 {
+                settlementHandle.write(Data(settlementText.utf8))
+                settlementText = ""
+            }
+            if paymentText.utf8.count > 1 << 20 {
+                paymentHandle.write(Data(paymentText.utf8))
+                paymentText = ""
+            }
+        }
+        settlementHandle.write(Data(settlementText.utf8))
+        paymentHandle.write(Data(paymentText.utf8))
+        return injected
+    }
+
+    static func handle(_ path: String) throws -> FileHandle {
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw CommandFailure("cannot write \(path)") }
+        return handle
+    }
+
+    /// Reads both files and puts every line and payment in its category.
+    static func reconcile(settlement: String, payments: String) throws -> [ReconciliationCategory: Int] {
+        var payments = try readPayments(payments)
+        var stored: [StoredSettlementLine] = []
+        stored.reserveCapacity(payments.count + payments.count / 100)
+        var firstOf: [String: SettlementLineKey] = [:]
+        firstOf.reserveCapacity(payments.count)
+        _ = try SettlementFileScan.read(path: settlement, dialect: .bkash) { row, record, reader in
+            guard case .line(let parsed) = row else { return }
+            var line = reader.settlementLine(parsed, record: record, defaultSettlementDateText: "2026-11-30")
+            let key = SettlementLineKey(fileId: 1, line: record.line)
+            if let first = firstOf[line.providerTxnId] {
+                line.duplicateOf = first
+            } else {
+                firstOf[line.providerTxnId] = key
+            }
+            stored.append(StoredSettlementLine(key: key, line: line))
+        }
+        var unsettled: [String] = []
+        unsettled.reserveCapacity(payments.count)
+        for reference in payments.keys { unsettled.append(reference) }
+        let matcher = ReconciliationMatcher(fees: FeeSchedule(rules: ["bkash": [FeeRule(basisPoints: 185)]]))
+        let (items, carried) = matcher.reconcile(
+            provider: "bkash", date: day, lines: stored, payments: payments, unsettled: unsettled)
+        payments.removeAll()
+        var counts: [ReconciliationCategory: Int] = [:]
+        for item in items { counts[item.category, default: 0] += 1 }
+        _ = carried
+        return counts
+    }
+
+    /// The payments file: `reference,hold_id,amount_minor,currency,state,captured_at_ns`.
+    static func readPayments(_ path: String) throws -> [String: LedgerPayment] {
+        var payments: [String: LedgerPayment] = [:]
+        let stream = CSVStream(delimiter: 0x2C)
+        guard let file = FileHandle(forReadingAtPath: path) else { throw CommandFailure("cannot read \(path)") }
+        defer { try? file.close() }
+        func take(_ record: CSVRecord) {
+            guard record.line > 1, record.count == 6 else { return }
+            let reference = record.text(0)
+            let amount = Int64(record.text(2)) ?? 0
+            let state = LedgerPayment.State(rawValue: record.text(4)) ?? .pending
+            payments[reference] = LedgerPayment(
+                provider: "bkash", paymentReference: reference, transferId: record.text(1), amountMinor: amount,
+                currency: record.text(3), state: state, capturedAtNanoseconds: Int64(record.text(5)))
+        }
+        while true {
+            let data = file.readData(ofLength: 1 << 20)
+            if data.isEmpty { break }
+            try data.withUnsafeBytes { try stream.parse($0, onRecord: take) }
+        }
+        try stream.finish(onRecord: take)
+        return payments
+    }
+
+    /// Median seconds of DuckDB and polars doing the same, timed inside python3.
+    static func peerSeconds(settlement: String, payments: String, runs: Int) throws -> [(String, Double)] {
+        let script = """
+            import json, sys, time
+            settlement, payments, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+            out = {}
+            sql = '''
+            WITH lines AS (
+              SELECT *, row_number() OVER (PARTITION BY trxID ORDER BY rn) AS copy FROM (
+                SELECT *, row_number() OVER () AS rn FROM read_csv('{s}', header=true,
+                  types={{'amount': 'DECIMAL(18,2)', 'charge': 'DECIMAL(18,2)', 'netAmount': 'DECIMAL(18,2)',
+                          'paymentExecuteTime': 'TIMESTAMP'}}))),
+            pay AS (SELECT * FROM read_csv('{p}', header=true,
+                  types={{'reference': 'VARCHAR', 'hold_id': 'VARCHAR', 'amount_minor': 'BIGINT',
+                          'currency': 'VARCHAR', 'state': 'VARCHAR', 'captured_at_ns': 'BIGINT'}}))
+            SELECT CASE
+              WHEN l.copy > 1 THEN 'duplicate_settlement'
+              WHEN p.reference IS NULL THEN 'missing_in_ledger'
+              WHEN l.trxID IS NULL THEN 'missing_at_provider'
+              WHEN l.currency <> p.currency THEN 'currency_mismatch'
+              WHEN p.state <> 'captured' THEN 'status_mismatch'
+              WHEN CAST(round(l.amount * 100) AS BIGINT) <> p.amount_minor THEN 'amount_mismatch'
+              WHEN l.charge <> round(l.amount * 185 / 10000, 2) THEN 'fee_mismatch'
+              ELSE 'matched' END AS category, count(*)
+            FROM lines l FULL OUTER JOIN pay p ON l.merchantInvoiceNumber = p.reference AND l.copy = 1
+            GROUP BY 1
+            '''.format(s=settlement, p=payments)
+            try:
+                import duckdb
+                times = []
+                for _ in range(runs):
+                    con = duckdb.connect()
+                    start = time.perf_counter()
+                    rows = con.execute(sql).fetchall()
+                    times.append(time.perf_counter() - start)
+                    con.close()
+                out["duckdb"] = sorted(times)[len(times) // 2]
+            except ImportError:
+                pass
+            try:
+                import polars as pl
+                times = []
+                for _ in range(runs):
+                    start = time.perf_counter()
+                    lines = pl.read_csv(settlement, schema_overrides={"amount": pl.Decimal(18, 2),
+                        "charge": pl.Decimal(18, 2), "netAmount": pl.Decimal(18, 2), "paymentExecuteTime": pl.Datetime})
+                    pay = pl.read_csv(payments, schema_overrides={"reference": pl.Utf8, "hold_id": pl.Utf8})
+                    lines = lines.with_columns(pl.int_range(pl.len()).over("trxID").alias("copy"))
+                    joined = lines.filter(pl.col("copy") == 0).join(pay, left_on="merchantInvoiceNumber",
+                        right_on="reference", how="full", coalesce=False)
+                    minor = (pl.col("amount") * 100).cast(pl.Int64)
+                    fee = (pl.col("amount") * 185 / 10000).round(2)
+                    category = (pl.when(pl.col("reference").is_null()).then(pl.lit("missing_in_ledger"))
+                        .when(pl.col("trxID").is_null()).then(pl.lit("missing_at_provider"))
+                        .when(pl.col("currency") != pl.col("currency_right")).then(pl.lit("currency_mismatch"))
+                        .when(pl.col("state") != "captured").then(pl.lit("status_mismatch"))
+                        .when(minor != pl.col("amount_minor")).then(pl.lit("amount_mismatch"))
+                        .when(pl.col("charge") != fee).then(pl.lit("fee_mismatch"))
+                        .otherwise(pl.lit("matched")))
+                    counts = joined.with_columns(category.alias("category")).group_by("category").len()
+                    dups = lines.filter(pl.col("copy") > 0).height
+                    times.append(time.perf_counter() - start)
+                    assert counts.height > 0 and dups >= 0
+                out["polars"] = sorted(times)[len(times) // 2]
+            except ImportError:
+                pass
+            print(json.dumps(out))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, settlement, payments, String(runs)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0,
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Double]
+        else { throw CommandFailure("python3 with duckdb and polars did not run (pip install duckdb polars)") }
+        if object.isEmpty { throw CommandFailure("neither duckdb nor polars is installed for python3") }
+        return object.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+}
