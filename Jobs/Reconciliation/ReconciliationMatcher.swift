@@ -154,9 +154,15 @@ public struct ReconciliationMatcher: Sendable {
         var settledToday: Set<String> = []
         // Refunds of a payment are taken in time order, each by one line of the same amount.
         var refundsLeft: [String: [LedgerRefund]] = [:]
-        let ordered = lines.sorted {
+        // Lines in the order they are stored (file, then line); refunds among them in the
+        // order they happened, so that equal partial refunds pair up in time. Sorting by the
+        // integer key keeps the run deterministic without comparing time texts for every line.
+        var ordered = lines.sorted { $0.key < $1.key }
+        let refundPositions = ordered.indices.filter { ordered[$0].line.kind == "refund" }
+        let refundsInTime = refundPositions.map { ordered[$0] }.sorted {
             ($0.line.transactedAt, $0.key) < ($1.line.transactedAt, $1.key)
         }
+        for (position, refundLine) in zip(refundPositions, refundsInTime) { ordered[position] = refundLine }
         for stored in ordered {
             let line = stored.line
             var item = ReconciliationItem(
