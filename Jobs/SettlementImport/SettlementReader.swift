@@ -242,6 +242,12 @@ public struct SettlementReader {
     private static let totalWords = ["total", "grand total", "sum"].map { Array($0.utf8) }
 
     private func startsWithTotal(_ field: UnsafeBufferPointer<UInt8>) -> Bool {
+        // Most first fields are ids: a look at the first byte settles them.
+        if let first = field.first, first != 0x20 {
+            let lowered = first | 0x20
+            // t(otal), g(rand total), s(um)
+            if lowered != 0x74 && lowered != 0x67 && lowered != 0x73 { return false }
+        }
         var start = 0
         while start < field.count && field[start] == 0x20 { start += 1 }
         for utf8 in Self.totalWords {

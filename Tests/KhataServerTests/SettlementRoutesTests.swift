@@ -82,4 +82,26 @@ struct SettlementRoutesTests {
             #expect(try await SettlementLines(database: server.database).files().count == 1)
         }
     }
+
+    @Test("a file of several megabytes streams in whole: every line read and stored")
+    func largeUpload() async throws {
+        try await TestServer.with(maximumSettlementBytes: 16 << 20) { server in
+            var body = Self.header
+            for index in 0..<40_000 {
+                body +=
+                    "T\(index),P\(index),PAY-\(index),payment,100.00,1.85,98.15,BDT,,2023-01-23 10:00:00,Completed,\n"
+            }
+            #expect(body.utf8.count > 3 << 20)
+            try await server.client.execute(
+                uri: "/v1/settlements/bkash?fileName=large.csv", method: .post,
+                headers: [.contentType: "text/csv"], body: ByteBuffer(string: body)
+            ) { response in
+                #expect(response.status == .ok)
+                let summary = try APITests.object(response)
+                #expect(summary["read"] as? Int == 40_000 && summary["imported"] as? Int == 40_000)
+            }
+            let file = try #require(try await SettlementLines(database: server.database).files().first)
+            #expect(file.lineCount == 40_000 && file.sizeBytes == Int64(body.utf8.count))
+        }
+    }
 }
