@@ -29,6 +29,9 @@ final class ChunkScan: @unchecked Sendable {
         var failure: (any Error)?
         /// Its raw bytes checked as UTF-8 text.
         var text = ChunkTextCheck()
+        /// What each of its records is, read by the worker once the header was known (line
+        /// numbers of refusals relative to the chunk's start); nil: the caller reads them.
+        var rows: [SettlementRow]?
         let done = DispatchSemaphore(value: 0)
         /// Signalled once its raw bytes are in the file's hash, which the next chunk waits for:
         /// SHA-256 takes the bytes in file order.
@@ -51,6 +54,8 @@ final class ChunkScan: @unchecked Sendable {
     let firstRecordOffset: Int64
     let chunkCount: Int
     private let queue = Mutex<[Chunk?]>([])
+    /// The file's reader once its header is found: workers then read their chunks' lines too.
+    let layout = Mutex<SettlementReader?>(nil)
     /// The file's SHA-256, fed chunk after chunk by the workers (see `Chunk.hashed`).
     let hash = SHA256Stream()
     private var lastHashed: DispatchSemaphore?
@@ -205,6 +210,12 @@ final class ChunkScan: @unchecked Sendable {
             }
             if chunk.end >= sizeBytes { try stream.finishOnly() }
             chunk.endedBetweenRecords = stream.isBetweenRecords
+            // With the header known, the lines are read here, beside the next chunk's parse.
+            if let reader = layout.withLock({ $0?.copyForThread() }) {
+                var rows: [SettlementRow] = []
+                try stream.completedRecords { rows.append(reader.readLine($0)) }
+                chunk.rows = rows
+            }
         } catch {
             chunk.failure = error
         }

@@ -54,6 +54,11 @@ struct WordTable<Meaning: Sendable>: Sendable {
         var value: (written: [UInt8], meaning: Meaning)?
     }
 
+    private init(entries: [(word: [UInt8], meaning: Meaning)]) { self.entries = entries }
+
+    /// The same words with a last-match memory of its own, for another thread.
+    func fresh() -> WordTable { WordTable(entries: entries) }
+
     init(_ words: [String: Meaning]) {
         entries = words.map { (Array($0.key.lowercased().utf8), $0.value) }.sorted { $0.word.count < $1.word.count }
     }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import JobStore
 import KhataCrypto
 import Scheduler
 import Synchronization
@@ -75,8 +76,9 @@ public enum SettlementFileScan {
         var facts = SettlementFileFacts(
             sha256: "", sizeBytes: sizeBytes, delimiter: delimiter, headerLine: 0, lineCount: 0, rejectedCount: 0,
             totalsLines: 0, latestTransactionNanoseconds: nil)
-        func handle(_ record: CSVRecord) throws {
-            let row = try reader.read(record)
+        func handle(_ record: CSVRecord) throws { try tally(try reader.read(record), record) }
+        /// Counts a row and hands it on.
+        func tally(_ row: SettlementRow, _ record: CSVRecord) throws {
             switch row {
             case .line(let line):
                 facts.lineCount += 1
@@ -157,8 +159,26 @@ public enum SettlementFileScan {
             let chunkLineOffset = lineOffset
             if let stream = chunk.stream {
                 stream.lineOffset = lineOffset
-                try stream.completedRecords(handle)
+                if let rows = chunk.rows {
+                    // Read by the worker: only counted and handed on here, in order.
+                    var index = 0
+                    try stream.completedRecords { record in
+                        var row = rows[index]
+                        index += 1
+                        if case .rejected(var rejected) = row {
+                            rejected.line += chunkLineOffset
+                            row = .rejected(rejected)
+                        }
+                        try tally(row, record)
+                    }
+                } else {
+                    try stream.completedRecords(handle)
+                }
                 lineOffset += stream.line - 1
+            }
+            if reader.hasHeader && scan.layout.withLock({ $0 == nil }) {
+                let shared = reader.copyForThread()
+                scan.layout.withLock { $0 = shared }
             }
             previous = (chunk, chunkLineOffset)
             if scheduled < scan.chunkCount {

@@ -78,7 +78,10 @@ public struct SettlementFileError: Error, Equatable, Sendable, CustomStringConve
 /// before it, then turns each data line into a checked `ParsedSettlementLine` or a
 /// `RejectedLine` naming the column and the reason. It keeps nothing from line to line but the
 /// header's layout, so a file of any size is read in constant memory.
-public struct SettlementReader {
+public struct SettlementReader: @unchecked Sendable {
+    // Safe (@unchecked Sendable): its only mutable shared parts are the lookup caches (classes),
+    // and a reader crosses to another thread only through `copyForThread`, which gives the copy
+    // caches of its own.
     public let dialect: SettlementDialect
     /// Records looked at for a header before the file is refused.
     public static let preambleLimit = 50
@@ -94,11 +97,11 @@ public struct SettlementReader {
     /// The preamble record that came closest to a header, for the error message.
     private var closest: (line: Int, missing: [String])?
     private var fixedCurrency: Currency?
-    private let kinds: WordTable<SettlementKind>
-    private let statuses: WordTable<SettlementStatus>
+    private var kinds: WordTable<SettlementKind>
+    private var statuses: WordTable<SettlementStatus>
     /// Each field's rounding, by ordinal.
     private let roundingOf: [SubunitRounding]
-    private let currencies = CurrencyCache()
+    private var currencies = CurrencyCache()
 
     public init(dialect: SettlementDialect) {
         self.dialect = dialect
@@ -113,6 +116,25 @@ public struct SettlementReader {
 
     /// The columns that no field reads, by index and name: kept with each line as extra data.
     public private(set) var extraColumns: [(index: Int, name: String)] = []
+
+    /// Whether the header has been found: from then on `readLine` reads data lines, and a copy
+    /// made by `copyForThread` reads them on another thread.
+    public var hasHeader: Bool { headerLine != nil }
+
+    /// A data line after the header, as `read` reads it; changes nothing but its caches.
+    public func readLine(_ record: CSVRecord) -> SettlementRow {
+        precondition(headerLine != nil, "data lines are read after the header")
+        return readData(record)
+    }
+
+    /// A copy with caches of its own, for reading lines on another thread at the same time.
+    public func copyForThread() -> SettlementReader {
+        var copy = self
+        copy.kinds = kinds.fresh()
+        copy.statuses = statuses.fresh()
+        copy.currencies = CurrencyCache()
+        return copy
+    }
 
     public mutating func read(_ record: CSVRecord) throws(SettlementFileError) -> SettlementRow {
         guard headerLine != nil else { return try readPreamble(record) }

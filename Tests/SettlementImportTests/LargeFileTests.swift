@@ -121,4 +121,21 @@ struct LargeFileTests {
         #expect(lines.map(\.sourceLine) == expected.map(\.line))
         #expect(lines.map(\.providerTxnId) == expected.map(\.txn))
     }
+
+    @Test("refused lines far into a large file keep their true line numbers")
+    func refusalsInLaterChunks() async throws {
+        var text = Headers.bkash + "\n"
+        var bad: [Int] = []
+        for index in 0..<40_000 {
+            let amount = index % 9_973 == 9_000 ? "1x" : "100.00"
+            if amount == "1x" { bad.append(index + 2) }
+            text += "T\(index),P\(index),PAY-\(index),payment,\(amount),0,100.00,BDT,,2026-11-30 10:00:00,Completed,\n"
+        }
+        #expect(text.utf8.count > 2 * SettlementFileScan.chunkBytes && bad.count == 4)
+        let harness = try ImportHarness()
+        let (summary, _) = try await harness.importText(text, dialect: .bkash)
+        #expect(summary.rejected == bad.count && summary.imported == 40_000 - bad.count)
+        #expect(summary.rejectedLines.map(\.line) == bad)
+        #expect(summary.rejectedLines.allSatisfy { $0.column == "amount" })
+    }
 }
