@@ -131,10 +131,12 @@ extension SettlementImportSummary {
     /// A short account for people: what was read, imported, repeated and refused.
     public var text: String {
         if alreadyImported {
-            return "\(file): already imported (file \(fileId), \(imported) lines); nothing changed"
+            let lines = "\(imported) line\(imported == 1 ? "" : "s")"
+            return "\(file): already imported (file \(fileId), \(lines)); nothing changed"
         }
         var summary =
-            "\(file): \(provider), settlement date \(settlementDate ?? "-"): read \(read) lines, imported \(imported)"
+            "\(file): \(provider), settlement date \(settlementDate ?? "-"): read \(read) line\(read == 1 ? "" : "s"), "
+            + "imported \(imported)"
         if duplicates > 0 { summary += ", \(duplicates) duplicate\(duplicates == 1 ? "" : "s") (duplicate_settlement)" }
         summary += ", rejected \(rejected)"
         for line in rejectedLines.prefix(20) {
