@@ -11,7 +11,8 @@ struct OptionScopeTests {
         arguments: [
             (["transfer"], false), (["accounts", "show"], false), (["accounts", "create"], false), (["history"], false),
             (["check"], false), (["expire"], false), (["serve"], true), (["worker"], true), (["keys", "create"], true),
-            (["jobs", "list"], true), (["db", "migrate"], true),
+            (["jobs", "list"], true), (["db", "migrate"], true), (["settlements", "import"], true),
+            (["settlements", "list"], true),
         ])
     func databaseURL(command: [String], offered: Bool) throws {
         let help = try KhataProcess.run(command + ["--help"])
