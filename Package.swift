@@ -85,13 +85,14 @@ let package = Package(
         // The settlement-import job: providers' settlement CSVs (libcsv), read exactly and stored
         // in the job store whole or not at all.
         .target(
-            name: "SettlementImport", dependencies: ["CCSV", "JobStore", "KhataCrypto", "LedgerCore", "Scheduler"],
+            name: "SettlementImport",
+            dependencies: ["CCSV", "JSONInput", "JobStore", "KhataCrypto", "LedgerCore", "Scheduler"],
             path: "Jobs/SettlementImport",
             // Its per-line loops are checked statically; the dynamic checks showed in profiles.
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Reconciliation: settlement lines matched against the ledger's payments and refunds.
         .target(
-            name: "Reconciliation", dependencies: ["JobStore", "LedgerCore", "Scheduler"],
+            name: "Reconciliation", dependencies: ["JSONInput", "JobStore", "LedgerCore", "Scheduler"],
             path: "Jobs/Reconciliation", swiftSettings: strictSettings),
         // The jobs' access to the ledger: in this process, or the owner's HTTP API from another machine.
         .target(

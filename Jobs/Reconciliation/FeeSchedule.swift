@@ -1,4 +1,5 @@
 import Foundation
+import JSONInput
 import Scheduler
 
 /// A provider's contracted fee from a date on: a percentage in basis points plus a fixed amount,
@@ -105,6 +106,7 @@ public struct FeeSchedule: Sendable, Equatable {
     /// naming the provider and key.
     public static func parse(_ data: Data, source: String) throws(FeeScheduleError) -> FeeSchedule {
         func fail(_ reason: String) -> FeeScheduleError { FeeScheduleError(message: "\(source): \(reason)") }
+        if let problem = JSONDocumentCheck.problem(Array(data)) { throw fail(problem) }
         guard let object = try? JSONSerialization.jsonObject(with: data), let top = object as? [String: Any] else {
             throw fail("not a JSON object of provider to fee rule")
         }

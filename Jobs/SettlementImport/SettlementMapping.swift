@@ -1,4 +1,5 @@
 import Foundation
+import JSONInput
 import LedgerCore
 import Scheduler
 
@@ -26,6 +27,7 @@ public enum SettlementMapping {
         func fail(_ reason: String) -> SettlementFileError {
             SettlementFileError(.badMapping, "mapping \(source): \(reason)")
         }
+        if let problem = JSONDocumentCheck.problem(Array(data)) { throw fail(problem) }
         guard let object = try? JSONSerialization.jsonObject(with: data), let top = object as? [String: Any] else {
             throw fail("not a JSON object")
         }

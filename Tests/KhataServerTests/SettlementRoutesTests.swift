@@ -104,4 +104,19 @@ struct SettlementRoutesTests {
             #expect(file.lineCount == 40_000 && file.sizeBytes == Int64(body.utf8.count))
         }
     }
+
+    @Test("a file of exactly the settlement limit is taken; one byte more is 413 and records nothing")
+    func sizeLimitEdges() async throws {
+        let size = Self.file.utf8.count
+        for (limit, status) in [(size, HTTPResponse.Status.ok), (size - 1, .contentTooLarge)] {
+            try await TestServer.with(maximumSettlementBytes: limit) { server in
+                try await server.client.execute(
+                    uri: "/v1/settlements/bkash", method: .post, headers: [.contentType: "text/csv"],
+                    body: ByteBuffer(string: Self.file)
+                ) { #expect($0.status == status, "limit \(limit)") }
+                let files = try await SettlementLines(database: server.database).files()
+                #expect(files.count == (status == .ok ? 1 : 0))
+            }
+        }
+    }
 }

@@ -180,3 +180,27 @@ struct MatcherTests {
         }
     }
 }
+
+/// Fee schedules written by a hostile author: repeated keys, exponents, nesting, text after.
+@Suite("Fee schedules, hostile")
+struct HostileFeeScheduleTests {
+    @Test(
+        "refused, naming what is wrong",
+        arguments: [
+            (#"{"bkash": {"basisPoints": 185, "basisPoints": 150}}"#, "the key \"bkash.basisPoints\" appears twice"),
+            (
+                #"{"bkash": {"basisPoints": 1e2}}"#,
+                "bkash.basisPoints is 1e2: amounts and basis points are whole numbers"
+            ),
+            (#"{"bkash": {"basisPoints": 185}} []"#, "text follows the value"),
+            (String(repeating: "{\"a\":", count: 70) + "1" + String(repeating: "}", count: 70), "nest deeper than 64"),
+            (#"{"bkash": {"basisPoints": true}}"#, "whole numbers"),
+        ])
+    func refused(_ json: String, _ expected: String) {
+        #expect {
+            _ = try FeeSchedule.parse(Data(json.utf8), source: "fees.json")
+        } throws: { error in
+            (error as? FeeScheduleError)?.message.contains(expected) == true
+        }
+    }
+}
