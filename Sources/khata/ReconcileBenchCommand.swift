@@ -60,7 +60,7 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
         else {
             throw CommandFailure("the categories do not match the injected faults: \(counts) against \(injected)")
         }
-        let median = seconds.sorted()[seconds.count / 2]
+        let median = ImportBenchCommand.median(seconds)
         var result: [String: Any] = [
             "lines": lines, "runs": runs, "seconds": median, "linesPerSecond": Double(lines) / median,
             "categories": Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
@@ -190,7 +190,7 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
 
     /// Reads both files and puts every line and payment in its category.
     static func reconcile(settlement: String, payments: String) throws -> [ReconciliationCategory: Int] {
-        var payments = try readPayments(payments)
+        let payments = try readPayments(payments)
         var stored: [StoredSettlementLine] = []
         stored.reserveCapacity(payments.count + payments.count / 100)
         var firstOf: [String: SettlementLineKey] = [:]
@@ -212,7 +212,6 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
         let matcher = ReconciliationMatcher(fees: FeeSchedule(rules: ["bkash": [FeeRule(basisPoints: 185)]]))
         let (items, carried) = matcher.reconcile(
             provider: "bkash", date: day, lines: stored, payments: payments, unsettled: unsettled)
-        payments.removeAll()
         var counts: [ReconciliationCategory: Int] = [:]
         for item in items { counts[item.category, default: 0] += 1 }
         _ = carried
@@ -311,18 +310,6 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
                 pass
             print(json.dumps(out))
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, settlement, payments, String(runs)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Double]
-        else { throw CommandFailure("python3 with duckdb and polars did not run (pip install duckdb polars)") }
-        if object.isEmpty { throw CommandFailure("neither duckdb nor polars is installed for python3") }
-        return object.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        return try PeerScript.seconds(script, arguments: [settlement, payments, String(runs)])
     }
 }
