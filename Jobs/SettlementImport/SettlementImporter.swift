@@ -1,4 +1,5 @@
 import Dispatch
+import JSONInput
 import JobStore
 import Scheduler
 
@@ -116,16 +117,15 @@ public struct SettlementImporter: Sendable {
 extension SettlementImportSummary {
     /// The summary as one JSON object, the same for the command line and the API.
     public var json: String {
+        let quoted = JSONStringLiteral.quoted
         let refusals = rejectedLines.map { line in
-            "{\"line\":\(line.line),\"column\":\(line.column.map(JSONText.quoted) ?? "null"),"
-                + "\"reason\":\(JSONText.quoted(line.reason))}"
+            "{\"line\":\(line.line),\"column\":\(line.column.map(quoted) ?? "null"),\"reason\":\(quoted(line.reason))}"
         }
-        return "{\"file\":\(JSONText.quoted(file)),\"provider\":\(JSONText.quoted(provider)),"
-            + "\"dialect\":\(JSONText.quoted(dialect)),\"fileId\":\(fileId),\"alreadyImported\":\(alreadyImported),"
+        return "{\"file\":\(quoted(file)),\"provider\":\(quoted(provider)),\"dialect\":\(quoted(dialect)),"
+            + "\"fileId\":\(fileId),\"alreadyImported\":\(alreadyImported),"
             + "\"read\":\(read),\"imported\":\(imported),\"duplicates\":\(duplicates),\"rejected\":\(rejected),"
             + "\"rejectedLines\":[\(refusals.joined(separator: ","))],"
-            + "\"settlementDate\":\(settlementDate.map(JSONText.quoted) ?? "null"),"
-            + "\"sha256\":\(JSONText.quoted(sha256))}"
+            + "\"settlementDate\":\(settlementDate.map(quoted) ?? "null"),\"sha256\":\(quoted(sha256))}"
     }
 
     /// A short account for people: what was read, imported, repeated and refused.
@@ -149,8 +149,10 @@ extension SettlementImportSummary {
 
 extension SettlementFileError {
     /// The error as a JSON object: `{"code": …, "message": …}`.
-    public var json: String { "{\"code\":\(JSONText.quoted(code.name)),\"message\":\(JSONText.quoted(message))}" }
+    public var json: String {
+        "{\"code\":\(JSONStringLiteral.quoted(code.name)),\"message\":\(JSONStringLiteral.quoted(message))}"
+    }
 
     /// A refused file's line of `khata settlements import --json`: `{"file": …, "error": {…}}`.
-    public func json(file: String) -> String { "{\"file\":\(JSONText.quoted(file)),\"error\":\(json)}" }
+    public func json(file: String) -> String { "{\"file\":\(JSONStringLiteral.quoted(file)),\"error\":\(json)}" }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSONInput
 import JobStore
 import LedgerCore
 import Scheduler
@@ -518,7 +519,9 @@ public struct SettlementReader: @unchecked Sendable {
             var pairs: [String] = []
             for (index, name) in extras where index < record.count {
                 let value = record.text(index)
-                if !value.isEmpty { pairs.append(JSONText.quoted(name) + ":" + JSONText.quoted(value)) }
+                if !value.isEmpty {
+                    pairs.append(JSONStringLiteral.quoted(name) + ":" + JSONStringLiteral.quoted(value))
+                }
             }
             if !pairs.isEmpty { extra = "{" + pairs.joined(separator: ",") + "}" }
         }
@@ -549,28 +552,4 @@ public struct SettlementReader: @unchecked Sendable {
 extension String {
     /// Without blanks at either end.
     var trimmingBlanks: String { trimmingCharacters(in: [" ", "\t", "\u{00A0}"]) }
-}
-
-/// JSON string literals for the few documents this module writes.
-enum JSONText {
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
 }

@@ -83,9 +83,8 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
         print(counts.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
         for name in ["duckdb", "polars"] {
             guard let peer = result["\(name)Seconds"] as? Double else { continue }
-            print(
-                "\(name): \(String(format: "%.3f", peer)) s; Khata is \(String(format: "%.2f", peer / median))× as fast"
-            )
+            let ratio = String(format: "%.2f", peer / median)
+            print("\(name): \(String(format: "%.3f", peer)) s; Khata is \(ratio)× as fast")
         }
     }
 
