@@ -230,17 +230,9 @@ public struct ReconciliationMatcher: Sendable {
 
     /// `minor` in major units with the currency's decimals (`1500.00`), as people read amounts.
     static func major(_ minor: Int64, _ code: String) -> String {
-        let scale = Int(Currency(code: code)?.scale ?? 2)
-        var divisor: Int64 = 1
-        for _ in 0..<scale { divisor *= 10 }
-        let magnitude = minor.magnitude
-        let whole = String(magnitude / UInt64(divisor))
-        var text = (minor < 0 ? "-" : "") + whole
-        if scale > 0 {
-            let fraction = String(magnitude % UInt64(divisor))
-            text += "." + String(repeating: "0", count: scale - fraction.count) + fraction
-        }
-        return text
+        // Safe fallback: lines and payments carry currencies the import and the ledger checked.
+        let currency = Currency(code: code) ?? .bdt
+        return (minor < 0 ? "-" : "") + Amount(minorUnits: minor.magnitude).formatted(currency, grouping: false)
     }
 
     private func paymentLine(
