@@ -92,7 +92,10 @@ let package = Package(
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         // Reconciliation: settlement lines matched against the ledger's payments and refunds.
         .target(
-            name: "Reconciliation", dependencies: ["JSONInput", "JobStore", "LedgerCore", "Scheduler"],
+            name: "Reconciliation",
+            dependencies: [
+                "Bookings", "JSONInput", "JobStore", "KhataCrypto", "LedgerAccess", "LedgerCore", "Scheduler",
+            ],
             path: "Jobs/Reconciliation", swiftSettings: strictSettings),
         // The jobs' access to the ledger: in this process, or the owner's HTTP API from another machine.
         .target(

@@ -19,4 +19,7 @@ public enum Provider: String, CaseIterable, Sendable {
 public enum BusinessCode {
     /// A reservation's hold, its capture and its release.
     public static let bookingPayment: UInt16 = 1
+    /// Reconciliation's clearing of a settled line: the provider's clearing account against the
+    /// settlement bank account (the net) and the fee expense account (the fee).
+    public static let settlementClearing: UInt16 = 2
 }

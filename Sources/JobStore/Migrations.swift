@@ -32,6 +32,11 @@ public enum Migrations {
             sql: v6 + "CREATE INDEX settlement_lines_by_txn ON settlement_lines (provider_txn_id);",
             postgresSQL: adapted(v6, to: .postgres)
                 + "CREATE INDEX settlement_lines_by_txn ON settlement_lines USING hash (provider_txn_id);"),
+        Migration(
+            version: 7,
+            name: "reconciliation: runs by settlement date with totals, one mismatch per identity across runs",
+            sql: v7,
+            postgresSQL: adapted(v7, to: .postgres) + restartIdentity(of: ["mismatches", "mismatch_events"])),
     ]
 
     /// Applies every migration newer than the database's version (up to `lastVersion`, for tests
@@ -367,4 +372,105 @@ public enum Migrations {
             PRIMARY KEY (import_file_id, source_line)
         );
         """
+
+    // A mismatch is one row per identity across runs (a provider transaction, a duplicate line, or
+    // a ledger payment), no longer one per run: a later run updates it or resolves it, and which
+    // runs found it is kept in reconciliation_findings. Changing the category check and the unique
+    // key needs new tables; the event table is rebuilt beside them so that its reference follows
+    // the renamed table (SQLite rewrites references on RENAME; PostgreSQL keeps them by table).
+    // An identity repeated by two runs' rows is kept on the newest row; the older ones get their
+    // id appended. Reservations are found by provider and creation time for the payments that
+    // are still waiting for a settlement.
+    static let v7 = """
+        ALTER TABLE reconciliation_runs ADD COLUMN settlement_date TEXT;
+        ALTER TABLE reconciliation_runs ADD COLUMN run_by TEXT NOT NULL DEFAULT '';
+        ALTER TABLE reconciliation_runs ADD COLUMN input_files TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE reconciliation_runs ADD COLUMN carried_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reconciliation_runs ADD COLUMN cleared_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE reconciliation_runs ADD COLUMN resolved_count INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX reconciliation_runs_by_date ON reconciliation_runs (provider, settlement_date);
+        CREATE TABLE reconciliation_totals (
+            run_id INTEGER NOT NULL REFERENCES reconciliation_runs (id),
+            category TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            item_count INTEGER NOT NULL,
+            amount_minor INTEGER NOT NULL,
+            PRIMARY KEY (run_id, category, currency)
+        );
+        CREATE TABLE mismatches_v7 (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES reconciliation_runs (id),
+            last_run_id INTEGER NOT NULL REFERENCES reconciliation_runs (id),
+            provider TEXT NOT NULL,
+            category TEXT NOT NULL
+                CHECK (category = 'amount_mismatch' OR category = 'fee_mismatch' OR category = 'missing_in_ledger' OR
+                    category = 'missing_at_provider' OR category = 'duplicate_settlement' OR
+                    category = 'status_mismatch' OR category = 'currency_mismatch' OR category = 'late_settlement' OR
+                    category = 'adjustment'),
+            identity TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL DEFAULT 'payment',
+            settlement_file_id INTEGER,
+            settlement_source_line INTEGER,
+            our_reference TEXT,
+            provider_txn_id TEXT,
+            ledger_transfer_id TEXT,
+            currency TEXT,
+            expected_minor INTEGER,
+            actual_minor INTEGER,
+            fee_minor INTEGER,
+            contracted_fee_minor INTEGER,
+            net_minor INTEGER,
+            fields TEXT NOT NULL DEFAULT '[]',
+            detail TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'open' CHECK (state = 'open' OR state = 'acknowledged' OR state = 'resolved'),
+            resolution TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        INSERT INTO mismatches_v7 (id, run_id, last_run_id, provider, category, identity, settlement_file_id,
+            settlement_source_line, our_reference, provider_txn_id, ledger_transfer_id, currency, expected_minor,
+            actual_minor, detail, state, created_at, updated_at)
+        SELECT id, run_id, run_id, provider, category,
+            CASE WHEN EXISTS (SELECT 1 FROM mismatches later WHERE later.identity = m.identity AND later.id > m.id)
+                THEN m.identity || '#' || CAST(m.id AS TEXT) ELSE m.identity END,
+            settlement_file_id, settlement_source_line, our_reference, provider_txn_id, ledger_transfer_id, currency,
+            expected_minor, actual_minor, detail, state, created_at, updated_at
+        FROM mismatches m;
+        CREATE TABLE mismatch_events_v7 (
+            id INTEGER PRIMARY KEY,
+            mismatch_id INTEGER NOT NULL REFERENCES mismatches_v7 (id),
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            note TEXT NOT NULL,
+            at TEXT NOT NULL,
+            run_id INTEGER
+        );
+        INSERT INTO mismatch_events_v7 (id, mismatch_id, from_state, to_state, actor, note, at)
+        SELECT id, mismatch_id, from_state, to_state, actor, note, at FROM mismatch_events;
+        CREATE TABLE reconciliation_findings (
+            run_id INTEGER NOT NULL REFERENCES reconciliation_runs (id),
+            mismatch_id INTEGER NOT NULL REFERENCES mismatches_v7 (id),
+            category TEXT NOT NULL,
+            PRIMARY KEY (run_id, mismatch_id)
+        );
+        INSERT INTO reconciliation_findings (run_id, mismatch_id, category) SELECT run_id, id, category FROM mismatches;
+        DROP TABLE mismatch_events;
+        DROP TABLE mismatches;
+        ALTER TABLE mismatches_v7 RENAME TO mismatches;
+        ALTER TABLE mismatch_events_v7 RENAME TO mismatch_events;
+        CREATE INDEX mismatches_by_state ON mismatches (state, provider, category);
+        CREATE INDEX mismatches_by_reference ON mismatches (our_reference);
+        CREATE INDEX mismatch_events_by_mismatch ON mismatch_events (mismatch_id, id);
+        CREATE INDEX reconciliation_findings_by_mismatch ON reconciliation_findings (mismatch_id);
+        CREATE INDEX reservations_by_provider_time ON reservations (provider, created_at);
+        """
+
+    /// PostgreSQL's statements that move identity columns past rows copied in with their ids.
+    static func restartIdentity(of tables: [String]) -> String {
+        tables.map { table in
+            "SELECT setval(pg_get_serial_sequence('\(table)', 'id'), COALESCE((SELECT MAX(id) FROM \(table)), 0) + 1, "
+                + "false);"
+        }.joined(separator: "\n")
+    }
 }

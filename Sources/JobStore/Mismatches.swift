@@ -1,3 +1,5 @@
+import Foundation
+
 /// What kind of difference reconciliation found between a provider's settlement and the ledger.
 public enum MismatchCategory: String, Sendable, CaseIterable {
     case amountMismatch = "amount_mismatch"
@@ -8,6 +10,8 @@ public enum MismatchCategory: String, Sendable, CaseIterable {
     case statusMismatch = "status_mismatch"
     case currencyMismatch = "currency_mismatch"
     case lateSettlement = "late_settlement"
+    /// Chargebacks and the providers' adjustments, always for a person to review.
+    case adjustment
 }
 
 /// Where a mismatch stands in the finance team's review.
@@ -24,12 +28,29 @@ public enum MismatchState: String, Sendable, CaseIterable {
     }
 }
 
+/// A field the ledger and the provider disagree on, with both values as people read them
+/// (`amount: ledger 1500.00, provider 1499.00`).
+public struct MismatchField: Sendable, Equatable {
+    public var name: String
+    public var ledger: String
+    public var provider: String
+
+    public init(name: String, ledger: String, provider: String) {
+        self.name = name
+        self.ledger = ledger
+        self.provider = provider
+    }
+}
+
 /// A mismatch as reconciliation reports it.
 public struct NewMismatch: Sendable, Equatable {
     public var category: MismatchCategory
-    /// The same difference found again (by a rerun, or carried over) has the same identity, e.g.
-    /// `amount_mismatch:bkash:TRX123`.
+    /// What the mismatch is about, the same in every run that finds it: a provider transaction
+    /// (`bkash:txn:TRX123`), a repeated line (`bkash:line:3:17`) or a ledger payment
+    /// (`bkash:payment:KH…`).
     public var identity: String
+    /// The line's kind (`payment`, `refund`, `chargeback`, `adjustment`).
+    public var kind: String
     /// The settlement line concerned, by its file and line number, if one is.
     public var settlementFileId: Int64?
     public var settlementSourceLine: Int?
@@ -37,37 +58,55 @@ public struct NewMismatch: Sendable, Equatable {
     public var providerTxnId: String?
     public var ledgerTransferId: String?
     public var currency: String?
-    public var expectedMinor: Int64?
-    public var actualMinor: Int64?
+    /// The ledger's amount and the provider's gross amount, in minor units, where known.
+    public var ledgerMinor: Int64?
+    public var providerMinor: Int64?
+    /// The provider's fee and net, and the contracted fee where a schedule applies.
+    public var feeMinor: Int64?
+    public var contractedFeeMinor: Int64?
+    public var netMinor: Int64?
+    /// Every field that differs, with both values.
+    public var fields: [MismatchField]
+    /// The fields in one sentence.
     public var detail: String
 
     public init(
-        category: MismatchCategory, identity: String, settlementFileId: Int64? = nil, settlementSourceLine: Int? = nil,
-        ourReference: String? = nil,
-        providerTxnId: String? = nil, ledgerTransferId: String? = nil, currency: String? = nil,
-        expectedMinor: Int64? = nil, actualMinor: Int64? = nil, detail: String
+        category: MismatchCategory, identity: String, kind: String = "payment", settlementFileId: Int64? = nil,
+        settlementSourceLine: Int? = nil, ourReference: String? = nil, providerTxnId: String? = nil,
+        ledgerTransferId: String? = nil, currency: String? = nil, ledgerMinor: Int64? = nil,
+        providerMinor: Int64? = nil, feeMinor: Int64? = nil, contractedFeeMinor: Int64? = nil, netMinor: Int64? = nil,
+        fields: [MismatchField] = [], detail: String
     ) {
         self.category = category
         self.identity = identity
+        self.kind = kind
         self.settlementFileId = settlementFileId
         self.settlementSourceLine = settlementSourceLine
         self.ourReference = ourReference
         self.providerTxnId = providerTxnId
         self.ledgerTransferId = ledgerTransferId
         self.currency = currency
-        self.expectedMinor = expectedMinor
-        self.actualMinor = actualMinor
+        self.ledgerMinor = ledgerMinor
+        self.providerMinor = providerMinor
+        self.feeMinor = feeMinor
+        self.contractedFeeMinor = contractedFeeMinor
+        self.netMinor = netMinor
+        self.fields = fields
         self.detail = detail
     }
 }
 
-/// A stored mismatch.
+/// A stored mismatch: one row per identity, whichever runs found it.
 public struct Mismatch: Sendable, Equatable {
     public var id: Int64
+    /// The run that first found it, and the last one that did.
     public var runId: Int64
+    public var lastRunId: Int64
     public var provider: String
     public var found: NewMismatch
     public var state: MismatchState
+    /// How it was resolved: `automatic` when a later run found it settled.
+    public var resolution: String?
     public var createdAt: String
     public var updatedAt: String
 }
@@ -76,9 +115,23 @@ public struct Mismatch: Sendable, Equatable {
 public struct MismatchEvent: Sendable, Equatable {
     public var from: MismatchState
     public var to: MismatchState
+    /// The key's name of the person, or `reconciliation` for a run's automatic change.
     public var actor: String
     public var note: String
     public var at: String
+    /// The run that made an automatic change.
+    public var runId: Int64?
+
+    public init(
+        from: MismatchState, to: MismatchState, actor: String, note: String, at: String, runId: Int64? = nil
+    ) {
+        self.from = from
+        self.to = to
+        self.actor = actor
+        self.note = note
+        self.at = at
+        self.runId = runId
+    }
 }
 
 /// A change of state refused: what and why. Nothing was written. The shape of every error of
@@ -133,130 +186,19 @@ public struct MismatchError: Error, Equatable, CustomStringConvertible, Sendable
     }
 }
 
-/// One reconciliation run as recorded.
-public struct ReconciliationRun: Sendable, Equatable {
-    public var id: Int64
-    public var provider: String
-    public var windowStart: String
-    public var windowEnd: String
-    /// SHA-256 (hex) of the run's inputs, so that a rerun of the same input can be recognised.
-    public var inputSHA256: String
-    public var jobRunId: Int64?
-    public var startedAt: String
-    public var endedAt: String?
-    /// `running`, `succeeded` or `failed`.
-    public var outcome: String
-    public var linesRead: Int
-    public var matchedCount: Int
-    public var mismatchCount: Int
-    public var error: String?
-}
-
 /// Reconciliation runs, their mismatches, and the finance team's review of them.
 public struct Mismatches: Sendable {
     public let database: JobDatabase
 
     public init(database: JobDatabase) { self.database = database }
 
-    /// Records a run as started; answers its id.
-    public func startRun(
-        provider: String, windowStart: String, windowEnd: String, inputSHA256: String, jobRunId: Int64?,
-        at nanoseconds: UInt64
-    ) async throws -> Int64 {
-        try await database.perform { connection in
-            try connection.query(
-                """
-                INSERT INTO reconciliation_runs (provider, window_start, window_end, input_sha256, job_run_id,
-                    started_at, outcome)
-                VALUES (?, ?, ?, ?, ?, ?, 'running') RETURNING id
-                """,
-                [
-                    .text(provider), .text(windowStart), .text(windowEnd), .text(inputSHA256),
-                    jobRunId.map(SQLValue.integer) ?? .null, .text(UTCTime.text(nanoseconds: nanoseconds)),
-                ]
-            ).first?.first?.integer ?? 0
-        }
-    }
-
-    /// Records the run's mismatches and how it ended, in one transaction, so that a run is never
-    /// seen half-reported. A mismatch whose identity the run already has is not added twice.
-    public func finishRun(
-        id: Int64, provider: String, mismatches: [NewMismatch], linesRead: Int, matchedCount: Int, error: String?,
-        at nanoseconds: UInt64
-    ) async throws {
-        let now = UTCTime.text(nanoseconds: nanoseconds)
-        try await database.perform { connection in
-            try connection.transaction {
-                var added = 0
-                for found in mismatches {
-                    added += try connection.run(
-                        """
-                        INSERT INTO mismatches (run_id, provider, category, identity, settlement_file_id,
-                            settlement_source_line, our_reference, provider_txn_id, ledger_transfer_id, currency,
-                            expected_minor, actual_minor, detail, state, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)
-                        ON CONFLICT (run_id, identity) DO NOTHING
-                        """,
-                        [
-                            .integer(id), .text(provider), .text(found.category.rawValue), .text(found.identity),
-                            found.settlementFileId.map(SQLValue.integer) ?? .null,
-                            found.settlementSourceLine.map { .integer(Int64($0)) } ?? .null,
-                            found.ourReference.map(SQLValue.text) ?? .null,
-                            found.providerTxnId.map(SQLValue.text) ?? .null,
-                            found.ledgerTransferId.map(SQLValue.text) ?? .null,
-                            found.currency.map(SQLValue.text) ?? .null,
-                            found.expectedMinor.map(SQLValue.integer) ?? .null,
-                            found.actualMinor.map(SQLValue.integer) ?? .null, .text(found.detail), .text(now),
-                            .text(now),
-                        ])
-                }
-                try connection.run(
-                    """
-                    UPDATE reconciliation_runs SET ended_at = ?, outcome = ?, lines_read = ?, matched_count = ?,
-                        mismatch_count = ?, error = ?
-                    WHERE id = ?
-                    """,
-                    [
-                        .text(now), .text(error == nil ? "succeeded" : "failed"), .integer(Int64(linesRead)),
-                        .integer(Int64(matchedCount)), .integer(Int64(added)), error.map(SQLValue.text) ?? .null,
-                        .integer(id),
-                    ])
-            }
-        }
-    }
-
-    /// Runs newest first, of one provider or of all.
-    public func runs(provider: String?, limit: Int = 50) async throws -> [ReconciliationRun] {
-        try await database.perform { connection in
-            let select = """
-                SELECT id, provider, window_start, window_end, input_sha256, job_run_id, started_at, ended_at, outcome,
-                    lines_read, matched_count, mismatch_count, error FROM reconciliation_runs
-                """
-            let rows =
-                if let provider {
-                    try connection.query(
-                        select + " WHERE provider = ? ORDER BY id DESC LIMIT ?",
-                        [.text(provider), .integer(Int64(limit))])
-                } else {
-                    try connection.query(select + " ORDER BY id DESC LIMIT ?", [.integer(Int64(limit))])
-                }
-            return rows.map { row in
-                ReconciliationRun(
-                    id: row[0].integer ?? 0, provider: row[1].text ?? "", windowStart: row[2].text ?? "",
-                    windowEnd: row[3].text ?? "", inputSHA256: row[4].text ?? "", jobRunId: row[5].integer,
-                    startedAt: row[6].text ?? "", endedAt: row[7].text, outcome: row[8].text ?? "",
-                    linesRead: Int(row[9].integer ?? 0), matchedCount: Int(row[10].integer ?? 0),
-                    mismatchCount: Int(row[11].integer ?? 0), error: row[12].text)
-            }
-        }
-    }
-
-    /// The mismatches of one run, or in one state, in the order found.
+    /// The mismatches one run found (whatever they are now), or those in one state, in the order
+    /// first found.
     public func list(runId: Int64? = nil, state: MismatchState? = nil, limit: Int = 1_000) async throws -> [Mismatch] {
         var conditions: [String] = []
         var values: [SQLValue] = []
         if let runId {
-            conditions.append("run_id = ?")
+            conditions.append("id IN (SELECT mismatch_id FROM reconciliation_findings WHERE run_id = ?)")
             values.append(.integer(runId))
         }
         if let state {
@@ -271,28 +213,19 @@ public struct Mismatches: Sendable {
         }
     }
 
+    /// The mismatch with this identity, if one was ever found.
+    public func mismatch(identity: String) async throws -> Mismatch? {
+        try await database.perform { connection in
+            try connection.query("SELECT \(Self.columns) FROM mismatches WHERE identity = ?", [.text(identity)]).first
+                .map(Self.mismatch)
+        }
+    }
+
     public func mismatch(id: Int64) async throws -> Mismatch? {
         try await database.perform { connection in
             try connection.query("SELECT \(Self.columns) FROM mismatches WHERE id = ?", [.integer(id)]).first
                 .map(Self.mismatch)
         }
-    }
-
-    /// Count and sum of the differences (actual − expected) per category, for one run.
-    public func totals(runId: Int64) async throws -> [MismatchCategory: (count: Int, differenceMinor: Int64)] {
-        let rows = try await database.perform { connection in
-            try connection.query(
-                """
-                SELECT category, COUNT(*), COALESCE(SUM(COALESCE(actual_minor, 0) - COALESCE(expected_minor, 0)), 0)
-                FROM mismatches WHERE run_id = ? GROUP BY category
-                """, [.integer(runId)])
-        }
-        var totals: [MismatchCategory: (count: Int, differenceMinor: Int64)] = [:]
-        for row in rows {
-            guard let category = row[0].text.flatMap(MismatchCategory.init(rawValue:)) else { continue }
-            totals[category] = (Int(row[1].integer ?? 0), row[2].integer ?? Int64(row[2].text ?? "") ?? 0)
-        }
-        return totals
     }
 
     /// Moves mismatch `id` from `expected` to `next`, with who did it and why, kept in its history.
@@ -336,34 +269,57 @@ public struct Mismatches: Sendable {
         try await database.perform { connection in
             try connection.query(
                 """
-                SELECT from_state, to_state, actor, note, at FROM mismatch_events
+                SELECT from_state, to_state, actor, note, at, run_id FROM mismatch_events
                 WHERE mismatch_id = ? ORDER BY id
                 """, [.integer(id)]
             ).map { row in
                 MismatchEvent(
                     from: MismatchState(rawValue: row[0].text ?? "") ?? .open,
                     to: MismatchState(rawValue: row[1].text ?? "") ?? .open, actor: row[2].text ?? "",
-                    note: row[3].text ?? "", at: row[4].text ?? "")
+                    note: row[3].text ?? "", at: row[4].text ?? "", runId: row[5].integer)
             }
         }
     }
 
     static let columns = """
-        id, run_id, provider, category, identity, settlement_file_id, settlement_source_line, our_reference,
-            provider_txn_id, ledger_transfer_id, currency, expected_minor, actual_minor, detail, state, created_at,
-            updated_at
+        id, run_id, last_run_id, provider, category, identity, kind, settlement_file_id, settlement_source_line,
+            our_reference, provider_txn_id, ledger_transfer_id, currency, expected_minor, actual_minor, fee_minor,
+            contracted_fee_minor, net_minor, fields, detail, state, resolution, created_at, updated_at
         """
 
     static func mismatch(_ row: [SQLValue]) -> Mismatch {
         Mismatch(
-            id: row[0].integer ?? 0, runId: row[1].integer ?? 0, provider: row[2].text ?? "",
+            id: row[0].integer ?? 0, runId: row[1].integer ?? 0, lastRunId: row[2].integer ?? 0,
+            provider: row[3].text ?? "",
             found: NewMismatch(
-                category: MismatchCategory(rawValue: row[3].text ?? "") ?? .amountMismatch,
-                identity: row[4].text ?? "", settlementFileId: row[5].integer,
-                settlementSourceLine: row[6].integer.map { Int($0) }, ourReference: row[7].text,
-                providerTxnId: row[8].text, ledgerTransferId: row[9].text, currency: row[10].text,
-                expectedMinor: row[11].integer, actualMinor: row[12].integer, detail: row[13].text ?? ""),
-            state: MismatchState(rawValue: row[14].text ?? "") ?? .open, createdAt: row[15].text ?? "",
-            updatedAt: row[16].text ?? "")
+                category: MismatchCategory(rawValue: row[4].text ?? "") ?? .amountMismatch,
+                identity: row[5].text ?? "", kind: row[6].text ?? "payment", settlementFileId: row[7].integer,
+                settlementSourceLine: row[8].integer.map { Int($0) }, ourReference: row[9].text,
+                providerTxnId: row[10].text, ledgerTransferId: row[11].text, currency: row[12].text,
+                ledgerMinor: row[13].integer, providerMinor: row[14].integer, feeMinor: row[15].integer,
+                contractedFeeMinor: row[16].integer, netMinor: row[17].integer,
+                fields: MismatchField.decode(row[18].text ?? "[]"), detail: row[19].text ?? ""),
+            state: MismatchState(rawValue: row[20].text ?? "") ?? .open, resolution: row[21].text,
+            createdAt: row[22].text ?? "", updatedAt: row[23].text ?? "")
+    }
+}
+
+extension MismatchField {
+    /// The fields as a JSON array of `{"name", "ledger", "provider"}` objects.
+    static func encode(_ fields: [MismatchField]) -> String {
+        let objects = fields.map { ["name": $0.name, "ledger": $0.ledger, "provider": $0.provider] }
+        // Safe: an array of objects of strings is always valid JSON.
+        let data = try! JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The fields of `encode`'s text; a text this store did not write reads as no fields.
+    static func decode(_ text: String) -> [MismatchField] {
+        guard let objects = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: String]] else {
+            return []
+        }
+        return objects.map {
+            MismatchField(name: $0["name"] ?? "", ledger: $0["ledger"] ?? "", provider: $0["provider"] ?? "")
+        }
     }
 }

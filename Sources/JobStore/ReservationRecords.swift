@@ -188,14 +188,17 @@ public struct ReservationRecords: Sendable {
     private static func fetch(
         _ connection: any DatabaseConnection, column: String, _ value: SQLValue
     ) throws -> ReservationRecord? {
-        let rows = try connection.query(
-            """
-            SELECT booking_id, hold_id, payment_reference, customer_id, service_id, provider, currency,
-                amount_minor, customer_phone, customer_email, payment_window_seconds, created_at
-            FROM reservations WHERE \(column) = ?
-            """, [value])
-        guard let row = rows.first else { return nil }
-        return ReservationRecord(
+        try connection.query("SELECT \(columns) FROM reservations WHERE \(column) = ?", [value]).first.map(record)
+    }
+
+    static let columns = """
+        booking_id, hold_id, payment_reference, customer_id, service_id, provider, currency, amount_minor,
+            customer_phone, customer_email, payment_window_seconds, created_at
+        """
+
+    /// The record of a row of `columns`.
+    static func record(_ row: [SQLValue]) -> ReservationRecord {
+        ReservationRecord(
             bookingId: row[0].text ?? "", holdId: UInt128(row[1].text ?? "") ?? 0,
             paymentReference: row[2].text ?? "", customerId: row[3].text ?? "", serviceId: row[4].text ?? "",
             provider: row[5].text ?? "", currency: row[6].text ?? "", amountMinor: row[7].integer ?? 0,

@@ -428,18 +428,26 @@ public struct SettlementLines: Sendable {
     public func lines(fileId: Int64) async throws -> [SettlementLine] {
         try await database.perform { connection in
             try connection.query(
-                "SELECT \(Self.columns.dropFirst().joined(separator: ", ")), duplicate_of_file_id, duplicate_of_line "
-                    + "FROM settlement_lines WHERE import_file_id = ? ORDER BY source_line", [.integer(fileId)]
-            ).map { row in
-                SettlementLine(
-                    provider: row[1].text ?? "", providerTxnId: row[2].text ?? "", ourReference: row[3].text ?? "",
-                    providerPaymentId: row[4].text, kind: row[5].text ?? "", statusRaw: row[6].text ?? "",
-                    status: row[7].text ?? "", transactedAt: row[8].text ?? "", settlementDate: row[9].text ?? "",
-                    grossMinor: row[10].integer ?? 0, feeMinor: row[11].integer ?? 0, netMinor: row[12].integer ?? 0,
-                    currency: row[13].text ?? "", payerMasked: row[14].text, originalProviderTxnId: row[15].text,
-                    sourceLine: Int(row[0].integer ?? 0), roundingNote: row[16].text, extra: row[17].text,
-                    duplicateOf: row[18].integer.map { SettlementLineKey(fileId: $0, line: Int(row[19].integer ?? 0)) })
-            }
+                "SELECT \(Self.lineSelect) FROM settlement_lines WHERE import_file_id = ? ORDER BY source_line",
+                [.integer(fileId)]
+            ).map { Self.line($0).line }
         }
+    }
+
+    /// The columns `line(_:)` reads, in its order.
+    static let lineSelect =
+        columns.joined(separator: ", ") + ", duplicate_of_file_id, duplicate_of_line"
+
+    /// The line of a row of `lineSelect`, and its key.
+    static func line(_ row: [SQLValue]) -> (key: SettlementLineKey, line: SettlementLine) {
+        let line = SettlementLine(
+            provider: row[2].text ?? "", providerTxnId: row[3].text ?? "", ourReference: row[4].text ?? "",
+            providerPaymentId: row[5].text, kind: row[6].text ?? "", statusRaw: row[7].text ?? "",
+            status: row[8].text ?? "", transactedAt: row[9].text ?? "", settlementDate: row[10].text ?? "",
+            grossMinor: row[11].integer ?? 0, feeMinor: row[12].integer ?? 0, netMinor: row[13].integer ?? 0,
+            currency: row[14].text ?? "", payerMasked: row[15].text, originalProviderTxnId: row[16].text,
+            sourceLine: Int(row[1].integer ?? 0), roundingNote: row[17].text, extra: row[18].text,
+            duplicateOf: row[19].integer.map { SettlementLineKey(fileId: $0, line: Int(row[20].integer ?? 0)) })
+        return (SettlementLineKey(fileId: row[0].integer ?? 0, line: line.sourceLine), line)
     }
 }

@@ -148,6 +148,7 @@ public enum KhataServer {
             TransfersController(ledger: served, bodies: bodies),
             RefundsController(ledger: served, bodies: bodies),
             HoldsController(ledger: served, bodies: bodies, now: configuration.clock),
+            PaymentsController(ledger: served, bodies: bodies, now: configuration.clock),
             ReservationsController(desk: desk, bodies: bodies),
             WebhooksController(
                 desk: desk, bodies: bodies, secrets: secrets, toleranceSeconds: configuration.webhookToleranceSeconds),

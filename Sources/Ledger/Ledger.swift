@@ -183,6 +183,32 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// The refunds of the posted transfer `originalId`, in commit order, as of the last durable
+    /// batch. The ledger keeps only each transfer's refunded total in memory, so the refunds are
+    /// found in the history of the account they debit (the original's credit account), from the
+    /// original onwards, until they add up to that total: a transfer never refunded costs one
+    /// lookup, and a refunded one a walk of that account's later transfers up to its last refund.
+    public func refunds(of originalId: UInt128) throws(LedgerError) -> [Transfer] {
+        guard let original = try transfer(id: originalId), original.refundedMinor > 0 else { return [] }
+        let accountId = original.fields.creditAccountId
+        var found: [Transfer] = []
+        var foundMinor: UInt64 = 0
+        var cursor = original.timestamp
+        while foundMinor < original.refundedMinor {
+            let page = try history(accountId: accountId, after: cursor, limit: 10_000)
+            guard let last = page.last else { break }
+            for transfer in page
+            where transfer.fields.flags.contains(.refund) && transfer.fields.pendingId == originalId {
+                found.append(transfer)
+                foundMinor += transfer.fields.amountMinor
+            }
+            cursor = last.timestamp
+        }
+        // A total read while its last refund is being published can run ahead of the records
+        // readers see; the walk then ends at the history's end with the refunds visible so far.
+        return found
+    }
+
     /// Damaged records found so far, by reads of the log and by `scrubSealedSegments`, oldest
     /// sequence first: what health checks and metrics report until the log is repaired.
     public var damage: [LogDamage] {

@@ -21,6 +21,18 @@ public protocol LedgerAccess: Sendable {
     /// The reservation a payment reference names, as it stands, or nil: what a provider's
     /// settlement line is matched with.
     func reservation(paymentReference: String) async throws(LedgerAccessError) -> ReservationSummary?
+    /// The ledger's side of the payments of these bookings (at most `maximumPaymentLookups`),
+    /// one answer each in order, nil for a booking without a hold; a pending hold whose window
+    /// has closed at `now` (nanoseconds since the Unix epoch) reads as expired.
+    func payments(bookingIds: [String], at now: UInt64) async throws(LedgerAccessError) -> [PaymentLedgerState?]
+    /// Creates the account with this key in `currency` (its id derived from the key) unless it
+    /// exists; answers it. An account with the key in another currency is refused.
+    func openAccount(key: String, currency: Currency) async throws(LedgerAccessError) -> Account
+}
+
+extension LedgerAccess {
+    /// The most bookings one `payments(bookingIds:at:)` call takes.
+    public var maximumPaymentLookups: Int { 1_000 }
 }
 
 /// A reservation as the jobs see it: enough to match a settlement line and to judge it.

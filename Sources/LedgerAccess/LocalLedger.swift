@@ -59,6 +59,40 @@ public struct LocalLedger: LedgerAccess {
         }
     }
 
+    public func payments(bookingIds: [String], at now: UInt64) async throws(LedgerAccessError)
+        -> [PaymentLedgerState?]
+    {
+        do {
+            return try bookingIds.map { bookingId throws(LedgerError) in
+                try PaymentLedgerState.read(bookingId: bookingId, in: ledger, now: now)
+            }
+        } catch {
+            throw LedgerAccessError(.refused, "\(error)")
+        }
+    }
+
+    public func openAccount(key: String, currency: Currency) async throws(LedgerAccessError) -> Account {
+        if let existing = ledger.account(key: key) { return try Self.check(existing, currency: currency) }
+        let id = NewAccount.derivedId(forKey: key)
+        let result = try await submit([.createAccount(NewAccount(id: id, key: key, currency: currency))])[0]
+        guard result.code == .ok || result.code == .exists, let account = ledger.account(id: id) else {
+            throw LedgerAccessError(
+                .refused, "the account \(key) cannot be opened in \(currency.code): \(result.code)",
+                problemType: "/problems/account-exists")
+        }
+        return try Self.check(account, currency: currency)
+    }
+
+    /// `account`, when it is in `currency`.
+    static func check(_ account: Account, currency: Currency) throws(LedgerAccessError) -> Account {
+        guard account.currency == currency else {
+            throw LedgerAccessError(
+                .refused, "the account \(account.key) is in \(account.currency.code), not \(currency.code)",
+                problemType: "/problems/currency-mismatch")
+        }
+        return account
+    }
+
     private func submit(_ events: [Event]) async throws(LedgerAccessError) -> [EventResult] {
         do {
             return try await ledger.submit(events)

@@ -135,6 +135,46 @@ public final class RemoteLedger: LedgerAccess, Sendable {
             providerTransactionId: object["providerTransactionId"] as? String)
     }
 
+    public func payments(bookingIds: [String], at now: UInt64) async throws(LedgerAccessError)
+        -> [PaymentLedgerState?]
+    {
+        let body = try await call(
+            .POST, "/v1/payments/states", json: ["bookingIds": bookingIds, "atNanoseconds": String(now)])
+        guard let items = (body as? [String: Any])?["payments"] as? [Any], items.count == bookingIds.count else {
+            throw LedgerAccessError(.invalidAnswer, "the payments answer does not hold \(bookingIds.count) payments")
+        }
+        return try zip(bookingIds, items).map { bookingId, item throws(LedgerAccessError) in
+            if item is NSNull { return nil }
+            guard let object = item as? [String: Any], object["bookingId"] as? String == bookingId,
+                let state = PaymentLedgerState.State(rawValue: object["state"] as? String ?? ""),
+                let holdId = (object["holdId"] as? String).flatMap(TextRules.id),
+                let amountMinor = (object["amountMinor"] as? String).flatMap({ UInt64($0) }),
+                let refundItems = object["refunds"] as? [[String: Any]]
+            else { throw LedgerAccessError(.invalidAnswer, "the payment of booking \(bookingId) is malformed") }
+            let refunds = try refundItems.map { refund throws(LedgerAccessError) in
+                guard let id = (refund["id"] as? String).flatMap(TextRules.id),
+                    let amount = (refund["amountMinor"] as? String).flatMap({ UInt64($0) }),
+                    let at = (refund["atNanoseconds"] as? String).flatMap({ UInt64($0) })
+                else { throw LedgerAccessError(.invalidAnswer, "a refund of booking \(bookingId) is malformed") }
+                return PaymentRefund(id: id, amountMinor: amount, atNanoseconds: at)
+            }
+            return PaymentLedgerState(
+                bookingId: bookingId, holdId: holdId, state: state, amountMinor: amountMinor,
+                captureId: (object["captureId"] as? String).flatMap(TextRules.id),
+                capturedAtNanoseconds: (object["capturedAtNanoseconds"] as? String).flatMap { UInt64($0) },
+                refunds: refunds)
+        }
+    }
+
+    public func openAccount(key: String, currency: Currency) async throws(LedgerAccessError) -> Account {
+        if let existing = try await account(key: key) { return try LocalLedger.check(existing, currency: currency) }
+        _ = try await call(.POST, "/v1/accounts", json: ["key": key, "currency": currency.code])
+        guard let account = try await account(key: key) else {
+            throw LedgerAccessError(.invalidAnswer, "the account \(key) was created but cannot be read")
+        }
+        return try LocalLedger.check(account, currency: currency)
+    }
+
     // MARK: HTTP
 
     /// One request; the parsed JSON answer, or nil for a 404 when `allowNotFound`.

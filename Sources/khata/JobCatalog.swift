@@ -3,13 +3,16 @@ import Foundation
 import JobStore
 import Ledger
 import LedgerAccess
+import Reconciliation
 import Scheduler
 import SettlementImport
 
 /// The batch jobs `khata` knows, with their default schedules.
 enum JobCatalog {
     /// Job name → cron schedule (in the scheduler's time zone).
-    static let defaultSchedules = ["expire-reservations": "* * * * *", "import-settlements": "0 1 * * *"]
+    static let defaultSchedules = [
+        "expire-reservations": "* * * * *", "import-settlements": "0 1 * * *", "reconcile-settlements": "0 2 * * *",
+    ]
 
     /// The settings key of a job: its name in camel case (`expireReservations`).
     static func configurationKey(_ name: String) -> String {
@@ -51,6 +54,17 @@ enum JobCatalog {
                         read: outcome.imported + outcome.alreadyImported + outcome.refused,
                         written: outcome.imported, failed: outcome.refused)
                     return (counts, context.shouldStop())
+                }
+            case "reconcile-settlements":
+                return ScheduledJob(name: name, schedule: schedule) { context in
+                    guard let ledger else { throw CommandFailure("the job \(name) needs the ledger") }
+                    let job = ReconciliationJob(database: database, ledger: ledger, settings: settings.reconciliation)
+                    let nightly = NightlyReconciliation(job: job)
+                    let outcome = try await nightly.run(now: context.now, shouldStop: context.shouldStop)
+                    return (
+                        JobCounts(read: outcome.linesRead, written: outcome.runs, failed: outcome.mismatches),
+                        context.shouldStop()
+                    )
                 }
             default: preconditionFailure("no job named \(name)")
             }

@@ -2,6 +2,7 @@ import Configuration
 import JobStore
 import Ledger
 import LedgerStorage
+import Reconciliation
 import Scheduler
 import SystemPackage
 
@@ -36,6 +37,8 @@ struct Settings {
     /// How long a dropped file must stay unchanged before the job takes it
     /// (`settlements.intakeSettleSeconds`).
     var intakeSettleSeconds = 60
+    /// Reconciliation's late window, clearing accounts and fee schedules (`reconciliation.*`).
+    var reconciliation = ReconciliationSettings()
 
     /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
     func openJobDatabase() async throws -> JobDatabase {
@@ -127,6 +130,7 @@ struct Settings {
         guard settings.intakeSettleSeconds >= 0 else {
             throw SettingsError("setting settlements.intakeSettleSeconds must not be negative")
         }
+        settings.reconciliation = try ReconciliationConfiguration.read(reader.scoped(to: "reconciliation"))
         let scrub = reader.scoped(to: "scrub")
         let interval = try integer(
             scrub, "intervalSeconds", default: Int(settings.scrub.intervalSeconds), scope: "scrub")

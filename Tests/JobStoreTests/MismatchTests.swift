@@ -10,47 +10,173 @@ struct MismatchTests {
 
     static let found: [NewMismatch] = [
         NewMismatch(
-            category: .amountMismatch, identity: "amount_mismatch:bkash:TRX1", settlementFileId: 3,
-            settlementSourceLine: 11,
+            category: .amountMismatch, identity: "bkash:txn:TRX1", settlementFileId: 3, settlementSourceLine: 11,
             ourReference: "KH0000000000000001", providerTxnId: "TRX1", ledgerTransferId: "42", currency: "BDT",
-            expectedMinor: 150_000, actualMinor: 149_900, detail: "settled 1,499.00 for a 1,500.00 hold"),
+            ledgerMinor: 150_000, providerMinor: 149_900, feeMinor: 2_775, contractedFeeMinor: 2_775,
+            netMinor: 147_125, fields: [MismatchField(name: "amount", ledger: "1500.00", provider: "1499.00")],
+            detail: "amount: ledger 1500.00, provider 1499.00"),
         NewMismatch(
-            category: .missingInLedger, identity: "missing_in_ledger:bkash:TRX2", providerTxnId: "TRX2",
-            currency: "BDT", actualMinor: 50_000, detail: "no hold has reference KH…2"),
+            category: .missingInLedger, identity: "bkash:txn:TRX2", providerTxnId: "TRX2", currency: "BDT",
+            providerMinor: 50_000, detail: "no reservation has the payment reference KH…2"),
         NewMismatch(
-            category: .amountMismatch, identity: "amount_mismatch:bkash:TRX3", currency: "BDT", expectedMinor: 100,
-            actualMinor: 300, detail: "more than held"),
+            category: .adjustment, identity: "bkash:txn:TRX3", kind: "chargeback", currency: "BDT",
+            providerMinor: 300, fields: [MismatchField(name: "note", ledger: "\"quoted\"\n", provider: "ৎ")],
+            detail: "chargeback of 3.00 BDT for review"),
     ]
 
+    static let totals = [
+        ReconciliationTotal(category: "amount_mismatch", currency: "BDT", count: 1, amountMinor: 149_900),
+        ReconciliationTotal(category: "matched", currency: "BDT", count: 117, amountMinor: 9_000_000),
+        ReconciliationTotal(category: "missing_in_ledger", currency: "USD", count: 1, amountMinor: 50_000),
+    ]
+
+    static func findings(
+        _ mismatches: [NewMismatch], settled: [(identity: String, note: String)] = [],
+        totals: [ReconciliationTotal] = []
+    ) -> ReconciliationFindings {
+        ReconciliationFindings(
+            mismatches: mismatches, settled: settled, totals: totals, linesRead: 120, matchedCount: 117,
+            carriedCount: 4, clearedCount: 234)
+    }
+
+    static func start(_ store: Mismatches, at time: UInt64) async throws -> Int64 {
+        try await store.startRun(
+            provider: "bkash", settlementDate: "2026-11-28", windowStart: "2026-11-25", windowEnd: "2026-11-28",
+            inputSHA256: String(repeating: "ab", count: 32), inputFiles: [3, 4], runBy: "cli", jobRunId: nil,
+            at: time)
+    }
+
     @Test(
-        "a run is recorded with its mismatches at once; a repeated identity is kept once; totals by category",
+        "a run keeps its findings at once: totals by category and currency, every field of a mismatch",
         arguments: Backend.available)
     func runs(_ backend: Backend) async throws {
         let scratch = try backend.scratch()
         defer { scratch.remove() }
         let store = Mismatches(database: try scratch.open())
-        let run = try await store.startRun(
-            provider: "bkash", windowStart: "2026-11-27T18:00:00.000Z", windowEnd: "2026-11-28T18:00:00.000Z",
-            inputSHA256: String(repeating: "ab", count: 32), jobRunId: nil, at: Self.start)
+        let run = try await Self.start(store, at: Self.start)
         #expect(try await store.runs(provider: "bkash").first?.outcome == "running")
         #expect(try await store.list(runId: run).isEmpty)
 
-        try await store.finishRun(
-            id: run, provider: "bkash", mismatches: Self.found + [Self.found[0]], linesRead: 120, matchedCount: 117,
-            error: nil, at: Self.start + 1_000_000_000)
-        let recorded = try #require(try await store.runs(provider: "bkash").first)
-        #expect(recorded.outcome == "succeeded" && recorded.linesRead == 120 && recorded.matchedCount == 117)
-        #expect(
-            recorded.mismatchCount == 3 && recorded.endedAt == UTCTime.text(nanoseconds: Self.start + 1_000_000_000))
+        let recorded = try await store.finishRun(
+            id: run, provider: "bkash", findings: Self.findings(Self.found + [Self.found[0]], totals: Self.totals),
+            at: Self.start + 1_000_000_000)
+        #expect(recorded.added == 3 && recorded.resolved.isEmpty && recorded.mismatchIds.count == 3)
+        let kept = try #require(try await store.run(id: run))
+        #expect(kept.outcome == "succeeded" && kept.linesRead == 120 && kept.matchedCount == 117)
+        #expect(kept.mismatchCount == 4 && kept.carriedCount == 4 && kept.clearedCount == 234)
+        #expect(kept.settlementDate == "2026-11-28" && kept.inputFiles == [3, 4] && kept.runBy == "cli")
+        #expect(kept.endedAt == UTCTime.text(nanoseconds: Self.start + 1_000_000_000))
         #expect(try await store.runs(provider: "nagad").isEmpty)
 
         let listed = try await store.list(runId: run)
         #expect(listed.map(\.found) == Self.found)
         #expect(listed.allSatisfy { $0.state == .open && $0.provider == "bkash" && $0.runId == run })
-        let totals = try await store.totals(runId: run)
-        #expect(totals[.amountMismatch]?.count == 2 && totals[.amountMismatch]?.differenceMinor == 100)
-        #expect(totals[.missingInLedger]?.count == 1 && totals[.missingInLedger]?.differenceMinor == 50_000)
-        #expect(totals[.feeMismatch] == nil)
+        #expect(try await store.totals(runId: run) == Self.totals)
+    }
+
+    @Test(
+        "one mismatch per identity across runs: updated, resolved by the run that settles it, reopened",
+        arguments: Backend.available)
+    func acrossRuns(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let store = Mismatches(database: try scratch.open())
+        let first = try await Self.start(store, at: Self.start)
+        let ids = try await store.finishRun(
+            id: first, provider: "bkash", findings: Self.findings(Self.found), at: Self.start
+        ).mismatchIds
+        // TRX3 is resolved by a person.
+        let trx3 = try #require(ids["bkash:txn:TRX3"])
+        try await store.move(id: trx3, from: .open, to: .resolved, actor: "rina", note: "disputed", at: Self.start)
+
+        // The second run finds TRX1 with the fee wrong instead, TRX3 again, and TRX2 settled.
+        var changed = Self.found[0]
+        changed.category = .feeMismatch
+        changed.fields = [MismatchField(name: "fee", ledger: "27.75", provider: "28.00")]
+        let second = try await Self.start(store, at: Self.start + 1)
+        let recorded = try await store.finishRun(
+            id: second, provider: "bkash",
+            findings: Self.findings([changed, Self.found[2]], settled: [("bkash:txn:TRX2", "matched by run 2")]),
+            at: Self.start + 2)
+        #expect(
+            recorded.added == 0
+                && recorded.mismatchIds == [
+                    "bkash:txn:TRX1": ids["bkash:txn:TRX1"]!,
+                    "bkash:txn:TRX3": trx3,
+                ])
+        let trx2 = try #require(ids["bkash:txn:TRX2"])
+        #expect(recorded.resolved == [trx2] && recorded.reopened.isEmpty)
+        let trx1 = try #require(try await store.mismatch(identity: "bkash:txn:TRX1"))
+        #expect(trx1.found == changed && trx1.runId == first && trx1.lastRunId == second && trx1.state == .open)
+        #expect(try await store.mismatch(id: trx3)?.state == .resolved)
+        let settled = try #require(try await store.mismatch(id: trx2))
+        #expect(settled.state == .resolved && settled.resolution == "automatic")
+        #expect(
+            try await store.history(id: trx2) == [
+                MismatchEvent(
+                    from: .open, to: .resolved, actor: Mismatches.automaticActor, note: "matched by run 2",
+                    at: UTCTime.text(nanoseconds: Self.start + 2), runId: second)
+            ])
+        #expect(try await store.list(runId: second).map(\.id) == [ids["bkash:txn:TRX1"]!, trx3])
+        #expect(try await store.run(id: second)?.resolvedCount == 1)
+
+        // The third finds TRX2 unsettled again: open once more, with why.
+        let third = try await Self.start(store, at: Self.start + 3)
+        let again = try await store.finishRun(
+            id: third, provider: "bkash", findings: Self.findings([Self.found[1]]), at: Self.start + 4)
+        #expect(again.reopened == [trx2])
+        let reopened = try #require(try await store.mismatch(id: trx2))
+        #expect(reopened.state == .open && reopened.resolution == nil)
+        #expect(try await store.history(id: trx2).last?.note == "found again by run \(third): missing_in_ledger")
+    }
+
+    @Test(
+        "upgrading a version 6 store keeps its runs, mismatches and history, and new rows get new ids",
+        arguments: Backend.available)
+    func upgradeFromVersion6(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let old = try scratch.connection()
+        try Migrations.apply(to: old, upTo: 6)
+        // Rows get their ids as version 6 gave them: 1, 2, … in order.
+        for _ in 1...2 {
+            try old.run(
+                """
+                INSERT INTO reconciliation_runs (provider, window_start, window_end, input_sha256, started_at, outcome)
+                VALUES ('bkash', 'a', 'b', 'ab', 'x', 'succeeded')
+                """)
+        }
+        for (run, identity) in [
+            (1, "amount_mismatch:bkash:TRX1"), (2, "amount_mismatch:bkash:TRX1"),
+            (2, "fee_mismatch:bkash:TRX9"),
+        ] as [(Int64, String)] {
+            try old.run(
+                """
+                INSERT INTO mismatches (run_id, provider, category, identity, currency, expected_minor,
+                    actual_minor, detail, state, created_at, updated_at)
+                VALUES (?, 'bkash', 'amount_mismatch', ?, 'BDT', 100, 99, 'off by one', 'open', 't', 't')
+                """, [.integer(run), .text(identity)])
+        }
+        try old.run(
+            """
+            INSERT INTO mismatch_events (mismatch_id, from_state, to_state, actor, note, at)
+            VALUES (2, 'open', 'acknowledged', 'rina', 'asked bKash', 't')
+            """)
+        let store = Mismatches(database: try scratch.open())
+        #expect(try await store.mismatch(identity: "amount_mismatch:bkash:TRX1")?.id == 2)
+        #expect(try await store.mismatch(identity: "amount_mismatch:bkash:TRX1#1")?.id == 1)
+        let kept = try #require(try await store.mismatch(id: 3))
+        #expect(kept.found.ledgerMinor == 100 && kept.found.providerMinor == 99 && kept.lastRunId == 2)
+        #expect(try await store.history(id: 2).map(\.note) == ["asked bKash"])
+        #expect(try await store.list(runId: 2).map(\.id) == [2, 3])
+        try await store.move(id: 2, from: .open, to: .resolved, actor: "rina", note: "refunded", at: Self.start)
+        let run = try await Self.start(store, at: Self.start)
+        #expect(run == 3)
+        let ids = try await store.finishRun(
+            id: run, provider: "bkash", findings: Self.findings([Self.found[1]]), at: Self.start
+        ).mismatchIds
+        #expect(ids["bkash:txn:TRX2"] == 4)
+        #expect(try await store.history(id: 2).count == 2)
     }
 
     @Test("review: allowed moves are kept in the history; refused moves change nothing", arguments: Backend.available)
@@ -58,11 +184,8 @@ struct MismatchTests {
         let scratch = try backend.scratch()
         defer { scratch.remove() }
         let store = Mismatches(database: try scratch.open())
-        let run = try await store.startRun(
-            provider: "nagad", windowStart: "a", windowEnd: "b", inputSHA256: "00", jobRunId: 7, at: Self.start)
-        try await store.finishRun(
-            id: run, provider: "nagad", mismatches: Self.found, linesRead: 3, matchedCount: 0, error: nil,
-            at: Self.start)
+        let run = try await Self.start(store, at: Self.start)
+        _ = try await store.finishRun(id: run, provider: "bkash", findings: Self.findings(Self.found), at: Self.start)
         let id = try #require(try await store.list(runId: run).first?.id)
         let t = Self.start + 60_000_000_000
 

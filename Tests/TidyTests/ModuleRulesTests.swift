@@ -18,7 +18,9 @@ struct ModuleRulesTests {
         "LedgerAccess": ["Bookings", "JSONInput", "JobStore", "Ledger", "LedgerCore"],
         "Expiry": ["LedgerAccess", "LedgerCore"],
         "SettlementImport": ["CCSV", "JSONInput", "JobStore", "KhataCrypto", "LedgerCore", "Scheduler"],
-        "Reconciliation": ["JSONInput", "JobStore", "LedgerCore", "Scheduler"],
+        "Reconciliation": [
+            "Bookings", "JSONInput", "JobStore", "KhataCrypto", "LedgerAccess", "LedgerCore", "Scheduler",
+        ],
         "StorageBench": ["LedgerStorage"],
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],

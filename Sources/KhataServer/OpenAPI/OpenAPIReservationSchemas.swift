@@ -7,6 +7,54 @@ enum OpenAPIReservationSchemas {
     static var all: [(String, JSONValue)] {
         [
             (
+                "PaymentStatesRequest",
+                S.object(
+                    "Bookings whose payments to read from the ledger", required: ["bookingIds"],
+                    [
+                        (
+                            "bookingIds",
+                            S.array(S.text("A booking's id", maximumBytes: 64), "At most 1000")
+                                .adding([("maxItems", 1_000)])
+                        ),
+                        (
+                            "atNanoseconds",
+                            [
+                                "type": "string", "pattern": "^[0-9]{1,20}$",
+                                "description": .string(
+                                    "A pending hold whose window closed by then reads as expired; default now"),
+                            ]
+                        ),
+                    ])
+            ),
+            (
+                "PaymentStates",
+                S.object(
+                    "One answer per booking asked for, in order", required: ["payments"],
+                    [("payments", S.array(["oneOf": [S.ref("PaymentState"), ["type": "null"]]], "null: no hold"))])
+            ),
+            (
+                "PaymentState",
+                S.object(
+                    "The ledger's side of a reservation's payment",
+                    required: ["bookingId", "holdId", "state", "amountMinor", "refunds"],
+                    [
+                        ("bookingId", S.string("The booking")), ("holdId", S.id),
+                        ("state", S.choice("The hold's state", ["pending", "captured", "cancelled", "expired"])),
+                        ("amountMinor", minorText("The amount held")), ("captureId", S.id),
+                        ("capturedAtNanoseconds", minorText("When the ledger committed the capture")),
+                        ("refunds", S.array(S.ref("PaymentRefund"), "The capture's refunds in commit order")),
+                    ])
+            ),
+            (
+                "PaymentRefund",
+                S.object(
+                    "A refund of a reservation's capture", required: ["id", "amountMinor", "atNanoseconds"],
+                    [
+                        ("id", S.id), ("amountMinor", minorText("The amount refunded")),
+                        ("atNanoseconds", minorText("When the ledger committed it")),
+                    ])
+            ),
+            (
                 "ReservationRequest",
                 S.object(
                     "A booking's reservation: a hold from the provider's clearing account to merchant:<serviceId>. "
@@ -126,5 +174,10 @@ enum OpenAPIReservationSchemas {
                     ])
             ),
         ]
+    }
+
+    /// A whole number in digits, as a string (minor units, nanoseconds).
+    static func minorText(_ description: String) -> JSONValue {
+        ["type": "string", "pattern": "^[0-9]{1,20}$", "description": .string(description + ", in digits")]
     }
 }
