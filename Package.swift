@@ -193,7 +193,7 @@ let package = Package(
             name: "KhataServerTests",
             dependencies: [
                 "TestSupport", "KhataServer", "JSONInput", "JobStore", "Scheduler", "Ledger", "LedgerCore",
-                "LedgerStorage", "KhataCrypto", "LedgerAccess", "Bookings",
+                "LedgerStorage", "KhataCrypto", "LedgerAccess", "Bookings", "Reconciliation", "SettlementImport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -120,12 +120,17 @@ public struct ReconciliationJob: Sendable {
     /// The ledger's payments of every reservation the input names, by payment reference.
     private func payments(of input: ReconciliationInput, at now: UInt64) async throws -> [String: LedgerPayment] {
         let records = input.reservations.values.sorted { $0.paymentReference < $1.paymentReference }
+        // Refunds are listed only for the payments a refund line names: finding them walks history.
+        var refunded: Set<String> = []
+        for (_, line) in input.lines where line.kind == "refund" {
+            if let record = input.reservations[line.ourReference] { refunded.insert(record.bookingId) }
+        }
         var payments: [String: LedgerPayment] = [:]
         payments.reserveCapacity(records.count)
         var start = 0
         while start < records.count {
             let chunk = records[start..<min(start + ledger.maximumPaymentLookups, records.count)]
-            let states = try await ledger.payments(bookingIds: chunk.map(\.bookingId), at: now)
+            let states = try await ledger.payments(bookingIds: chunk.map(\.bookingId), refundsFor: refunded, at: now)
             for (record, state) in zip(chunk, states) {
                 guard let state else { continue }
                 payments[record.paymentReference] = LedgerPayment(
@@ -191,8 +196,10 @@ public struct ReconciliationJob: Sendable {
             }
             batch.removeAll(keepingCapacity: true)
         }
+        // A thousand legs make a request body of about 200 KB, well within the API's 1 MiB limit.
+        let batchLimit = min(ledger.maximumBatchEvents, 1_000)
         for chain in chains {
-            if batch.count + chain.count > ledger.maximumBatchEvents { try await flush() }
+            if batch.count + chain.count > batchLimit { try await flush() }
             batch += chain
         }
         try await flush()
@@ -219,8 +226,7 @@ public struct ReconciliationJob: Sendable {
             totals[totalKey]?.amountMinor += item.amountMinor
             let line = item.line.flatMap { lines[$0] }
             if let line, line.kind == "payment", line.status == "settled", line.duplicateOf == nil,
-                item.category != .statusMismatch && item.category != .currencyMismatch
-                    && item.category != .missingInLedger,
+                item.category != .missingInLedger,
                 let reference = item.paymentReference
             {
                 settled.append(

@@ -199,9 +199,9 @@ public struct ReconciliationMatcher: Sendable {
                 continue
             }
             item = paymentLine(item, line: line, payment: payment, date: date)
-            if line.status == "settled" && item.category != .statusMismatch && item.category != .currencyMismatch {
-                settledToday.insert(line.ourReference)
-            }
+            // A settled line accounts for its payment whatever it disagrees on: the disagreement is
+            // the line's to report, and the payment is not missing as well.
+            if line.status == "settled" { settledToday.insert(line.ourReference) }
             items.append(item)
         }
         var carried = 0
@@ -229,7 +229,7 @@ public struct ReconciliationMatcher: Sendable {
     }
 
     /// `minor` in major units with the currency's decimals (`1500.00`), as people read amounts.
-    static func major(_ minor: Int64, _ code: String) -> String {
+    public static func major(_ minor: Int64, _ code: String) -> String {
         // Safe fallback: lines and payments carry currencies the import and the ledger checked.
         let currency = Currency(code: code) ?? .bdt
         return (minor < 0 ? "-" : "") + Amount(minorUnits: minor.magnitude).formatted(currency, grouping: false)

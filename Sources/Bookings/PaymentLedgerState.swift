@@ -36,33 +36,45 @@ public struct PaymentLedgerState: Sendable, Equatable {
         self.refunds = refunds
     }
 
-    /// The payment of booking `bookingId` as of the ledger's last durable batch, or nil when the
-    /// ledger has no hold for it. `now` (nanoseconds) decides whether a pending hold's window
-    /// has closed.
-    public static func read(bookingId: String, in ledger: Ledger, now: UInt64) throws(LedgerError)
-        -> PaymentLedgerState?
-    {
-        let ids = BookingIds(bookingId: bookingId)
-        guard let hold = try ledger.transfer(id: ids.holdId) else { return nil }
-        let state: State =
-            switch ReservationState(hold: hold, now: now) {
-            case .paymentPending: .pending
-            case .bookingConfirmed: .captured
-            case .cancelled: .cancelled
-            case .expired: .expired
+    /// The payments of the bookings `bookingIds` as of the ledger's last durable batch, one
+    /// each in order, nil for a booking the ledger has no hold for. Refunds are listed for the
+    /// bookings in `refundsFor` only (finding them walks history). `now` (nanoseconds) decides
+    /// whether a pending hold's window has closed.
+    public static func read(
+        bookingIds: [String], refundsFor: Set<String> = [], in ledger: Ledger, now: UInt64
+    ) throws(LedgerError) -> [PaymentLedgerState?] {
+        var states: [PaymentLedgerState?] = []
+        states.reserveCapacity(bookingIds.count)
+        var refunded: [UInt128] = []
+        for bookingId in bookingIds {
+            let ids = BookingIds(bookingId: bookingId)
+            guard let hold = try ledger.transfer(id: ids.holdId) else {
+                states.append(nil)
+                continue
             }
-        var capture: Transfer?
-        var refunds: [PaymentRefund] = []
-        if state == .captured {
-            capture = try ledger.transfer(id: ids.confirmId)
-            refunds = try ledger.refunds(of: ids.confirmId).map { refund in
-                PaymentRefund(
-                    id: refund.fields.id, amountMinor: refund.fields.amountMinor, atNanoseconds: refund.timestamp)
+            let state: State =
+                switch ReservationState(hold: hold, now: now) {
+                case .paymentPending: .pending
+                case .bookingConfirmed: .captured
+                case .cancelled: .cancelled
+                case .expired: .expired
+                }
+            let capture = state == .captured ? try ledger.transfer(id: ids.confirmId) : nil
+            if let capture, capture.refundedMinor > 0, refundsFor.contains(bookingId) { refunded.append(ids.confirmId) }
+            states.append(
+                PaymentLedgerState(
+                    bookingId: bookingId, holdId: ids.holdId, state: state, amountMinor: hold.fields.amountMinor,
+                    captureId: capture?.fields.id, capturedAtNanoseconds: capture?.timestamp, refunds: []))
+        }
+        guard !refunded.isEmpty else { return states }
+        let refunds = try ledger.refunds(of: refunded)
+        for index in states.indices {
+            guard let captureId = states[index]?.captureId, let list = refunds[captureId] else { continue }
+            states[index]?.refunds = list.map {
+                PaymentRefund(id: $0.fields.id, amountMinor: $0.fields.amountMinor, atNanoseconds: $0.timestamp)
             }
         }
-        return PaymentLedgerState(
-            bookingId: bookingId, holdId: ids.holdId, state: state, amountMinor: hold.fields.amountMinor,
-            captureId: capture?.fields.id, capturedAtNanoseconds: capture?.timestamp, refunds: refunds)
+        return states
     }
 }
 

@@ -183,26 +183,38 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// The refunds of the posted transfer `originalId`, in commit order, as of the last durable
-    /// batch. The ledger keeps only each transfer's refunded total in memory, so the refunds are
-    /// found in the history of the account they debit (the original's credit account), from the
-    /// original onwards, until they add up to that total: a transfer never refunded costs one
-    /// lookup, and a refunded one a walk of that account's later transfers up to its last refund.
-    public func refunds(of originalId: UInt128) throws(LedgerError) -> [Transfer] {
-        guard let original = try transfer(id: originalId), original.refundedMinor > 0 else { return [] }
-        let accountId = original.fields.creditAccountId
-        var found: [Transfer] = []
-        var foundMinor: UInt64 = 0
-        var cursor = original.timestamp
-        while foundMinor < original.refundedMinor {
-            let page = try history(accountId: accountId, after: cursor, limit: 10_000)
-            guard let last = page.last else { break }
-            for transfer in page
-            where transfer.fields.flags.contains(.refund) && transfer.fields.pendingId == originalId {
-                found.append(transfer)
-                foundMinor += transfer.fields.amountMinor
+    /// The refunds of each of the posted transfers `originals`, in commit order, as of the last
+    /// durable batch. The ledger keeps only each transfer's refunded total in memory, so refunds
+    /// are found in the history of the account they debit (the original's credit account): each
+    /// such account is walked once, from the earliest original of it onwards, until every
+    /// original's refunds add up to its total. A transfer never refunded costs one lookup; the
+    /// others cost a walk of their accounts' later transfers, shared by all of them.
+    public func refunds(of originals: [UInt128]) throws(LedgerError) -> [UInt128: [Transfer]] {
+        var found: [UInt128: [Transfer]] = [:]
+        // Per account: the originals still short of their total, and where the walk starts.
+        var owing: [UInt128: [UInt128: UInt64]] = [:]
+        var start: [UInt128: UInt64] = [:]
+        for id in Set(originals) {
+            guard let original = try transfer(id: id), original.refundedMinor > 0 else { continue }
+            let account = original.fields.creditAccountId
+            owing[account, default: [:]][id] = original.refundedMinor
+            start[account] = min(start[account] ?? .max, original.timestamp)
+            found[id] = []
+        }
+        for (account, first) in start {
+            var cursor = first
+            while owing[account]?.isEmpty == false {
+                let page = try history(accountId: account, after: cursor, limit: 10_000)
+                guard let last = page.last else { break }
+                for transfer in page where transfer.fields.flags.contains(.refund) {
+                    let original = transfer.fields.pendingId
+                    guard let left = owing[account]?[original] else { continue }
+                    found[original, default: []].append(transfer)
+                    let remaining = left - min(left, transfer.fields.amountMinor)
+                    owing[account]?[original] = remaining == 0 ? nil : remaining
+                }
+                cursor = last.timestamp
             }
-            cursor = last.timestamp
         }
         // A total read while its last refund is being published can run ahead of the records
         // readers see; the walk then ends at the history's end with the refunds visible so far.

@@ -22,9 +22,11 @@ public protocol LedgerAccess: Sendable {
     /// settlement line is matched with.
     func reservation(paymentReference: String) async throws(LedgerAccessError) -> ReservationSummary?
     /// The ledger's side of the payments of these bookings (at most `maximumPaymentLookups`),
-    /// one answer each in order, nil for a booking without a hold; a pending hold whose window
-    /// has closed at `now` (nanoseconds since the Unix epoch) reads as expired.
-    func payments(bookingIds: [String], at now: UInt64) async throws(LedgerAccessError) -> [PaymentLedgerState?]
+    /// one answer each in order, nil for a booking without a hold; refunds are listed for the
+    /// bookings of `refundsFor` only. A pending hold whose window has closed at `now`
+    /// (nanoseconds since the Unix epoch) reads as expired.
+    func payments(bookingIds: [String], refundsFor: Set<String>, at now: UInt64) async throws(LedgerAccessError)
+        -> [PaymentLedgerState?]
     /// Creates the account with this key in `currency` (its id derived from the key) unless it
     /// exists; answers it. An account with the key in another currency is refused.
     func openAccount(key: String, currency: Currency) async throws(LedgerAccessError) -> Account

@@ -59,13 +59,11 @@ public struct LocalLedger: LedgerAccess {
         }
     }
 
-    public func payments(bookingIds: [String], at now: UInt64) async throws(LedgerAccessError)
-        -> [PaymentLedgerState?]
+    public func payments(bookingIds: [String], refundsFor: Set<String>, at now: UInt64)
+        async throws(LedgerAccessError) -> [PaymentLedgerState?]
     {
         do {
-            return try bookingIds.map { bookingId throws(LedgerError) in
-                try PaymentLedgerState.read(bookingId: bookingId, in: ledger, now: now)
-            }
+            return try PaymentLedgerState.read(bookingIds: bookingIds, refundsFor: refundsFor, in: ledger, now: now)
         } catch {
             throw LedgerAccessError(.refused, "\(error)")
         }

@@ -135,11 +135,15 @@ public final class RemoteLedger: LedgerAccess, Sendable {
             providerTransactionId: object["providerTransactionId"] as? String)
     }
 
-    public func payments(bookingIds: [String], at now: UInt64) async throws(LedgerAccessError)
-        -> [PaymentLedgerState?]
+    public func payments(bookingIds: [String], refundsFor: Set<String>, at now: UInt64)
+        async throws(LedgerAccessError) -> [PaymentLedgerState?]
     {
         let body = try await call(
-            .POST, "/v1/payments/states", json: ["bookingIds": bookingIds, "atNanoseconds": String(now)])
+            .POST, "/v1/payments/states",
+            json: [
+                "bookingIds": bookingIds, "refundsFor": bookingIds.filter(refundsFor.contains),
+                "atNanoseconds": String(now),
+            ])
         guard let items = (body as? [String: Any])?["payments"] as? [Any], items.count == bookingIds.count else {
             throw LedgerAccessError(.invalidAnswer, "the payments answer does not hold \(bookingIds.count) payments")
         }

@@ -96,4 +96,36 @@ struct OpenAPITests {
         #expect(try errors(#"{"id": "1", "state": "A", "list": [{"id": 1, "state": "A"}]}"#) == 1)
         #expect(try errors(#"[]"#) == 1)
     }
+
+    @Test("the id pattern takes exactly 1 to 2^128 - 1 in canonical decimal, at every digit of the largest")
+    func idPattern() async throws {
+        try await TestServer.with { server in
+            let document = try await Self.document(server.client)
+            let transfer = document["components"]?["schemas"]?["Transfer"]
+            let pattern = try #require(transfer?["properties"]?["id"]?["pattern"]?.string)
+            let expression = try NSRegularExpression(pattern: pattern)
+            func matches(_ text: String) -> Bool {
+                expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            }
+            let largest = String(UInt128.max)
+            var accepted = ["1", "9", "10", String(UInt64.max), String(repeating: "9", count: 38), largest]
+            var refused = ["0", "01", "-1", "1.0", " 1", largest + "0", "340282366920938463463374607431768211456"]
+            // Each digit of the largest one lower is an id; one higher (where there is one) is not.
+            for (position, digit) in largest.enumerated() {
+                let value = digit.wholeNumberValue!
+                var text = Array(largest)
+                if value > (position == 0 ? 1 : 0) {
+                    text[position] = Character(String(value - 1))
+                    accepted.append(String(text))
+                }
+                if value < 9 {
+                    text[position] = Character(String(value + 1))
+                    refused.append(String(text))
+                }
+            }
+            accepted.append("340127944913620780056448426139608259564")
+            #expect(accepted.filter { !matches($0) } == [])
+            #expect(refused.filter { matches($0) } == [])
+        }
+    }
 }

@@ -83,7 +83,7 @@ struct TestServer: Sendable {
     /// Runs `body` against a fresh server whose client holds an admin key.
     static func with(
         keyCacheMilliseconds: Int = 5_000, maximumBodyBytes: Int = 4_096, maximumSettlementBytes: Int = 1 << 20,
-        dataDirectory: TemporaryDirectory? = nil,
+        dataDirectory: TemporaryDirectory? = nil, jobDatabase: JobDatabase? = nil,
         _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         // A directory the caller prepared (and removes) holds a ledger made beforehand.
@@ -98,7 +98,13 @@ struct TestServer: Sendable {
             directory: directory.path + "/ledger", configuration: ledgerConfiguration, clock: clock.read,
             groupObserver: metrics)
         defer { ledger.close() }
-        let database = try await JobDatabase.open(dataDir: directory.path)
+        // A job store the caller opened (PostgreSQL), or SQLite in the data directory.
+        let database: JobDatabase
+        if let jobDatabase {
+            database = jobDatabase
+        } else {
+            database = try await JobDatabase.open(dataDir: directory.path)
+        }
         let (key, _) = try await APIKeys(database: database).create(name: "test admin", scopes: [.admin])
         var configuration = ServerConfiguration()
         configuration.port = 0

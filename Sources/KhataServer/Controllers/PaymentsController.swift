@@ -30,16 +30,17 @@ struct PaymentsController: APIController {
 
     func states(_ request: Request) async throws -> Response {
         let body = try PaymentStatesRequest.parse(try await bodies.read(request), fallbackNow: now())
+        let states: [PaymentLedgerState?]
+        do {
+            states = try PaymentLedgerState.read(
+                bookingIds: body.bookingIds, refundsFor: body.refundsFor, in: ledger.ledger, now: body.atNanoseconds)
+        } catch {
+            throw ServedLedger.problem(error)
+        }
         var answer = JSONWriter()
         answer.raw("{\"payments\":[")
-        for (index, bookingId) in body.bookingIds.enumerated() {
+        for (index, (bookingId, state)) in zip(body.bookingIds, states).enumerated() {
             if index > 0 { answer.raw(",") }
-            let state: PaymentLedgerState?
-            do {
-                state = try PaymentLedgerState.read(bookingId: bookingId, in: ledger.ledger, now: body.atNanoseconds)
-            } catch {
-                throw ServedLedger.problem(error)
-            }
             guard let state else {
                 answer.raw("null")
                 continue
@@ -82,17 +83,23 @@ struct PaymentsController: APIController {
 /// hold's window has closed.
 struct PaymentStatesRequest {
     var bookingIds: [String]
+    var refundsFor: Set<String>
     var atNanoseconds: UInt64
 
-    static let reader = JSONObjectReader(what: "a payment lookup", known: ["bookingIds", "atNanoseconds"])
+    static let reader = JSONObjectReader(
+        what: "a payment lookup", known: ["bookingIds", "refundsFor", "atNanoseconds"])
 
     static func parse(_ bytes: [UInt8], fallbackNow: UInt64) throws -> PaymentStatesRequest {
         try JSONInput.read(bytes, what: reader.what) { scanner in
             var ids: [String]?
+            var refundsFor: [String] = []
             var at: UInt64?
             try reader.read(&scanner) { scanner, key in
                 if key == "bookingIds" {
                     ids = try scanner.textList(field: "bookingIds", maximumCount: PaymentsController.maximumBookings)
+                } else if key == "refundsFor" {
+                    refundsFor = try scanner.textList(
+                        field: "refundsFor", maximumCount: PaymentsController.maximumBookings)
                 } else {
                     let text = try scanner.text(field: "atNanoseconds")
                     guard let value = UInt64(text), text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
@@ -104,17 +111,20 @@ struct PaymentStatesRequest {
                 }
             }
             let list = try reader.required(ids, "bookingIds")
-            for (index, id) in list.enumerated() {
-                guard !id.isEmpty, id.utf8.count <= BookingDesk.maximumIdBytes,
-                    TextRules.controlProblem(id, what: "a booking id") == nil
-                else {
-                    throw JSONInputError(
-                        .invalidField, field: "bookingIds[\(index)]",
-                        "bookingIds[\(index)] must be 1 to \(BookingDesk.maximumIdBytes) bytes of text without "
-                            + "control characters")
+            for (field, ids) in [("bookingIds", list), ("refundsFor", refundsFor)] {
+                for (index, id) in ids.enumerated() {
+                    guard !id.isEmpty, id.utf8.count <= BookingDesk.maximumIdBytes,
+                        TextRules.controlProblem(id, what: "a booking id") == nil
+                    else {
+                        throw JSONInputError(
+                            .invalidField, field: "\(field)[\(index)]",
+                            "\(field)[\(index)] must be 1 to \(BookingDesk.maximumIdBytes) bytes of text without "
+                                + "control characters")
+                    }
                 }
             }
-            return PaymentStatesRequest(bookingIds: list, atNanoseconds: at ?? fallbackNow)
+            return PaymentStatesRequest(
+                bookingIds: list, refundsFor: Set(refundsFor), atNanoseconds: at ?? fallbackNow)
         }
     }
 }

@@ -17,6 +17,13 @@ enum OpenAPIReservationSchemas {
                                 .adding([("maxItems", 1_000)])
                         ),
                         (
+                            "refundsFor",
+                            S.array(
+                                S.text("A booking's id", maximumBytes: 64),
+                                "Bookings whose refunds to list (finding them walks history); default none"
+                            ).adding([("maxItems", 1_000)])
+                        ),
+                        (
                             "atNanoseconds",
                             [
                                 "type": "string", "pattern": "^[0-9]{1,20}$",

@@ -63,9 +63,26 @@ enum OpenAPISchemas {
     }
 
     static let id: JSONValue = [
-        "type": "string", "pattern": "^([1-9][0-9]{0,37}|[12][0-9]{38}|3[0-3][0-9]{37})$",
+        "type": "string", "pattern": .string(idPattern),
         "description": "A 128-bit id in decimal, 1 to 2^128 - 1, without sign, blanks or leading zeros",
     ]
+    /// Decimal 1 to 2^128 - 1 exactly: up to 38 digits, or 39 digits no more than the largest id,
+    /// which is spelt out digit by digit (below the largest at the first digit that differs).
+    static let idPattern: String = {
+        let largest = Array(String(UInt128.max))
+        var alternatives = ["[1-9][0-9]{0,\(largest.count - 2)}"]
+        for (position, digit) in largest.enumerated() {
+            // Safe: the characters are decimal digits.
+            let value = digit.wholeNumberValue!
+            let lowest = position == 0 ? 1 : 0
+            guard value > lowest else { continue }
+            let below = value - 1 == lowest ? "\(lowest)" : "[\(lowest)-\(value - 1)]"
+            let rest = largest.count - position - 1
+            alternatives.append(String(largest[..<position]) + below + (rest > 0 ? "[0-9]{\(rest)}" : ""))
+        }
+        alternatives.append(String(largest))
+        return "^(" + alternatives.joined(separator: "|") + ")$"
+    }()
     static let amountIn: JSONValue = [
         "description": .string(
             "A decimal string in major units (\"1000.00\", \"1,000.50\", \"৳1,000\") or a whole number of "
