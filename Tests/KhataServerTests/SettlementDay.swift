@@ -95,9 +95,7 @@ struct SettlementDay {
         // The settlement date, from 09:00 in Dhaka.
         let target = Self.dhaka(date, hour: 9)
         server.clock.advance(seconds: (target - server.clock.now) / 1_000_000_000)
-        let t0 = Date()
         var day = try await reserve(prefix: "D", count: perProvider * 3, inProcess: inProcess)
-        FileHandle.standardError.write(Data("TIMING reserved \(Date().timeIntervalSince(t0))\n".utf8))
         // Of each provider's, the last 2% stay open and expire, 2% before them are cancelled.
         let open = max(3, perProvider / 50)
         let keep = day.indices.filter { $0 / 3 < perProvider - 2 * open }
@@ -105,7 +103,6 @@ struct SettlementDay {
         server.clock.advance(seconds: 60)
         var captured = keep.map { day[$0] }
         try await capture(&captured, routeCount: 150)
-        FileHandle.standardError.write(Data("TIMING captured \(Date().timeIntervalSince(t0))\n".utf8))
         for (position, index) in keep.enumerated() { day[index] = captured[position] }
         for index in cancelled {
             try await server.client.execute(uri: "/v1/reservations/\(day[index].holdId)/cancel", method: .post) {
@@ -115,13 +112,15 @@ struct SettlementDay {
         }
         server.clock.advance(seconds: 31 * 60)
         try await expireDue()
-        // Refunds: every 97th capture in full, every 89th in two equal parts.
+        // Refunds, among each provider's last captures (the ledger finds a refund by walking the
+        // history after its capture): every 5th in full, every 7th other in two equal parts.
         server.clock.advance(seconds: 9 * 60)
-        for index in keep {
-            let position = Int(day[index].bookingId.dropFirst(2)) ?? 0
-            if position % 97 == 5 {
+        let refundFrom = perProvider - 2 * open - max(40, perProvider / 100)
+        for index in keep where index / 3 >= refundFrom {
+            let position = index / 3
+            if position % 5 == 0 {
                 try await refund(&day[index], amountMinor: day[index].amountMinor)
-            } else if position % 89 == 7 {
+            } else if position % 7 == 0 {
                 let half = day[index].amountMinor / 2
                 try await refund(&day[index], amountMinor: half)
                 server.clock.advance(seconds: 1)
@@ -131,8 +130,8 @@ struct SettlementDay {
         payments += day
     }
 
-    /// Reserves `count` bookings (providers in turn) through the API, 16 at a time, or with the
-    /// booking rules directly.
+    /// Reserves `count` bookings (providers in turn) through the API, `lanes` at a time, or with
+    /// the booking rules directly.
     private mutating func reserve(prefix: String, count: Int, inProcess: Bool = false) async throws -> [Payment] {
         let providers = ["bkash", "nagad", "sslcommerz"]
         let drafts = (0..<count).map { index in
@@ -148,10 +147,12 @@ struct SettlementDay {
         var made: [Payment] = []
         var start = 0
         while start < drafts.count {
-            let chunk = drafts[start..<min(start + 512, drafts.count)]
+            let chunk = drafts[start..<min(start + 2_048, drafts.count)]
+            // More at once fill the ledger's group commits (one durable write for many holds).
+            let lanes = inProcess ? 64 : 16
             made += try await withThrowingTaskGroup(of: [Payment].self) { group in
-                for lane in 0..<16 {
-                    let mine = chunk.enumerated().filter { $0.offset % 16 == lane }.map(\.element)
+                for lane in 0..<lanes {
+                    let mine = chunk.enumerated().filter { $0.offset % lanes == lane }.map(\.element)
                     group.addTask {
                         var answers: [Payment] = []
                         for draft in mine where inProcess {
