@@ -170,8 +170,12 @@ public struct ReconciliationMatcher: Sendable {
                 paymentReference: line.ourReference, line: stored.key, ledgerTransferId: nil, currency: line.currency,
                 kind: line.kind, ledgerAmountMinor: nil, providerAmountMinor: line.grossMinor, feeMinor: line.feeMinor,
                 netMinor: line.netMinor, contractedFeeMinor: nil, fields: [])
-            if line.duplicateOf != nil {
+            if let first = line.duplicateOf {
                 item.category = .duplicateSettlement
+                item.fields.append(
+                    DifferingField(
+                        name: "providerTxnId", ledger: "settled once (file \(first.fileId) line \(first.line))",
+                        provider: "again (file \(stored.key.fileId) line \(stored.key.line))"))
                 items.append(item)
                 continue
             }
@@ -183,6 +187,10 @@ public struct ReconciliationMatcher: Sendable {
             guard let payment = payments[line.ourReference] else {
                 item.category = line.status == "settled" ? .missingInLedger : .matched
                 if item.category == .matched { item.feeMinor = 0 }
+                if item.category == .missingInLedger {
+                    item.fields.append(
+                        DifferingField(name: "paymentReference", ledger: "no reservation", provider: line.ourReference))
+                }
                 items.append(item)
                 continue
             }

@@ -1,0 +1,119 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `khata reconcile` and the nightly `reconcile-settlements` job as child processes: the JSON
+/// run, exit statuses, the fee option and settings, and mistakes.
+@Suite("khata reconcile")
+struct ReconcileCommandTests {
+    /// Two payments, a refund and a chargeback no reservation of the data directory knows.
+    static let file =
+        SettlementsCommandTests.header
+        + "T1,P1,KH0000000000000001,payment,1500.00,27.75,1472.25,BDT,,2026-11-30 10:00:00,Completed,\n"
+        + "T2,P2,KH0000000000000002,payment,250.00,4.63,245.37,BDT,,2026-11-30 11:00:00,Completed,\n"
+        + "T3,P3,KH0000000000000001,refund,500.00,0,500.00,BDT,,2026-11-30 12:00:00,Completed,T1\n"
+        + "T4,P4,KH0000000000000002,chargeback,250.00,0,250.00,BDT,,2026-11-30 13:00:00,Completed,T2\n"
+
+    static func objects(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+    }
+
+    @Test("--json prints the run: every category's count and amount, and each item with its fields; reruns agree")
+    func run() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bkash.csv")
+        try Data(Self.file.utf8).write(to: URL(fileURLWithPath: path))
+        let data = ["--data-dir", directory.file("data")]
+        let imported = try KhataProcess.run(["settlements", "import", "--provider", "bkash", path] + data)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let reconcile = ["reconcile", "--provider", "bkash", "--date", "2026-11-30", "--json"] + data
+        let first = try KhataProcess.run(reconcile)
+        #expect(first.status == 0, "\(first.stderr)")
+        let run = try #require(try Self.objects(first.stdout).first)
+        #expect(run["provider"] as? String == "bkash" && run["date"] as? String == "2026-11-30")
+        #expect(run["runBy"] as? String == "cli" && run["linesRead"] as? Int == 4)
+        let totals = try #require(run["totals"] as? [String: [String: Any]])
+        #expect(totals.count == 10)
+        #expect(totals["missing_in_ledger"]?["count"] as? Int == 3)
+        #expect(totals["missing_in_ledger"]?["amount"] as? String == "2250.00")
+        #expect(totals["adjustment"]?["count"] as? Int == 1 && totals["matched"]?["count"] as? Int == 0)
+        let items = try #require(run["items"] as? [[String: Any]])
+        #expect(items.count == 4)
+        let refund = try #require(items.first { $0["providerTxnId"] as? String == "T3" })
+        #expect(refund["category"] as? String == "missing_in_ledger" && refund["kind"] as? String == "refund")
+        #expect(refund["paymentReference"] as? String == "KH0000000000000001")
+        #expect(refund["providerAmount"] as? String == "500.00" && refund["mismatchId"] is Int)
+        let fields = try #require(refund["fields"] as? [[String: String]])
+        #expect(fields == [["name": "paymentReference", "ledger": "no reservation", "provider": "KH0000000000000001"]])
+
+        let second = try KhataProcess.run(reconcile)
+        let again = try #require(try Self.objects(second.stdout).first)
+        #expect(second.status == 0 && (again["id"] as? Int ?? 0) > (run["id"] as? Int ?? 0))
+        #expect(NSDictionary(dictionary: again["totals"] as? [String: Any] ?? [:]) == NSDictionary(dictionary: totals))
+        let ids = { (object: [String: Any]) in
+            ((object["items"] as? [[String: Any]]) ?? []).map { $0["mismatchId"] as? Int }
+        }
+        #expect(ids(again) == ids(run))
+
+        let text = try KhataProcess.run(["reconcile", "--provider", "bkash", "--date", "2026-11-30"] + data)
+        #expect(text.status == 0 && text.stdout.contains("missing_in_ledger T1: paymentReference"), "\(text.stdout)")
+    }
+
+    @Test("the nightly job reconciles yesterday for every provider")
+    func nightly() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bkash.csv")
+        try Data(Self.file.utf8).write(to: URL(fileURLWithPath: path))
+        let data = ["--data-dir", directory.file("data")]
+        _ = try KhataProcess.run(["settlements", "import", "--provider", "bkash", path] + data)
+        let job = try KhataProcess.run(
+            ["jobs", "run", "reconcile-settlements", "--now", "2026-12-01T02:00:00+06:00", "--json"] + data)
+        #expect(job.status == 0, "\(job.stderr)")
+        let run = try #require(try Self.objects(job.stdout).first)
+        // Three providers' runs of 2026-11-30; bKash's four lines all need a person.
+        #expect(run["outcome"] as? String == "succeeded" && run["written"] as? Int == 3)
+        #expect(run["read"] as? Int == 4 && run["failed"] as? Int == 4)
+    }
+
+    @Test(
+        "mistakes are refused with what is wrong, and change nothing",
+        arguments: [
+            (["--provider", "paypal", "--date", "2026-11-30"], "--provider must be one of"),
+            (["--provider", "bkash", "--date", "2026-02-30"], "is not a date"),
+            (["--provider", "bkash", "--date", "2026-11-30", "--fees", "FEES"], "unknown key \"basisPoint\""),
+            (["--provider", "bkash", "--date", "2026-11-30", "--fees", "MISSING"], "cannot be read"),
+        ])
+    func mistakes(_ arguments: [String], _ message: String) throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let fees = directory.file("fees.json")
+        try Data(#"{"bkash": {"basisPoint": 185}}"#.utf8).write(to: URL(fileURLWithPath: fees))
+        let resolved = arguments.map { $0 == "FEES" ? fees : $0 == "MISSING" ? directory.file("none.json") : $0 }
+        let outcome = try KhataProcess.run(["reconcile"] + resolved + ["--data-dir", directory.file("d")])
+        #expect(outcome.status != 0 && outcome.stderr.contains(message), "\(outcome.stderr)")
+    }
+
+    @Test("reconciliation settings are checked when read, naming the key")
+    func settings() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        for (config, message) in [
+            (#"{"reconciliation": {"lateWindowDays": 99}}"#, "reconciliation.lateWindowDays must be 0...60"),
+            (#"{"reconciliation": {"fees": {"bkash": {"basisPoints": "x"}}}}"#, "fees.bkash.basisPoints"),
+            (#"{"reconciliation": {"fees": {"nagad": {"basisPoints": 20000}}}}"#, "basisPoints above 10000"),
+        ] {
+            let file = directory.file("khata.json")
+            try Data(config.utf8).write(to: URL(fileURLWithPath: file))
+            let outcome = try KhataProcess.run(
+                [
+                    "reconcile", "--provider", "bkash", "--date", "2026-11-30", "--config", file, "--data-dir",
+                    directory.file("d"),
+                ])
+            #expect(outcome.status != 0 && outcome.stderr.contains(message), "\(outcome.stderr)")
+        }
+    }
+}
