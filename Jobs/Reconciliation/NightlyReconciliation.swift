@@ -3,8 +3,8 @@ import Scheduler
 
 /// The `reconcile-settlements` job: every night, for every provider, yesterday's settlement
 /// date (Asia/Dhaka) and every date that files imported in the last two days brought lines for,
-/// so that a late file is reconciled without anyone asking. Each is a `ReconciliationJob` run by
-/// `scheduler`; rerunning a date changes nothing it already did.
+/// so that a late file is reconciled without anyone asking. Each is a `ReconciliationJob` run;
+/// rerunning a date changes nothing it already did.
 public struct NightlyReconciliation: Sendable {
     public let job: ReconciliationJob
 
@@ -36,11 +36,12 @@ public struct NightlyReconciliation: Sendable {
         return work
     }
 
-    public func run(now: UInt64, shouldStop: @Sendable () -> Bool) async throws -> Outcome {
+    /// Runs every date; `runBy` is recorded as who ran them (`scheduler`, an API key's name, `cli`).
+    public func run(now: UInt64, runBy: String, shouldStop: @Sendable () -> Bool) async throws -> Outcome {
         var outcome = Outcome()
         for (provider, date) in try await dates(now: now) {
             if shouldStop() { break }
-            let report = try await job.run(provider: provider, date: date, runBy: "scheduler", now: now)
+            let report = try await job.run(provider: provider, date: date, runBy: runBy, now: now)
             outcome.runs += 1
             outcome.linesRead += report.run.linesRead
             outcome.mismatches += report.items.count

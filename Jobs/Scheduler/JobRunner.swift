@@ -16,13 +16,16 @@ public struct JobContext: Sendable {
     /// second at most, is written to the run's record, so that a long run shows how far it got,
     /// even if its worker dies.
     public let progress: @Sendable (JobCounts) async -> Void
+    /// Who asked for a run by hand: an API key's name, or `cli`; nil for a scheduled run.
+    public let actor: String?
 
     public init(
-        now: UInt64, shouldStop: @escaping @Sendable () -> Bool,
+        now: UInt64, shouldStop: @escaping @Sendable () -> Bool, actor: String? = nil,
         progress: @escaping @Sendable (JobCounts) async -> Void = { _ in }
     ) {
         self.now = now
         self.shouldStop = shouldStop
+        self.actor = actor
         self.progress = progress
     }
 }
@@ -73,8 +76,9 @@ public struct JobRunner: Sendable {
     /// Runs `job` now unless another run holds its lock. For a scheduled run, `slot` is the
     /// schedule's instant (Unix seconds): when another worker has already started that slot, the
     /// run is skipped, so a slot runs once however many workers see it.
+    /// `actor` names who asked for a run by hand (the job may record it).
     public func run(
-        _ job: ScheduledJob, slot: Int64? = nil, now: UInt64? = nil,
+        _ job: ScheduledJob, slot: Int64? = nil, now: UInt64? = nil, actor: String? = nil,
         shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> RunResult {
         // The file lock keeps runs apart on this machine whatever the store; the lease does so
@@ -83,7 +87,7 @@ public struct JobRunner: Sendable {
         defer { lock.release() }
         guard try await runs.database.tryLease("job:\(job.name)") else { return .alreadyRunning }
         do {
-            let result = try await runHoldingLocks(job, slot: slot, now: now, shouldStop: shouldStop)
+            let result = try await runHoldingLocks(job, slot: slot, now: now, actor: actor, shouldStop: shouldStop)
             // The run is recorded; a lease that cannot be given back (its connection broke) is
             // gone with its session, so that is not the run's failure.
             try? await runs.database.releaseLease("job:\(job.name)")
@@ -95,7 +99,7 @@ public struct JobRunner: Sendable {
     }
 
     private func runHoldingLocks(
-        _ job: ScheduledJob, slot: Int64?, now: UInt64?, shouldStop: @escaping @Sendable () -> Bool
+        _ job: ScheduledJob, slot: Int64?, now: UInt64?, actor: String?, shouldStop: @escaping @Sendable () -> Bool
     ) async throws -> RunResult {
         let started = clock()
         _ = try await runs.markAbandoned(job: job.name, at: started)
@@ -110,9 +114,9 @@ public struct JobRunner: Sendable {
         var errorText: String?
         let reporter = ProgressReporter(runs: runs, id: id, lease: "job:\(job.name)", clock: clock)
         do {
-            let context = JobContext(now: now ?? started, shouldStop: { shouldStop() || reporter.leaseLost }) {
-                counts in await reporter.report(counts)
-            }
+            let context = JobContext(
+                now: now ?? started, shouldStop: { shouldStop() || reporter.leaseLost }, actor: actor
+            ) { counts in await reporter.report(counts) }
             let result = try await job.run(context)
             counts = result.counts
             outcome = result.interrupted ? .interrupted : .succeeded

@@ -152,7 +152,7 @@ public enum KhataServer {
             ReservationsController(desk: desk, bodies: bodies),
             WebhooksController(
                 desk: desk, bodies: bodies, secrets: secrets, toleranceSeconds: configuration.webhookToleranceSeconds),
-            JobsController(scheduler: configuration.scheduler, now: configuration.clock),
+            JobsController(scheduler: configuration.scheduler, auth: auth, now: configuration.clock),
             SettlementsController(
                 store: SettlementLines(database: database), auth: auth,
                 maximumBytes: configuration.maximumSettlementBytes, now: configuration.clock),

@@ -60,7 +60,8 @@ enum JobCatalog {
                     guard let ledger else { throw CommandFailure("the job \(name) needs the ledger") }
                     let job = ReconciliationJob(database: database, ledger: ledger, settings: settings.reconciliation)
                     let nightly = NightlyReconciliation(job: job)
-                    let outcome = try await nightly.run(now: context.now, shouldStop: context.shouldStop)
+                    let outcome = try await nightly.run(
+                        now: context.now, runBy: context.actor ?? "scheduler", shouldStop: context.shouldStop)
                     return (
                         JobCounts(read: outcome.linesRead, written: outcome.runs, failed: outcome.mismatches),
                         context.shouldStop()

@@ -75,7 +75,7 @@ struct JobsCommand: AsyncParsableCommand {
             guard let job = jobs.first(where: { $0.name == name }) else {
                 throw CommandFailure("no job named \(name); jobs: \(jobs.map(\.name).joined(separator: ", "))")
             }
-            switch try await JobCatalog.runner(settings, database: database).run(job, now: instant) {
+            switch try await JobCatalog.runner(settings, database: database).run(job, now: instant, actor: "cli") {
             case .ran(let run):
                 JobsCommand.show(run, json: json)
                 if run.outcome == .failed { throw ExitCode(1) }

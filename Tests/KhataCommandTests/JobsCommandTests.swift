@@ -16,7 +16,10 @@ struct JobsCommandTests {
         let jobs = try list.stdout.split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
-        #expect(jobs.map { $0?["job"] as? String } == ["expire-reservations", "import-settlements"])
+        #expect(
+            jobs.map { $0?["job"] as? String } == [
+                "expire-reservations", "import-settlements", "reconcile-settlements",
+            ])
         let job = jobs.first ?? nil
         #expect(job?["job"] as? String == "expire-reservations" && job?["schedule"] as? String == "* * * * *")
         #expect(job?["timeZone"] as? String == "Asia/Dhaka" && job?["nextRun"] is String)

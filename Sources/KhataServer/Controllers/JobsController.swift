@@ -51,6 +51,7 @@ struct RunsAnswer: Encodable { var runs: [JobRunBody] }
 struct JobsController: APIController {
     typealias D = OpenAPIDocument
     let scheduler: JobScheduler?
+    let auth: Authenticator
     let now: @Sendable () -> UInt64
 
     var routes: [APIRoute] {
@@ -67,7 +68,11 @@ struct JobsController: APIController {
                     summary: "Run a job now, with the same lock as scheduled runs; answers when it ends",
                     parameters: [D.pathParameter("name", ["type": "string"])],
                     answers: [(200, D.answer("The run", "JobRun"))], problems: [404, 409, 503])
-            ) { _, context in try await run(context.pathParameter("name")) },
+            ) { request, context in
+                // The scope was checked before; the key's name is who ran it.
+                let key = try await auth.authorize(request, .admin)
+                return try await run(context.pathParameter("name"), by: key.name.isEmpty ? key.id : key.name)
+            },
             APIRoute(
                 .get, "/v1/jobs/runs", scope: .read,
                 OpenAPIOperation(
@@ -99,11 +104,11 @@ struct JobsController: APIController {
         return try JSONResponse.make(JobsAnswer(jobs: bodies))
     }
 
-    func run(_ name: String) async throws -> Response {
+    func run(_ name: String, by actor: String) async throws -> Response {
         guard let scheduler, let job = scheduler.jobs.first(where: { $0.name == name }) else {
             throw Problem.notFound("job", "no job named \"\(name)\"")
         }
-        switch try await storeCall({ try await scheduler.runner.run(job) }) {
+        switch try await storeCall({ try await scheduler.runner.run(job, actor: actor) }) {
         case .ran(let run): return try JSONResponse.make(JobRunBody(run))
         case .alreadyRunning, .slotTaken:
             throw Problem(
