@@ -249,7 +249,7 @@ public struct ReconciliationJob: Sendable {
                     ledgerTransferId: item.ledgerTransferId, currency: item.currency,
                     ledgerMinor: item.ledgerAmountMinor, providerMinor: item.providerAmountMinor,
                     feeMinor: item.feeMinor, contractedFeeMinor: item.contractedFeeMinor, netMinor: item.netMinor,
-                    fields: item.fields.map { MismatchField(name: $0.name, ledger: $0.ledger, provider: $0.provider) },
+                    fields: item.fields,
                     detail: detail(of: item, line: line)))
         }
         let ordered = totals.values.sorted {

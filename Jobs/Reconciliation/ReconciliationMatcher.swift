@@ -75,18 +75,9 @@ public struct LedgerPayment: Sendable, Equatable {
     }
 }
 
-/// A field the two sides disagree on, with both values as people read them.
-public struct DifferingField: Sendable, Equatable {
-    public var name: String
-    public var ledger: String
-    public var provider: String
-
-    public init(name: String, ledger: String, provider: String) {
-        self.name = name
-        self.ledger = ledger
-        self.provider = provider
-    }
-}
+/// A field the two sides disagree on, with both values as people read them: the job store's
+/// own, so that what a run finds is kept as it was found.
+public typealias DifferingField = MismatchField
 
 /// What reconciliation found for one settlement line or one ledger payment.
 public struct ReconciliationItem: Sendable, Equatable {
