@@ -12,9 +12,18 @@ enum PeerScript {
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0,
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Double]
-        else { throw CommandFailure("python3 with duckdb and polars did not run (pip install duckdb polars)") }
+        guard process.terminationStatus == 0 else {
+            throw CommandFailure(
+                "python3 with duckdb and polars did not run (exit status \(process.terminationStatus); "
+                    + "pip install duckdb polars)")
+        }
+        // Whole seconds come back as integers: read every number as a Double.
+        guard let parsed = try? JSONSerialization.jsonObject(with: data) as? [String: NSNumber] else {
+            throw CommandFailure(
+                "the peers' script printed no JSON object of seconds: \(String(decoding: data.prefix(200), as: UTF8.self))"
+            )
+        }
+        let object = parsed.mapValues(\.doubleValue)
         if object.isEmpty { throw CommandFailure("neither duckdb nor polars is installed for python3") }
         return object.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }

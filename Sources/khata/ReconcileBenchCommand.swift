@@ -273,6 +273,7 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
                 times = []
                 for _ in range(runs):
                     con = duckdb.connect()
+                    con.execute("SET enable_progress_bar = false")
                     start = time.perf_counter()
                     rows = con.execute(sql).fetchall()
                     times.append(time.perf_counter() - start)
