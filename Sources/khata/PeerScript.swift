@@ -19,9 +19,8 @@ enum PeerScript {
         }
         // Whole seconds come back as integers: read every number as a Double.
         guard let parsed = try? JSONSerialization.jsonObject(with: data) as? [String: NSNumber] else {
-            throw CommandFailure(
-                "the peers' script printed no JSON object of seconds: \(String(decoding: data.prefix(200), as: UTF8.self))"
-            )
+            let printed = String(decoding: data.prefix(200), as: UTF8.self)
+            throw CommandFailure("the peers' script printed no JSON object of seconds: \(printed)")
         }
         let object = parsed.mapValues(\.doubleValue)
         if object.isEmpty { throw CommandFailure("neither duckdb nor polars is installed for python3") }
