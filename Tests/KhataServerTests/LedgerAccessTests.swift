@@ -61,6 +61,69 @@ struct LedgerAccessTests {
         }
     }
 
+    @Test("payments and accounts: the same answers in process and over HTTP; hostile lookups are refused")
+    func payments() async throws {
+        try await TestServer.with(maximumBodyBytes: 1 << 20) { server in
+            try await ReservationTests.merchant(server.client)
+            let created = try await ReservationTests.reserve(server.client, ReservationTests.reservation())
+            let id = try #require(created["id"] as? String)
+            try await server.client.execute(
+                uri: "/v1/reservations/\(id)/confirm", method: .post, body: ReservationTests.confirm(id, "TRX-9")
+            ) { #expect($0.status == .ok) }
+            let captureId = BookingIds(bookingId: "BK-1001").confirmId
+            for (number, amount) in ["100.00", "100.00"].enumerated() {
+                let body = #"{"id": "\#(90_000 + number)", "transferId": "\#(captureId)", "amount": "\#(amount)"}"#
+                try await server.client.execute(uri: "/v1/refunds", method: .post, body: APITests.json(body)) {
+                    #expect($0.status == .created)
+                }
+            }
+            let remote = try RemoteLedger(url: "http://127.0.0.1:\(server.port)", apiKey: server.client.key)
+            let local = LocalLedger(ledger: server.ledger)
+            do {
+                var answers: [[PaymentLedgerState?]] = []
+                for access in [remote, local] as [any LedgerAccess] {
+                    answers.append(
+                        try await access.payments(
+                            bookingIds: ["BK-1001", "BK-none"], refundsFor: ["BK-1001"], at: server.clock.now))
+                    let without = try await access.payments(bookingIds: ["BK-1001"], refundsFor: [], at: 0)
+                    #expect(without.first??.refunds == [] && without.first??.state == .captured)
+                    let bank = try await access.openAccount(key: "bank:settlement", currency: .bdt)
+                    #expect(bank.key == "bank:settlement" && bank.currency == .bdt)
+                    await #expect(throws: LedgerAccessError.self) {
+                        _ = try await access.openAccount(key: "bank:settlement", currency: Currency(code: "USD")!)
+                    }
+                }
+                #expect(answers[0] == answers[1])
+                let payment = try #require(answers[0][0])
+                #expect(payment.state == .captured && payment.amountMinor == 150_000 && payment.captureId == captureId)
+                #expect(payment.refunds.map(\.amountMinor) == [10_000, 10_000] && answers[0][1] == nil)
+                #expect(payment.refunds.map(\.id) == [90_000, 90_001])
+            } catch {
+                try await remote.shutdown()
+                throw error
+            }
+            try await remote.shutdown()
+            let tooMany = "[" + (0...1_000).map { "\"B\($0)\"" }.joined(separator: ",") + "]"
+            for (body, words) in [
+                (#"{"bookingIds": ["BK\u0007"]}"#, "bookingIds[0] must be 1 to 64 bytes"),
+                (#"{"bookingIds": [""]}"#, "bookingIds[0] must be 1 to 64 bytes"),
+                (#"{"bookingIds": ["a"], "refundsFor": [7]}"#, "refundsFor[0] must be a string"),
+                (#"{"bookingIds": ["a"], "atNanoseconds": "1e9"}"#, "atNanoseconds must be nanoseconds"),
+                (#"{"bookingIds": ["a"], "atNanoseconds": 5}"#, "atNanoseconds must be a string"),
+                (#"{"bookingIds": ["a"], "bookingIds": ["b"]}"#, "bookingIds"),
+                (#"{"atNanoseconds": "5"}"#, "bookingIds"),
+                (#"{"bookingIds": \#(tooMany)}"#, "at most 1000"),
+            ] {
+                try await server.client.execute(
+                    uri: "/v1/payments/states", method: .post, body: APITests.json(body)
+                ) { response in
+                    let text = String(buffer: response.body)
+                    #expect(response.status == .badRequest && text.contains(words), "\(body): \(text)")
+                }
+            }
+        }
+    }
+
     static func toMilliseconds(_ account: Account) -> Account {
         var account = account
         account.timestamp -= account.timestamp % 1_000_000
