@@ -41,6 +41,12 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The ledger owner's base URL; default: the setting ledger.url.", valueName: "url"))
     var ledgerUrl: String?
 
+    @Option(help: ArgumentHelp("PEM certificates of the authorities to trust for the ledger URL.", valueName: "file"))
+    var ledgerCa: String?
+
+    @Flag(help: "Allow a plain http:// ledger URL to another machine (a network you trust).")
+    var allowPlainHttp = false
+
     @Flag(help: "Print the run as one JSON object.")
     var json = false
 
@@ -63,7 +69,9 @@ struct ReconcileCommand: AsyncParsableCommand {
         let day = CivilDate.parse(date)!
         let report: ReconciliationReport
         if let url = ledgerUrl ?? settings.ledgerURL {
-            let remote = try RemoteLedger(url: url, apiKey: settings.ledgerAPIKey ?? "")
+            let remote = try RemoteLedger(
+                url: url, apiKey: settings.ledgerAPIKey ?? "", caCertificatePath: ledgerCa,
+                allowPlainHTTP: allowPlainHttp)
             let job = ReconciliationJob(database: database, ledger: remote, settings: reconciliation)
             do {
                 report = try await reconcile(job, day)
