@@ -19,7 +19,9 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
             expired). Then it times, as medians of --runs: reading both files, setting repeated \
             transactions apart, joining lines and payments by reference both ways and putting \
             each in its category. With --peers (python3 with duckdb and polars) the peers do the \
-            same on the same files. Storing lines and posting clearing transfers are not in it.
+            same on the same files. Storing lines is not in it; --clearing times posting the \
+            clearing transfers of --lines matched lines apart, into a fresh ledger in the scratch \
+            directory, in batches of 1,000 legs as the job posts them.
             """)
 
     @Option(help: "Settlement lines (and about as many ledger payments).")
@@ -30,6 +32,9 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
 
     @Flag(help: "Also time DuckDB and polars (python3) on the same files.")
     var peers = false
+
+    @Flag(help: "Also time posting the clearing transfers of that many matched lines.")
+    var clearing = false
 
     @OptionGroup var output: BenchOutputOptions
 
@@ -73,6 +78,13 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
                 result["ratioTo\(name.prefix(1).uppercased() + name.dropFirst())"] = peerSeconds / median
             }
         }
+        var cleared: ClearingBench.Result?
+        if clearing {
+            let outcome = try await ClearingBench.run(lines: lines, directory: directory)
+            result["clearingSeconds"] = outcome.seconds
+            result["clearingLegsPerSecond"] = Double(outcome.legs) / outcome.seconds
+            cleared = outcome
+        }
         if output.json {
             print(LedgerSession.jsonLine(result))
             return
@@ -81,6 +93,12 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
             "\(LedgerSession.grouped(lines)) lines against their payments, median of \(runs): "
                 + "\(String(format: "%.3f", median)) s = \(LedgerSession.grouped(Int(Double(lines) / median))) lines/s")
         print(counts.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
+        if let cleared {
+            let rate = LedgerSession.grouped(Int(Double(cleared.legs) / cleared.seconds))
+            print(
+                "clearing: \(LedgerSession.grouped(cleared.legs)) legs for \(LedgerSession.grouped(cleared.lines)) "
+                    + "lines in \(String(format: "%.3f", cleared.seconds)) s = \(rate) legs/s")
+        }
         for name in ["duckdb", "polars"] {
             guard let peer = result["\(name)Seconds"] as? Double else { continue }
             let ratio = String(format: "%.2f", peer / median)

@@ -62,6 +62,21 @@ struct ReconcileCommandTests {
         #expect(text.status == 0 && text.stdout.contains("missing_in_ledger T1: paymentReference"), "\(text.stdout)")
     }
 
+    @Test("bench reconcile finds every injected fault, and --clearing posts two legs a line into a scratch ledger")
+    func bench() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let scratch = directory.file("bench")
+        let outcome = try KhataProcess.run(
+            ["bench", "reconcile", "--lines", "3000", "--runs", "1", "--clearing", "--json", "--dir", scratch])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let result = try #require(try Self.objects(outcome.stdout).first)
+        let categories = try #require(result["categories"] as? [String: Int])
+        #expect(categories.values.reduce(0, +) >= 3_000 && categories["amount_mismatch"] == 12)
+        #expect(result["clearingSeconds"] is Double && result["clearingLegsPerSecond"] is Double)
+        #expect(!FileManager.default.fileExists(atPath: scratch + "/clearing-ledger"))
+    }
+
     @Test("the nightly job reconciles yesterday for every provider")
     func nightly() throws {
         let directory = ScratchDirectory()
