@@ -166,8 +166,7 @@ struct ImportBenchCommand: AsyncParsableCommand {
                 import duckdb
                 times = []
                 for _ in range(runs):
-                    con = duckdb.connect()
-                    con.execute("SET enable_progress_bar = false")
+                    con = duckdb_connection(duckdb)
                     start = time.perf_counter()
                     con.sql(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}', header=true, types={types})")
                     times.append(time.perf_counter() - start)

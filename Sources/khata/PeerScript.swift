@@ -3,10 +3,20 @@ import Foundation
 /// Runs a comparison script of the benchmarks under python3 (DuckDB and polars from PyPI) and
 /// reads the median seconds it prints per peer as one JSON object.
 enum PeerScript {
+    /// What every peer script shares: a DuckDB connection without the progress bar DuckDB prints
+    /// to standard output once a query runs past two seconds, which would break the JSON answer.
+    static let prelude = """
+        def duckdb_connection(duckdb):
+            con = duckdb.connect()
+            con.execute("SET enable_progress_bar = false")
+            return con
+
+        """
+
     static func seconds(_ script: String, arguments: [String]) throws -> [(String, Double)] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script] + arguments
+        process.arguments = ["python3", "-c", prelude + script] + arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

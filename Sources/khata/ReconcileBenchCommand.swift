@@ -290,8 +290,7 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
                 import duckdb
                 times = []
                 for _ in range(runs):
-                    con = duckdb.connect()
-                    con.execute("SET enable_progress_bar = false")
+                    con = duckdb_connection(duckdb)
                     start = time.perf_counter()
                     rows = con.execute(sql).fetchall()
                     times.append(time.perf_counter() - start)
