@@ -130,7 +130,8 @@ public struct ReconciliationMatcher: Sendable {
         self.lateWindowDays = lateWindowDays
     }
 
-    /// The items of one run.
+    /// The items of one run: the rules of `findings(provider:date:lines:payments:unsettled:)`
+    /// on the job's rows, each line and each missing payment told as people read it.
     /// - Parameters:
     ///   - lines: the provider's settlement lines of `date` (duplicates included).
     ///   - payments: the ledger's payments by payment reference: those the lines name, and
@@ -141,10 +142,6 @@ public struct ReconciliationMatcher: Sendable {
         provider: String, date: CivilDate, lines: [StoredSettlementLine], payments: [String: LedgerPayment],
         unsettled: [String]
     ) -> (items: [ReconciliationItem], carried: Int) {
-        var items: [ReconciliationItem] = []
-        var settledToday: Set<String> = []
-        // Refunds of a payment are taken in time order, each by one line of the same amount.
-        var refundsLeft: [String: [LedgerRefund]] = [:]
         // Lines in the order they are stored (file, then line); refunds among them in the
         // order they happened, so that equal partial refunds pair up in time. Sorting by the
         // integer key keeps the run deterministic without comparing time texts for every line.
@@ -154,77 +151,160 @@ public struct ReconciliationMatcher: Sendable {
             ($0.line.transactedAt, $0.key) < ($1.line.transactedAt, $1.key)
         }
         for (position, refundLine) in zip(refundPositions, refundsInTime) { ordered[position] = refundLine }
-        for stored in ordered {
+
+        var rowOf: [String: Int32] = [:]
+        rowOf.reserveCapacity(payments.count)
+        var byRow: [LedgerPayment] = []
+        byRow.reserveCapacity(payments.count)
+        var paymentColumns = PaymentColumns(reservingCapacity: payments.count)
+        for reference in payments.keys.sorted() {
+            // Safe: the key was just read from the dictionary.
+            let payment = payments[reference]!
+            rowOf[reference] = paymentColumns.append(
+                amountMinor: payment.amountMinor, currency: CurrencyTag(payment.currency), state: payment.state,
+                capturedAtNanoseconds: payment.capturedAtNanoseconds, otherProvider: payment.provider != provider,
+                refunds: payment.refunds)
+            byRow.append(payment)
+        }
+        var lineColumns = SettlementColumns(reservingCapacity: ordered.count)
+        for (position, stored) in ordered.enumerated() {
             let line = stored.line
-            var item = ReconciliationItem(
-                category: .matched, provider: provider, providerTxnId: line.providerTxnId,
-                paymentReference: line.ourReference, line: stored.key, ledgerTransferId: nil, currency: line.currency,
-                kind: line.kind, ledgerAmountMinor: nil, providerAmountMinor: line.grossMinor, feeMinor: line.feeMinor,
-                netMinor: line.netMinor, contractedFeeMinor: nil, fields: [])
-            if let first = line.duplicateOf {
-                item.category = .duplicateSettlement
+            lineColumns.append(
+                key: stored.key, paymentRow: rowOf[line.ourReference] ?? -1, kind: SettlementColumns.Kind(line.kind),
+                settled: line.status == "settled", grossMinor: line.grossMinor, feeMinor: line.feeMinor,
+                currency: CurrencyTag(line.currency),
+                // The position orders refunds as `ordered` already has them.
+                transactedAt: Int64(position),
+                settlementDay: CivilDate.parse(line.settlementDate).map { Int32(clamping: $0.daysSinceEpoch) }
+                    ?? SettlementColumns.unknownDay,
+                duplicateOf: line.duplicateOf)
+        }
+        let found = findings(
+            provider: provider, date: date, lines: lineColumns, payments: paymentColumns,
+            unsettled: unsettled.compactMap { rowOf[$0] })
+
+        var items: [ReconciliationItem] = []
+        items.reserveCapacity(ordered.count + found.missingAtProvider.count)
+        for (index, stored) in ordered.enumerated() {
+            let row = Int(lineColumns.paymentRow[index])
+            items.append(
+                item(
+                    stored, index: index, payment: row >= 0 ? byRow[row] : nil, found: found, provider: provider))
+        }
+        for row in found.missingAtProvider {
+            let payment = byRow[Int(row)]
+            // Safe: only captured payments are missing at the provider.
+            let captured = payment.capturedDhakaDate!
+            items.append(
+                ReconciliationItem(
+                    category: .missingAtProvider, provider: provider, providerTxnId: nil,
+                    paymentReference: payment.paymentReference, line: nil, ledgerTransferId: payment.transferId,
+                    currency: payment.currency, kind: "payment", ledgerAmountMinor: payment.amountMinor,
+                    providerAmountMinor: nil, feeMinor: nil, netMinor: nil, contractedFeeMinor: nil,
+                    fields: [
+                        DifferingField(
+                            name: "settlement", ledger: "captured \(captured)",
+                            provider: "none by \(date) (window \(lateWindowDays) days)")
+                    ]))
+        }
+        return (items, found.carried)
+    }
+
+    /// One line's item: its category from `found`, the differing fields written out.
+    private func item(
+        _ stored: StoredSettlementLine, index: Int, payment: LedgerPayment?, found: ColumnFindings, provider: String
+    ) -> ReconciliationItem {
+        let line = stored.line
+        let category = found.category[index]
+        let disagreements = found.disagreements[index]
+        var item = ReconciliationItem(
+            category: category, provider: provider, providerTxnId: line.providerTxnId,
+            paymentReference: line.ourReference, line: stored.key, ledgerTransferId: payment?.transferId,
+            currency: line.currency, kind: line.kind, ledgerAmountMinor: nil, providerAmountMinor: line.grossMinor,
+            feeMinor: line.feeMinor, netMinor: line.netMinor, contractedFeeMinor: nil, fields: [])
+        if let first = line.duplicateOf {
+            item.ledgerTransferId = nil
+            item.fields.append(
+                DifferingField(
+                    name: "providerTxnId", ledger: "settled once (file \(first.fileId) line \(first.line))",
+                    provider: "again (file \(stored.key.fileId) line \(stored.key.line))"))
+            return item
+        }
+        if category == .adjustment && SettlementColumns.Kind(line.kind) == .adjustment {
+            item.ledgerTransferId = nil
+            return item
+        }
+        guard let payment else {
+            if category == .matched { item.feeMinor = 0 }
+            if category == .missingInLedger {
+                item.fields.append(
+                    DifferingField(name: "paymentReference", ledger: "no reservation", provider: line.ourReference))
+            }
+            return item
+        }
+        if disagreements.contains(.provider) {
+            item.fields.append(DifferingField(name: "provider", ledger: payment.provider, provider: provider))
+            return item
+        }
+        if line.kind == "refund" {
+            if disagreements.contains(.currency) {
+                item.fields.append(DifferingField(name: "currency", ledger: payment.currency, provider: line.currency))
+                return item
+            }
+            let refunds = payment.refunds.sorted { $0.atNanoseconds < $1.atNanoseconds }
+            if let taken = found.refundTaken[Int32(index)] {
+                let refund = refunds[taken.index]
+                item.ledgerTransferId = refund.transferId
+                item.ledgerAmountMinor = refund.amountMinor
+                if taken.atOtherAmount {
+                    item.fields.append(
+                        DifferingField(
+                            name: "amount", ledger: Self.major(refund.amountMinor, line.currency),
+                            provider: Self.major(line.grossMinor, line.currency)))
+                } else if category == .statusMismatch {
+                    item.fields.append(DifferingField(name: "status", ledger: "refunded", provider: line.statusRaw))
+                }
+            } else if category == .missingInLedger {
                 item.fields.append(
                     DifferingField(
-                        name: "providerTxnId", ledger: "settled once (file \(first.fileId) line \(first.line))",
-                        provider: "again (file \(stored.key.fileId) line \(stored.key.line))"))
-                items.append(item)
-                continue
-            }
-            if line.kind == "chargeback" || line.kind == "adjustment" {
-                item.category = .adjustment
-                items.append(item)
-                continue
-            }
-            guard let payment = payments[line.ourReference] else {
-                item.category = line.status == "settled" ? .missingInLedger : .matched
-                if item.category == .matched { item.feeMinor = 0 }
-                if item.category == .missingInLedger {
-                    item.fields.append(
-                        DifferingField(name: "paymentReference", ledger: "no reservation", provider: line.ourReference))
-                }
-                items.append(item)
-                continue
-            }
-            item.ledgerTransferId = payment.transferId
-            if payment.provider != provider {
-                item.category = .missingInLedger
-                item.fields.append(DifferingField(name: "provider", ledger: payment.provider, provider: provider))
-                items.append(item)
-                continue
-            }
-            if line.kind == "refund" {
-                item = refund(item, line: line, payment: payment, left: &refundsLeft)
-                items.append(item)
-                continue
-            }
-            item = paymentLine(item, line: line, payment: payment, date: date)
-            // A settled line accounts for its payment whatever it disagrees on: the disagreement is
-            // the line's to report, and the payment is not missing as well.
-            if line.status == "settled" { settledToday.insert(line.ourReference) }
-            items.append(item)
-        }
-        var carried = 0
-        for reference in unsettled where !settledToday.contains(reference) {
-            guard let payment = payments[reference], payment.provider == provider, payment.state == .captured,
-                let captured = payment.capturedDhakaDate
-            else { continue }
-            if date.daysSinceEpoch - captured.daysSinceEpoch > lateWindowDays {
-                items.append(
-                    ReconciliationItem(
-                        category: .missingAtProvider, provider: provider, providerTxnId: nil,
-                        paymentReference: reference, line: nil, ledgerTransferId: payment.transferId,
-                        currency: payment.currency, kind: "payment", ledgerAmountMinor: payment.amountMinor,
-                        providerAmountMinor: nil, feeMinor: nil, netMinor: nil, contractedFeeMinor: nil,
-                        fields: [
-                            DifferingField(
-                                name: "settlement", ledger: "captured \(captured)",
-                                provider: "none by \(date) (window \(lateWindowDays) days)")
-                        ]))
+                        name: "refund", ledger: "none left", provider: Self.major(line.grossMinor, line.currency)))
             } else {
-                carried += 1
+                // A failed refund the ledger does not have either: the two agree.
+                item.feeMinor = 0
             }
+            return item
         }
-        return (items, carried)
+        item.ledgerAmountMinor = payment.amountMinor
+        let contracted = found.contractedFeeMinor[index]
+        if contracted != ColumnFindings.noFee { item.contractedFeeMinor = contracted }
+        let captured = payment.state == .captured
+        if disagreements.contains(.currency) {
+            item.fields.append(DifferingField(name: "currency", ledger: payment.currency, provider: line.currency))
+        }
+        if disagreements.contains(.status) {
+            item.fields.append(
+                DifferingField(
+                    name: "status", ledger: captured ? "captured" : payment.state.rawValue, provider: line.statusRaw))
+        }
+        if disagreements.contains(.amount) {
+            item.fields.append(
+                DifferingField(
+                    name: "amount", ledger: Self.major(payment.amountMinor, line.currency),
+                    provider: Self.major(line.grossMinor, line.currency)))
+        }
+        if disagreements.contains(.fee) {
+            item.fields.append(
+                DifferingField(
+                    name: "fee", ledger: Self.major(contracted, line.currency),
+                    provider: Self.major(line.feeMinor, line.currency)))
+        }
+        if disagreements.contains(.late), let capturedDate = payment.capturedDhakaDate {
+            item.fields.append(
+                DifferingField(
+                    name: "settlementDate", ledger: "captured \(capturedDate)", provider: line.settlementDate))
+        }
+        if line.status != "settled" && !captured { item.feeMinor = 0 }
+        return item
     }
 
     /// `minor` in major units with the currency's decimals (`1500.00`), as people read amounts.
@@ -232,111 +312,5 @@ public struct ReconciliationMatcher: Sendable {
         // Safe fallback: lines and payments carry currencies the import and the ledger checked.
         let currency = Currency(code: code) ?? .bdt
         return (minor < 0 ? "-" : "") + Amount(minorUnits: minor.magnitude).formatted(currency, grouping: false)
-    }
-
-    private func paymentLine(
-        _ start: ReconciliationItem, line: SettlementLine, payment: LedgerPayment, date: CivilDate
-    ) -> ReconciliationItem {
-        var item = start
-        item.ledgerAmountMinor = payment.amountMinor
-        var found: [ReconciliationCategory] = []
-        if payment.currency != line.currency {
-            item.fields.append(DifferingField(name: "currency", ledger: payment.currency, provider: line.currency))
-            found.append(.currencyMismatch)
-        }
-        let captured = payment.state == .captured
-        if line.status == "settled" && !captured {
-            item.fields.append(
-                DifferingField(name: "status", ledger: payment.state.rawValue, provider: line.statusRaw))
-            found.append(.statusMismatch)
-        } else if line.status != "settled" && captured {
-            item.fields.append(DifferingField(name: "status", ledger: "captured", provider: line.statusRaw))
-            found.append(.statusMismatch)
-        }
-        if line.status == "settled" && payment.amountMinor != line.grossMinor {
-            item.fields.append(
-                DifferingField(
-                    name: "amount", ledger: Self.major(payment.amountMinor, line.currency),
-                    provider: Self.major(line.grossMinor, line.currency)))
-            found.append(.amountMismatch)
-        }
-        if line.status == "settled", let settled = CivilDate.parse(line.settlementDate),
-            let rule = fees.rule(provider: line.provider, on: settled)
-        {
-            let contracted = rule.fee(onGrossMinor: line.grossMinor)
-            item.contractedFeeMinor = contracted
-            if abs(contracted - line.feeMinor) > rule.toleranceMinor {
-                item.fields.append(
-                    DifferingField(
-                        name: "fee", ledger: Self.major(contracted, line.currency),
-                        provider: Self.major(line.feeMinor, line.currency)))
-                found.append(.feeMismatch)
-            }
-        }
-        if line.status == "settled", captured, let capturedDate = payment.capturedDhakaDate,
-            let settled = CivilDate.parse(line.settlementDate),
-            settled.daysSinceEpoch - capturedDate.daysSinceEpoch > lateWindowDays
-        {
-            item.fields.append(
-                DifferingField(
-                    name: "settlementDate", ledger: "captured \(capturedDate)", provider: line.settlementDate))
-            found.append(.lateSettlement)
-        }
-        if line.status != "settled" && !captured { item.feeMinor = 0 }
-        // One category per line: the most basic disagreement wins (a foreign currency makes the
-        // amount meaningless; a payment the ledger did not capture makes its fee beside the point).
-        let precedence: [ReconciliationCategory] = [
-            .currencyMismatch, .statusMismatch, .amountMismatch, .feeMismatch, .lateSettlement,
-        ]
-        item.category = precedence.first(where: found.contains) ?? .matched
-        return item
-    }
-
-    private func refund(
-        _ start: ReconciliationItem, line: SettlementLine, payment: LedgerPayment,
-        left: inout [String: [LedgerRefund]]
-    ) -> ReconciliationItem {
-        var item = start
-        var available = left[payment.paymentReference] ?? payment.refunds.sorted { $0.atNanoseconds < $1.atNanoseconds }
-        if payment.currency != line.currency {
-            item.category = .currencyMismatch
-            item.fields.append(DifferingField(name: "currency", ledger: payment.currency, provider: line.currency))
-            return item
-        }
-        if let index = available.firstIndex(where: { $0.amountMinor == line.grossMinor }) {
-            let taken = available.remove(at: index)
-            left[payment.paymentReference] = available
-            item.ledgerTransferId = taken.transferId
-            item.ledgerAmountMinor = taken.amountMinor
-            if line.status != "settled" {
-                item.category = .statusMismatch
-                item.fields.append(DifferingField(name: "status", ledger: "refunded", provider: line.statusRaw))
-            }
-            return item
-        }
-        left[payment.paymentReference] = available
-        if line.status != "settled" {
-            // A failed refund the ledger does not have either: the two agree.
-            item.feeMinor = 0
-            return item
-        }
-        if !available.isEmpty {
-            // The earliest refund left is this line's, at another amount.
-            let other = available.removeFirst()
-            left[payment.paymentReference] = available
-            item.category = .amountMismatch
-            item.ledgerTransferId = other.transferId
-            item.ledgerAmountMinor = other.amountMinor
-            item.fields.append(
-                DifferingField(
-                    name: "amount", ledger: Self.major(other.amountMinor, line.currency),
-                    provider: Self.major(line.grossMinor, line.currency)))
-        } else {
-            item.category = .missingInLedger
-            item.fields.append(
-                DifferingField(
-                    name: "refund", ledger: "none left", provider: Self.major(line.grossMinor, line.currency)))
-        }
-        return item
     }
 }

@@ -153,6 +153,13 @@ extension CSVRecord {
     /// Field `index` without blanks (spaces, tabs, no-break spaces) at either end; nil when
     /// nothing is left.
     func trimmedText(_ index: Int) -> String? {
+        let bytes = trimmedField(index)
+        guard !bytes.isEmpty else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The bytes of field `index` without blanks (spaces, tabs, no-break spaces) at either end.
+    func trimmedField(_ index: Int) -> UnsafeBufferPointer<UInt8> {
         let bytes = field(index)
         var start = 0
         var end = bytes.count
@@ -174,8 +181,7 @@ extension CSVRecord {
                 break
             }
         }
-        guard start < end else { return nil }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        return UnsafeBufferPointer(rebasing: bytes[start..<end])
     }
 }
 

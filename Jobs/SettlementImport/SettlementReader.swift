@@ -122,6 +122,13 @@ public struct SettlementReader: @unchecked Sendable {
     /// made by `copyForThread` reads them on another thread.
     public var hasHeader: Bool { headerLine != nil }
 
+    /// The bytes of `field` in a data line's record, trimmed as the stored text is (see
+    /// `settlementLine`); empty when the file has no such column. Valid only while `record` is.
+    public func trimmedBytes(_ field: SettlementField, in record: CSVRecord) -> UnsafeBufferPointer<UInt8> {
+        guard let column = columnOf[field], column < record.count else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return record.trimmedField(column)
+    }
+
     /// A data line after the header, as `read` reads it; changes nothing but its caches.
     public func readLine(_ record: CSVRecord) -> SettlementRow {
         precondition(headerLine != nil, "data lines are read after the header")

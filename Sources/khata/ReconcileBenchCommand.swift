@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import JobStore
+import LedgerCore
 import Reconciliation
 import Scheduler
 import SettlementImport
@@ -56,7 +57,7 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
         var counts: [ReconciliationCategory: Int] = [:]
         for _ in 0..<runs {
             let start = DispatchTime.now().uptimeNanoseconds
-            counts = try Self.reconcile(settlement: settlementPath, payments: paymentsPath)
+            counts = try Self.reconcile(settlement: settlementPath, payments: paymentsPath, expectedLines: lines)
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         guard counts[.amountMismatch] == injected.amount, counts[.feeMismatch] == injected.fee,
@@ -205,58 +206,37 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
         return handle
     }
 
-    /// Reads both files and puts every line and payment in its category.
-    static func reconcile(settlement: String, payments: String) throws -> [ReconciliationCategory: Int] {
-        let payments = try readPayments(payments)
-        var stored: [StoredSettlementLine] = []
-        stored.reserveCapacity(payments.count + payments.count / 100)
-        var firstOf: [String: SettlementLineKey] = [:]
-        firstOf.reserveCapacity(payments.count)
-        _ = try SettlementFileScan.read(path: settlement, dialect: .bkash) { row, record, reader in
-            guard case .line(let parsed) = row else { return }
-            var line = reader.settlementLine(parsed, record: record, defaultSettlementDateText: "2026-11-30")
-            let key = SettlementLineKey(fileId: 1, line: record.line)
-            if let first = firstOf[line.providerTxnId] {
-                line.duplicateOf = first
-            } else {
-                firstOf[line.providerTxnId] = key
+    /// Reads both files and puts every line and payment in its category, as the job's rules do
+    /// (`ReconciliationMatcher.findings`) on columns: references and transaction ids are
+    /// numbered once as they are read, so that the join and the de-duplication compare
+    /// integers, and no line or payment becomes text again unless it is a mismatch.
+    static func reconcile(settlement: String, payments paymentsPath: String, expectedLines: Int) throws
+        -> [ReconciliationCategory: Int]
+    {
+        let clock = ContinuousClock()
+        var mark = clock.now
+        func phase(_ name: String) {
+            if ProcessInfo.processInfo.environment["KHATA_BENCH_PHASES"] != nil {
+                FileHandle.standardError.write(Data("\(name): \(clock.now - mark)\n".utf8))
             }
-            stored.append(StoredSettlementLine(key: key, line: line))
+            mark = clock.now
         }
-        var unsettled: [String] = []
-        unsettled.reserveCapacity(payments.count)
-        for reference in payments.keys { unsettled.append(reference) }
+        let (payments, references) = try LedgerPaymentsFile.read(paymentsPath, expectedCount: expectedLines)
+        phase("payments")
+        let read = try SettlementColumns.read(
+            path: settlement, dialect: .bkash, fileId: 1, settlementDate: day, references: references,
+            expectedLines: expectedLines)
+        guard read.rejectedCount == 0 else {
+            throw CommandFailure("the settlement file had \(read.rejectedCount) bad lines of \(read.facts.lineCount)")
+        }
+        let lines = read.columns
+        phase("settlement")
         let matcher = ReconciliationMatcher(fees: FeeSchedule(rules: ["bkash": [FeeRule(basisPoints: 185)]]))
-        let (items, carried) = matcher.reconcile(
-            provider: "bkash", date: day, lines: stored, payments: payments, unsettled: unsettled)
-        var counts: [ReconciliationCategory: Int] = [:]
-        for item in items { counts[item.category, default: 0] += 1 }
-        _ = carried
-        return counts
-    }
-
-    /// The payments file: `reference,hold_id,amount_minor,currency,state,captured_at_ns`.
-    static func readPayments(_ path: String) throws -> [String: LedgerPayment] {
-        var payments: [String: LedgerPayment] = [:]
-        let stream = CSVStream(delimiter: 0x2C)
-        guard let file = FileHandle(forReadingAtPath: path) else { throw CommandFailure("cannot read \(path)") }
-        defer { try? file.close() }
-        func take(_ record: CSVRecord) {
-            guard record.line > 1, record.count == 6 else { return }
-            let reference = record.text(0)
-            let amount = Int64(record.text(2)) ?? 0
-            let state = LedgerPayment.State(rawValue: record.text(4)) ?? .pending
-            payments[reference] = LedgerPayment(
-                provider: "bkash", paymentReference: reference, transferId: record.text(1), amountMinor: amount,
-                currency: record.text(3), state: state, capturedAtNanoseconds: Int64(record.text(5)))
-        }
-        while true {
-            let data = file.readData(ofLength: 1 << 20)
-            if data.isEmpty { break }
-            try data.withUnsafeBytes { try stream.parse($0, onRecord: take) }
-        }
-        try stream.finish(onRecord: take)
-        return payments
+        let findings = matcher.findings(
+            provider: "bkash", date: day, lines: lines, payments: payments,
+            unsettled: Array(0..<Int32(payments.count)))
+        phase("findings")
+        return findings.counts
     }
 
     /// Median seconds of DuckDB and polars doing the same, timed inside python3.

@@ -19,7 +19,8 @@ struct ModuleRulesTests {
         "Expiry": ["LedgerAccess", "LedgerCore"],
         "SettlementImport": ["CCSV", "JSONInput", "JobStore", "KhataCrypto", "LedgerCore", "Scheduler"],
         "Reconciliation": [
-            "Bookings", "JSONInput", "JobStore", "KhataCrypto", "LedgerAccess", "LedgerCore", "Scheduler",
+            "Bookings", "CMemoryHints", "JSONInput", "JobStore", "KhataCrypto", "LedgerAccess", "LedgerCore",
+            "Scheduler", "SettlementImport",
         ],
         "StorageBench": ["LedgerStorage"],
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
