@@ -77,6 +77,10 @@ public final class ByteKeyTable {
         else { fatalError("cannot map \(bytes) bytes for a key table: \(String(cString: strerror(errno)))") }
         // A hint: without huge pages the table works the same, only slower.
         _ = madvise(memory, bytes, MADV_HUGEPAGE)
+        // Touched in order now rather than at random later: the lookups ask for slots ahead of
+        // use, and the processor drops such a request for a page not yet there.
+        let page = memory.assumingMemoryBound(to: UInt8.self)
+        for offset in stride(from: 0, to: bytes, by: 4_096) { page[offset] = 0 }
         return (memory.bindMemory(to: Slot.self, capacity: capacity), bytes)
     }
 
@@ -176,7 +180,8 @@ public final class ByteKeyTable {
             as: UTF8.self)
     }
 
-    /// The first 16 bytes of `key`, zero-padded.
+    /// The first 16 bytes of `key`, zero-padded, read with loads inside the key only (no
+    /// copy through memory, which would stall the loads that follow).
     @inline(__always)
     private static func prefix(_ key: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         guard let base = key.baseAddress else { return (0, 0) }
@@ -187,9 +192,19 @@ public final class ByteKeyTable {
                 base.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
             )
         }
-        var words: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: base, byteCount: count) }
-        return words
+        if count >= 8 {
+            // The last eight bytes, shifted down past the ones the first word already holds.
+            let last = base.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            return (base.loadUnaligned(fromByteOffset: 0, as: UInt64.self), count == 8 ? 0 : last >> (8 * (16 - count)))
+        }
+        if count >= 4 {
+            let low = UInt64(base.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+            let last = UInt64(base.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self))
+            return (count == 4 ? low : low | (last >> (8 * (8 - count))) << 32, 0)
+        }
+        var word: UInt64 = 0
+        for index in 0..<count { word |= UInt64(base.load(fromByteOffset: index, as: UInt8.self)) << (8 * index) }
+        return (word, 0)
     }
 
     /// Whether the bytes past the first 16 of key `id` and of `key` agree (lengths already do).

@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import JobStore
 
@@ -7,135 +8,242 @@ import JobStore
 /// captured), one header line, no quoting (no field needs it). Read strictly: a line that is not
 /// so is an error naming the line, never a payment skipped.
 public enum LedgerPaymentsFile {
-    /// The payments of the file at `path`, and their references numbered by row.
+    /// The payments of the file at `path`, and their references numbered by row. The file is
+    /// read whole and its two halves parsed by two threads; the references are then numbered in
+    /// file order, each slot asked for a few lines ahead so that the cache misses overlap.
     public static func read(_ path: String, expectedCount: Int) throws -> (PaymentColumns, ByteKeyTable) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ReconciliationError("cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw failure("cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            throw failure("cannot read \(path): \(String(cString: strerror(errno)))")
+        }
+        let size = Int(status.st_size)
+        let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(size, 1))
+        defer { bytes.deallocate() }
+        var done = 0
+        while done < size {
+            let got = pread(descriptor, bytes + done, size - done, off_t(done))
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw failure("cannot read \(path): it changed or ended early") }
+            done += got
+        }
+        guard let headerEnd = memchr(bytes, 0x0A, size) else { throw failure("\(path) has no line after its header") }
+        let header = String(decoding: UnsafeBufferPointer(start: bytes, count: bytes.distance(to: headerEnd.assumingMemoryBound(to: UInt8.self))), as: UTF8.self)
+        guard header.hasPrefix("reference,hold_id,amount_minor,currency,state,captured_at_ns") else {
+            throw failure("\(path) does not start with the header reference,hold_id,amount_minor,currency,state,captured_at_ns")
+        }
+        let dataStart = bytes.distance(to: headerEnd.assumingMemoryBound(to: UInt8.self)) + 1
+        // The halves meet right after a line break.
+        var middle = dataStart + (size - dataStart) / 2
+        if middle < size, let found = memchr(bytes + middle, 0x0A, size - middle) {
+            middle = bytes.distance(to: found.assumingMemoryBound(to: UInt8.self)) + 1
+        } else {
+            middle = size
+        }
+        let parts = [Part(start: dataStart, end: middle), Part(start: middle, end: size)]
+        let results = UnsafeMutablePointer<Parsed>.allocate(capacity: 2)
+        results.initialize(repeating: Parsed(), count: 2)
+        defer {
+            results.deinitialize(count: 2)
+            results.deallocate()
+        }
+        let shared = Shared(bytes: bytes, results: results)
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            shared.results[index] = parse(shared.bytes, parts[index])
+        }
         var columns = PaymentColumns(reservingCapacity: expectedCount)
-        let references = ByteKeyTable(expectedCount: expectedCount)
-        let chunkBytes = 8 << 20
-        let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: chunkBytes)
-        defer { buffer.deallocate() }
-        // Lines are read a few at a time: each reference's slot is asked for when its line is
-        // read and used once the batch is full, so that the cache misses overlap.
-        var batch: [Payment] = []
-        batch.reserveCapacity(batchSize)
-        func flush() throws {
-            for payment in batch {
-                let (row, added) = references.insert(payment.reference, hash: payment.hash)
+        let references = ByteKeyTable(expectedCount: max(expectedCount, results[0].payments.count * 2))
+        var lineBefore = 1
+        for index in 0..<2 {
+            let parsed = results[index]
+            if let problem = parsed.problem {
+                throw failure("payments line \(lineBefore + problem.line): \(problem.reason)")
+            }
+            let payments = parsed.payments
+            let lookahead = 16
+            for position in payments.indices {
+                if position + lookahead < payments.count { references.prefetch(hash: payments[position + lookahead].hash) }
+                let payment = payments[position]
+                let reference = UnsafeRawBufferPointer(start: bytes + payment.referenceStart, count: Int(payment.referenceLength))
+                let (row, added) = references.insert(reference, hash: payment.hash)
                 guard added else {
-                    throw ReconciliationError("payments line \(payment.line): reference repeated (row \(row + 1))")
+                    throw failure("payments line \(lineBefore + position + 1): reference repeated (row \(row + 1))")
                 }
                 columns.append(
                     amountMinor: payment.amountMinor, currency: payment.currency, state: payment.state,
-                    capturedAtNanoseconds: payment.capturedAtNanoseconds)
+                    capturedAtNanoseconds: payment.capturedAtNanoseconds == notCaptured ? nil : payment.capturedAtNanoseconds)
             }
-            batch.removeAll(keepingCapacity: true)
-        }
-        /// Bytes of an unfinished line kept at the start of the buffer.
-        var kept = 0
-        var line = 0
-        while true {
-            let got = Glibc.read(descriptor, buffer + kept, chunkBytes - kept)
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw ReconciliationError("cannot read \(path): \(String(cString: strerror(errno)))")
-            }
-            let filled = kept + got
-            var start = 0
-            while start < filled {
-                guard let found = memchr(buffer + start, 0x0A, filled - start) else { break }
-                let end = buffer.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                line += 1
-                if line > 1 {
-                    let payment = try parse(buffer + start, count: end - start, line: line)
-                    references.prefetch(hash: payment.hash)
-                    batch.append(payment)
-                    if batch.count == batchSize { try flush() }
-                }
-                start = end + 1
-            }
-            if got == 0 {
-                if start < filled {
-                    line += 1
-                    batch.append(try parse(buffer + start, count: filled - start, line: line))
-                }
-                try flush()
-                break
-            }
-            // The batch's references point into the buffer, which moves next.
-            try flush()
-            kept = filled - start
-            guard kept < chunkBytes else { throw ReconciliationError("\(path) line \(line + 1) is longer than 8 MiB") }
-            if kept > 0 { memmove(buffer, buffer + start, kept) }
+            lineBefore += parsed.lines
         }
         return (columns, references)
     }
 
-    /// Lines read ahead of their references' lookups.
-    static let batchSize = 16
+    private static func failure(_ message: String) -> ReconciliationError { ReconciliationError(message) }
 
-    /// One line's values; its reference points into the read buffer.
+    /// A range of the file's bytes, whole lines.
+    private struct Part: Sendable {
+        var start: Int
+        var end: Int
+    }
+
+    /// What the two threads share: the file's bytes (read only) and a result each.
+    private struct Shared: @unchecked Sendable {
+        let bytes: UnsafeMutablePointer<UInt8>
+        let results: UnsafeMutablePointer<Parsed>
+    }
+
+    private static let notCaptured = Int64.min
+
+    /// One line's values; its reference stays in the file's bytes.
     private struct Payment {
-        var line: Int
-        var reference: UnsafeRawBufferPointer
+        var referenceStart: Int
+        var referenceLength: Int32
+        var state: LedgerPayment.State
         var hash: UInt64
         var amountMinor: Int64
         var currency: CurrencyTag
-        var state: LedgerPayment.State
-        var capturedAtNanoseconds: Int64?
+        var capturedAtNanoseconds: Int64
     }
 
-    private static let states: [(word: [UInt8], state: LedgerPayment.State)] = [
-        (Array("captured".utf8), .captured), (Array("pending".utf8), .pending),
-        (Array("cancelled".utf8), .cancelled), (Array("expired".utf8), .expired),
-    ]
+    /// A part's payments and lines, or its first problem (line counted in the part).
+    private struct Parsed {
+        var payments: [Payment] = []
+        var lines = 0
+        var problem: (line: Int, reason: String)?
+    }
 
-    /// One line: six fields split at commas.
-    @inline(__always)
-    private static func parse(_ bytes: UnsafeMutablePointer<UInt8>, count: Int, line: Int) throws -> Payment {
-        var length = count
-        if length > 0 && bytes[length - 1] == 0x0D { length -= 1 }
-        var fields = FieldCursor(start: UnsafeRawPointer(bytes), count: length)
-        guard let reference = fields.next(), fields.next() != nil, let amountText = fields.next(),
-            let currency = fields.next(), let stateBytes = fields.next(), let capturedText = fields.next()
-        else { throw ReconciliationError("payments line \(line): fewer than 6 fields") }
-        guard fields.next() == nil else { throw ReconciliationError("payments line \(line): more than 6 fields") }
-        guard !reference.isEmpty else { throw ReconciliationError("payments line \(line): no reference") }
-        guard let amount = integer(amountText) else {
-            throw ReconciliationError("payments line \(line): amount_minor is not a whole number of poisha")
+    /// A part's lines. Commas and line feeds are found eight bytes at a time; a line longer
+    /// than 6 fields stops at its seventh.
+    private static func parse(_ bytes: UnsafeMutablePointer<UInt8>, _ part: Part) -> Parsed {
+        var parsed = Parsed()
+        parsed.payments.reserveCapacity((part.end - part.start) / 48)
+        let ends = UnsafeMutablePointer<Int>.allocate(capacity: 6)
+        defer { ends.deallocate() }
+        var lineStart = part.start
+        var fields = 0
+        /// Takes the delimiter at `position`; false once the part has failed.
+        @inline(__always)
+        func delimiter(at position: Int) -> Bool {
+            if bytes[position] == 0x2C {
+                if fields < 5 { ends[fields] = position }
+                fields += 1
+                return true
+            }
+            parsed.lines += 1
+            let result = line(bytes, lineStart, position, ends: ends, fields: fields)
+            fields = 0
+            lineStart = position + 1
+            switch result {
+            case .success(let payment):
+                parsed.payments.append(payment)
+                return true
+            case .failure(let problem):
+                parsed.problem = (parsed.lines, problem.reason)
+                return false
+            }
         }
-        guard currency.count == 3 else { throw ReconciliationError("payments line \(line): currency is not 3 letters") }
-        guard
-            let state = states.first(where: { entry in
-                entry.word.elementsEqual(stateBytes)
-            })?.state
-        else { throw ReconciliationError("payments line \(line): unknown state") }
-        var captured: Int64?
-        if !capturedText.isEmpty {
-            guard let value = integer(capturedText) else {
-                throw ReconciliationError("payments line \(line): captured_at_ns is not a whole number")
+        var position = part.start
+        while position + 8 <= part.end {
+            let word = UnsafeRawPointer(bytes + position).loadUnaligned(as: UInt64.self)
+            var found = zeroBytes(word ^ 0x2C2C_2C2C_2C2C_2C2C) | zeroBytes(word ^ 0x0A0A_0A0A_0A0A_0A0A)
+            while found != 0 {
+                guard delimiter(at: position + found.trailingZeroBitCount >> 3) else { return parsed }
+                found &= found - 1
+            }
+            position += 8
+        }
+        while position < part.end {
+            if bytes[position] == 0x2C || bytes[position] == 0x0A {
+                guard delimiter(at: position) else { return parsed }
+            }
+            position += 1
+        }
+        if lineStart < part.end {
+            // The last line has no line feed.
+            parsed.lines += 1
+            switch line(bytes, lineStart, part.end, ends: ends, fields: fields) {
+            case .success(let payment): parsed.payments.append(payment)
+            case .failure(let problem): parsed.problem = (parsed.lines, problem.reason)
+            }
+        }
+        return parsed
+    }
+
+    /// The high bit of every byte of `word` that is zero, and no other bit.
+    @inline(__always)
+    private static func zeroBytes(_ word: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((word & low7) &+ low7) | word | low7)
+    }
+
+    private struct Problem: Error {
+        var reason: String
+    }
+
+    /// One line, `start..<lineEnd` of `bytes`, whose first five commas are at `ends`.
+    @inline(__always)
+    private static func line(
+        _ bytes: UnsafeMutablePointer<UInt8>, _ start: Int, _ lineEnd: Int, ends: UnsafeMutablePointer<Int>,
+        fields commas: Int
+    ) -> Result<Payment, Problem> {
+        guard commas == 5 else { return .failure(Problem(reason: "\(commas + 1) fields, not 6")) }
+        var end = lineEnd
+        if end > start && bytes[end - 1] == 0x0D { end -= 1 }
+        let referenceLength = ends[0] - start
+        guard referenceLength > 0 else { return .failure(Problem(reason: "no reference")) }
+        guard ends[1] > ends[0] + 1 else { return .failure(Problem(reason: "no hold_id")) }
+        guard let amount = integer(bytes, ends[1] + 1, ends[2]) else {
+            return .failure(Problem(reason: "amount_minor is not a whole number of minor units"))
+        }
+        guard ends[3] - ends[2] - 1 == 3 else { return .failure(Problem(reason: "currency is not 3 letters")) }
+        guard let state = state(bytes + ends[3] + 1, count: ends[4] - ends[3] - 1) else {
+            return .failure(Problem(reason: "state is not captured, pending, cancelled or expired"))
+        }
+        var captured = notCaptured
+        if end > ends[4] + 1 {
+            guard let value = integer(bytes, ends[4] + 1, end) else {
+                return .failure(Problem(reason: "captured_at_ns is not a whole number"))
             }
             captured = value
         }
-        guard (state == .captured) == (captured != nil) else {
-            throw ReconciliationError("payments line \(line): a captured payment has a capture time, and only it")
+        guard (state == .captured) == (captured != notCaptured) else {
+            return .failure(Problem(reason: "a captured payment has a capture time, and only it"))
         }
-        return Payment(
-            line: line, reference: reference, hash: ByteKeyTable.hash(reference), amountMinor: amount,
-            currency: CurrencyTag(currency), state: state, capturedAtNanoseconds: captured)
+        let reference = UnsafeRawBufferPointer(start: bytes + start, count: referenceLength)
+        return .success(
+            Payment(
+                referenceStart: start, referenceLength: Int32(referenceLength), state: state,
+                hash: ByteKeyTable.hash(reference), amountMinor: amount,
+                currency: CurrencyTag(UnsafeRawBufferPointer(start: bytes + ends[2] + 1, count: 3)),
+                capturedAtNanoseconds: captured))
     }
 
-    /// A decimal whole number with an optional minus, or nil (overflow included).
+    /// The state a word names, or nil.
     @inline(__always)
-    private static func integer(_ bytes: UnsafeRawBufferPointer) -> Int64? {
-        var index = 0
-        let negative = !bytes.isEmpty && bytes[0] == 0x2D
-        if negative { index = 1 }
-        guard index < bytes.count, bytes.count - index <= 19 else { return nil }
+    private static func state(_ word: UnsafeMutablePointer<UInt8>, count: Int) -> LedgerPayment.State? {
+        func equals(_ text: StaticString) -> Bool {
+            text.utf8CodeUnitCount == count && memcmp(word, text.utf8Start, count) == 0
+        }
+        switch count {
+        case 8: return equals("captured") ? .captured : nil
+        case 7: return equals("pending") ? .pending : equals("expired") ? .expired : nil
+        case 9: return equals("cancelled") ? .cancelled : nil
+        default: return nil
+        }
+    }
+
+    /// The decimal whole number in `start..<end` of `bytes`, with an optional minus; nil when it
+    /// is not one or does not fit.
+    @inline(__always)
+    private static func integer(_ bytes: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int64? {
+        var index = start
+        let negative = index < end && bytes[index] == 0x2D
+        if negative { index += 1 }
+        guard index < end, end - index <= 19 else { return nil }
         var value: Int64 = 0
-        while index < bytes.count {
+        while index < end {
             let digit = bytes[index] &- 0x30
             guard digit < 10 else { return nil }
             let (times, overflow) = value.multipliedReportingOverflow(by: 10)
@@ -145,30 +253,5 @@ public enum LedgerPaymentsFile {
             index += 1
         }
         return negative ? -value : value
-    }
-
-    /// The fields of one line, split at commas.
-    private struct FieldCursor {
-        let start: UnsafeRawPointer
-        let count: Int
-        var position = 0
-        var done = false
-
-        init(start: UnsafeRawPointer, count: Int) {
-            self.start = start
-            self.count = count
-        }
-
-        mutating func next() -> UnsafeRawBufferPointer? {
-            guard !done else { return nil }
-            let from = position
-            if let comma = memchr(start + from, 0x2C, count - from) {
-                let end = start.distance(to: UnsafeRawPointer(comma))
-                position = end + 1
-                return UnsafeRawBufferPointer(start: start + from, count: end - from)
-            }
-            done = true
-            return UnsafeRawBufferPointer(start: start + from, count: count - from)
-        }
     }
 }

@@ -1,125 +1,225 @@
+import Dispatch
 import JobStore
 import LedgerCore
 import Scheduler
 import SettlementImport
 
 extension SettlementColumns {
-    /// A settlement file read straight into columns.
+    /// A settlement file read straight into columns, its lines' payment references kept for
+    /// `resolvePayments` (the ledger's payments may still be being read).
     public struct FileRead {
         public var columns: SettlementColumns
         public var facts: SettlementFileFacts
         /// Lines the importer would refuse (not in the columns).
         public var rejectedCount: Int
+        /// Each line's payment reference, hashed.
+        var references: KeyList
+
+        /// Finds every line's payment in `table` (references numbered by payment row, as
+        /// `LedgerPaymentsFile` numbers them), two threads at a time, and answers the columns.
+        public func resolvePayments(in table: ByteKeyTable) -> SettlementColumns {
+            let count = columns.count
+            let rows = UnsafeMutablePointer<Int32>.allocate(capacity: max(count, 1))
+            defer { rows.deallocate() }
+            let shared = ResolveJob(keys: references, rows: rows, table: table, count: count)
+            DispatchQueue.concurrentPerform(iterations: 2) { half in shared.resolve(half: half) }
+            var resolved = columns
+            for line in 0..<count where rows[line] >= 0 { resolved.setPaymentRow(rows[line], ofLine: Int32(line)) }
+            return resolved
+        }
     }
 
     /// Reads the settlement file at `path` in `dialect` into columns, as the importer reads it
-    /// (`SettlementFileScan`), without making text of any line: each line's payment is found by
-    /// its reference in `references` (numbered by payment row, see `LedgerPaymentsFile`), and
-    /// a line repeating a transaction id of an earlier line of the file is marked a duplicate of
-    /// that line. Lines with no settlement date column settle on `settlementDate`.
+    /// (`SettlementFileScan`, without the content hash, which only an import needs), with no
+    /// text made of any line: a line repeating a transaction id of an earlier line of the file is
+    /// marked a duplicate of that line, and each line's reference is kept, hashed, for
+    /// `FileRead.resolvePayments`. Lines with no settlement date column settle on `settlementDate`.
     public static func read(
-        path: String, dialect: SettlementDialect, fileId: Int64, settlementDate: CivilDate, references: ByteKeyTable,
-        expectedLines: Int = 1_024
+        path: String, dialect: SettlementDialect, fileId: Int64, settlementDate: CivilDate, expectedLines: Int = 1_024
     ) throws -> FileRead {
         let defaultDay = Int32(clamping: settlementDate.daysSinceEpoch)
-            var lines = SettlementColumns(reservingCapacity: expectedLines)
-            let transactions = ByteKeyTable(expectedCount: expectedLines)
-            /// The key of each transaction's first line, by transaction id.
-            var firstLine: [SettlementLineKey] = []
-            firstLine.reserveCapacity(expectedLines)
-            var rejected = 0
-            // Lines of a file share one currency or a few: the tag of the last one is kept.
-            var lastCurrency = Currency.bdt
-            var lastTag = CurrencyTag(lastCurrency.code)
-            // A line's identifiers are looked up a few lines after it is read (copied, as the
-            // record's bytes do not outlive the call), so that the tables' cache misses overlap.
-            var pending = PendingKeys()
-            func flush() {
-                pending.forEach { line, transaction, transactionHash, reference, referenceHash in
-                    let (id, added) = transactions.insert(transaction, hash: transactionHash)
-                    if added {
-                        firstLine.append(lines.keys[Int(line)])
-                    } else {
-                        lines.markDuplicate(line, of: firstLine[Int(id)])
-                    }
-                    lines.setPaymentRow(references.find(reference, hash: referenceHash), ofLine: line)
+        var lines = SettlementColumns(reservingCapacity: expectedLines)
+        let transactions = ByteKeyTable(expectedCount: expectedLines)
+        let references = KeyList(expectedCount: expectedLines)
+        /// The key of each transaction's first line, by transaction id.
+        var firstLine: [SettlementLineKey] = []
+        firstLine.reserveCapacity(expectedLines)
+        var rejected = 0
+        // Lines of a file share one currency or a few: the tag of the last one is kept.
+        var lastCurrency = Currency.bdt
+        var lastTag = CurrencyTag(lastCurrency.code)
+        // A line's transaction id is looked up a few lines after it is read (copied, as the
+        // record's bytes do not outlive the call), so that the table's cache misses overlap.
+        let pending = KeyList(expectedCount: pendingCapacity)
+        var pendingFirstLine: Int32 = 0
+        func flush() {
+            for index in 0..<pending.count {
+                let line = pendingFirstLine + Int32(index)
+                let (id, added) = transactions.insert(pending.key(index), hash: pending.hash(index))
+                if added {
+                    firstLine.append(lines.keys[Int(line)])
+                } else {
+                    lines.markDuplicate(line, of: firstLine[Int(id)])
                 }
             }
-            let facts = try SettlementFileScan.read(path: path, dialect: dialect) { row, record, reader in
-                switch row {
-                case .line(let parsed):
-                    if parsed.currency != lastCurrency {
-                        lastCurrency = parsed.currency
-                        lastTag = CurrencyTag(lastCurrency.code)
-                    }
-                    let line = lines.append(
-                        key: SettlementLineKey(fileId: fileId, line: record.line), paymentRow: -1,
-                        kind: parsed.kind == .refund ? .refund : parsed.kind == .payment ? .payment : .adjustment,
-                        settled: parsed.status == .settled, grossMinor: parsed.grossMinor, feeMinor: parsed.feeMinor,
-                        currency: lastTag, transactedAt: parsed.transactedAtNanoseconds,
-                        settlementDay: parsed.settlementDate.map { Int32($0.daysSinceEpoch) } ?? defaultDay)
-                    let (transactionHash, referenceHash) = pending.add(
-                        line: line, transaction: UnsafeRawBufferPointer(reader.trimmedBytes(.providerTxnId, in: record)),
-                        reference: UnsafeRawBufferPointer(reader.trimmedBytes(.ourReference, in: record)))
-                    transactions.prefetch(hash: transactionHash)
-                    references.prefetch(hash: referenceHash)
-                    if pending.isFull { flush() }
-                case .rejected: rejected += 1
-                case .preamble, .header, .blank, .totals: break
+            pending.removeAll()
+            pendingFirstLine = Int32(lines.count)
+        }
+        let facts = try SettlementFileScan.read(path: path, dialect: dialect, hashing: false) { row, record, reader in
+            switch row {
+            case .line(let parsed):
+                if parsed.currency != lastCurrency {
+                    lastCurrency = parsed.currency
+                    lastTag = CurrencyTag(lastCurrency.code)
                 }
+                lines.append(
+                    key: SettlementLineKey(fileId: fileId, line: record.line), paymentRow: -1,
+                    kind: parsed.kind == .refund ? .refund : parsed.kind == .payment ? .payment : .adjustment,
+                    settled: parsed.status == .settled, grossMinor: parsed.grossMinor, feeMinor: parsed.feeMinor,
+                    currency: lastTag, transactedAt: parsed.transactedAtNanoseconds,
+                    settlementDay: parsed.settlementDate.map { Int32($0.daysSinceEpoch) } ?? defaultDay)
+                references.append(UnsafeRawBufferPointer(reader.trimmedBytes(.ourReference, in: record)))
+                transactions.prefetch(
+                    hash: pending.append(UnsafeRawBufferPointer(reader.trimmedBytes(.providerTxnId, in: record))))
+                if pending.count == pendingCapacity { flush() }
+            case .rejected: rejected += 1
+            case .preamble, .header, .blank, .totals: break
             }
-            flush()
-            return FileRead(columns: lines, facts: facts, rejectedCount: rejected)
+        }
+        flush()
+        return FileRead(columns: lines, facts: facts, rejectedCount: rejected, references: references)
+    }
+
+    /// Lines read ahead of their transaction ids' lookups.
+    static let pendingCapacity = 16
+}
+
+/// The lookups of `resolvePayments`, split in two halves of the lines; the table is only read.
+private struct ResolveJob: @unchecked Sendable {
+    let keys: KeyList
+    let rows: UnsafeMutablePointer<Int32>
+    let table: ByteKeyTable
+    let count: Int
+
+    func resolve(half: Int) {
+        let start = half == 0 ? 0 : count / 2
+        let end = half == 0 ? count / 2 : count
+        let lookahead = 16
+        for line in start..<end {
+            if line + lookahead < end { table.prefetch(hash: keys.hash(line + lookahead)) }
+            rows[line] = table.find(keys.key(line), hash: keys.hash(line))
+        }
     }
 }
 
-/// Identifiers of a few lines waiting for their lookups: copied out of the records, hashed.
-struct PendingKeys {
-    static let capacity = 16
-    private var bytes = [UInt8](repeating: 0, count: 64 << 10)
-    private var used = 0
-    private var entries:
-        [(line: Int32, transaction: Range<Int>, transactionHash: UInt64, reference: Range<Int>, referenceHash: UInt64)] =
-            []
+/// Byte strings one after another with their hashes: identifiers copied out of records that
+/// do not outlive a call.
+final class KeyList {
+    private var bytes: UnsafeMutablePointer<UInt8>
+    private var byteCapacity: Int
+    private var byteCount = 0
+    /// Each key's end in `bytes`, and its hash.
+    private var ends: UnsafeMutablePointer<Int>
+    private var hashes: UnsafeMutablePointer<UInt64>
+    private var capacity: Int
+    private(set) var count = 0
 
-    var isFull: Bool { entries.count == Self.capacity || used > bytes.count - 2 * 4_096 }
-
-    /// Keeps a line's two identifiers; answers their hashes.
-    mutating func add(line: Int32, transaction: UnsafeRawBufferPointer, reference: UnsafeRawBufferPointer)
-        -> (UInt64, UInt64)
-    {
-        let transactionRange = copy(transaction)
-        let referenceRange = copy(reference)
-        let hashes = (ByteKeyTable.hash(transaction), ByteKeyTable.hash(reference))
-        entries.append((line, transactionRange, hashes.0, referenceRange, hashes.1))
-        return hashes
+    init(expectedCount: Int) {
+        capacity = max(16, expectedCount)
+        byteCapacity = capacity * 16
+        bytes = .allocate(capacity: byteCapacity)
+        ends = .allocate(capacity: capacity)
+        hashes = .allocate(capacity: capacity)
     }
 
-    private mutating func copy(_ key: UnsafeRawBufferPointer) -> Range<Int> {
-        if used + key.count > bytes.count { bytes.append(contentsOf: repeatElement(0, count: key.count)) }
-        let start = used
-        bytes.withUnsafeMutableBytes { target in
-            if let base = key.baseAddress, key.count > 0 {
-                (target.baseAddress! + start).copyMemory(from: base, byteCount: key.count)
-            }
-        }
-        used += key.count
-        return start..<used
+    deinit {
+        bytes.deallocate()
+        ends.deallocate()
+        hashes.deallocate()
     }
 
-    /// Hands every waiting line to `body`, in order, and empties.
-    mutating func forEach(
-        _ body: (Int32, UnsafeRawBufferPointer, UInt64, UnsafeRawBufferPointer, UInt64) -> Void
-    ) {
-        bytes.withUnsafeBytes { all in
-            for entry in entries {
-                body(
-                    entry.line, UnsafeRawBufferPointer(rebasing: all[entry.transaction]), entry.transactionHash,
-                    UnsafeRawBufferPointer(rebasing: all[entry.reference]), entry.referenceHash)
-            }
+    /// Adds a copy of `key`; answers its hash.
+    @discardableResult
+    func append(_ key: UnsafeRawBufferPointer) -> UInt64 {
+        if count == capacity {
+            capacity *= 2
+            ends = Self.grown(ends, count: count, to: capacity)
+            hashes = Self.grown(hashes, count: count, to: capacity)
         }
-        entries.removeAll(keepingCapacity: true)
-        used = 0
+        if byteCount + key.count > byteCapacity {
+            byteCapacity = max(byteCapacity * 2, byteCount + key.count)
+            bytes = Self.grown(bytes, count: byteCount, to: byteCapacity)
+        }
+        if let base = key.baseAddress, key.count > 0 {
+            (bytes + byteCount).initialize(from: base.assumingMemoryBound(to: UInt8.self), count: key.count)
+        }
+        byteCount += key.count
+        let hash = ByteKeyTable.hash(key)
+        ends[count] = byteCount
+        hashes[count] = hash
+        count += 1
+        return hash
+    }
+
+    func key(_ index: Int) -> UnsafeRawBufferPointer {
+        let start = index == 0 ? 0 : ends[index - 1]
+        return UnsafeRawBufferPointer(start: bytes + start, count: ends[index] - start)
+    }
+
+    func hash(_ index: Int) -> UInt64 { hashes[index] }
+
+    func removeAll() {
+        count = 0
+        byteCount = 0
+    }
+
+    private static func grown<T>(_ old: UnsafeMutablePointer<T>, count: Int, to capacity: Int) -> UnsafeMutablePointer<T> {
+        let larger = UnsafeMutablePointer<T>.allocate(capacity: capacity)
+        larger.moveInitialize(from: old, count: count)
+        old.deallocate()
+        return larger
     }
 }
 
+/// A day of settlement lines and the ledger's payments, both from files, as the rules take them.
+public struct ColumnDay {
+    public var lines: SettlementColumns
+    public var payments: PaymentColumns
+    public var facts: SettlementFileFacts
+    /// Settlement lines the importer would refuse (not in the columns).
+    public var rejectedCount: Int
+
+    /// Reads the settlement file (see `SettlementColumns.read`) and the ledger's payments file
+    /// (see `LedgerPaymentsFile`) at the same time, then finds each line's payment.
+    public static func read(
+        settlement: String, dialect: SettlementDialect, fileId: Int64, settlementDate: CivilDate, payments: String,
+        expectedLines: Int = 1_024
+    ) throws -> ColumnDay {
+        let background = PaymentsRead()
+        DispatchQueue.global().async {
+            background.result = Result { try LedgerPaymentsFile.read(payments, expectedCount: expectedLines) }
+            background.done.signal()
+        }
+        let read: SettlementColumns.FileRead
+        do {
+            read = try SettlementColumns.read(
+                path: settlement, dialect: dialect, fileId: fileId, settlementDate: settlementDate,
+                expectedLines: expectedLines)
+        } catch {
+            background.done.wait()
+            throw error
+        }
+        background.done.wait()
+        // Safe: set before `done` was signalled.
+        let (paymentColumns, references) = try background.result!.get()
+        return ColumnDay(
+            lines: read.resolvePayments(in: references), payments: paymentColumns, facts: read.facts,
+            rejectedCount: read.rejectedCount)
+    }
+}
+
+/// The payments file's outcome, handed from the thread that read it.
+private final class PaymentsRead: @unchecked Sendable {
+    var result: Result<(PaymentColumns, ByteKeyTable), any Error>?
+    let done = DispatchSemaphore(value: 0)
+}

@@ -56,8 +56,10 @@ final class ChunkScan: @unchecked Sendable {
     private let queue = Mutex<[Chunk?]>([])
     /// The file's reader once its header is found: workers then read their chunks' lines too.
     let layout = Mutex<SettlementReader?>(nil)
-    /// The file's SHA-256, fed chunk after chunk by the workers (see `Chunk.hashed`).
+    /// The file's SHA-256, fed chunk after chunk by the workers (see `Chunk.hashed`) when
+    /// `hashing`.
     let hash = SHA256Stream()
+    let hashing: Bool
     private var lastHashed: DispatchSemaphore?
     private let queued = DispatchSemaphore(value: 0)
     private let cancelled = Atomic<Bool>(false)
@@ -66,7 +68,11 @@ final class ChunkScan: @unchecked Sendable {
     /// How far past a chunk's offset a line break is looked for.
     static let boundarySearchBytes = 1 << 20
 
-    init(descriptor: Int32, sizeBytes: Int64, delimiter: UInt8, firstRecordOffset: Int64, workers: Int = 2) {
+    init(
+        descriptor: Int32, sizeBytes: Int64, delimiter: UInt8, firstRecordOffset: Int64, hashing: Bool = true,
+        workers: Int = 2
+    ) {
+        self.hashing = hashing
         self.descriptor = descriptor
         self.sizeBytes = sizeBytes
         self.delimiter = delimiter
@@ -173,8 +179,10 @@ final class ChunkScan: @unchecked Sendable {
             chunk.rawCount = try read(
                 into: chunk.raw.baseAddress!, count: min(chunk.raw.count, Int(sizeBytes - chunk.rawOffset)),
                 at: chunk.rawOffset)
-            chunk.previousHashed?.wait()
-            hash.update(UnsafeRawBufferPointer(rebasing: chunk.raw[0..<chunk.rawCount]))
+            if hashing {
+                chunk.previousHashed?.wait()
+                hash.update(UnsafeRawBufferPointer(rebasing: chunk.raw[0..<chunk.rawCount]))
+            }
             chunk.hashed.signal()
             hashedYet = true
             let raw = UnsafeRawBufferPointer(rebasing: chunk.raw[0..<chunk.rawCount])

@@ -42,9 +42,10 @@ public enum SettlementFileScan {
 
     /// Reads the file at `path` in `dialect`. `progress` hears the bytes read so far. Two
     /// threads split chunks of the file into records at the same time (`ChunkScan`); the
-    /// caller's thread checks the bytes and reads the records, in file order (the workers hash).
+    /// caller's thread checks the bytes and reads the records, in file order (the workers hash,
+    /// unless `hashing` is false: the facts' `sha256` is then empty).
     public static func read(
-        path: String, dialect: SettlementDialect, delimiter knownDelimiter: UInt8? = nil,
+        path: String, dialect: SettlementDialect, delimiter knownDelimiter: UInt8? = nil, hashing: Bool = true,
         progress: ((Int64) -> Void)? = nil,
         onRow: (SettlementRow, CSVRecord, SettlementReader) throws -> Void
     ) throws -> SettlementFileFacts {
@@ -93,7 +94,8 @@ public enum SettlementFileScan {
         }
 
         let scan = ChunkScan(
-            descriptor: descriptor, sizeBytes: sizeBytes, delimiter: delimiter, firstRecordOffset: Int64(markBytes))
+            descriptor: descriptor, sizeBytes: sizeBytes, delimiter: delimiter, firstRecordOffset: Int64(markBytes),
+            hashing: hashing)
         var pending: [ChunkScan.Chunk] = []
         // Every chunk handed to the workers is waited for before the file is closed.
         defer {
@@ -188,7 +190,7 @@ public enum SettlementFileScan {
             progress?(min(sizeBytes, chunk.rawOffset + Int64(chunk.rawCount)))
         }
         try reader.finish()
-        facts.sha256 = Crypto.hex(scan.hash.finish())
+        facts.sha256 = hashing ? Crypto.hex(scan.hash.finish()) : ""
         facts.headerLine = reader.headerLine ?? 0
         return facts
     }
@@ -209,7 +211,7 @@ public enum SettlementFileScan {
                 try scan.bytes(count, at: offset + Int64(got))
             }
             try take(raw, offset, text)
-            scan.hash.update(raw)
+            if scan.hashing { scan.hash.update(raw) }
             if got == 0 { break }
             offset += Int64(got)
         }

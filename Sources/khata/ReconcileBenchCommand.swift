@@ -215,25 +215,27 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
     {
         let clock = ContinuousClock()
         var mark = clock.now
+        var cpuMark = ImportBenchCommand.cpuSeconds()
         func phase(_ name: String) {
             if ProcessInfo.processInfo.environment["KHATA_BENCH_PHASES"] != nil {
-                FileHandle.standardError.write(Data("\(name): \(clock.now - mark)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("\(name): \(clock.now - mark), CPU \(ImportBenchCommand.cpuSeconds() - cpuMark) s\n".utf8))
             }
             mark = clock.now
+            cpuMark = ImportBenchCommand.cpuSeconds()
         }
-        let (payments, references) = try LedgerPaymentsFile.read(paymentsPath, expectedCount: expectedLines)
-        phase("payments")
-        let read = try SettlementColumns.read(
-            path: settlement, dialect: .bkash, fileId: 1, settlementDate: day, references: references,
+        let day = try ColumnDay.read(
+            settlement: settlement, dialect: .bkash, fileId: 1, settlementDate: Self.day, payments: paymentsPath,
             expectedLines: expectedLines)
-        guard read.rejectedCount == 0 else {
-            throw CommandFailure("the settlement file had \(read.rejectedCount) bad lines of \(read.facts.lineCount)")
+        guard day.rejectedCount == 0 else {
+            throw CommandFailure("the settlement file had \(day.rejectedCount) bad lines of \(day.facts.lineCount)")
         }
-        let lines = read.columns
-        phase("settlement")
+        let lines = day.lines
+        let payments = day.payments
+        phase("files")
         let matcher = ReconciliationMatcher(fees: FeeSchedule(rules: ["bkash": [FeeRule(basisPoints: 185)]]))
         let findings = matcher.findings(
-            provider: "bkash", date: day, lines: lines, payments: payments,
+            provider: "bkash", date: Self.day, lines: lines, payments: payments,
             unsettled: Array(0..<Int32(payments.count)))
         phase("findings")
         return findings.counts
