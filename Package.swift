@@ -213,7 +213,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "ReconciliationTests",
-            dependencies: ["TestSupport", "Reconciliation", "JobStore", "Scheduler"],
+            dependencies: ["TestSupport", "Reconciliation", "JobStore", "Scheduler", "SettlementImport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SettlementImportTests",

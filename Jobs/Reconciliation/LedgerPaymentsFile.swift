@@ -20,19 +20,19 @@ public enum LedgerPaymentsFile {
             throw failure("cannot read \(path): \(String(cString: strerror(errno)))")
         }
         let size = Int(status.st_size)
-        let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(size, 1))
-        defer { bytes.deallocate() }
-        var done = 0
-        while done < size {
-            let got = pread(descriptor, bytes + done, size - done, off_t(done))
-            if got < 0 && errno == EINTR { continue }
-            guard got > 0 else { throw failure("cannot read \(path): it changed or ended early") }
-            done += got
-        }
+        guard size > 0 else { throw failure("\(path) is empty") }
+        // Mapped rather than copied: the file's pages are read where the system keeps them.
+        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0), mapped != MAP_FAILED
+        else { throw failure("cannot map \(path): \(String(cString: strerror(errno)))") }
+        defer { munmap(mapped, size) }
+        let bytes = mapped.assumingMemoryBound(to: UInt8.self)
         guard let headerEnd = memchr(bytes, 0x0A, size) else { throw failure("\(path) has no line after its header") }
-        let header = String(decoding: UnsafeBufferPointer(start: bytes, count: bytes.distance(to: headerEnd.assumingMemoryBound(to: UInt8.self))), as: UTF8.self)
+        let header = String(
+            decoding: UnsafeBufferPointer(
+                start: bytes, count: bytes.distance(to: headerEnd.assumingMemoryBound(to: UInt8.self))), as: UTF8.self)
         guard header.hasPrefix("reference,hold_id,amount_minor,currency,state,captured_at_ns") else {
-            throw failure("\(path) does not start with the header reference,hold_id,amount_minor,currency,state,captured_at_ns")
+            throw failure(
+                "\(path) does not start with the header reference,hold_id,amount_minor,currency,state,captured_at_ns")
         }
         let dataStart = bytes.distance(to: headerEnd.assumingMemoryBound(to: UInt8.self)) + 1
         // The halves meet right after a line break.
@@ -64,16 +64,20 @@ public enum LedgerPaymentsFile {
             let payments = parsed.payments
             let lookahead = 16
             for position in payments.indices {
-                if position + lookahead < payments.count { references.prefetch(hash: payments[position + lookahead].hash) }
+                if position + lookahead < payments.count {
+                    references.prefetch(hash: payments[position + lookahead].hash)
+                }
                 let payment = payments[position]
-                let reference = UnsafeRawBufferPointer(start: bytes + payment.referenceStart, count: Int(payment.referenceLength))
+                let reference = UnsafeRawBufferPointer(
+                    start: bytes + payment.referenceStart, count: Int(payment.referenceLength))
                 let (row, added) = references.insert(reference, hash: payment.hash)
                 guard added else {
                     throw failure("payments line \(lineBefore + position + 1): reference repeated (row \(row + 1))")
                 }
                 columns.append(
                     amountMinor: payment.amountMinor, currency: payment.currency, state: payment.state,
-                    capturedAtNanoseconds: payment.capturedAtNanoseconds == notCaptured ? nil : payment.capturedAtNanoseconds)
+                    capturedAtNanoseconds: payment.capturedAtNanoseconds == notCaptured
+                        ? nil : payment.capturedAtNanoseconds)
             }
             lineBefore += parsed.lines
         }
@@ -90,7 +94,7 @@ public enum LedgerPaymentsFile {
 
     /// What the two threads share: the file's bytes (read only) and a result each.
     private struct Shared: @unchecked Sendable {
-        let bytes: UnsafeMutablePointer<UInt8>
+        let bytes: UnsafePointer<UInt8>
         let results: UnsafeMutablePointer<Parsed>
     }
 
@@ -116,7 +120,7 @@ public enum LedgerPaymentsFile {
 
     /// A part's lines. Commas and line feeds are found eight bytes at a time; a line longer
     /// than 6 fields stops at its seventh.
-    private static func parse(_ bytes: UnsafeMutablePointer<UInt8>, _ part: Part) -> Parsed {
+    private static func parse(_ bytes: UnsafePointer<UInt8>, _ part: Part) -> Parsed {
         var parsed = Parsed()
         parsed.payments.reserveCapacity((part.end - part.start) / 48)
         let ends = UnsafeMutablePointer<Int>.allocate(capacity: 6)
@@ -185,7 +189,7 @@ public enum LedgerPaymentsFile {
     /// One line, `start..<lineEnd` of `bytes`, whose first five commas are at `ends`.
     @inline(__always)
     private static func line(
-        _ bytes: UnsafeMutablePointer<UInt8>, _ start: Int, _ lineEnd: Int, ends: UnsafeMutablePointer<Int>,
+        _ bytes: UnsafePointer<UInt8>, _ start: Int, _ lineEnd: Int, ends: UnsafeMutablePointer<Int>,
         fields commas: Int
     ) -> Result<Payment, Problem> {
         guard commas == 5 else { return .failure(Problem(reason: "\(commas + 1) fields, not 6")) }
@@ -222,7 +226,7 @@ public enum LedgerPaymentsFile {
 
     /// The state a word names, or nil.
     @inline(__always)
-    private static func state(_ word: UnsafeMutablePointer<UInt8>, count: Int) -> LedgerPayment.State? {
+    private static func state(_ word: UnsafePointer<UInt8>, count: Int) -> LedgerPayment.State? {
         func equals(_ text: StaticString) -> Bool {
             text.utf8CodeUnitCount == count && memcmp(word, text.utf8Start, count) == 0
         }
@@ -237,7 +241,7 @@ public enum LedgerPaymentsFile {
     /// The decimal whole number in `start..<end` of `bytes`, with an optional minus; nil when it
     /// is not one or does not fit.
     @inline(__always)
-    private static func integer(_ bytes: UnsafeMutablePointer<UInt8>, _ start: Int, _ end: Int) -> Int64? {
+    private static func integer(_ bytes: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int64? {
         var index = start
         let negative = index < end && bytes[index] == 0x2D
         if negative { index += 1 }

@@ -173,7 +173,9 @@ final class KeyList {
         byteCount = 0
     }
 
-    private static func grown<T>(_ old: UnsafeMutablePointer<T>, count: Int, to capacity: Int) -> UnsafeMutablePointer<T> {
+    private static func grown<T>(_ old: UnsafeMutablePointer<T>, count: Int, to capacity: Int) -> UnsafeMutablePointer<
+        T
+    > {
         let larger = UnsafeMutablePointer<T>.allocate(capacity: capacity)
         larger.moveInitialize(from: old, count: count)
         old.deallocate()

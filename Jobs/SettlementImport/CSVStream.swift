@@ -74,6 +74,19 @@ struct CSVCollector {
         records.deallocate()
     }
 
+    /// Empty, as a new collector is, with the buffers kept.
+    mutating func reset() {
+        byteCount = 0
+        fieldCount = 0
+        recordCount = 0
+        openRecordFirstField = 0
+        openRecordLine = 1
+        line = 1
+        lastEndWasCarriageReturn = false
+        sawNothingSinceCarriageReturn = false
+        overflowed = false
+    }
+
     mutating func appendField(_ data: UnsafeRawPointer?, _ length: Int) {
         if fieldCount == openRecordFirstField {
             // The first field of a record: the record starts on the current line.
@@ -193,11 +206,28 @@ public final class CSVStream {
     /// Added to the line numbers handed out: the lines before where this stream's input starts.
     public var lineOffset = 0
 
+    /// The byte fields are split at.
+    public let delimiter: UInt8
+
     /// A stream splitting fields at `delimiter` (`,`, `;`, `|` or a tab).
     public init(delimiter: UInt8, recordLimitBytes: Int = 1 << 20) {
         self.recordLimitBytes = recordLimitBytes
+        self.delimiter = delimiter
         collector = .allocate(capacity: 1)
         collector.initialize(to: CSVCollector())
+        startParser()
+    }
+
+    /// Back at the start of an input, keeping the buffers grown so far.
+    func reset() {
+        csv_free(&parser)
+        parser = csv_parser()
+        collector.pointee.reset()
+        lineOffset = 0
+        startParser()
+    }
+
+    private func startParser() {
         // Non-strict: a stray quote inside an unquoted field is kept as text, as spreadsheets
         // do; only an input that ends inside a quoted field is refused (see `finish`).
         let status = csv_init(&parser, UInt8(CSV_REPALL_NL))

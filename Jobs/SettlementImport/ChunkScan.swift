@@ -38,13 +38,19 @@ final class ChunkScan: @unchecked Sendable {
         let hashed = DispatchSemaphore(value: 0)
         var previousHashed: DispatchSemaphore?
 
-        init(index: Int, rawOffset: Int64) {
+        private let pool: ChunkPool
+
+        init(index: Int, rawOffset: Int64, pool: ChunkPool) {
             self.index = index
             self.rawOffset = rawOffset
-            raw = .allocate(byteCount: SettlementFileScan.chunkBytes, alignment: 16)
+            self.pool = pool
+            raw = pool.buffer()
         }
 
-        deinit { raw.deallocate() }
+        deinit {
+            pool.recycle(raw)
+            if let stream { pool.recycle(stream) }
+        }
     }
 
     let descriptor: Int32
@@ -60,6 +66,9 @@ final class ChunkScan: @unchecked Sendable {
     /// `hashing`.
     let hash = SHA256Stream()
     let hashing: Bool
+    /// Chunks' buffers and parsers, used again by later chunks: a large file would otherwise
+    /// ask the system for fresh memory, and fault it in, for every chunk.
+    private let pool = ChunkPool()
     private var lastHashed: DispatchSemaphore?
     private let queued = DispatchSemaphore(value: 0)
     private let cancelled = Atomic<Bool>(false)
@@ -85,7 +94,7 @@ final class ChunkScan: @unchecked Sendable {
 
     /// Queues chunk `index` for a worker; answers it, to be waited for with `done`.
     func schedule(_ index: Int) -> Chunk {
-        let chunk = Chunk(index: index, rawOffset: Int64(index) * Int64(SettlementFileScan.chunkBytes))
+        let chunk = Chunk(index: index, rawOffset: Int64(index) * Int64(SettlementFileScan.chunkBytes), pool: pool)
         chunk.previousHashed = lastHashed
         lastHashed = chunk.hashed
         queue.withLock { $0.append(chunk) }
@@ -194,7 +203,7 @@ final class ChunkScan: @unchecked Sendable {
             let next = try boundary(chunk.index + 1)
             let end = next ?? min(sizeBytes, chunk.rawOffset + Int64(SettlementFileScan.chunkBytes))
             chunk.end = max(start, end)
-            let stream = CSVStream(delimiter: delimiter)
+            let stream = pool.stream(delimiter: delimiter)
             chunk.stream = stream
             // The part of the range inside this chunk's raw bytes, then what lies past them.
             let rawEnd = chunk.rawOffset + Int64(chunk.rawCount)
@@ -227,5 +236,40 @@ final class ChunkScan: @unchecked Sendable {
         } catch {
             chunk.failure = error
         }
+    }
+}
+
+/// Buffers and parsers of chunks that are done, for the next chunks of the same file.
+final class ChunkPool: @unchecked Sendable {
+    /// Guards the lists below: the workers recycle while the caller's thread takes.
+    private let lock = Mutex(())
+    private var buffers: [UnsafeMutableRawBufferPointer] = []
+    private var streams: [CSVStream] = []
+
+    /// A chunk's buffer of `SettlementFileScan.chunkBytes`.
+    func buffer() -> UnsafeMutableRawBufferPointer {
+        lock.withLock { _ in buffers.popLast() }
+            ?? .allocate(byteCount: SettlementFileScan.chunkBytes, alignment: 16)
+    }
+
+    func recycle(_ buffer: UnsafeMutableRawBufferPointer) {
+        lock.withLock { _ in buffers.append(buffer) }
+    }
+
+    /// A parser at the start of its input, splitting at `delimiter`.
+    func stream(delimiter: UInt8) -> CSVStream {
+        if let stream = lock.withLock({ _ in streams.popLast() }), stream.delimiter == delimiter {
+            stream.reset()
+            return stream
+        }
+        return CSVStream(delimiter: delimiter)
+    }
+
+    func recycle(_ stream: CSVStream) {
+        lock.withLock { _ in streams.append(stream) }
+    }
+
+    deinit {
+        for buffer in buffers { buffer.deallocate() }
     }
 }

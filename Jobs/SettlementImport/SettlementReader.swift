@@ -125,7 +125,9 @@ public struct SettlementReader: @unchecked Sendable {
     /// The bytes of `field` in a data line's record, trimmed as the stored text is (see
     /// `settlementLine`); empty when the file has no such column. Valid only while `record` is.
     public func trimmedBytes(_ field: SettlementField, in record: CSVRecord) -> UnsafeBufferPointer<UInt8> {
-        guard let column = columnOf[field], column < record.count else { return UnsafeBufferPointer(start: nil, count: 0) }
+        guard let column = columnOf[field], column < record.count else {
+            return UnsafeBufferPointer(start: nil, count: 0)
+        }
         return record.trimmedField(column)
     }
 

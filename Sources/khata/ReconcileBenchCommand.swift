@@ -17,12 +17,14 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
             the ledger's payments of that day as CSV (reference, hold id, amount in poisha, state, \
             capture time), made from one seeded day with faults in it (amounts and fees off by a \
             poisha, repeated lines, payments the ledger never saw, payments after their hold \
-            expired). Then it times, as medians of --runs: reading both files, setting repeated \
-            transactions apart, joining lines and payments by reference both ways and putting \
-            each in its category. With --peers (python3 with duckdb and polars) the peers do the \
-            same on the same files. Storing lines is not in it; --clearing times posting the \
-            clearing transfers of --lines matched lines apart, into a fresh ledger in the scratch \
-            directory, in batches of 1,000 legs as the job posts them.
+            expired). Then it times, as medians of --runs: reading both files into columns (the \
+            settlement file by the importer's own reader, the payments file on another thread at \
+            the same time), setting repeated transactions apart, joining lines and payments by \
+            reference both ways and putting each in its category with the job's own rules. With \
+            --peers (python3 with duckdb and polars) the peers do the same on the same files. \
+            Storing lines is not in it; --clearing times posting the clearing transfers of --lines \
+            matched lines apart, into a fresh ledger in the scratch directory, in batches of 1,000 \
+            legs as the job posts them.
             """)
 
     @Option(help: "Settlement lines (and about as many ledger payments).")
@@ -54,11 +56,14 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
         let paymentsPath = directory + "/payments-2026-11-30.csv"
         let injected = try Self.writeDay(settlement: settlementPath, payments: paymentsPath, lines: lines)
         var seconds: [Double] = []
+        var timed: [Timed] = []
         var counts: [ReconciliationCategory: Int] = [:]
         for _ in 0..<runs {
             let start = DispatchTime.now().uptimeNanoseconds
-            counts = try Self.reconcile(settlement: settlementPath, payments: paymentsPath, expectedLines: lines)
+            let run = try Self.reconcile(settlement: settlementPath, payments: paymentsPath, expectedLines: lines)
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            counts = run.counts
+            timed.append(run)
         }
         guard counts[.amountMismatch] == injected.amount, counts[.feeMismatch] == injected.fee,
             counts[.duplicateSettlement] == injected.duplicates, counts[.missingInLedger] == injected.unknown,
@@ -69,6 +74,9 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
         let median = ImportBenchCommand.median(seconds)
         var result: [String: Any] = [
             "lines": lines, "runs": runs, "seconds": median, "linesPerSecond": Double(lines) / median,
+            "readSeconds": ImportBenchCommand.median(timed.map(\.readSeconds)),
+            "rulesSeconds": ImportBenchCommand.median(timed.map(\.rulesSeconds)),
+            "cpuSeconds": ImportBenchCommand.median(timed.map(\.cpuSeconds)),
             "categories": Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, $0.value) }),
         ]
         if peers {
@@ -93,6 +101,10 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
         print(
             "\(LedgerSession.grouped(lines)) lines against their payments, median of \(runs): "
                 + "\(String(format: "%.3f", median)) s = \(LedgerSession.grouped(Int(Double(lines) / median))) lines/s")
+        func figure(_ key: String) -> String { String(format: "%.3f", result[key] as? Double ?? 0) }
+        print(
+            "reading both files and joining \(figure("readSeconds")) s, the rules \(figure("rulesSeconds")) s; "
+                + "CPU \(figure("cpuSeconds")) s on all threads")
         print(counts.sorted { $0.key < $1.key }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))
         if let cleared {
             let rate = LedgerSession.grouped(Int(Double(cleared.legs) / cleared.seconds))
@@ -210,20 +222,10 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
     /// (`ReconciliationMatcher.findings`) on columns: references and transaction ids are
     /// numbered once as they are read, so that the join and the de-duplication compare
     /// integers, and no line or payment becomes text again unless it is a mismatch.
-    static func reconcile(settlement: String, payments paymentsPath: String, expectedLines: Int) throws
-        -> [ReconciliationCategory: Int]
-    {
+    static func reconcile(settlement: String, payments paymentsPath: String, expectedLines: Int) throws -> Timed {
+        let cpuStart = ImportBenchCommand.cpuSeconds()
         let clock = ContinuousClock()
-        var mark = clock.now
-        var cpuMark = ImportBenchCommand.cpuSeconds()
-        func phase(_ name: String) {
-            if ProcessInfo.processInfo.environment["KHATA_BENCH_PHASES"] != nil {
-                FileHandle.standardError.write(
-                    Data("\(name): \(clock.now - mark), CPU \(ImportBenchCommand.cpuSeconds() - cpuMark) s\n".utf8))
-            }
-            mark = clock.now
-            cpuMark = ImportBenchCommand.cpuSeconds()
-        }
+        let start = clock.now
         let day = try ColumnDay.read(
             settlement: settlement, dialect: .bkash, fileId: 1, settlementDate: Self.day, payments: paymentsPath,
             expectedLines: expectedLines)
@@ -232,13 +234,29 @@ struct ReconcileBenchCommand: AsyncParsableCommand {
         }
         let lines = day.lines
         let payments = day.payments
-        phase("files")
+        let read = clock.now
         let matcher = ReconciliationMatcher(fees: FeeSchedule(rules: ["bkash": [FeeRule(basisPoints: 185)]]))
         let findings = matcher.findings(
             provider: "bkash", date: Self.day, lines: lines, payments: payments,
             unsettled: Array(0..<Int32(payments.count)))
-        phase("findings")
-        return findings.counts
+        return Timed(
+            counts: findings.counts, readSeconds: seconds(read - start), rulesSeconds: seconds(clock.now - read),
+            cpuSeconds: ImportBenchCommand.cpuSeconds() - cpuStart)
+    }
+
+    /// One run's categories and where its time went.
+    struct Timed {
+        var counts: [ReconciliationCategory: Int]
+        /// Both files read into columns, and each line's payment found.
+        var readSeconds: Double
+        /// The rules on the columns.
+        var rulesSeconds: Double
+        /// CPU time on all threads.
+        var cpuSeconds: Double
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Median seconds of DuckDB and polars doing the same, timed inside python3.
