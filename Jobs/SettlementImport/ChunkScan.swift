@@ -50,6 +50,7 @@ final class ChunkScan: @unchecked Sendable {
         deinit {
             pool.recycle(raw)
             if let stream { pool.recycle(stream) }
+            if let rows { pool.recycle(rows) }
         }
     }
 
@@ -229,7 +230,7 @@ final class ChunkScan: @unchecked Sendable {
             chunk.endedBetweenRecords = stream.isBetweenRecords
             // With the header known, the lines are read here, beside the next chunk's parse.
             if let reader = layout.withLock({ $0?.copyForThread() }) {
-                var rows: [SettlementRow] = []
+                var rows = pool.rows()
                 try stream.completedRecords { rows.append(reader.readLine($0)) }
                 chunk.rows = rows
             }
@@ -245,6 +246,7 @@ final class ChunkPool: @unchecked Sendable {
     private let lock = Mutex(())
     private var buffers: [UnsafeMutableRawBufferPointer] = []
     private var streams: [CSVStream] = []
+    private var rowLists: [[SettlementRow]] = []
 
     /// A chunk's buffer of `SettlementFileScan.chunkBytes`.
     func buffer() -> UnsafeMutableRawBufferPointer {
@@ -263,6 +265,17 @@ final class ChunkPool: @unchecked Sendable {
             return stream
         }
         return CSVStream(delimiter: delimiter)
+    }
+
+    /// An empty list with room for a chunk's rows.
+    func rows() -> [SettlementRow] {
+        lock.withLock { _ in rowLists.popLast() } ?? []
+    }
+
+    func recycle(_ rows: [SettlementRow]) {
+        var emptied = rows
+        emptied.removeAll(keepingCapacity: true)
+        lock.withLock { _ in rowLists.append(emptied) }
     }
 
     func recycle(_ stream: CSVStream) {
