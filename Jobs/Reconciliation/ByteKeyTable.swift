@@ -218,19 +218,13 @@ public final class ByteKeyTable {
     private func growArena(toHold needed: Int) {
         var capacity = state.pointee.arenaCapacity * 2
         while capacity < needed { capacity *= 2 }
-        let larger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-        larger.initialize(from: state.pointee.arena, count: state.pointee.arenaCount)
-        state.pointee.arena.deallocate()
-        state.pointee.arena = larger
+        state.pointee.arena = moved(state.pointee.arena, count: state.pointee.arenaCount, into: capacity)
         state.pointee.arenaCapacity = capacity
     }
 
     private func growSpans() {
         let capacity = state.pointee.spansCapacity * 2
-        let larger = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
-        larger.initialize(from: state.pointee.spans, count: state.pointee.count)
-        state.pointee.spans.deallocate()
-        state.pointee.spans = larger
+        state.pointee.spans = moved(state.pointee.spans, count: state.pointee.count, into: capacity)
         state.pointee.spansCapacity = capacity
     }
 
@@ -285,4 +279,12 @@ public final class ByteKeyTable {
         let product = value.multipliedFullWidth(by: multiplier)
         return product.high ^ product.low
     }
+}
+
+/// `count` values moved from `old` into a new allocation of `capacity`; `old` is freed.
+func moved<T>(_ old: UnsafeMutablePointer<T>, count: Int, into capacity: Int) -> UnsafeMutablePointer<T> {
+    let larger = UnsafeMutablePointer<T>.allocate(capacity: capacity)
+    larger.moveInitialize(from: old, count: count)
+    old.deallocate()
+    return larger
 }

@@ -143,12 +143,12 @@ final class KeyList {
     func append(_ key: UnsafeRawBufferPointer) -> UInt64 {
         if count == capacity {
             capacity *= 2
-            ends = Self.grown(ends, count: count, to: capacity)
-            hashes = Self.grown(hashes, count: count, to: capacity)
+            ends = moved(ends, count: count, into: capacity)
+            hashes = moved(hashes, count: count, into: capacity)
         }
         if byteCount + key.count > byteCapacity {
             byteCapacity = max(byteCapacity * 2, byteCount + key.count)
-            bytes = Self.grown(bytes, count: byteCount, to: byteCapacity)
+            bytes = moved(bytes, count: byteCount, into: byteCapacity)
         }
         if let base = key.baseAddress, key.count > 0 {
             (bytes + byteCount).initialize(from: base.assumingMemoryBound(to: UInt8.self), count: key.count)
@@ -171,15 +171,6 @@ final class KeyList {
     func removeAll() {
         count = 0
         byteCount = 0
-    }
-
-    private static func grown<T>(_ old: UnsafeMutablePointer<T>, count: Int, to capacity: Int) -> UnsafeMutablePointer<
-        T
-    > {
-        let larger = UnsafeMutablePointer<T>.allocate(capacity: capacity)
-        larger.moveInitialize(from: old, count: count)
-        old.deallocate()
-        return larger
     }
 }
 
