@@ -118,7 +118,7 @@ let package = Package(
         .target(
             name: "KhataServer",
             dependencies: [
-                "Bookings", "SettlementImport",
+                "Bookings", "SettlementImport", "Reconciliation", "LedgerAccess",
                 "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage", "JSONInput", "KhataCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

@@ -12,12 +12,24 @@ public struct ClearingAccounts: Sendable, Equatable {
     /// Where the providers' fees are charged.
     public var feeExpenseKey: String
 
+    /// Where a reviewer's written-off differences are charged.
+    public var writeOffKey: String
+    /// Where differences the ledger got wrong wait for their correction.
+    public var ledgerCorrectionKey: String
+
     public static let defaultSettlementBankKey = "bank:settlement"
     public static let defaultFeeExpenseKey = "expense:provider-fees"
+    public static let defaultWriteOffKey = "expense:reconciliation-write-offs"
+    public static let defaultLedgerCorrectionKey = "suspense:ledger-corrections"
 
-    public init(settlementBankKey: String = defaultSettlementBankKey, feeExpenseKey: String = defaultFeeExpenseKey) {
+    public init(
+        settlementBankKey: String = defaultSettlementBankKey, feeExpenseKey: String = defaultFeeExpenseKey,
+        writeOffKey: String = defaultWriteOffKey, ledgerCorrectionKey: String = defaultLedgerCorrectionKey
+    ) {
         self.settlementBankKey = settlementBankKey
         self.feeExpenseKey = feeExpenseKey
+        self.writeOffKey = writeOffKey
+        self.ledgerCorrectionKey = ledgerCorrectionKey
     }
 
     /// The clearing account of `provider` (as lines name it, `bkash`).

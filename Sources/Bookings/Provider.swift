@@ -22,4 +22,7 @@ public enum BusinessCode {
     /// Reconciliation's clearing of a settled line: the provider's clearing account against the
     /// settlement bank account (the net) and the fee expense account (the fee).
     public static let settlementClearing: UInt16 = 2
+    /// A person's resolution of a reconciliation mismatch: a line cleared at agreed figures, a
+    /// difference written off or moved for correction, or the reversal of one of these.
+    public static let mismatchResolution: UInt16 = 3
 }

@@ -37,6 +37,9 @@ public enum Migrations {
             name: "reconciliation: runs by settlement date with totals, one mismatch per identity across runs",
             sql: v7,
             postgresSQL: adapted(v7, to: .postgres) + restartIdentity(of: ["mismatches", "mismatch_events"])),
+        Migration(
+            version: 8, name: "the finance review: resolution kinds and the ledger postings of each change",
+            sql: v8),
     ]
 
     /// Applies every migration newer than the database's version (up to `lastVersion`, for tests
@@ -464,6 +467,14 @@ public enum Migrations {
         CREATE INDEX mismatch_events_by_mismatch ON mismatch_events (mismatch_id, id);
         CREATE INDEX reconciliation_findings_by_mismatch ON reconciliation_findings (mismatch_id);
         CREATE INDEX reservations_by_provider_time ON reservations (provider, created_at);
+        """
+
+    static let v8 = """
+        ALTER TABLE mismatch_events ADD COLUMN resolution TEXT;
+        ALTER TABLE mismatch_events ADD COLUMN postings TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE mismatch_events ADD COLUMN posted INTEGER NOT NULL DEFAULT 1;
+        CREATE INDEX mismatch_events_unposted ON mismatch_events (id) WHERE posted = 0;
+        CREATE INDEX mismatches_by_txn ON mismatches (provider_txn_id);
         """
 
     /// PostgreSQL's statements that move identity columns past rows copied in with their ids.

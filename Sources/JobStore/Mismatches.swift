@@ -19,10 +19,12 @@ public enum MismatchState: String, Sendable, CaseIterable {
     case open, acknowledged, resolved
 
     /// The moves a person may make: acknowledge or resolve an open one, resolve an acknowledged
-    /// one, and reopen a resolved one that turned out not to be.
+    /// one, and reopen a resolved one that turned out not to be, or an acknowledged one.
     public func canMove(to next: MismatchState) -> Bool {
         switch (self, next) {
-        case (.open, .acknowledged), (.open, .resolved), (.acknowledged, .resolved), (.resolved, .open): true
+        case (.open, .acknowledged), (.open, .resolved), (.acknowledged, .resolved), (.resolved, .open),
+            (.acknowledged, .open):
+            true
         default: false
         }
     }

@@ -209,6 +209,28 @@ extension Mismatches {
         }
     }
 
+    /// Runs newest first, before run `before` (a page's cursor), of one provider or all, whose
+    /// settlement dates (`YYYY-MM-DD`) fall in `from...to` (either end open when nil).
+    public func runs(
+        provider: String?, from: String?, to: String?, before: Int64?, limit: Int
+    ) async throws -> [ReconciliationRun] {
+        var conditions: [String] = []
+        var values: [SQLValue] = []
+        for (condition, value) in [
+            ("provider = ?", provider.map(SQLValue.text)), ("settlement_date >= ?", from.map(SQLValue.text)),
+            ("settlement_date <= ?", to.map(SQLValue.text)), ("id < ?", before.map(SQLValue.integer)),
+        ] {
+            guard let value else { continue }
+            conditions.append(condition)
+            values.append(value)
+        }
+        let sql =
+            Self.runSelect + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            + " ORDER BY id DESC LIMIT ?"
+        let bound = values + [.integer(Int64(limit))]
+        return try await database.perform { connection in try connection.query(sql, bound).map(Self.run) }
+    }
+
     public func run(id: Int64) async throws -> ReconciliationRun? {
         try await database.perform { connection in
             try connection.query(Self.runSelect + " WHERE id = ?", [.integer(id)]).first.map(Self.run)

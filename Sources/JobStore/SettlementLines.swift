@@ -434,6 +434,16 @@ public struct SettlementLines: Sendable {
         }
     }
 
+    /// The line stored under `key`, if any.
+    public func line(_ key: SettlementLineKey) async throws -> SettlementLine? {
+        try await database.perform { connection in
+            try connection.query(
+                "SELECT \(Self.lineSelect) FROM settlement_lines WHERE import_file_id = ? AND source_line = ?",
+                [.integer(key.fileId), .integer(Int64(key.line))]
+            ).first.map { Self.line($0).line }
+        }
+    }
+
     /// The columns `line(_:)` reads, in its order.
     static let lineSelect =
         columns.joined(separator: ", ") + ", duplicate_of_file_id, duplicate_of_line"

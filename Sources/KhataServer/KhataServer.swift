@@ -6,11 +6,13 @@ import HummingbirdTLS
 import JSONInput
 import JobStore
 import Ledger
+import LedgerAccess
 import LedgerCore
 import LedgerStorage
 import Logging
 import NIOCore
 import NIOSSL
+import Reconciliation
 import Scheduler
 import ServiceLifecycle
 import UnixSignals
@@ -40,6 +42,8 @@ public struct ServerConfiguration: Sendable {
     /// HTTPS only, so that API keys do not cross the network in clear.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// The accounts a reviewer's resolutions post to (`reconciliation.*Account` settings).
+    public var reconciliationAccounts = ClearingAccounts()
 
     public init() {}
 }
@@ -156,6 +160,12 @@ public enum KhataServer {
             SettlementsController(
                 store: SettlementLines(database: database), auth: auth,
                 maximumBytes: configuration.maximumSettlementBytes, now: configuration.clock),
+            ReconciliationController(
+                database: database,
+                reviewer: MismatchReviewer(
+                    database: database, ledger: LocalLedger(ledger: ledger, desk: desk),
+                    accounts: configuration.reconciliationAccounts),
+                ledger: served, bodies: bodies, auth: auth, now: configuration.clock),
         ]
         let routes = controllers.flatMap(\.routes)
         let all = routes + DocsController(documenting: routes).routes

@@ -124,6 +124,12 @@ enum ReconciliationConfiguration {
         if let key = reader.string(forKey: "feeExpenseAccount"), !key.isEmpty {
             settings.accounts.feeExpenseKey = key
         }
+        if let key = reader.string(forKey: "writeOffAccount"), !key.isEmpty {
+            settings.accounts.writeOffKey = key
+        }
+        if let key = reader.string(forKey: "ledgerCorrectionAccount"), !key.isEmpty {
+            settings.accounts.ledgerCorrectionKey = key
+        }
         var written: [String: Any] = [:]
         for provider in ReconciliationJob.providers {
             let scoped = reader.scoped(to: "fees").scoped(to: ConfigKey(provider))

@@ -4,6 +4,7 @@ import KhataServer
 import Ledger
 import LedgerStorage
 import Logging
+import Reconciliation
 import Scheduler
 
 /// `khata serve`: the HTTP API over the data directory's ledger and job store, until SIGTERM or
@@ -86,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.webhookSecrets = settings.webhookSecrets
         configuration.tlsCertificatePath = tlsCertificate
         configuration.tlsKeyPath = tlsKey
+        configuration.reconciliationAccounts = settings.reconciliation.accounts
         let jobs = JobScheduler(
             jobs: try JobCatalog.jobs(
                 settings, database: database, ledger: LedgerSession.access(ledger, database: database)),

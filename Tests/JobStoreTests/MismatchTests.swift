@@ -193,8 +193,8 @@ struct MismatchTests {
         await #expect(throws: MismatchError.changedMeanwhile(id: id, expected: .open, actual: .acknowledged)) {
             try await store.move(id: id, from: .open, to: .resolved, actor: "karim", note: "dup", at: t)
         }
-        await #expect(throws: MismatchError.notAllowed(id: id, from: .acknowledged, to: .open)) {
-            try await store.move(id: id, from: .acknowledged, to: .open, actor: "rina", note: "oops", at: t)
+        await #expect(throws: MismatchError.notAllowed(id: id, from: .resolved, to: .acknowledged)) {
+            try await store.move(id: id, from: .resolved, to: .acknowledged, actor: "rina", note: "oops", at: t)
         }
         await #expect(throws: MismatchError.emptyField("note")) {
             try await store.move(id: id, from: .acknowledged, to: .resolved, actor: "rina", note: "  ", at: t)
@@ -258,5 +258,84 @@ struct MismatchTests {
         #expect(held.map(\.job) == ["dispatch-notifications"] && held[0].holder == database.holder)
         try await database.releaseLease("dispatch-notifications")
         #expect(try await database.leases().isEmpty)
+    }
+
+    @Test(
+        "a reviewer's change keeps its kind and postings, unposted until marked; pages and search find mismatches",
+        arguments: Backend.available)
+    func reviewWithPostings(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let store = Mismatches(database: try scratch.open())
+        let run = try await Self.start(store, at: Self.start)
+        _ = try await store.finishRun(id: run, provider: "bkash", findings: Self.findings(Self.found), at: Self.start)
+        let all = try await store.list(runId: run)
+        let id = try #require(all.first?.id)
+        let t = Self.start + 60_000_000_000
+
+        // Acknowledged without a note, reopened from there, then resolved with money.
+        _ = try await store.review(
+            id: id, from: .open, to: .acknowledged, resolution: nil, actor: "rina", note: "", at: t
+        ) { _, _ in [] }
+        _ = try await store.review(
+            id: id, from: .acknowledged, to: .open, resolution: nil, actor: "rina", note: "not mine", at: t
+        ) { _, _ in [] }
+        await #expect(throws: MismatchError.self) {
+            try await store.review(
+                id: id, from: .open, to: .resolved, resolution: nil, actor: "rina", note: "no kind", at: t
+            ) { _, _ in [] }
+        }
+        await #expect(throws: MismatchError.emptyField("note")) {
+            try await store.review(
+                id: id, from: .open, to: .resolved, resolution: .writtenOff, actor: "rina", note: " ", at: t
+            ) { _, _ in [] }
+        }
+        let resolved = try await store.review(
+            id: id, from: .open, to: .resolved, resolution: .writtenOff, actor: "rina", note: "lost", at: t
+        ) { eventId, mismatch in
+            [
+                ReviewPosting(
+                    transferId: "\(eventId)7", debitAccount: "expense:write-offs", creditAccount: "provider:bkash",
+                    amountMinor: 100, currency: mismatch.found.currency ?? "BDT", leg: "write-off")
+            ]
+        }
+        #expect(
+            !resolved.posted && resolved.postings.count == 1 && resolved.postings[0].transferId == "\(resolved.id)7")
+        #expect(try await store.unposted().map(\.id) == [resolved.id])
+        try await store.markPosted(eventId: resolved.id)
+        #expect(try await store.unposted().isEmpty)
+        let history = try await store.reviewHistory(id: id)
+        #expect(history.map(\.event.to) == [.acknowledged, .open, .resolved])
+        #expect(history.last?.resolution == .writtenOff && history.last?.posted == true)
+        #expect(try await store.mismatch(id: id)?.resolution == "written_off")
+
+        // A change whose postings cannot be made writes nothing.
+        let other = try #require(all.last?.id)
+        struct Refused: Error {}
+        await #expect(throws: Refused.self) {
+            try await store.review(
+                id: other, from: .open, to: .resolved, resolution: .refunded, actor: "rina", note: "x", at: t
+            ) { _, _ in throw Refused() }
+        }
+        #expect(try await store.mismatch(id: other)?.state == .open)
+        #expect(try await store.reviewHistory(id: other).isEmpty)
+
+        // Pages in id order, filtered; search by reference or transaction id.
+        var seen: [Int64] = []
+        var after: Int64 = 0
+        while true {
+            let page = try await store.page(runId: run, after: after, limit: 1)
+            seen += page.mismatches.map(\.id)
+            guard let next = page.next else { break }
+            after = next
+        }
+        #expect(seen == all.map(\.id))
+        #expect(try await store.page(runId: run, state: .resolved, limit: 10).mismatches.map(\.id) == [id])
+        let first = try #require(all.first)
+        if let reference = first.found.ourReference {
+            #expect(try await store.search(reference).map(\.id).contains(first.id))
+        }
+        if let txn = first.found.providerTxnId { #expect(try await store.search(txn).map(\.id).contains(first.id)) }
+        #expect(try await store.search("nothing-like-it").isEmpty)
     }
 }

@@ -26,8 +26,8 @@ struct ModuleRulesTests {
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
         "KhataServer": [
-            "Bookings", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage", "Scheduler",
-            "SettlementImport",
+            "Bookings", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerAccess", "LedgerCore", "LedgerStorage",
+            "Reconciliation", "Scheduler", "SettlementImport",
         ],
         "khata": [
             "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench",

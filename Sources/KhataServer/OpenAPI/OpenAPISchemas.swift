@@ -327,6 +327,6 @@ enum OpenAPISchemas {
                         ("next", string("The cursor of the next page; absent on the last")),
                     ])
             ),
-        ] + OpenAPIReservationSchemas.all + OpenAPIJobs.schemas
+        ] + OpenAPIReservationSchemas.all + OpenAPIJobs.schemas + OpenAPIReconciliation.schemas
     }
 }

@@ -1,0 +1,214 @@
+import Foundation
+
+/// How a person resolved a mismatch. Some kinds move money (see `ReviewPosting`); the others
+/// only record the decision.
+public enum ResolutionKind: String, Sendable, CaseIterable, Codable {
+    /// The difference is lost (or gained): written off against an expense account.
+    case writtenOff = "written_off"
+    /// The customer was refunded outside the ledger's refund flow.
+    case refunded
+    /// The provider corrected its figures to the ledger's: the line is cleared at the ledger's.
+    case providerCorrected = "provider_corrected"
+    /// The ledger's figures were wrong and the provider's stand: the line is cleared at the
+    /// provider's, the difference moved to the ledger-corrections account.
+    case ledgerCorrected = "ledger_corrected"
+    /// Nothing was wrong (a confirmed duplicate, a chargeback dealt with elsewhere).
+    case notAnError = "not_an_error"
+}
+
+/// One ledger transfer a review posts, kept with the change that posts it so that a failed
+/// posting is retried with the same id, and a reopening knows what to reverse.
+public struct ReviewPosting: Sendable, Equatable, Codable {
+    /// The transfer's id, decimal.
+    public var transferId: String
+    public var debitAccount: String
+    public var creditAccount: String
+    /// Positive, in the currency's minor units.
+    public var amountMinor: Int64
+    public var currency: String
+    /// What the leg is (`net`, `fee`, `write-off`, `correction`, or `reversal of …`).
+    public var leg: String
+
+    public init(
+        transferId: String, debitAccount: String, creditAccount: String, amountMinor: Int64, currency: String,
+        leg: String
+    ) {
+        self.transferId = transferId
+        self.debitAccount = debitAccount
+        self.creditAccount = creditAccount
+        self.amountMinor = amountMinor
+        self.currency = currency
+        self.leg = leg
+    }
+}
+
+/// A change of a mismatch's state by a person, with its money, as the history keeps it.
+public struct ReviewEvent: Sendable, Equatable {
+    public var id: Int64
+    public var mismatchId: Int64
+    public var event: MismatchEvent
+    public var resolution: ResolutionKind?
+    public var postings: [ReviewPosting]
+    /// Whether the postings are in the ledger (false: to be retried).
+    public var posted: Bool
+}
+
+/// One page of a run's mismatches, and where the next starts.
+public struct MismatchPage: Sendable, Equatable {
+    public var mismatches: [Mismatch]
+    /// The `after` of the next page; nil on the last.
+    public var next: Int64?
+}
+
+extension Mismatches {
+    /// The largest page `page(…)` answers.
+    public static let maximumPageSize = 1_000
+
+    /// A run's mismatches after id `after`, in id order, optionally of one category and state.
+    public func page(
+        runId: Int64, category: MismatchCategory? = nil, state: MismatchState? = nil, after: Int64 = 0, limit: Int
+    ) async throws -> MismatchPage {
+        precondition(limit > 0 && limit <= Self.maximumPageSize, "a page of \(limit)")
+        var conditions = ["f.run_id = ?", "m.id > ?"]
+        var values: [SQLValue] = [.integer(runId), .integer(after)]
+        if let category {
+            conditions.append("f.category = ?")
+            values.append(.text(category.rawValue))
+        }
+        if let state {
+            conditions.append("m.state = ?")
+            values.append(.text(state.rawValue))
+        }
+        values.append(.integer(Int64(limit + 1)))
+        let columns = Self.columns.split(separator: ",").map {
+            "m." + $0.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        .joined(separator: ", ")
+        let sql = """
+            SELECT \(columns) FROM reconciliation_findings f JOIN mismatches m ON m.id = f.mismatch_id
+            WHERE \(conditions.joined(separator: " AND ")) ORDER BY m.id LIMIT ?
+            """
+        let bound = values
+        let rows = try await database.perform { connection in try connection.query(sql, bound) }
+        let mismatches = rows.prefix(limit).map(Self.mismatch)
+        return MismatchPage(mismatches: mismatches, next: rows.count > limit ? mismatches.last?.id : nil)
+    }
+
+    /// Mismatches whose payment reference or provider transaction id is `text`, newest first.
+    public func search(_ text: String, limit: Int = 50) async throws -> [Mismatch] {
+        try await database.perform { connection in
+            try connection.query(
+                """
+                SELECT \(Self.columns) FROM mismatches WHERE our_reference = ? OR provider_txn_id = ?
+                ORDER BY id DESC LIMIT ?
+                """, [.text(text), .text(text), .integer(Int64(limit))]
+            ).map(Self.mismatch)
+        }
+    }
+
+    /// A person's change of mismatch `id` from `expected` to `next`: refused, with nothing
+    /// written, when the move is not allowed, the actor is empty, a resolve or reopen has no note,
+    /// a resolve has no kind (or a move other than resolve has one), or someone moved it first.
+    /// `postings` makes the change's ledger transfers from the id of the event that records it
+    /// (so that two changes never share an id, and one change's retries always do), given the
+    /// mismatch as it stands; they are kept with the event, unposted until `markPosted`.
+    public func review(
+        id: Int64, from expected: MismatchState, to next: MismatchState, resolution: ResolutionKind?, actor: String,
+        note: String, at nanoseconds: UInt64,
+        postings: @escaping @Sendable (_ eventId: Int64, _ mismatch: Mismatch) throws -> [ReviewPosting]
+    ) async throws -> ReviewEvent {
+        guard !actor.isEmpty else { throw MismatchError.emptyField("actor") }
+        if next != .acknowledged && note.allSatisfy(\.isWhitespace) { throw MismatchError.emptyField("note") }
+        guard expected.canMove(to: next) else { throw MismatchError.notAllowed(id: id, from: expected, to: next) }
+        guard (next == .resolved) == (resolution != nil) else {
+            throw MismatchError(
+                .emptyField, next == .resolved ? "resolution must name a kind" : "only a resolve takes a resolution")
+        }
+        let now = UTCTime.text(nanoseconds: nanoseconds)
+        return try await database.perform { connection in
+            try connection.transaction {
+                let changed = try connection.run(
+                    "UPDATE mismatches SET state = ?, resolution = ?, updated_at = ? WHERE id = ? AND state = ?",
+                    [
+                        .text(next.rawValue), resolution.map { .text($0.rawValue) } ?? .null, .text(now), .integer(id),
+                        .text(expected.rawValue),
+                    ])
+                guard changed == 1 else {
+                    let actual = try connection.query("SELECT state FROM mismatches WHERE id = ?", [.integer(id)])
+                    guard let word = actual.first?.first?.text, let state = MismatchState(rawValue: word) else {
+                        throw MismatchError.notFound(id: id)
+                    }
+                    throw MismatchError.changedMeanwhile(id: id, expected: expected, actual: state)
+                }
+                let inserted = try connection.query(
+                    """
+                    INSERT INTO mismatch_events (mismatch_id, from_state, to_state, actor, note, at, resolution, posted)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 1) RETURNING id
+                    """,
+                    [
+                        .integer(id), .text(expected.rawValue), .text(next.rawValue), .text(actor), .text(note),
+                        .text(now), resolution.map { .text($0.rawValue) } ?? .null,
+                    ])
+                // Safe: RETURNING answers the row just inserted.
+                let eventId = inserted[0][0].integer!
+                let row = try connection.query("SELECT \(Self.columns) FROM mismatches WHERE id = ?", [.integer(id)])
+                let legs = try postings(eventId, Self.mismatch(row[0]))
+                if !legs.isEmpty {
+                    try connection.run(
+                        "UPDATE mismatch_events SET postings = ?, posted = 0 WHERE id = ?",
+                        [.text(try Self.postingsText(legs)), .integer(eventId)])
+                }
+                return ReviewEvent(
+                    id: eventId, mismatchId: id,
+                    event: MismatchEvent(from: expected, to: next, actor: actor, note: note, at: now),
+                    resolution: resolution, postings: legs, posted: legs.isEmpty)
+            }
+        }
+    }
+
+    /// Records that event `eventId`'s postings are in the ledger.
+    public func markPosted(eventId: Int64) async throws {
+        _ = try await database.perform { connection in
+            try connection.run("UPDATE mismatch_events SET posted = 1 WHERE id = ?", [.integer(eventId)])
+        }
+    }
+
+    /// Changes whose postings are not yet in the ledger, oldest first.
+    public func unposted(limit: Int = 100) async throws -> [ReviewEvent] {
+        try await reviewEvents(where: "posted = 0", [], limit: limit)
+    }
+
+    /// Every change of one mismatch with its resolution and postings, first first.
+    public func reviewHistory(id: Int64) async throws -> [ReviewEvent] {
+        try await reviewEvents(where: "mismatch_id = ?", [.integer(id)], limit: 10_000)
+    }
+
+    private func reviewEvents(where condition: String, _ values: [SQLValue], limit: Int) async throws
+        -> [ReviewEvent]
+    {
+        let rows = try await database.perform { connection in
+            try connection.query(
+                """
+                SELECT id, mismatch_id, from_state, to_state, actor, note, at, run_id, resolution, postings, posted
+                FROM mismatch_events WHERE \(condition) ORDER BY id LIMIT ?
+                """, values + [.integer(Int64(limit))])
+        }
+        return try rows.map { row in
+            ReviewEvent(
+                id: row[0].integer ?? 0, mismatchId: row[1].integer ?? 0,
+                event: MismatchEvent(
+                    from: MismatchState(rawValue: row[2].text ?? "") ?? .open,
+                    to: MismatchState(rawValue: row[3].text ?? "") ?? .open, actor: row[4].text ?? "",
+                    note: row[5].text ?? "", at: row[6].text ?? "", runId: row[7].integer),
+                resolution: row[8].text.flatMap(ResolutionKind.init(rawValue:)),
+                postings: try JSONDecoder().decode([ReviewPosting].self, from: Data((row[9].text ?? "[]").utf8)),
+                posted: row[10].integer != 0)
+        }
+    }
+
+    static func postingsText(_ postings: [ReviewPosting]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: try encoder.encode(postings), as: UTF8.self)
+    }
+}

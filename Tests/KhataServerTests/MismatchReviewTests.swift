@@ -1,0 +1,249 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import JobStore
+import Ledger
+import LedgerAccess
+import LedgerCore
+import Reconciliation
+import SettlementImport
+import TestSupport
+import Testing
+
+/// The finance review over HTTP: runs and their mismatches page by page, one mismatch with its
+/// line, ledger transfer and history, and the changes a reviewer makes, checked against the state
+/// they saw, with the money a resolution moves posted to (and reversed from) the ledger.
+@Suite("Mismatch review routes")
+struct MismatchReviewTests {
+    /// A small bKash day played, imported and reconciled: answers the run.
+    static func reconciledDay(_ server: TestServer, seed: UInt64) async throws -> ReconciliationReport {
+        var day = SettlementDay(server: server, seed: seed)
+        try await day.play(perProvider: 40)
+        day.makeFiles()
+        let folder = TemporaryDirectory()
+        defer { folder.remove() }
+        let importer = SettlementImporter(store: SettlementLines(database: server.database), clock: server.clock.read)
+        // Safe: makeFiles writes two files for every provider.
+        for (number, lines) in day.files["bkash"]!.enumerated() {
+            let path = folder.path + "/bkash-\(number).csv"
+            try Data(day.text(provider: "bkash", lines: lines).utf8).write(to: URL(fileURLWithPath: path))
+            _ = try await importer.importFile(
+                path: path, fileName: "bkash-\(number).csv", dialect: .bkash, importedBy: "test")
+        }
+        let job = ReconciliationJob(
+            database: server.database, ledger: LocalLedger(ledger: server.ledger),
+            settings: ReconciliationSettings(fees: SettlementDay.fees))
+        return try await job.run(provider: "bkash", date: day.date, runBy: "test", now: server.clock.now)
+    }
+
+    static func json(_ response: TestResponse) throws -> [String: Any] {
+        try #require(JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+    }
+
+    static func get(_ server: TestServer, _ uri: String) async throws -> [String: Any] {
+        try await server.client.execute(uri: uri, method: .get) { response in
+            #expect(response.status == .ok, "\(uri): \(String(buffer: response.body))")
+            return try json(response)
+        }
+    }
+
+    /// A POST with `key` (a finance key unless given), answering the status and body.
+    static func post(
+        _ server: TestServer, _ uri: String, _ body: String, key: String
+    ) async throws -> (HTTPResponse.Status, [String: Any]) {
+        try await server.client.execute(
+            uri: uri, method: .post, headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+            body: ByteBuffer(string: body)
+        ) { response in (response.status, try json(response)) }
+    }
+
+    static func owed(_ server: TestServer, _ key: String) -> Int64 {
+        guard let account = server.ledger.account(key: key) else { return 0 }
+        return Int64(account.debitsPosted) - Int64(account.creditsPosted)
+    }
+
+    @Test(
+        "runs, totals and pages of mismatches; a mismatch with its line, transfer and history",
+        arguments: Backend.available)
+    func reading(_ backend: Backend) async throws {
+        let scratch = try backend.scratch()
+        defer { scratch.remove() }
+        let database = try scratch.open()
+        try await TestServer.with(maximumBodyBytes: 1 << 20, jobDatabase: database) { server in
+            let report = try await Self.reconciledDay(server, seed: 15)
+            let runs = try await Self.get(server, "/v1/reconciliation/runs?provider=bkash&limit=5")
+            let listed = try #require(runs["runs"] as? [[String: Any]])
+            #expect(listed.count == 1 && listed[0]["id"] as? Int == Int(report.run.id) && runs["next"] == nil)
+            let date = report.run.settlementDate
+            let dated = try await Self.get(server, "/v1/reconciliation/runs?from=\(date)&to=\(date)")
+            #expect((dated["runs"] as? [Any])?.count == 1)
+            let other = try await Self.get(server, "/v1/reconciliation/runs?provider=nagad")
+            #expect((other["runs"] as? [Any])?.count == 0)
+            let run = try await Self.get(server, "/v1/reconciliation/runs/\(report.run.id)")
+            let totals = try #require(run["totals"] as? [[String: Any]])
+            #expect(totals.contains { $0["category"] as? String == "matched" && ($0["count"] as? Int ?? 0) > 0 })
+
+            // Every mismatch, two at a time.
+            var ids: [Int] = []
+            var after = ""
+            while true {
+                let page = try await Self.get(
+                    server, "/v1/reconciliation/runs/\(report.run.id)/mismatches?limit=2" + after)
+                ids += (page["mismatches"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? Int }
+                guard let next = page["next"] as? String else { break }
+                after = "&after=\(next)"
+            }
+            #expect(ids == report.mismatchIds.values.map { Int($0) }.sorted())
+            let amounts = try await Self.get(
+                server, "/v1/reconciliation/runs/\(report.run.id)/mismatches?category=amount_mismatch")
+            let amount = try #require((amounts["mismatches"] as? [[String: Any]])?.first)
+            #expect((amounts["mismatches"] as? [Any])?.count == 1 && amount["state"] as? String == "open")
+
+            let detail = try await Self.get(server, "/v1/mismatches/\(amount["id"] as? Int ?? 0)")
+            let line = try #require(detail["settlementLine"] as? [String: Any])
+            let transfer = try #require(detail["ledgerTransfer"] as? [String: Any])
+            #expect(line["providerTxnId"] as? String == amount["providerTxnId"] as? String)
+            #expect(transfer["id"] as? String == amount["ledgerTransferId"] as? String)
+            let fields = try #require((detail["mismatch"] as? [String: Any])?["fields"] as? [[String: Any]])
+            #expect(fields.first?["name"] as? String == "amount")
+            let found = try await Self.get(
+                server, "/v1/mismatches?search=\(amount["paymentReference"] as? String ?? "")")
+            #expect((found["mismatches"] as? [[String: Any]])?.first?["id"] as? Int == amount["id"] as? Int)
+
+            for (uri, status) in [
+                ("/v1/reconciliation/runs/999999", HTTPResponse.Status.notFound),
+                ("/v1/reconciliation/runs/0", .badRequest), ("/v1/reconciliation/runs/01", .badRequest),
+                ("/v1/reconciliation/runs?from=2026-02-30", .badRequest),
+                ("/v1/reconciliation/runs/\(report.run.id)/mismatches?category=lost", .badRequest),
+                ("/v1/reconciliation/runs/\(report.run.id)/mismatches?state=closed", .badRequest),
+                ("/v1/reconciliation/runs/\(report.run.id)/mismatches?limit=1001", .badRequest),
+                ("/v1/reconciliation/runs/\(report.run.id)/mismatches?after=-1", .badRequest),
+                ("/v1/mismatches/999999", .notFound), ("/v1/mismatches?search=", .badRequest),
+            ] {
+                try await server.client.execute(uri: uri, method: .get) { response in
+                    #expect(response.status == status, "\(uri)")
+                }
+            }
+        }
+    }
+
+    @Test("resolving posts the money and reopening reverses it; a stale state is 409 and changes nothing")
+    func workflow() async throws {
+        try await TestServer.with(maximumBodyBytes: 1 << 20) { server in
+            let report = try await Self.reconciledDay(server, seed: 16)
+            let (finance, _) = try await server.keys.create(name: "rina", scopes: [.finance])
+            let (reader, _) = try await server.keys.create(name: "karim", scopes: [.read])
+            let amountItem = try #require(report.items.first { $0.category == .amountMismatch })
+            let id = try #require(report.mismatchIds["bkash:txn:\(amountItem.providerTxnId ?? "")"])
+            let clearing = ClearingAccounts.clearingKey(provider: "bkash")
+            let writeOffs = ClearingAccounts.defaultWriteOffKey
+            let clearingBefore = Self.owed(server, clearing)
+            let base = "/v1/mismatches/\(id)"
+
+            // A read key may look, not change.
+            let (forbidden, _) = try await Self.post(
+                server, base + "/acknowledge", #"{"expectedState": "open"}"#, key: reader)
+            #expect(forbidden == .forbidden)
+            for (body, status) in [
+                (#"{"expectedState": "open"}"#, HTTPResponse.Status.badRequest),
+                (#"{"expectedState": "open", "note": "x", "resolution": "forgiven"}"#, .badRequest),
+                (#"{"expectedState": "shut", "note": "x", "resolution": "written_off"}"#, .badRequest),
+                (#"{"expectedState": "open", "note": "  ", "resolution": "written_off"}"#, .badRequest),
+                (#"{"expectedState": "open", "note": "x", "resolution": "written_off", "extra": 1}"#, .badRequest),
+                (#"{"expectedState": "open", "note": "x\u0007", "resolution": "written_off"}"#, .badRequest),
+                (#"{"expectedState": "resolved", "note": "x", "resolution": "written_off"}"#, .conflict),
+            ] {
+                let (answer, problem) = try await Self.post(server, base + "/resolve", body, key: finance)
+                #expect(answer == status, "\(body): \(problem)")
+            }
+            #expect(Self.owed(server, clearing) == clearingBefore)
+
+            // Acknowledged without a note, then written off: cleared at the provider's figures,
+            // the difference to write-off expense.
+            var (status, answer) = try await Self.post(
+                server, base + "/acknowledge", #"{"expectedState": "open"}"#, key: finance)
+            #expect(status == .ok && (answer["mismatch"] as? [String: Any])?["state"] as? String == "acknowledged")
+            (status, answer) = try await Self.post(
+                server, base + "/resolve",
+                #"{"expectedState": "acknowledged", "resolution": "written_off", "note": "bKash paid a poisha more"}"#,
+                key: finance)
+            #expect(status == .ok)
+            let history = try #require(answer["history"] as? [[String: Any]])
+            let resolved = try #require(history.last)
+            #expect(resolved["actor"] as? String == "rina" && resolved["resolution"] as? String == "written_off")
+            #expect(resolved["posted"] as? Bool == true && (resolved["postings"] as? [Any])?.count == 3)
+            let ledgerMinor = try #require(amountItem.ledgerAmountMinor)
+            let providerMinor = try #require(amountItem.providerAmountMinor)
+            // The whole ledger amount left clearing: the provider's gross as net and fee, the rest written off.
+            #expect(Self.owed(server, clearing) == clearingBefore - ledgerMinor)
+            #expect(Self.owed(server, writeOffs) == ledgerMinor - providerMinor)
+
+            // Resolving again from the state the reviewer saw before: 409, nothing posted.
+            (status, answer) = try await Self.post(
+                server, base + "/resolve",
+                #"{"expectedState": "acknowledged", "resolution": "written_off", "note": "again"}"#, key: finance)
+            #expect(status == .conflict && answer["type"] as? String == "/problems/mismatch-changed")
+            #expect(Self.owed(server, clearing) == clearingBefore - ledgerMinor)
+
+            // Reopened: the postings reversed, clearing back where it was.
+            (status, answer) = try await Self.post(
+                server, base + "/reopen", #"{"expectedState": "resolved", "note": "wrong call"}"#, key: finance)
+            #expect(status == .ok)
+            let reopened = try #require((answer["history"] as? [[String: Any]])?.last)
+            #expect((reopened["postings"] as? [Any])?.count == 3 && reopened["posted"] as? Bool == true)
+            #expect(Self.owed(server, clearing) == clearingBefore && Self.owed(server, writeOffs) == 0)
+
+            // A duplicate line moves no money: writing it off is refused, not_an_error records it.
+            let duplicate = try #require(report.items.first { $0.category == .duplicateSettlement })
+            let repeated = try #require(duplicate.line)
+            let duplicateId = try #require(report.mismatchIds["bkash:line:\(repeated.fileId):\(repeated.line)"])
+            (status, answer) = try await Self.post(
+                server, "/v1/mismatches/\(duplicateId)/resolve",
+                #"{"expectedState": "open", "resolution": "written_off", "note": "x"}"#, key: finance)
+            #expect(
+                status == .unprocessableContent && answer["type"] as? String == "/problems/resolution-not-applicable")
+            (status, answer) = try await Self.post(
+                server, "/v1/mismatches/\(duplicateId)/resolve",
+                #"{"expectedState": "open", "resolution": "not_an_error", "note": "sent twice"}"#, key: finance)
+            #expect(status == .ok)
+            #expect(((answer["history"] as? [[String: Any]])?.last?["postings"] as? [Any])?.isEmpty == true)
+
+            // A payment the provider never settled, written off whole.
+            let missing = try #require(report.items.first { $0.category == .missingAtProvider })
+            let missingId = try #require(report.mismatchIds["bkash:payment:\(missing.paymentReference ?? "")"])
+            (status, _) = try await Self.post(
+                server, "/v1/mismatches/\(missingId)/resolve",
+                #"{"expectedState": "open", "resolution": "written_off", "note": "never paid"}"#, key: finance)
+            #expect(status == .ok)
+            #expect(Self.owed(server, writeOffs) == (missing.ledgerAmountMinor ?? 0))
+        }
+    }
+
+    @Test("two reviewers resolving one mismatch at once: one wins, the other gets 409, money moves once")
+    func race() async throws {
+        try await TestServer.with(maximumBodyBytes: 1 << 20) { server in
+            let report = try await Self.reconciledDay(server, seed: 17)
+            let (finance, _) = try await server.keys.create(name: "rina", scopes: [.finance])
+            let missing = try #require(report.items.first { $0.category == .missingAtProvider })
+            let id = try #require(report.mismatchIds["bkash:payment:\(missing.paymentReference ?? "")"])
+            let writeOffs = ClearingAccounts.defaultWriteOffKey
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for reviewer in 0..<4 {
+                    group.addTask {
+                        try await Self.post(
+                            server, "/v1/mismatches/\(id)/resolve",
+                            #"{"expectedState": "open", "resolution": "written_off", "note": "reviewer \#(reviewer)"}"#,
+                            key: finance
+                        ).0
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.count { $0 == .ok } == 1 && statuses.count { $0 == .conflict } == 3)
+            #expect(Self.owed(server, writeOffs) == (missing.ledgerAmountMinor ?? 0))
+            let history = try await Mismatches(database: server.database).reviewHistory(id: id)
+            #expect(history.filter { $0.event.to == .resolved }.count == 1)
+        }
+    }
+}
