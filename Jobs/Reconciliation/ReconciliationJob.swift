@@ -84,6 +84,8 @@ public struct ReconciliationJob: Sendable {
             reservedFrom: Self.dhakaStart(of: CivilDate(daysSinceEpoch: firstCaptureDate.daysSinceEpoch - 1)),
             reservedBefore: Self.dhakaStart(of: CivilDate(daysSinceEpoch: date.daysSinceEpoch + 1)))
         let store = Mismatches(database: database)
+        // Reviewers' postings the ledger could not take when they were made go in first.
+        try await MismatchReviewer(database: database, ledger: ledger, accounts: settings.accounts).postPending()
         let runId = try await store.startRun(
             provider: provider, settlementDate: date.description, windowStart: firstCaptureDate.description,
             windowEnd: date.description, inputSHA256: Self.inputHash(input.files), inputFiles: input.files.map(\.id),
@@ -99,7 +101,12 @@ public struct ReconciliationJob: Sendable {
             let (items, carried) = matcher.reconcile(
                 provider: provider, date: date, lines: stored, payments: payments, unsettled: awaiting)
             let linesByKey = Dictionary(uniqueKeysWithValues: input.lines.map { ($0.key, $0.line) })
-            let (posted, existed) = try await clear(items, lines: linesByKey, provider: provider)
+            let settledByPeople = try await store.settledByReviewers(
+                identities: items.compactMap { item in
+                    item.category == .matched ? item.providerTxnId.map { "\(provider):txn:\($0)" } : nil
+                })
+            let (posted, existed) = try await clear(
+                items, lines: linesByKey, provider: provider, skipping: settledByPeople)
             let findings = Self.findings(
                 items, lines: linesByKey, provider: provider, date: date, run: runId, carried: carried,
                 cleared: posted)
@@ -151,13 +158,17 @@ public struct ReconciliationJob: Sendable {
 
     /// Posts the clearing transfers of the matched settled lines; answers the legs posted now
     /// and those an earlier run had posted. A leg the ledger refuses stops the run with why.
+    /// A line whose mismatch a reviewer resolved with money (`skipping`, by transaction id) was
+    /// cleared then, and is not cleared again when a later run finds it matched.
     private func clear(
-        _ items: [ReconciliationItem], lines: [SettlementLineKey: SettlementLine], provider: String
+        _ items: [ReconciliationItem], lines: [SettlementLineKey: SettlementLine], provider: String,
+        skipping settledByPeople: Set<String>
     ) async throws -> (posted: Int, existed: Int) {
         var chains: [[TransferDraft]] = []
         var currencies: Set<String> = []
         for item in items where item.category == .matched && item.ledgerTransferId != nil {
             guard let key = item.line, let line = lines[key], line.status == "settled",
+                !settledByPeople.contains("\(provider):txn:\(line.providerTxnId)"),
                 line.kind == "payment" || line.kind == "refund", let currency = Currency(code: line.currency)
             else { continue }
             let chain = settings.accounts.transfers(

@@ -166,6 +166,28 @@ extension Mismatches {
         }
     }
 
+    /// Of `identities`, those of mismatches a person resolved with ledger postings (whose line
+    /// the resolution cleared, so that no run clears it again).
+    public func settledByReviewers(identities: [String]) async throws -> Set<String> {
+        guard !identities.isEmpty else { return [] }
+        var found: Set<String> = []
+        // In slices: a statement takes a bounded number of values on both backends.
+        for start in stride(from: 0, to: identities.count, by: 500) {
+            let slice = Array(identities[start..<min(start + 500, identities.count)])
+            let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
+            let rows = try await database.perform { connection in
+                try connection.query(
+                    """
+                    SELECT identity FROM mismatches m WHERE state = 'resolved' AND identity IN (\(marks))
+                    AND EXISTS (SELECT 1 FROM mismatch_events e WHERE e.mismatch_id = m.id AND e.postings <> '[]'
+                        AND e.id = (SELECT max(id) FROM mismatch_events l WHERE l.mismatch_id = m.id))
+                    """, slice.map(SQLValue.text))
+            }
+            for row in rows { if let identity = row[0].text { found.insert(identity) } }
+        }
+        return found
+    }
+
     /// Records that event `eventId`'s postings are in the ledger.
     public func markPosted(eventId: Int64) async throws {
         _ = try await database.perform { connection in

@@ -7,6 +7,7 @@ import Ledger
 import LedgerAccess
 import LedgerCore
 import Reconciliation
+import Scheduler
 import SettlementImport
 import TestSupport
 import Testing
@@ -217,6 +218,33 @@ struct MismatchReviewTests {
                 #"{"expectedState": "open", "resolution": "written_off", "note": "never paid"}"#, key: finance)
             #expect(status == .ok)
             #expect(Self.owed(server, writeOffs) == (missing.ledgerAmountMinor ?? 0))
+
+            // A fee accepted as charged clears the line; a later run that finds the line matched
+            // (a tolerance now covers the fee) does not clear it again.
+            let feeItem = try #require(report.items.first { $0.category == .feeMismatch })
+            let feeId = try #require(report.mismatchIds["bkash:txn:\(feeItem.providerTxnId ?? "")"])
+            (status, answer) = try await Self.post(
+                server, "/v1/mismatches/\(feeId)/resolve",
+                #"{"expectedState": "open", "resolution": "not_an_error", "note": "fee agreed by phone"}"#,
+                key: finance)
+            #expect(status == .ok)
+            #expect(((answer["history"] as? [[String: Any]])?.last?["postings"] as? [Any])?.count == 2)
+            let clearingAfterFee = Self.owed(server, clearing)
+            let lenient = FeeSchedule(
+                rules: SettlementDay.fees.rules.mapValues { rules in
+                    rules.map { rule in
+                        var wider = rule
+                        wider.toleranceMinor = 1_000
+                        return wider
+                    }
+                })
+            let job = ReconciliationJob(
+                database: server.database, ledger: LocalLedger(ledger: server.ledger),
+                settings: ReconciliationSettings(fees: lenient))
+            let date = try #require(CivilDate.parse(report.run.settlementDate))
+            let rerun = try await job.run(provider: "bkash", date: date, runBy: "test", now: server.clock.now)
+            #expect(!rerun.items.contains { $0.providerTxnId == feeItem.providerTxnId })
+            #expect(Self.owed(server, clearing) == clearingAfterFee)
         }
     }
 
