@@ -18,7 +18,8 @@ struct Khata: AsyncParsableCommand {
         subcommands: [
             AccountsCommand.self, TransferCommand.self, HistoryCommand.self, ServeCommand.self, KeysCommand.self,
             ExpireCommand.self,
-            SettlementsCommand.self, ReconcileCommand.self, JobsCommand.self, WorkerCommand.self, DbCommand.self,
+            SettlementsCommand.self, ReconcileCommand.self, ReportCommand.self,
+            JobsCommand.self, WorkerCommand.self, DbCommand.self,
             CheckCommand.self,
             BenchCommand.self,
             DebugAppendCommand.self, DebugLedgerCommand.self,

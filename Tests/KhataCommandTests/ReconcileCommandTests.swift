@@ -131,4 +131,41 @@ struct ReconcileCommandTests {
             #expect(outcome.status != 0 && outcome.stderr.contains(message), "\(outcome.stderr)")
         }
     }
+
+    @Test(
+        "khata report writes a run's report as CSV (to a file, whole or not at all) and JSON; a missing run is exit 1")
+    func report() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let path = directory.file("bkash.csv")
+        try Data(Self.file.utf8).write(to: URL(fileURLWithPath: path))
+        let data = ["--data-dir", directory.file("data")]
+        #expect(try KhataProcess.run(["settlements", "import", "--provider", "bkash", path] + data).status == 0)
+        let reconciled = try KhataProcess.run(
+            ["reconcile", "--provider", "bkash", "--date", "2026-11-30", "--json"] + data)
+        let run = try #require(try Self.objects(reconciled.stdout).first?["id"] as? Int)
+
+        let out = directory.file("report.csv")
+        let written = try KhataProcess.run(["report", String(run), "--out", out] + data)
+        #expect(written.status == 0 && written.stdout.isEmpty, "\(written.stderr)")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        #expect(bytes.starts(with: [0xEF, 0xBB, 0xBF]))
+        let rows = String(decoding: bytes.dropFirst(3), as: UTF8.self).components(separatedBy: "\r\n")
+        #expect(rows.first?.hasPrefix("mismatch,category,state") == true)
+        #expect(rows.filter { $0.contains(",missing_in_ledger,open,") }.count == 3)
+        #expect(rows.contains("total,missing_in_ledger,BDT,3,2250.00"))
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).allSatisfy { !$0.contains("partial") })
+
+        let json = try KhataProcess.run(["report", String(run), "--format", "json"] + data)
+        let document = try #require(try Self.objects(json.stdout).first)
+        #expect(
+            (document["mismatches"] as? [Any])?.count == 4 && (document["run"] as? [String: Any])?["id"] as? Int == run)
+
+        let missing = try KhataProcess.run(["report", "999", "--out", directory.file("none.csv")] + data)
+        #expect(missing.status == 1 && missing.stderr.contains("no reconciliation run 999"))
+        #expect(!FileManager.default.fileExists(atPath: directory.file("none.csv")))
+        let wrong = try KhataProcess.run(["report", String(run), "--format", "xlsx"] + data)
+        #expect(wrong.status != 0 && wrong.stderr.contains("--format must be csv or json"))
+    }
 }

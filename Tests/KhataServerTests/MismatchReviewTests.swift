@@ -18,7 +18,9 @@ import Testing
 @Suite("Mismatch review routes")
 struct MismatchReviewTests {
     /// A small bKash day played, imported and reconciled: answers the run.
-    static func reconciledDay(_ server: TestServer, seed: UInt64) async throws -> ReconciliationReport {
+    static func reconciledDay(_ server: TestServer, seed: UInt64, extraLines: [String] = []) async throws
+        -> ReconciliationReport
+    {
         var day = SettlementDay(server: server, seed: seed)
         try await day.play(perProvider: 40)
         day.makeFiles()
@@ -31,6 +33,15 @@ struct MismatchReviewTests {
             try Data(day.text(provider: "bkash", lines: lines).utf8).write(to: URL(fileURLWithPath: path))
             _ = try await importer.importFile(
                 path: path, fileName: "bkash-\(number).csv", dialect: .bkash, importedBy: "test")
+        }
+        if !extraLines.isEmpty {
+            // Lines a hostile or careless provider could send, in a file of their own.
+            let text = day.text(provider: "bkash", lines: []) + extraLines.joined(separator: "\r\n") + "\r\n"
+            let path = folder.path + "/bkash-extra.csv"
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            let summary = try await importer.importFile(
+                path: path, fileName: "bkash-extra.csv", dialect: .bkash, importedBy: "test")
+            #expect(summary.rejectedLines.isEmpty && summary.imported == extraLines.count)
         }
         let job = ReconciliationJob(
             database: server.database, ledger: LocalLedger(ledger: server.ledger),
@@ -273,5 +284,85 @@ struct MismatchReviewTests {
             let history = try await Mismatches(database: server.database).reviewHistory(id: id)
             #expect(history.filter { $0.event.to == .resolved }.count == 1)
         }
+    }
+
+    @Test("the report as CSV for spreadsheets and as JSON: every mismatch, formulas neutralised, totals, streamed")
+    func reports() async throws {
+        try await TestServer.with(maximumBodyBytes: 1 << 20) { server in
+            let date = SettlementDay(server: server, seed: 18).date
+            let hostile = [
+                #"=HYPERLINK(""http://x"")"#, "+SUM(A1)", "-2+3", "@cmd", "<script>alert(1)</script>",
+            ].enumerated().map { index, text in
+                "\"\(text)\",P\(index),KH-HOSTILE-\(index),payment,\(100 + index).00,1.85,\(98 + index).15,BDT,"
+                    + "01711XXX000,\(date) 10:00:00,Completed,,\(date)"
+            }
+            let report = try await Self.reconciledDay(server, seed: 18, extraLines: hostile)
+            let mismatches = report.mismatchIds.count
+            let csv = try await server.client.execute(
+                uri: "/v1/reconciliation/runs/\(report.run.id)/report.csv", method: .get
+            ) { response in
+                #expect(response.status == .ok && response.headers[.contentType] == "text/csv; charset=utf-8")
+                return Array(response.body.readableBytesView)
+            }
+            #expect(csv.starts(with: [0xEF, 0xBB, 0xBF]))
+            let text = String(decoding: csv.dropFirst(3), as: UTF8.self)
+            #expect(!text.replacingOccurrences(of: "\r\n", with: "").contains("\n"), "every line ends in CRLF")
+            let rows = text.components(separatedBy: "\r\n")
+            #expect(rows[0].hasPrefix("mismatch,category,state,resolution,provider,provider transaction"))
+            let mismatchRows = rows.dropFirst().prefix { !$0.isEmpty }
+            #expect(mismatchRows.count == mismatches)
+            // No cell of a provider's text begins a formula: each is behind an apostrophe.
+            for row in mismatchRows {
+                for cell in Self.cells(row) where cell.first.map({ "=+-@".contains($0) }) == true {
+                    #expect(cell.first == "-" && Double(cell) != nil, "a formula cell: \(cell) in \(row)")
+                }
+            }
+            #expect(text.contains(#"'=HYPERLINK(""http://x"")"#) && text.contains("'+SUM(A1)"))
+            #expect(text.contains("'-2+3") && text.contains("'@cmd") && text.contains("<script>alert(1)</script>"))
+            let totals = rows.drop { !$0.hasPrefix("totals,") }
+            #expect(totals.first == "totals,category,currency,count,amount")
+            #expect(totals.contains { $0.hasPrefix("total,matched,BDT,") })
+            // Amounts are plain decimals, negative ones numbers too; times in Asia/Dhaka.
+            #expect(mismatchRows.allSatisfy { $0.contains("+06:00") })
+
+            let json = try await Self.get(server, "/v1/reconciliation/runs/\(report.run.id)/report.json")
+            let listed = try #require(json["mismatches"] as? [[String: Any]])
+            #expect(listed.count == mismatches && (json["totals"] as? [Any])?.isEmpty == false)
+            #expect(listed.contains { $0["providerTxnId"] as? String == #"=HYPERLINK("http://x")"# })
+            try await server.client.execute(uri: "/v1/reconciliation/runs/999/report.csv", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+
+    /// The cells of one CSV row (RFC 4180 quoting).
+    static func cells(_ row: String) -> [String] {
+        var cells: [String] = []
+        var cell = ""
+        var quoted = false
+        var characters = Array(row)[...]
+        while let character = characters.popFirst() {
+            if quoted {
+                if character == "\"" {
+                    if characters.first == "\"" {
+                        cell.append("\"")
+                        characters.removeFirst()
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    cell.append(character)
+                }
+            } else if character == "\"" {
+                quoted = true
+            } else if character == "," {
+                cells.append(cell)
+                cell = ""
+            } else {
+                cell.append(character)
+            }
+        }
+        cells.append(cell)
+        return cells
     }
 }

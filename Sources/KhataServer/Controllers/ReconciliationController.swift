@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import JSONInput
 import JobStore
@@ -60,6 +61,25 @@ struct ReconciliationController: APIController {
                 try await mismatches(
                     run: try Self.number(context.pathParameter("id"), "run"), request.uri.queryParameters)
             },
+            APIRoute(
+                .get, "/v1/reconciliation/runs/{id}/report.csv", scope: .read,
+                OpenAPIOperation(
+                    summary: "The run's report as CSV for Excel and LibreOffice (streamed)", parameters: [idParameter],
+                    answers: [
+                        (
+                            200,
+                            D.json(["type": "string"], type: "text/csv").adding([
+                                ("description", "UTF-8 with a byte-order mark, CRLF, formulas neutralised")
+                            ])
+                        )
+                    ], problems: [400, 404, 503])
+            ) { _, context in try await report(try Self.number(context.pathParameter("id"), "run"), .csv) },
+            APIRoute(
+                .get, "/v1/reconciliation/runs/{id}/report.json", scope: .read,
+                OpenAPIOperation(
+                    summary: "The run's report as JSON (streamed)", parameters: [idParameter],
+                    answers: [(200, D.answer("The report", "RunReport"))], problems: [400, 404, 503])
+            ) { _, context in try await report(try Self.number(context.pathParameter("id"), "run"), .json) },
             APIRoute(
                 .get, "/v1/mismatches", scope: .read,
                 OpenAPIOperation(
@@ -151,6 +171,25 @@ struct ReconciliationController: APIController {
         }
         return try JSONResponse.make(
             MismatchPageBody(mismatches: page.mismatches.map(MismatchBody.init), next: page.next.map(String.init)))
+    }
+
+    /// The report, streamed a page of mismatches at a time once the run is known to exist.
+    func report(_ id: Int64, _ format: RunReport.Format) async throws -> Response {
+        guard try await storeCall({ try await Mismatches(database: database).run(id: id) }) != nil else {
+            throw Problem.notFound("run", "no reconciliation run \(id)")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = format == .csv ? "text/csv; charset=utf-8" : "application/json"
+        headers[.contentDisposition] = "attachment; filename=\"reconciliation-run-\(id).\(format.rawValue)\""
+        let report = RunReport(database: database)
+        return Response(
+            status: .ok, headers: headers,
+            body: ResponseBody { writer in
+                _ = try await report.write(runId: id, format: format) { bytes in
+                    try await writer.write(ByteBuffer(bytes: bytes))
+                }
+                try await writer.finish(nil)
+            })
     }
 
     func search(_ query: Parameters) async throws -> Response {

@@ -6,6 +6,10 @@ enum OpenAPIReconciliation {
     typealias S = OpenAPISchemas
 
     static let amount = S.amountOut
+    static let dhakaTime: JSONValue = [
+        "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\+06:00$",
+        "description": "A time in Asia/Dhaka, ISO 8601",
+    ]
     static let date: JSONValue = ["type": "string", "format": "date", "description": "A date, YYYY-MM-DD"]
     static let category = S.choice("The mismatch's category", MismatchCategory.allCases.map(\.rawValue))
     static let state = S.choice("Where the review stands", MismatchState.allCases.map(\.rawValue))
@@ -169,6 +173,67 @@ enum OpenAPIReconciliation {
                         ("mismatch", S.ref("Mismatch")), ("settlementLine", S.ref("SettlementLine")),
                         ("ledgerTransfer", S.ref("Transfer")),
                         ("history", S.array(S.ref("ReviewEvent"), "First first")),
+                    ])
+            ),
+            (
+                "RunReport",
+                S.object(
+                    "A run's report: the run, every mismatch it found as it stands now, the totals",
+                    required: ["run", "mismatches", "totals"],
+                    [
+                        (
+                            "run",
+                            S.object(
+                                "The run",
+                                required: [
+                                    "id", "provider", "settlementDate", "runBy", "startedAt", "outcome", "linesRead",
+                                    "matched", "mismatches", "carried", "cleared",
+                                ],
+                                [
+                                    ("id", S.integer("The run's number", minimum: 1)),
+                                    ("provider", S.string("The provider")), ("settlementDate", date),
+                                    ("runBy", S.string("Who ran it")), ("startedAt", dhakaTime), ("endedAt", dhakaTime),
+                                    ("outcome", S.choice("How it ended", ["running", "succeeded", "failed"])),
+                                    ("linesRead", S.integer("Lines read")), ("matched", S.integer("Lines matched")),
+                                    ("mismatches", S.integer("Mismatches")), ("carried", S.integer("Carried")),
+                                    ("cleared", S.integer("Clearing transfers posted")),
+                                ])
+                        ),
+                        (
+                            "mismatches",
+                            S.array(
+                                S.object(
+                                    "A mismatch as the report has it",
+                                    required: [
+                                        "id", "category", "state", "provider", "kind", "fields", "firstFound",
+                                        "lastChanged", "runId", "lastRunId",
+                                    ],
+                                    [
+                                        ("id", S.integer("Its number", minimum: 1)), ("category", category),
+                                        ("state", state), ("resolution", resolution), ("provider", S.string("")),
+                                        ("providerTxnId", S.string("")), ("paymentReference", S.string("")),
+                                        ("kind", S.string("")), ("currency", S.string("ISO 4217 code")),
+                                        ("ledgerAmount", amount), ("providerAmount", amount), ("fee", amount),
+                                        ("contractedFee", amount), ("net", amount),
+                                        (
+                                            "fields",
+                                            S.array(
+                                                S.object(
+                                                    "A field both sides name",
+                                                    required: ["name", "ledger", "provider"],
+                                                    [
+                                                        ("name", S.string("")), ("ledger", S.string("")),
+                                                        ("provider", S.string("")),
+                                                    ]), "What differs")
+                                        ),
+                                        ("settlementFileId", S.integer("The import", minimum: 1)),
+                                        ("settlementLine", S.integer("Its line", minimum: 1)),
+                                        ("firstFound", dhakaTime), ("lastChanged", dhakaTime),
+                                        ("runId", S.integer("First run", minimum: 1)),
+                                        ("lastRunId", S.integer("Last run", minimum: 1)),
+                                    ]), "In the order found")
+                        ),
+                        ("totals", S.array(S.ref("ReconciliationTotal"), "By category and currency")),
                     ])
             ),
             (
