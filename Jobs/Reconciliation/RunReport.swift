@@ -1,5 +1,6 @@
 import JSONInput
 import JobStore
+import LedgerCore
 import Scheduler
 
 /// A reconciliation run's report as a document for the finance team: the run, every mismatch it
@@ -15,7 +16,7 @@ public struct RunReport: Sendable {
 
     public let database: JobDatabase
     /// Mismatches read from the store at a time.
-    public var pageSize = 1_000
+    public var pageSize = 2_500
 
     public init(database: JobDatabase) { self.database = database }
 
@@ -43,13 +44,19 @@ public struct RunReport: Sendable {
             Self.json(&out, run)
             out += Array(",\"mismatches\":[".utf8)
         }
-        var after: Int64 = 0
         var first = true
+        var scales: [String: Int] = [:]
+        let size = pageSize
+        // The next page is read from the store while this one is written.
+        var reading = Task { try await store.page(runId: id, after: 0, limit: size, withText: false) }
         while true {
-            let page = try await store.page(runId: id, after: after, limit: pageSize)
+            let page = try await reading.value
+            if let next = page.next {
+                reading = Task { try await store.page(runId: id, after: next, limit: size, withText: false) }
+            }
             for mismatch in page.mismatches {
                 switch format {
-                case .csv: Self.csvRow(&out, Self.cells(mismatch))
+                case .csv: Self.csvRow(&out, mismatch, scales: &scales)
                 case .json:
                     if !first { out.append(0x2C) }
                     Self.json(&out, mismatch)
@@ -60,8 +67,7 @@ public struct RunReport: Sendable {
                 try await sink(out)
                 out.removeAll(keepingCapacity: true)
             }
-            guard let next = page.next else { break }
-            after = next
+            if page.next == nil { break }
         }
         switch format {
         case .csv:
@@ -126,40 +132,97 @@ public struct RunReport: Sendable {
     /// read by a spreadsheet as a formula: it gets a leading apostrophe, which shows the text as
     /// written. A cell with a comma, a quote, a line break or a blank at either end is quoted.
     static func csvText(_ out: inout [UInt8], _ text: String) {
-        var bytes = Array(text.utf8)
-        if let first = bytes.first, [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D].contains(first) { bytes.insert(0x27, at: 0) }
-        let needsQuotes =
-            bytes.contains { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-            || bytes.first == 0x20 || bytes.last == 0x20
-        guard needsQuotes else {
-            out += bytes
-            return
+        var text = text
+        text.withUTF8 { bytes in
+            let formula = bytes.first.map { [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D].contains($0) } ?? false
+            var needsQuotes = bytes.first == 0x20 || bytes.last == 0x20
+            if !needsQuotes {
+                for byte in bytes where byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+                    needsQuotes = true
+                    break
+                }
+            }
+            if needsQuotes { out.append(0x22) }
+            if formula { out.append(0x27) }
+            if needsQuotes {
+                for byte in bytes {
+                    if byte == 0x22 { out.append(0x22) }
+                    out.append(byte)
+                }
+                out.append(0x22)
+            } else {
+                out.append(contentsOf: bytes)
+            }
         }
-        out.append(0x22)
-        for byte in bytes {
-            if byte == 0x22 { out.append(0x22) }
-            out.append(byte)
-        }
-        out.append(0x22)
     }
 
-    static func cells(_ mismatch: Mismatch) -> [CSVCell] {
+    /// One mismatch's row, written straight into `out` (a report has as many as the run found).
+    static func csvRow(_ out: inout [UInt8], _ mismatch: Mismatch, scales: inout [String: Int]) {
         let found = mismatch.found
-        func amount(_ minor: Int64?) -> CSVCell {
-            guard let minor, let currency = found.currency else { return .empty }
-            return .number(ReconciliationMatcher.major(minor, currency))
+        let scale: Int? = found.currency.map { code in
+            if let known = scales[code] { return known }
+            // Safe fallback: codes come from lines and payments the import and the ledger checked.
+            let scale = Int(Currency(code: code)?.scale ?? 2)
+            scales[code] = scale
+            return scale
         }
-        func text(_ value: String?) -> CSVCell { value.map(CSVCell.text) ?? .empty }
-        return [
-            .number(String(mismatch.id)), .text(found.category.rawValue), .text(mismatch.state.rawValue),
-            text(mismatch.resolution), .text(mismatch.provider), text(found.providerTxnId), text(found.ourReference),
-            .text(found.kind), text(found.currency), amount(found.ledgerMinor), amount(found.providerMinor),
-            amount(found.feeMinor), amount(found.contractedFeeMinor), amount(found.netMinor),
-            .text(differences(found.fields)),
-            found.settlementFileId.map { .number(String($0)) } ?? .empty,
-            found.settlementSourceLine.map { .number(String($0)) } ?? .empty, .text(dhaka(mismatch.createdAt)),
-            .text(dhaka(mismatch.updatedAt)), .number(String(mismatch.runId)), .number(String(mismatch.lastRunId)),
-        ]
+        func comma() { out.append(0x2C) }
+        func amount(_ minor: Int64?) {
+            comma()
+            if let minor, let scale { decimal(&out, minor, scale: scale) }
+        }
+        func text(_ value: String?) {
+            comma()
+            if let value { csvText(&out, value) }
+        }
+        func integer(_ value: Int64?) {
+            comma()
+            if let value { out.append(contentsOf: String(value).utf8) }
+        }
+        out.append(contentsOf: String(mismatch.id).utf8)
+        text(found.category.rawValue)
+        text(mismatch.state.rawValue)
+        text(mismatch.resolution)
+        text(mismatch.provider)
+        text(found.providerTxnId)
+        text(found.ourReference)
+        text(found.kind)
+        text(found.currency)
+        amount(found.ledgerMinor)
+        amount(found.providerMinor)
+        amount(found.feeMinor)
+        amount(found.contractedFeeMinor)
+        amount(found.netMinor)
+        text(differences(found.fields))
+        integer(found.settlementFileId)
+        integer(found.settlementSourceLine.map(Int64.init))
+        comma()
+        dhaka(mismatch.createdAt, into: &out)
+        comma()
+        dhaka(mismatch.updatedAt, into: &out)
+        integer(mismatch.runId)
+        integer(mismatch.lastRunId)
+        out += [0x0D, 0x0A]
+    }
+
+    /// `minor` as a plain decimal with `scale` digits after the point (`-1500.05`).
+    static func decimal(_ out: inout [UInt8], _ minor: Int64, scale: Int) {
+        if minor < 0 { out.append(0x2D) }
+        // The digits, least significant first, at least one more than the scale.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var value = minor.magnitude
+            repeat {
+                buffer[count] = UInt8(48 + value % 10)
+                value /= 10
+                count += 1
+            } while value > 0 || count <= scale
+            for index in stride(from: count - 1, through: 0, by: -1) {
+                if index == scale - 1 { out.append(0x2E) }
+                out.append(buffer[index])
+            }
+        }
     }
 
     /// The fields that differ in one cell: `amount: ledger 1500.00, provider 1499.00; fee: …`.
@@ -167,14 +230,50 @@ public struct RunReport: Sendable {
         fields.map { "\($0.name): ledger \($0.ledger), provider \($0.provider)" }.joined(separator: "; ")
     }
 
+    /// `dhaka(_:)` written into `out`, without making text on the way for the usual form.
+    static func dhaka(_ utc: String, into out: inout [UInt8]) {
+        var utc = utc
+        let done = utc.withUTF8 { bytes -> Bool in
+            guard bytes.count == 24, bytes[10] == 0x54, bytes[23] == 0x5A else { return false }
+            let tens = Int(bytes[11]) - 48
+            let ones = Int(bytes[12]) - 48
+            guard (0...9).contains(tens), (0...9).contains(ones), tens * 10 + ones + 6 < 24 else { return false }
+            let hour = tens * 10 + ones
+            // The same date: only the hour moves.
+            out.append(contentsOf: bytes[0..<11])
+            out.append(UInt8(48 + (hour + 6) / 10))
+            out.append(UInt8(48 + (hour + 6) % 10))
+            out.append(contentsOf: bytes[13..<19])
+            out.append(contentsOf: "+06:00".utf8)
+            return true
+        }
+        if !done { out.append(contentsOf: dhaka(utc).utf8) }
+    }
+
     /// A stored UTC time (`2026-11-29T09:30:00.000Z`) in Asia/Dhaka (`2026-11-29T15:30:00+06:00`).
     public static func dhaka(_ utc: String) -> String {
-        guard let nanoseconds = UTCTime.nanoseconds(utc) else { return utc }
-        let seconds = Int64(nanoseconds / 1_000_000_000) + 6 * 3_600
-        let date = CivilDate(daysSinceEpoch: Int(seconds / 86_400))
-        let second = Int(seconds % 86_400)
+        let bytes = Array(utc.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                let digit = Int(bytes[index]) - 48
+                guard digit >= 0 && digit <= 9 else { return nil }
+                value = value * 10 + digit
+            }
+            return value
+        }
+        guard bytes.count >= 20, bytes[10] == 0x54, bytes.last == 0x5A, let year = number(0..<4),
+            let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+            let minute = number(14..<16), let second = number(17..<19)
+        else { return utc }
+        var date = CivilDate(year: year, month: month, day: day)
+        var local = hour * 3_600 + minute * 60 + second + 6 * 3_600
+        if local >= 86_400 {
+            local -= 86_400
+            date = CivilDate(daysSinceEpoch: date.daysSinceEpoch + 1)
+        }
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
-        return "\(date)T\(two(second / 3_600)):\(two(second / 60 % 60)):\(two(second % 60))+06:00"
+        return "\(date)T\(two(local / 3_600)):\(two(local / 60 % 60)):\(two(local % 60))+06:00"
     }
 
     // MARK: JSON

@@ -62,14 +62,18 @@ public struct MismatchPage: Sendable, Equatable {
 
 extension Mismatches {
     /// The largest page `page(…)` answers.
-    public static let maximumPageSize = 1_000
+    public static let maximumPageSize = 5_000
 
     /// A run's mismatches after id `after`, in id order, optionally of one category and state.
+    /// `withText` false leaves each mismatch's identity and detail sentence out (empty), for
+    /// readers that write the fields themselves (a report reads every mismatch of a run).
     public func page(
-        runId: Int64, category: MismatchCategory? = nil, state: MismatchState? = nil, after: Int64 = 0, limit: Int
+        runId: Int64, category: MismatchCategory? = nil, state: MismatchState? = nil, after: Int64 = 0, limit: Int,
+        withText: Bool = true
     ) async throws -> MismatchPage {
         precondition(limit > 0 && limit <= Self.maximumPageSize, "a page of \(limit)")
-        var conditions = ["f.run_id = ?", "m.id > ?"]
+        // Ranged and ordered on the findings' key (run, mismatch), so a page reads its own rows only.
+        var conditions = ["f.run_id = ?", "f.mismatch_id > ?"]
         var values: [SQLValue] = [.integer(runId), .integer(after)]
         if let category {
             conditions.append("f.category = ?")
@@ -86,7 +90,7 @@ extension Mismatches {
         .joined(separator: ", ")
         let sql = """
             SELECT \(columns) FROM reconciliation_findings f JOIN mismatches m ON m.id = f.mismatch_id
-            WHERE \(conditions.joined(separator: " AND ")) ORDER BY m.id LIMIT ?
+            WHERE \(conditions.joined(separator: " AND ")) ORDER BY f.mismatch_id LIMIT ?
             """
         let bound = values
         let rows = try await database.perform { connection in try connection.query(sql, bound) }

@@ -307,21 +307,127 @@ public struct Mismatches: Sendable {
 }
 
 extension MismatchField {
-    /// The fields as a JSON array of `{"name", "ledger", "provider"}` objects.
+    /// The fields as a JSON array of `{"ledger", "name", "provider"}` objects (keys sorted), written
+    /// by hand: a run records every mismatch's fields, and a report reads them all back.
     static func encode(_ fields: [MismatchField]) -> String {
-        let objects = fields.map { ["name": $0.name, "ledger": $0.ledger, "provider": $0.provider] }
-        // Safe: an array of objects of strings is always valid JSON.
-        let data = try! JSONSerialization.data(withJSONObject: objects, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+        var out: [UInt8] = [0x5B]
+        for (index, field) in fields.enumerated() {
+            if index > 0 { out.append(0x2C) }
+            out += Array(#"{"ledger":"#.utf8)
+            quote(field.ledger, into: &out)
+            out += Array(#","name":"#.utf8)
+            quote(field.name, into: &out)
+            out += Array(#","provider":"#.utf8)
+            quote(field.provider, into: &out)
+            out.append(0x7D)
+        }
+        out.append(0x5D)
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// The fields of `encode`'s text; a text this store did not write reads as no fields.
+    private static func quote(_ text: String, into out: inout [UInt8]) {
+        out.append(0x22)
+        for byte in text.utf8 {
+            switch byte {
+            case 0x22: out += [0x5C, 0x22]
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0x0A: out += [0x5C, 0x6E]
+            case 0x0D: out += [0x5C, 0x72]
+            case 0x09: out += [0x5C, 0x74]
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out += [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            default: out.append(byte)
+            }
+        }
+        out.append(0x22)
+    }
+
+    /// The fields of `encode`'s text (or of the JSON an earlier version wrote); a text this store
+    /// did not write reads as no fields.
     static func decode(_ text: String) -> [MismatchField] {
+        var reader = FieldListReader(text)
+        if let fields = reader.read() { return fields }
         guard let objects = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: String]] else {
             return []
         }
         return objects.map {
             MismatchField(name: $0["name"] ?? "", ledger: $0["ledger"] ?? "", provider: $0["provider"] ?? "")
         }
+    }
+}
+
+/// Reads the fields as `encode` writes them (`{"ledger":…,"name":…,"provider":…}` objects, no
+/// blanks); nil for anything else, which the general parser then reads.
+private struct FieldListReader {
+    let bytes: [UInt8]
+    var position = 0
+
+    init(_ text: String) { bytes = Array(text.utf8) }
+
+    static let ledgerKey = Array(#"{"ledger":"#.utf8)
+    static let nameKey = Array(#","name":"#.utf8)
+    static let providerKey = Array(#","provider":"#.utf8)
+
+    mutating func read() -> [MismatchField]? {
+        var fields: [MismatchField] = []
+        guard take(0x5B) else { return nil }
+        if take(0x5D) { return position == bytes.count ? fields : nil }
+        repeat {
+            guard take(Self.ledgerKey), let ledger = string(), take(Self.nameKey), let name = string(),
+                take(Self.providerKey), let provider = string(), take(0x7D)
+            else { return nil }
+            fields.append(MismatchField(name: name, ledger: ledger, provider: provider))
+        } while take(0x2C)
+        guard take(0x5D), position == bytes.count else { return nil }
+        return fields
+    }
+
+    private mutating func take(_ byte: UInt8) -> Bool {
+        guard position < bytes.count, bytes[position] == byte else { return false }
+        position += 1
+        return true
+    }
+
+    private mutating func take(_ word: [UInt8]) -> Bool {
+        guard bytes.count - position >= word.count, bytes[position..<position + word.count].elementsEqual(word)
+        else { return false }
+        position += word.count
+        return true
+    }
+
+    /// A string without `\u` escapes (those go to the general parser).
+    private mutating func string() -> String? {
+        guard take(0x22) else { return nil }
+        let start = position
+        // Most values have no escape: taken as they are.
+        while position < bytes.count, bytes[position] != 0x22, bytes[position] != 0x5C { position += 1 }
+        if position < bytes.count, bytes[position] == 0x22 {
+            position += 1
+            return String(decoding: bytes[start..<position - 1], as: UTF8.self)
+        }
+        var out = Array(bytes[start..<position])
+        while position < bytes.count {
+            let byte = bytes[position]
+            position += 1
+            switch byte {
+            case 0x22: return String(decoding: out, as: UTF8.self)
+            case 0x5C:
+                guard position < bytes.count else { return nil }
+                let escaped = bytes[position]
+                position += 1
+                switch escaped {
+                case 0x22, 0x5C, 0x2F: out.append(escaped)
+                case 0x6E: out.append(0x0A)
+                case 0x72: out.append(0x0D)
+                case 0x74: out.append(0x09)
+                case 0x62: out.append(0x08)
+                case 0x66: out.append(0x0C)
+                default: return nil
+                }
+            default: out.append(byte)
+            }
+        }
+        return nil
     }
 }

@@ -1,0 +1,111 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import JobStore
+import Reconciliation
+
+/// `khata bench review`: what the finance review reads from a large run.
+struct ReviewBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "review",
+        abstract: "A run of many mismatches: its first page, and its CSV report streamed (rows/s).",
+        discussion: """
+            Records one reconciliation run of --mismatches mismatches in a scratch job store \
+            (SQLite, or PostgreSQL with --database-url) through the job's own path, then times, as \
+            medians: the run's first page of 100 mismatches (what the review's run page reads), a \
+            page deep in the run (after the middle), and the whole CSV report written to memory a \
+            page of mismatches at a time (what report.csv streams). Recording the run is not counted.
+            """)
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PostgreSQL to measure instead of SQLite (environment: KHATA_DATABASE_URL); the run works in a "
+                + "scratch schema and drops it.", valueName: "url"))
+    var databaseUrl: String?
+
+    @Option(help: "Mismatches in the run.")
+    var mismatches = 100_000
+
+    @Option(help: "Runs; figures are medians.")
+    var runs = 5
+
+    @OptionGroup var output: BenchOutputOptions
+
+    func validate() throws {
+        guard (1...10_000_000).contains(mismatches) else {
+            throw ValidationError("--mismatches must be 1...10,000,000")
+        }
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+    }
+
+    func run() async throws {
+        let directory = try output.scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let databaseURL = databaseUrl ?? environment("KHATA_DATABASE_URL")
+        let schema = try databaseURL.map { try PostgresScratchSchema(baseURL: $0, prefix: "khata_bench") }
+        defer { schema?.drop() }
+        let database = try await JobDatabase.open(dataDir: directory, databaseURL: schema?.url)
+        let store = Mismatches(database: database)
+        let runId = try await store.startRun(
+            provider: "bkash", settlementDate: "2026-11-30", windowStart: "2026-11-27", windowEnd: "2026-11-30",
+            inputSHA256: "bench", inputFiles: [], runBy: "bench", jobRunId: nil, at: 1_795_996_800_000_000_000)
+        let categories: [MismatchCategory] = [.amountMismatch, .feeMismatch, .missingInLedger, .lateSettlement]
+        let found = (0..<mismatches).map { number in
+            let category = categories[number % categories.count]
+            return NewMismatch(
+                category: category, identity: "bkash:txn:TX\(number)", settlementFileId: 1,
+                settlementSourceLine: number + 2, ourReference: "KH\(String(number, radix: 16))",
+                providerTxnId: "TX\(number)", ledgerTransferId: String(number + 1), currency: "BDT",
+                ledgerMinor: Int64(150_000 + number), providerMinor: Int64(150_001 + number), feeMinor: 2_775,
+                contractedFeeMinor: 2_775, netMinor: Int64(147_226 + number),
+                fields: [
+                    MismatchField(
+                        name: "amount", ledger: ReconciliationMatcher.major(Int64(150_000 + number), "BDT"),
+                        provider: ReconciliationMatcher.major(Int64(150_001 + number), "BDT"))
+                ], detail: "amount differs")
+        }
+        _ = try await store.finishRun(
+            id: runId, provider: "bkash",
+            findings: ReconciliationFindings(
+                mismatches: found, settled: [], totals: [], linesRead: mismatches, matchedCount: 0,
+                carriedCount: 0, clearedCount: 0),
+            at: 1_795_996_900_000_000_000)
+        var firstPage: [Double] = []
+        var deepPage: [Double] = []
+        var report: [Double] = []
+        var reportBytes = 0
+        let middle = try await store.page(runId: runId, after: 0, limit: 1_000).mismatches.first?.id ?? 0
+        for _ in 0..<runs {
+            var start = DispatchTime.now().uptimeNanoseconds
+            let page = try await store.page(runId: runId, limit: 100)
+            firstPage.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            guard page.mismatches.count == min(100, mismatches) else { throw CommandFailure("the first page is short") }
+            start = DispatchTime.now().uptimeNanoseconds
+            _ = try await store.page(runId: runId, after: middle + Int64(mismatches / 2), limit: 100)
+            deepPage.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            start = DispatchTime.now().uptimeNanoseconds
+            var bytes = 0
+            _ = try await RunReport(database: database).write(runId: runId, format: .csv) { bytes += $0.count }
+            report.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            reportBytes = bytes
+        }
+        let first = ImportBenchCommand.median(firstPage)
+        let deep = ImportBenchCommand.median(deepPage)
+        let csv = ImportBenchCommand.median(report)
+        let result: [String: Any] = [
+            "mismatches": mismatches, "runs": runs, "firstPageMilliseconds": first * 1_000,
+            "deepPageMilliseconds": deep * 1_000, "csvSeconds": csv, "csvRowsPerSecond": Double(mismatches) / csv,
+            "csvBytes": reportBytes, "backend": schema == nil ? "sqlite" : "postgres",
+        ]
+        if output.json {
+            print(LedgerSession.jsonLine(result))
+            return
+        }
+        print(
+            "\(LedgerSession.grouped(mismatches)) mismatches (\(schema == nil ? "SQLite" : "PostgreSQL")), median of "
+                + "\(runs): first page \(String(format: "%.2f", first * 1_000)) ms, a page past the middle "
+                + "\(String(format: "%.2f", deep * 1_000)) ms; CSV report \(String(format: "%.3f", csv)) s = "
+                + "\(LedgerSession.grouped(Int(Double(mismatches) / csv))) rows/s (\(reportBytes / 1_048_576) MiB)")
+    }
+}
