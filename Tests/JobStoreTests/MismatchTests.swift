@@ -1,7 +1,8 @@
 import Foundation
-import JobStore
 import TestSupport
 import Testing
+
+@testable import JobStore
 
 /// Reconciliation runs, mismatches and their review history, and contacts, on both backends.
 @Suite("Mismatches and contacts")
@@ -337,5 +338,40 @@ struct MismatchTests {
         }
         if let txn = first.found.providerTxnId { #expect(try await store.search(txn).map(\.id).contains(first.id)) }
         #expect(try await store.search("nothing-like-it").isEmpty)
+    }
+}
+
+/// The differing fields are kept as JSON written by hand and read back by a fast reader, with
+/// the general parser for anything else (what earlier versions wrote).
+@Suite("Mismatch fields as JSON")
+struct MismatchFieldTextTests {
+    @Test("any text survives writing and reading back, escapes and all (seeded property)")
+    func roundTrip() {
+        var random = SplitMix(seed: 8_2026)
+        let pieces = [
+            "a", "\"", "\\", "/", "\n", "\r", "\t", "\u{0001}", "\u{001F}", "৳", "😀", " ", "{", "]", ":", ",",
+        ]
+        for _ in 0..<2_000 {
+            let fields = (0..<Int(random.next() % 4)).map { _ in
+                MismatchField(
+                    name: (0..<Int(random.next() % 6)).map { _ in pieces[Int(random.next() % 16)] }.joined(),
+                    ledger: (0..<Int(random.next() % 6)).map { _ in pieces[Int(random.next() % 16)] }.joined(),
+                    provider: (0..<Int(random.next() % 6)).map { _ in pieces[Int(random.next() % 16)] }.joined())
+            }
+            #expect(MismatchField.decode(MismatchField.encode(fields)) == fields)
+        }
+    }
+
+    @Test("what the general JSON writer wrote reads the same: other key orders, blanks, escaped slashes")
+    func earlierForms() {
+        let expected = [MismatchField(name: "amount", ledger: "1500.00", provider: "1/2")]
+        for text in [
+            #"[{"ledger":"1500.00","name":"amount","provider":"1\/2"}]"#,
+            #"[{"name": "amount", "provider": "1/2", "ledger": "1500.00"}]"#,
+            #"[ {"ledger":"1500.00","name":"amount","provider":"1\u002f2"} ]"#,
+        ] {
+            #expect(MismatchField.decode(text) == expected, "\(text)")
+        }
+        #expect(MismatchField.decode("not json").isEmpty && MismatchField.decode("[]").isEmpty)
     }
 }

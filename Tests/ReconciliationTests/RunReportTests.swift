@@ -1,0 +1,71 @@
+import JobStore
+import LedgerCore
+import TestSupport
+import Testing
+
+@testable import Reconciliation
+
+/// The pieces of the finance report: cells a spreadsheet reads as written and never as formulas,
+/// amounts as plain decimals in every currency's scale, times in Asia/Dhaka.
+@Suite("Run report cells")
+struct RunReportTests {
+    static func text(_ value: String) -> String {
+        var out: [UInt8] = []
+        RunReport.csvText(&out, value)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    @Test(
+        "a text cell that a spreadsheet would read as a formula gets an apostrophe; quotes and line breaks are quoted",
+        arguments: [
+            ("KH-PAY-1", "KH-PAY-1"), ("=1+1", "'=1+1"), ("+8801711", "'+8801711"), ("-5", "'-5"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "\"'\tx\""), ("\rx", "\"'\rx\""), ("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("two\nlines", "\"two\nlines\""), (" padded ", "\" padded \""),
+            ("=HYPERLINK(\"x\")", "\"'=HYPERLINK(\"\"x\"\")\""),
+            ("৳1,500", "\"৳1,500\""), ("", ""),
+        ])
+    func textCells(value: String, written: String) {
+        #expect(Self.text(value) == written)
+    }
+
+    @Test("amounts are plain decimals at the currency's scale, negative ones too (seeded property)")
+    func decimals() throws {
+        var random = SplitMix(seed: 15_2026)
+        for scale in [0, 2, 3, 4] {
+            for _ in 0..<2_000 {
+                let magnitude = Int64(random.next() % 1_000_000_000_000)
+                let minor = random.next() % 2 == 0 ? magnitude : -magnitude
+                var out: [UInt8] = []
+                RunReport.decimal(&out, minor, scale: scale)
+                let text = String(decoding: out, as: UTF8.self)
+                // The reference: integer arithmetic on the magnitude.
+                let divisor = [1, 10, 100, 1_000, 10_000][scale]
+                let whole = magnitude / Int64(divisor)
+                let fraction = String(magnitude % Int64(divisor))
+                let padded = String(repeating: "0", count: max(0, scale - fraction.count)) + fraction
+                let expected = (minor < 0 ? "-" : "") + String(whole) + (scale > 0 ? "." + padded : "")
+                #expect(text == expected, "\(minor) at scale \(scale)")
+            }
+        }
+        var out: [UInt8] = []
+        RunReport.decimal(&out, Int64.max, scale: 2)
+        #expect(String(decoding: out, as: UTF8.self) == "92233720368547758.07")
+    }
+
+    @Test("stored UTC times are written in Asia/Dhaka, across midnight and month ends")
+    func dhakaTimes() {
+        for (utc, local) in [
+            ("2026-11-29T09:30:00.000Z", "2026-11-29T15:30:00+06:00"),
+            ("2026-11-29T18:00:00.000Z", "2026-11-30T00:00:00+06:00"),
+            ("2026-12-31T20:15:09.999Z", "2027-01-01T02:15:09+06:00"),
+            ("2028-02-28T23:59:59.000Z", "2028-02-29T05:59:59+06:00"),
+        ] {
+            var out: [UInt8] = []
+            RunReport.dhaka(utc, into: &out)
+            #expect(String(decoding: out, as: UTF8.self) == local, "\(utc)")
+            #expect(RunReport.dhaka(utc) == local, "\(utc)")
+        }
+        #expect(RunReport.dhaka("not a time") == "not a time")
+    }
+}
