@@ -99,21 +99,8 @@ public final class ByteKeyTable {
     /// `insert` with the key's hash already computed (`ByteKeyTable.hash`).
     @inline(__always)
     public func insert(_ key: UnsafeRawBufferPointer, hash rawHash: UInt64) -> (id: Int32, added: Bool) {
-        let hash = rawHash == 0 ? 1 : rawHash
-        let (prefix0, prefix1) = Self.prefix(key)
-        let slots = state.pointee.slots
-        let mask = state.pointee.slotMask
-        var index = Int(truncatingIfNeeded: hash) & mask
-        while true {
-            let slot = slots[index]
-            if slot.hash == 0 { break }
-            if slot.hash == hash && slot.length == UInt32(key.count) && slot.prefix0 == prefix0
-                && slot.prefix1 == prefix1 && restEquals(slot.id, key)
-            {
-                return (slot.id, false)
-            }
-            index = (index + 1) & mask
-        }
+        let (index, found, hash, prefix0, prefix1) = probe(key, rawHash)
+        if found >= 0 { return (found, false) }
         precondition(key.count <= Self.maximumKeyBytes, "a key of \(key.count) bytes")
         let id = Int32(truncatingIfNeeded: state.pointee.count)
         precondition(state.pointee.count < Int(Int32.max) - 1, "more keys than ids")
@@ -128,8 +115,9 @@ public final class ByteKeyTable {
         state.pointee.spans[Int(id)] = UInt64(start) << 16 | UInt64(key.count)
         state.pointee.arenaCount = start + key.count
         state.pointee.count += 1
-        slots[index] = Slot(hash: hash, id: id, length: UInt32(key.count), prefix0: prefix0, prefix1: prefix1)
-        if state.pointee.count * 2 > mask + 1 { growSlots() }
+        state.pointee.slots[index] = Slot(
+            hash: hash, id: id, length: UInt32(key.count), prefix0: prefix0, prefix1: prefix1)
+        if state.pointee.count * 2 > state.pointee.slotMask + 1 { growSlots() }
         return (id, true)
     }
 
@@ -142,6 +130,15 @@ public final class ByteKeyTable {
     /// `find` with the key's hash already computed (`ByteKeyTable.hash`).
     @inline(__always)
     public func find(_ key: UnsafeRawBufferPointer, hash rawHash: UInt64) -> Int32 {
+        probe(key, rawHash).id
+    }
+
+    /// Searches from `rawHash`'s slot: the slot holding `key` and its id, or the empty slot that
+    /// ends the search and -1; with the hash as stored and the key's first 16 bytes.
+    @inline(__always)
+    private func probe(_ key: UnsafeRawBufferPointer, _ rawHash: UInt64) -> (
+        index: Int, id: Int32, hash: UInt64, prefix0: UInt64, prefix1: UInt64
+    ) {
         let hash = rawHash == 0 ? 1 : rawHash
         let (prefix0, prefix1) = Self.prefix(key)
         let slots = state.pointee.slots
@@ -149,11 +146,11 @@ public final class ByteKeyTable {
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
             let slot = slots[index]
-            if slot.hash == 0 { return -1 }
+            if slot.hash == 0 { return (index, -1, hash, prefix0, prefix1) }
             if slot.hash == hash && slot.length == UInt32(key.count) && slot.prefix0 == prefix0
                 && slot.prefix1 == prefix1 && restEquals(slot.id, key)
             {
-                return slot.id
+                return (index, slot.id, hash, prefix0, prefix1)
             }
             index = (index + 1) & mask
         }

@@ -17,12 +17,7 @@ struct ReviewBenchCommand: AsyncParsableCommand {
             page of mismatches at a time (what report.csv streams). Recording the run is not counted.
             """)
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "PostgreSQL to measure instead of SQLite (environment: KHATA_DATABASE_URL); the run works in a "
-                + "scratch schema and drops it.", valueName: "url"))
-    var databaseUrl: String?
+    @OptionGroup var store: BenchStoreOptions
 
     @Option(help: "Mismatches in the run.")
     var mismatches = 100_000
@@ -42,10 +37,8 @@ struct ReviewBenchCommand: AsyncParsableCommand {
     func run() async throws {
         let directory = try output.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let databaseURL = databaseUrl ?? environment("KHATA_DATABASE_URL")
-        let schema = try databaseURL.map { try PostgresScratchSchema(baseURL: $0, prefix: "khata_bench") }
+        let (database, schema) = try await self.store.open(in: directory)
         defer { schema?.drop() }
-        let database = try await JobDatabase.open(dataDir: directory, databaseURL: schema?.url)
         let store = Mismatches(database: database)
         let runId = try await store.startRun(
             provider: "bkash", settlementDate: "2026-11-30", windowStart: "2026-11-27", windowEnd: "2026-11-30",

@@ -17,12 +17,7 @@ struct StoreBenchCommand: AsyncParsableCommand {
             a scratch directory (--dir); PostgreSQL to a scratch schema, dropped afterwards.
             """)
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "PostgreSQL to measure instead of SQLite, e.g. postgresql://khata@db/khata (environment: "
-                + "KHATA_DATABASE_URL); the run works in a scratch schema and drops it.", valueName: "url"))
-    var databaseUrl: String?
+    @OptionGroup var store: BenchStoreOptions
 
     @Option(help: "Rows to insert.")
     var rows = 1_000_000
@@ -40,10 +35,8 @@ struct StoreBenchCommand: AsyncParsableCommand {
     func run() async throws {
         let directory = try output.scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let databaseURL = databaseUrl ?? environment("KHATA_DATABASE_URL")
-        let schema = try databaseURL.map { try PostgresScratchSchema(baseURL: $0, prefix: "khata_bench") }
+        let (database, schema) = try await self.store.open(in: directory)
         defer { schema?.drop() }
-        let database = try await JobDatabase.open(dataDir: directory, databaseURL: schema?.url)
         let store = SettlementLines(database: database)
         let file = try await store.recordFile(provider: "bkash", fileName: "bench.csv", contentSHA256: "bench", at: 0)
         var insertNanoseconds: UInt64 = 0
@@ -96,5 +89,28 @@ struct StoreBenchCommand: AsyncParsableCommand {
             text.append(alphabet[Int(truncatingIfNeeded: bits & 31)])
         }
         return String(decoding: text, as: UTF8.self)
+    }
+}
+
+/// The job store a bench measures: SQLite in its scratch directory, or a scratch schema of a
+/// PostgreSQL server, dropped afterwards.
+struct BenchStoreOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PostgreSQL to measure instead of SQLite, e.g. postgresql://khata@db/khata (environment: "
+                + "KHATA_DATABASE_URL); the run works in a scratch schema and drops it.", valueName: "url"))
+    var databaseUrl: String?
+
+    /// The store, and the scratch schema to drop when done (nil on SQLite).
+    func open(in directory: String) async throws -> (JobDatabase, PostgresScratchSchema?) {
+        let databaseURL = databaseUrl ?? environment("KHATA_DATABASE_URL")
+        let schema = try databaseURL.map { try PostgresScratchSchema(baseURL: $0, prefix: "khata_bench") }
+        do {
+            return (try await JobDatabase.open(dataDir: directory, databaseURL: schema?.url), schema)
+        } catch {
+            schema?.drop()
+            throw error
+        }
     }
 }

@@ -8,14 +8,14 @@ import Testing
 struct BenchOptionTests {
     static let benches: [[String]] =
         [["bench"], ["bench", "ledger"], ["bench", "storage"], ["bench", "expiry"]]
-        + [["bench", "store"], ["bench", "import"], ["bench", "reconcile"]]
+        + [["bench", "store"], ["bench", "import"], ["bench", "reconcile"], ["bench", "review"]]
 
     @Test(
         "an option a benchmark would ignore is an unknown option, and the directory it names is left alone",
         arguments: benches.map { ($0, "--data-dir") } + [
             (["bench", "store"], "--config"), (["bench", "store"], "--log-level"),
             (["bench", "expiry"], "--log-level"), (["bench", "expiry"], "--database-url"),
-            (["bench", "ledger"], "--database-url"),
+            (["bench", "ledger"], "--database-url"), (["bench", "review"], "--config"),
         ])
     func unknownOption(command: [String], option: String) throws {
         let directory = ScratchDirectory()
@@ -34,7 +34,8 @@ struct BenchOptionTests {
         #expect(outcome.status == 0)
         #expect(!outcome.stdout.contains("--data-dir <"), "\(outcome.stdout)")
         #expect(outcome.stdout.contains("--dir <dir>"))
-        let isStore = command.last == "store"
+        // The store and review benchmarks measure a job store of their own: SQLite, or PostgreSQL.
+        let isStore = command.last == "store" || command.last == "review"
         // The import and reconcile benchmarks read no storage settings and no job store.
         let readsStorage = !isStore && command.last != "import" && command.last != "reconcile"
         #expect(outcome.stdout.contains("--database-url <url>") == isStore, "\(outcome.stdout)")

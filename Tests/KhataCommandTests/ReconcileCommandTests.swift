@@ -168,4 +168,19 @@ struct ReconcileCommandTests {
         let wrong = try KhataProcess.run(["report", String(run), "--format", "xlsx"] + data)
         #expect(wrong.status != 0 && wrong.stderr.contains("--format must be csv or json"))
     }
+
+    @Test("khata bench review records a run of mismatches and times its first page and its CSV report")
+    func reviewBench() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let outcome = try KhataProcess.run(
+            ["bench", "review", "--mismatches", "2500", "--runs", "1", "--json", "--dir", directory.file("bench")])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let result = try #require(try Self.objects(outcome.stdout).first)
+        #expect(result["mismatches"] as? Int == 2_500 && result["backend"] as? String == "sqlite")
+        #expect(
+            (result["firstPageMilliseconds"] as? Double ?? 0) > 0 && (result["csvRowsPerSecond"] as? Double ?? 0) > 0)
+        #expect((result["csvBytes"] as? Int ?? 0) > 2_500 * 100)
+        #expect(!FileManager.default.fileExists(atPath: directory.file("bench")))
+    }
 }
