@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Khata builds and tests against, only those missing: the C libraries;
 # curl and jq, which the README's examples (and the test that runs them) use; and openssl, whose
-# command makes the throwaway TLS certificate of the remote-worker test.
+# command makes the throwaway TLS certificate of the remote-worker test. For the tests also
+# PostgreSQL and LibreOffice's spreadsheet without a display, which opens the CSV reports as
+# finance teams do.
 # Usage: scripts/setup-debian.sh [--with-postgres]
 set -euo pipefail
 
 packages=(libpq-dev libzstd-dev libssl-dev libcsv-dev libsqlite3-dev pkg-config curl jq openssl)
 if [[ "${1:-}" == "--with-postgres" ]]; then
-    packages+=(postgresql)
+    packages+=(postgresql libreoffice-calc-nogui)
 fi
 
 missing=()

@@ -325,6 +325,8 @@ struct MismatchReviewTests {
             // Amounts are plain decimals, negative ones numbers too; times in Asia/Dhaka.
             #expect(mismatchRows.allSatisfy { $0.contains("+06:00") })
 
+            try Self.checkInLibreOffice(csv: csv, rows: Array(rows.dropLast()))
+
             let json = try await Self.get(server, "/v1/reconciliation/runs/\(report.run.id)/report.json")
             let listed = try #require(json["mismatches"] as? [[String: Any]])
             #expect(listed.count == mismatches && (json["totals"] as? [Any])?.isEmpty == false)
@@ -364,5 +366,81 @@ struct MismatchReviewTests {
         }
         cells.append(cell)
         return cells
+    }
+
+    /// Opens the CSV in LibreOffice (headless, as a finance team's spreadsheet would) and checks
+    /// that it reads exactly the cells the CSV holds, numbers as numbers, and no formula at all.
+    static func checkInLibreOffice(csv: [UInt8], rows: [String]) throws {
+        let folder = TemporaryDirectory("khata-libreoffice")
+        defer { folder.remove() }
+        let path = folder.file("report.csv")
+        try Data(csv).write(to: URL(fileURLWithPath: path))
+        let office = Process()
+        office.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        office.arguments = [
+            "soffice", "-env:UserInstallation=file://\(folder.path)/profile", "--headless",
+            "--infilter=CSV:44,34,76,1", "--convert-to", "fods", "--outdir", folder.path, path,
+        ]
+        office.standardOutput = FileHandle.nullDevice
+        office.standardError = FileHandle.nullDevice
+        try office.run()
+        office.waitUntilExit()
+        #expect(office.terminationStatus == 0, "soffice (libreoffice-calc-nogui, scripts/setup-debian.sh) failed")
+        let document = try String(contentsOfFile: folder.file("report.fods"), encoding: .utf8)
+        #expect(!document.contains("table:formula"), "LibreOffice read a formula")
+        let sheet = spreadsheetRows(document)
+        #expect(sheet.count >= rows.count)
+        for (row, cells) in zip(rows, sheet) {
+            let written = Self.cells(row)
+            for (index, text) in written.enumerated() {
+                let read = index < cells.count ? cells[index] : ("", nil)
+                if let value = read.1 {
+                    #expect(Double(text) == value, "\(text) read as \(value) in \(row)")
+                } else {
+                    #expect(read.0 == text, "\(text) read as \(read.0) in \(row)")
+                }
+            }
+        }
+    }
+
+    /// The cells of a flat OpenDocument spreadsheet, row by row: each cell's text, and its
+    /// number when LibreOffice read one.
+    static func spreadsheetRows(_ document: String) -> [[(String, Double?)]] {
+        var rows: [[(String, Double?)]] = []
+        for rowText in document.components(separatedBy: "<table:table-row").dropFirst() {
+            var cells: [(String, Double?)] = []
+            for cellText in rowText.components(separatedBy: "<table:table-cell").dropFirst() {
+                let tagEnd = cellText.firstIndex(of: ">") ?? cellText.endIndex
+                let tag = String(cellText[..<tagEnd])
+                func attribute(_ name: String) -> String? {
+                    guard let start = tag.range(of: name + "=\"") else { return nil }
+                    return String(tag[start.upperBound...].prefix { $0 != "\"" })
+                }
+                let repeated = Int(attribute("table:number-columns-repeated") ?? "1") ?? 1
+                var text = ""
+                if !tag.hasSuffix("/"), let close = cellText.range(of: "</table:table-cell>") {
+                    var inner = String(cellText[cellText.index(after: tagEnd)..<close.lowerBound])
+                    inner = inner.replacingOccurrences(of: "<text:tab/>", with: "\t")
+                        .replacingOccurrences(of: "<text:line-break/>", with: "\n")
+                    // Runs of spaces are written as <text:s text:c="n"/>.
+                    while let space = inner.range(of: "<text:s") {
+                        let end = inner[space.upperBound...].firstIndex(of: ">") ?? inner.endIndex
+                        let count = Int(inner[space.upperBound..<end].filter(\.isNumber)) ?? 1
+                        inner.replaceSubrange(space.lowerBound...end, with: String(repeating: " ", count: count))
+                    }
+                    let paragraphs = inner.components(separatedBy: "<text:p>").dropFirst().map {
+                        String($0.prefix { $0 != "<" })
+                    }
+                    text = paragraphs.joined(separator: "\n").replacingOccurrences(of: "&apos;", with: "'")
+                        .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&lt;", with: "<")
+                        .replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
+                }
+                let number =
+                    attribute("office:value-type") == "float" ? attribute("office:value").flatMap(Double.init) : nil
+                cells += Array(repeating: (text, number), count: min(repeated, 64))
+            }
+            rows.append(cells)
+        }
+        return rows
     }
 }
