@@ -63,7 +63,8 @@ public struct MismatchReviewer: Sendable {
         id: Int64, from expected: MismatchState, to next: MismatchState, resolution: ResolutionKind?, actor: String,
         note: String, at now: UInt64
     ) async throws -> ReviewEvent {
-        try await postPending()
+        // Earlier changes' postings first; one the ledger still refuses must not block this change.
+        try? await postPending()
         let store = Mismatches(database: database)
         // A reopening reverses the money of the last resolution that posted any.
         let previous = try await store.reviewHistory(id: id).last { $0.event.to == .resolved && !$0.postings.isEmpty }
