@@ -100,6 +100,9 @@ public enum LedgerPaymentsFile {
 
     private static let notCaptured = Int64.min
 
+    /// The longest reference read: a settlement line's identifiers are held to the same bound.
+    public static let maximumReferenceBytes = 128
+
     /// One line's values; its reference stays in the file's bytes.
     private struct Payment {
         var referenceStart: Int
@@ -197,6 +200,9 @@ public enum LedgerPaymentsFile {
         if end > start && bytes[end - 1] == 0x0D { end -= 1 }
         let referenceLength = ends[0] - start
         guard referenceLength > 0 else { return .failure(Problem(reason: "no reference")) }
+        guard referenceLength <= maximumReferenceBytes else {
+            return .failure(Problem(reason: "the reference is longer than \(maximumReferenceBytes) bytes"))
+        }
         guard ends[1] > ends[0] + 1 else { return .failure(Problem(reason: "no hold_id")) }
         guard let amount = integer(bytes, ends[1] + 1, ends[2]) else {
             return .failure(Problem(reason: "amount_minor is not a whole number of minor units"))

@@ -189,7 +189,9 @@ public struct ReconciliationMatcher: Sendable {
             let row = Int(lineColumns.paymentRow[index])
             items.append(
                 item(
-                    stored, index: index, payment: row >= 0 ? byRow[row] : nil, found: found, provider: provider))
+                    stored, index: index, payment: row >= 0 ? byRow[row] : nil,
+                    refunds: row >= 0 ? paymentColumns.refunds[Int32(row)] ?? [] : [], found: found,
+                    provider: provider))
         }
         for row in found.missingAtProvider {
             let payment = byRow[Int(row)]
@@ -211,8 +213,10 @@ public struct ReconciliationMatcher: Sendable {
     }
 
     /// One line's item: its category from `found`, the differing fields written out.
+    /// `refunds` are the payment's refunds in time order, as the findings index them.
     private func item(
-        _ stored: StoredSettlementLine, index: Int, payment: LedgerPayment?, found: ColumnFindings, provider: String
+        _ stored: StoredSettlementLine, index: Int, payment: LedgerPayment?, refunds: [LedgerRefund],
+        found: ColumnFindings, provider: String
     ) -> ReconciliationItem {
         let line = stored.line
         let category = found.category[index]
@@ -251,7 +255,6 @@ public struct ReconciliationMatcher: Sendable {
                 item.fields.append(DifferingField(name: "currency", ledger: payment.currency, provider: line.currency))
                 return item
             }
-            let refunds = payment.refunds.sorted { $0.atNanoseconds < $1.atNanoseconds }
             if let taken = found.refundTaken[Int32(index)] {
                 let refund = refunds[taken.index]
                 item.ledgerTransferId = refund.transferId

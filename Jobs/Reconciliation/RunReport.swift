@@ -250,30 +250,15 @@ public struct RunReport: Sendable {
         if !done { out.append(contentsOf: dhaka(utc).utf8) }
     }
 
-    /// A stored UTC time (`2026-11-29T09:30:00.000Z`) in Asia/Dhaka (`2026-11-29T15:30:00+06:00`).
+    /// A stored UTC time (`2026-11-29T09:30:00.000Z`) in Asia/Dhaka (`2026-11-29T15:30:00+06:00`);
+    /// a text that is not such a time is given back as it is.
     public static func dhaka(_ utc: String) -> String {
-        let bytes = Array(utc.utf8)
-        func number(_ range: Range<Int>) -> Int? {
-            var value = 0
-            for index in range {
-                let digit = Int(bytes[index]) - 48
-                guard digit >= 0 && digit <= 9 else { return nil }
-                value = value * 10 + digit
-            }
-            return value
-        }
-        guard bytes.count >= 20, bytes[10] == 0x54, bytes.last == 0x5A, let year = number(0..<4),
-            let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
-            let minute = number(14..<16), let second = number(17..<19)
-        else { return utc }
-        var date = CivilDate(year: year, month: month, day: day)
-        var local = hour * 3_600 + minute * 60 + second + 6 * 3_600
-        if local >= 86_400 {
-            local -= 86_400
-            date = CivilDate(daysSinceEpoch: date.daysSinceEpoch + 1)
-        }
+        guard let nanoseconds = UTCTime.nanoseconds(utc) else { return utc }
+        let seconds = Int64(nanoseconds / 1_000_000_000) + 6 * 3_600
+        let second = Int(seconds % 86_400)
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : String(value) }
-        return "\(date)T\(two(local / 3_600)):\(two(local / 60 % 60)):\(two(local % 60))+06:00"
+        return "\(CivilDate(daysSinceEpoch: Int(seconds / 86_400)))T\(two(second / 3_600)):\(two(second / 60 % 60)):"
+            + "\(two(second % 60))+06:00"
     }
 
     // MARK: JSON

@@ -149,6 +149,7 @@ struct ColumnDayTests {
             ("KH-1,1,100,BD,captured,1", "currency"), ("KH-1,1,100,BDT,Captured,1", "state"),
             ("KH-1,1,100,BDT,captured,", "capture time"), ("KH-1,1,100,BDT,pending,5", "capture time"),
             ("KH-1,1,100,BDT,captured,1.5", "captured_at_ns"), ("KH-0,1,100,BDT,expired,", "reference repeated"),
+            (String(repeating: "R", count: 129) + ",1,100,BDT,expired,", "longer than 128 bytes"),
         ])
     func refusesBadLines(line: String, reason: String) throws {
         let directory = TemporaryDirectory("khata-payments")
@@ -165,20 +166,22 @@ struct ColumnDayTests {
         }
     }
 
-    @Test("a payments file with CRLF and no line break at its end is read whole; one without its header is not")
+    @Test("a payments file with CRLF, a 128-byte reference and no final line break is read whole; no header, not")
     func readsLineEnds() throws {
         let directory = TemporaryDirectory("khata-payments")
         defer { directory.remove() }
         let path = directory.file("payments.csv")
         try
             ("reference,hold_id,amount_minor,currency,state,captured_at_ns\r\n"
-            + "KH-1,1,150000,BDT,captured,86400000000000\r\nKH-2,2,-5,BDT,cancelled,")
+            + "KH-1,1,150000,BDT,captured,86400000000000\r\nKH-2,2,-5,BDT,cancelled,\r\n"
+            + String(repeating: "R", count: 128) + ",3,7,BDT,pending,")
             .write(toFile: path, atomically: true, encoding: .utf8)
         let (payments, references) = try LedgerPaymentsFile.read(path, expectedCount: 1)
-        #expect(payments.count == 2 && references.count == 2)
-        #expect(payments.amountMinor == [150_000, -5])
-        #expect(payments.state == [.captured, .cancelled])
-        #expect(payments.capturedDay == [1, PaymentColumns.notCaptured])
+        #expect(payments.count == 3 && references.count == 3)
+        #expect(payments.amountMinor == [150_000, -5, 7])
+        #expect(payments.state == [.captured, .cancelled, .pending])
+        #expect(payments.capturedDay == [1, PaymentColumns.notCaptured, PaymentColumns.notCaptured])
+        #expect(references.find(String(repeating: "R", count: 128)) == 2)
         #expect(references.find("KH-2") == 1)
         try "KH-1,1,150000,BDT,captured,1\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: ReconciliationError.self) { try LedgerPaymentsFile.read(path, expectedCount: 1) }

@@ -5,6 +5,7 @@ import JSONInput
 import JobStore
 import LedgerCore
 import Reconciliation
+import Scheduler
 
 /// `/v1/reconciliation/runs` and `/v1/mismatches`: the finance team's review of each night's
 /// reconciliation: runs with their totals, their mismatches page by page, one mismatch with the
@@ -276,12 +277,12 @@ struct ReconciliationController: APIController {
     }
 
     static func date(_ text: Substring, _ field: String) throws -> String {
-        guard text.utf8.count == 10, let date = CivilDateText.parse(String(text)) else {
+        guard let date = CivilDate.parse(String(text)) else {
             throw Problem.badRequest(
                 "invalid-date", "Invalid date",
                 "\(field) \"\(JSONInput.echo(String(text)))\" is not a date (YYYY-MM-DD)")
         }
-        return date
+        return date.description
     }
 
     static func state(_ text: String, field: String) throws -> MismatchState {
@@ -292,20 +293,6 @@ struct ReconciliationController: APIController {
                     + MismatchState.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return state
-    }
-}
-
-/// A `YYYY-MM-DD` date checked as a calendar date, given back as written.
-enum CivilDateText {
-    static func parse(_ text: String) -> String? {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
-            parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } }), let year = Int(parts[0]),
-            let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month), day >= 1
-        else { return nil }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        return day <= days ? text : nil
     }
 }
 
