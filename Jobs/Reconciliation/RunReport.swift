@@ -47,13 +47,12 @@ public struct RunReport: Sendable {
         var first = true
         var scales: [String: Int] = [:]
         let size = pageSize
-        // The next page is read from the store while this one is written.
-        var reading = Task { try await store.page(runId: id, after: 0, limit: size, withText: false) }
+        // The next page is read from the store while this one is written. A child task (not an
+        // unstructured one) so that it keeps the caller's executor and is cancelled with it.
+        var page = try await store.page(runId: id, after: 0, limit: size, withText: false)
         while true {
-            let page = try await reading.value
-            if let next = page.next {
-                reading = Task { try await store.page(runId: id, after: next, limit: size, withText: false) }
-            }
+            let after = page.next
+            async let following: MismatchPage? = Self.page(store, runId: id, after: after, limit: size)
             for mismatch in page.mismatches {
                 switch format {
                 case .csv: Self.csvRow(&out, mismatch, scales: &scales)
@@ -67,7 +66,8 @@ public struct RunReport: Sendable {
                 try await sink(out)
                 out.removeAll(keepingCapacity: true)
             }
-            if page.next == nil { break }
+            guard let next = try await following else { break }
+            page = next
         }
         switch format {
         case .csv:
@@ -104,6 +104,14 @@ public struct RunReport: Sendable {
         }
         try await sink(out)
         return true
+    }
+
+    /// The page after `after`, or nil when there is none.
+    private static func page(_ store: Mismatches, runId: Int64, after: Int64?, limit: Int) async throws
+        -> MismatchPage?
+    {
+        guard let after else { return nil }
+        return try await store.page(runId: runId, after: after, limit: limit, withText: false)
     }
 
     // MARK: CSV
