@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // System libraries from Debian: module maps only, no logic.
@@ -115,10 +116,17 @@ let package = Package(
         .target(
             name: "Bookings", dependencies: ["Ledger", "LedgerCore", "JobStore", "KhataCrypto"],
             swiftSettings: strictSettings),
+        // The finance review's web pages and the HTML report: templates and CSS compiled in.
+        .target(
+            name: "ReviewPages",
+            dependencies: [
+                "JobStore", "LedgerCore", "Reconciliation", .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: strictSettings),
         .target(
             name: "KhataServer",
             dependencies: [
-                "Bookings", "SettlementImport", "Reconciliation", "LedgerAccess",
+                "Bookings", "SettlementImport", "Reconciliation", "LedgerAccess", "ReviewPages",
                 "JobStore", "Scheduler", "Ledger", "LedgerCore", "LedgerStorage", "JSONInput", "KhataCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -197,6 +205,7 @@ let package = Package(
             dependencies: [
                 "TestSupport", "KhataServer", "JSONInput", "JobStore", "Scheduler", "Ledger", "LedgerCore",
                 "LedgerStorage", "KhataCrypto", "LedgerAccess", "Bookings", "Reconciliation", "SettlementImport",
+                "ReviewPages",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -79,13 +79,22 @@ public struct APIKeys: Sendable {
         }
     }
 
-    /// Revokes the key `id`; false when no unrevoked key has that id.
+    /// Revokes the key `id` and ends its review sessions; false when no unrevoked key has that id.
     public func revoke(id: String) async throws -> Bool {
         try await database.perform { connection in
-            try connection.run(
-                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                [.text(UTCTime.now()), .text(id)]
-            ) == 1
+            try connection.transaction {
+                let now = UTCTime.now()
+                guard
+                    try connection.run(
+                        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [.text(now), .text(id)]
+                    ) == 1
+                else { return false }
+                // Sessions check the key on every request too; ending them here keeps the record plain.
+                _ = try connection.run(
+                    "UPDATE review_sessions SET ended_at = ? WHERE key_id = ? AND ended_at IS NULL",
+                    [.text(now), .text(id)])
+                return true
+            }
         }
     }
 

@@ -40,6 +40,7 @@ public enum Migrations {
         Migration(
             version: 8, name: "the finance review: resolution kinds and the ledger postings of each change",
             sql: v8),
+        Migration(version: 9, name: "the review pages' sign-in sessions", sql: v9),
     ]
 
     /// Applies every migration newer than the database's version (up to `lastVersion`, for tests
@@ -475,6 +476,19 @@ public enum Migrations {
         ALTER TABLE mismatch_events ADD COLUMN posted INTEGER NOT NULL DEFAULT 1;
         CREATE INDEX mismatch_events_unposted ON mismatch_events (id) WHERE posted = 0;
         CREATE INDEX mismatches_by_txn ON mismatches (provider_txn_id);
+        """
+
+    static let v9 = """
+        CREATE TABLE review_sessions (
+            token_sha256 BLOB PRIMARY KEY,
+            key_id TEXT NOT NULL REFERENCES api_keys (id),
+            csrf_token TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            ended_at TEXT
+        );
+        CREATE INDEX review_sessions_by_key ON review_sessions (key_id);
+        CREATE INDEX review_sessions_by_expiry ON review_sessions (expires_at);
         """
 
     /// PostgreSQL's statements that move identity columns past rows copied in with their ids.

@@ -13,6 +13,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import Reconciliation
+import ReviewPages
 import Scheduler
 import ServiceLifecycle
 import UnixSignals
@@ -44,6 +45,11 @@ public struct ServerConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// The accounts a reviewer's resolutions post to (`reconciliation.*Account` settings).
     public var reconciliationAccounts = ClearingAccounts()
+    /// How long a review page session lasts after signing in (a working day by default).
+    public var reviewSessionSeconds = 8 * 3_600
+    /// The IP addresses of proxies in front of the server whose `X-Forwarded-Proto: https` is
+    /// believed, so that the review pages' cookies are `Secure` behind a TLS-terminating proxy.
+    public var trustedProxies: [String] = []
 
     public init() {}
 }
@@ -129,7 +135,7 @@ public enum KhataServer {
     public static func router(
         ledger: Ledger, database: JobDatabase, configuration: ServerConfiguration,
         metrics: ServerMetrics = ServerMetrics()
-    ) throws -> Router<BasicRequestContext> {
+    ) throws -> Router<KhataRequestContext> {
         var secrets: [Provider: [UInt8]] = [:]
         for (name, secret) in configuration.webhookSecrets {
             guard let provider = Provider(pathName: name) else {
@@ -146,6 +152,10 @@ public enum KhataServer {
             ledger: ledger, records: ReservationRecords(database: database), now: configuration.clock)
         let auth = Authenticator(
             keys: APIKeys(database: database), cacheMilliseconds: configuration.keyCacheMilliseconds)
+        let reviewer = MismatchReviewer(
+            database: database, ledger: LocalLedger(ledger: ledger, desk: desk),
+            accounts: configuration.reconciliationAccounts)
+        let pages = ReviewPages()
         let controllers: [any APIController] = [
             HealthController(ledger: ledger, metrics: metrics),
             AccountsController(ledger: served, bodies: bodies),
@@ -161,17 +171,22 @@ public enum KhataServer {
                 store: SettlementLines(database: database), auth: auth,
                 maximumBytes: configuration.maximumSettlementBytes, now: configuration.clock),
             ReconciliationController(
-                database: database,
-                reviewer: MismatchReviewer(
-                    database: database, ledger: LocalLedger(ledger: ledger, desk: desk),
-                    accounts: configuration.reconciliationAccounts),
-                ledger: served, bodies: bodies, auth: auth, now: configuration.clock),
+                database: database, reviewer: reviewer, ledger: served, bodies: bodies, auth: auth,
+                now: configuration.clock, pages: pages),
         ]
         let routes = controllers.flatMap(\.routes)
         let all = routes + DocsController(documenting: routes).routes
-        let router = Router()
-        router.add(middleware: RequestIdMiddleware(metrics: metrics, routes: RouteTable(all)))
+        let router = Router(context: KhataRequestContext.self)
+        router.add(
+            middleware: RequestIdMiddleware(
+                metrics: metrics, routes: RouteTable(all, pages: ReviewUIController.templates)))
         RouteTable.mount(all, on: router, auth: auth)
+        ReviewUIController(
+            database: database, reviewer: reviewer, ledger: served, keys: APIKeys(database: database),
+            sessions: ReviewSessions(database: database), pages: pages, now: configuration.clock,
+            sessionSeconds: configuration.reviewSessionSeconds, servesTLS: configuration.tlsCertificatePath != nil,
+            trustedProxies: Set(configuration.trustedProxies)
+        ).mount(on: router)
         return router
     }
 }

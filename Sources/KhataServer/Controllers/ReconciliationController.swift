@@ -5,6 +5,7 @@ import JSONInput
 import JobStore
 import LedgerCore
 import Reconciliation
+import ReviewPages
 import Scheduler
 
 /// `/v1/reconciliation/runs` and `/v1/mismatches`: the finance team's review of each night's
@@ -19,6 +20,7 @@ struct ReconciliationController: APIController {
     let bodies: BodyReader
     let auth: Authenticator
     let now: @Sendable () -> UInt64
+    let pages: ReviewPages
 
     var routes: [APIRoute] {
         let idParameter = D.pathParameter("id", ["type": "string", "pattern": "^[1-9][0-9]{0,17}$"])
@@ -74,13 +76,27 @@ struct ReconciliationController: APIController {
                             ])
                         )
                     ], problems: [400, 404, 503])
-            ) { _, context in try await report(try Self.number(context.pathParameter("id"), "run"), .csv) },
+            ) { _, context in try await report(try Self.number(context.pathParameter("id"), "run"), "csv") },
+            APIRoute(
+                .get, "/v1/reconciliation/runs/{id}/report.html", scope: .read,
+                OpenAPIOperation(
+                    summary: "The run's report as one printable web page, needing nothing else (streamed)",
+                    parameters: [idParameter],
+                    answers: [
+                        (
+                            200,
+                            D.json(["type": "string"], type: "text/html").adding([
+                                ("description", "UTF-8 HTML with its stylesheet inline (print rules included)")
+                            ])
+                        )
+                    ], problems: [400, 404, 503])
+            ) { _, context in try await report(try Self.number(context.pathParameter("id"), "run"), "html") },
             APIRoute(
                 .get, "/v1/reconciliation/runs/{id}/report.json", scope: .read,
                 OpenAPIOperation(
                     summary: "The run's report as JSON (streamed)", parameters: [idParameter],
                     answers: [(200, D.answer("The report", "RunReport"))], problems: [400, 404, 503])
-            ) { _, context in try await report(try Self.number(context.pathParameter("id"), "run"), .json) },
+            ) { _, context in try await report(try Self.number(context.pathParameter("id"), "run"), "json") },
             APIRoute(
                 .get, "/v1/mismatches", scope: .read,
                 OpenAPIOperation(
@@ -175,22 +191,8 @@ struct ReconciliationController: APIController {
     }
 
     /// The report, streamed a page of mismatches at a time once the run is known to exist.
-    func report(_ id: Int64, _ format: RunReport.Format) async throws -> Response {
-        guard try await storeCall({ try await Mismatches(database: database).run(id: id) }) != nil else {
-            throw Problem.notFound("run", "no reconciliation run \(id)")
-        }
-        var headers = HTTPFields()
-        headers[.contentType] = format == .csv ? "text/csv; charset=utf-8" : "application/json"
-        headers[.contentDisposition] = "attachment; filename=\"reconciliation-run-\(id).\(format.rawValue)\""
-        let report = RunReport(database: database)
-        return Response(
-            status: .ok, headers: headers,
-            body: ResponseBody { writer in
-                _ = try await report.write(runId: id, format: format) { bytes in
-                    try await writer.write(ByteBuffer(bytes: bytes))
-                }
-                try await writer.finish(nil)
-            })
+    func report(_ id: Int64, _ format: String) async throws -> Response {
+        try await RunReportResponse.make(database: database, pages: pages, runId: id, format: format, now: now)
     }
 
     func search(_ query: Parameters) async throws -> Response {
@@ -324,12 +326,7 @@ struct MismatchReviewRequest {
                     }
                     resolution = kind
                 default:
-                    let printable = text.unicodeScalars.allSatisfy { scalar in
-                        scalar == "\n" || scalar == "\t"
-                            || (scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value)
-                                && scalar.value != 0x2028 && scalar.value != 0x2029)
-                    }
-                    guard text.utf8.count <= maximumNoteBytes, printable else {
+                    guard acceptableNote(text) else {
                         throw JSONInputError(
                             .invalidField, field: field,
                             "note must be at most \(maximumNoteBytes) bytes of text without control characters "
@@ -340,18 +337,40 @@ struct MismatchReviewRequest {
             }
             let request = MismatchReviewRequest(
                 expectedState: try reader.required(expected, "expectedState"), note: note, resolution: resolution)
-            if action != "acknowledge", (note ?? "").allSatisfy(\.isWhitespace) {
-                throw JSONInputError(.missingField, field: "note", "note is required to \(action) a mismatch: say why")
-            }
-            if action == "resolve", resolution == nil {
-                throw JSONInputError(
-                    .missingField, field: "resolution",
-                    "resolution is required: one of " + ResolutionKind.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            if action != "resolve", resolution != nil {
-                throw JSONInputError(.unknownField, field: "resolution", "only a resolve takes a resolution")
+            if let broken = request.brokenRule(action: action) {
+                throw JSONInputError(broken.code, field: broken.field, broken.message)
             }
             return request
         }
+    }
+
+    /// Whether `text` may be a note: at most `maximumNoteBytes`, no control characters other than
+    /// line breaks and tabs.
+    static func acceptableNote(_ text: String) -> Bool {
+        text.utf8.count <= maximumNoteBytes
+            && text.unicodeScalars.allSatisfy { scalar in
+                scalar == "\n" || scalar == "\t"
+                    || (scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value) && scalar.value != 0x2028
+                        && scalar.value != 0x2029)
+            }
+    }
+
+    /// The rule of `action` this request breaks, if any: a note is required to resolve and to
+    /// reopen, a resolve needs a resolution kind, and only a resolve takes one. The API and the
+    /// review pages both ask this.
+    func brokenRule(action: String) -> (code: JSONInputError.Kind, field: String, message: String)? {
+        if action != "acknowledge", (note ?? "").allSatisfy(\.isWhitespace) {
+            return (.missingField, "note", "note is required to \(action) a mismatch: say why")
+        }
+        if action == "resolve", resolution == nil {
+            return (
+                .missingField, "resolution",
+                "resolution is required: one of " + ResolutionKind.allCases.map(\.rawValue).joined(separator: ", ")
+            )
+        }
+        if action != "resolve", resolution != nil {
+            return (.unknownField, "resolution", "only a resolve takes a resolution")
+        }
+        return nil
     }
 }

@@ -103,7 +103,7 @@ struct ReservationsController: APIController {
         return try answer(reservation, status: created ? .created : .ok)
     }
 
-    func confirm(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func confirm(_ request: Request, _ context: KhataRequestContext) async throws -> Response {
         let holdId = try holdId(context)
         let record = try await booking { try await desk.reservation(holdId: holdId).record }
         let body = try ConfirmRequest.parse(try await bodies.read(request))
@@ -116,7 +116,7 @@ struct ReservationsController: APIController {
         return try answer(try await booking { try await desk.reservation(record) })
     }
 
-    private func holdId(_ context: BasicRequestContext) throws -> UInt128 {
+    private func holdId(_ context: KhataRequestContext) throws -> UInt128 {
         try PathValues.id(context.pathParameter("id"), field: "reservation id")
     }
 

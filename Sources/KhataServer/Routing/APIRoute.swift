@@ -10,11 +10,11 @@ struct APIRoute: Sendable {
     let path: String
     let scope: Scope?
     let operation: OpenAPIOperation
-    let handler: @Sendable (Request, BasicRequestContext) async throws -> Response
+    let handler: @Sendable (Request, KhataRequestContext) async throws -> Response
 
     init(
         _ method: HTTPRequest.Method, _ path: String, scope: Scope?, _ operation: OpenAPIOperation,
-        _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response
+        _ handler: @escaping @Sendable (Request, KhataRequestContext) async throws -> Response
     ) {
         self.method = method
         self.path = path

@@ -11,15 +11,16 @@ import JobStore
 final class RouteTable: Sendable {
     private let templates: [(method: HTTPRequest.Method, segments: [Substring])]
 
-    init(_ routes: [APIRoute]) {
-        templates = routes.map { ($0.method, $0.path.split(separator: "/")) }
+    /// `routes` and the review pages' `pages` (method and path template).
+    init(_ routes: [APIRoute], pages: [(HTTPRequest.Method, String)] = []) {
+        templates = routes.map { ($0.method, $0.path.split(separator: "/")) } + pages.map { ($0, $1.split(separator: "/")) }
     }
 
     /// Mounts `routes` on `router`: routes without a scope on the router itself, the others in one
     /// group per scope, behind `ScopeMiddleware`. Router middleware added before this wraps them
     /// all (Hummingbird applies middleware to the routes added after it).
-    static func mount(_ routes: [APIRoute], on router: Router<BasicRequestContext>, auth: Authenticator) {
-        var groups: [Scope: RouterGroup<BasicRequestContext>] = [:]
+    static func mount(_ routes: [APIRoute], on router: Router<KhataRequestContext>, auth: Authenticator) {
+        var groups: [Scope: RouterGroup<KhataRequestContext>] = [:]
         for route in routes {
             if let scope = route.scope {
                 let group =
