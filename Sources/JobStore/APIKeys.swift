@@ -86,7 +86,8 @@ public struct APIKeys: Sendable {
                 let now = UTCTime.now()
                 guard
                     try connection.run(
-                        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", [.text(now), .text(id)]
+                        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                        [.text(now), .text(id)]
                     ) == 1
                 else { return false }
                 // Sessions check the key on every request too; ending them here keeps the record plain.

@@ -50,6 +50,8 @@ public struct ServerConfiguration: Sendable {
     /// The IP addresses of proxies in front of the server whose `X-Forwarded-Proto: https` is
     /// believed, so that the review pages' cookies are `Secure` behind a TLS-terminating proxy.
     public var trustedProxies: [String] = []
+    /// Mismatches per page of the review pages' mismatch lists.
+    public var reviewPageSize = 100
 
     public init() {}
 }
@@ -185,7 +187,7 @@ public enum KhataServer {
             database: database, reviewer: reviewer, ledger: served, keys: APIKeys(database: database),
             sessions: ReviewSessions(database: database), pages: pages, now: configuration.clock,
             sessionSeconds: configuration.reviewSessionSeconds, servesTLS: configuration.tlsCertificatePath != nil,
-            trustedProxies: Set(configuration.trustedProxies)
+            trustedProxies: Set(configuration.trustedProxies), pageSize: configuration.reviewPageSize
         ).mount(on: router)
         return router
     }

@@ -58,6 +58,8 @@ enum MismatchTemplates {
         </ol>
         </div>
         <h2>Review</h2>
+        {{#keptNote}}<div class="panel"><p class="hint">Your note was not saved; here it is to copy:</p>
+        <p class="note">{{keptNote}}</p></div>{{/keptNote}}
         {{#canReview}}
         <div class="reviews">
         {{#canAcknowledge}}

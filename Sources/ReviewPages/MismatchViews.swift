@@ -37,6 +37,9 @@ struct MismatchView {
     var canReopen: Bool
     var resolutions: [Choice]
     var form: ReviewFormEcho?
+    /// A refused form's note whose form the mismatch's state no longer offers, shown so that
+    /// what the reviewer typed is not lost.
+    var keptNote: String?
 
     struct Field {
         var name: String
@@ -103,7 +106,8 @@ struct MismatchView {
         self.history = history.map(Self.event)
         let viewer = chrome.viewer
         canReview = viewer?.canReview ?? false
-        readOnlyReason = "Your key can look but not change: acknowledging, resolving and reopening need a key "
+        readOnlyReason =
+            "Your key can look but not change: acknowledging, resolving and reopening need a key "
             + "with the finance scope."
         csrf = viewer?.csrf ?? ""
         canAcknowledge = mismatch.state.canMove(to: .acknowledged)
@@ -115,6 +119,11 @@ struct MismatchView {
                 effect: Display.resolutionEffect(kind))
         }
         self.form = form
+        let offered = [
+            (form?.acknowledgeNote ?? "", canAcknowledge), (form?.resolveNote ?? "", canResolve),
+            (form?.reopenNote ?? "", canReopen),
+        ]
+        keptNote = offered.first { !$0.0.isEmpty && !$0.1 }?.0
     }
 
     static func line(_ line: SettlementLine, fileId: Int64) -> Line {

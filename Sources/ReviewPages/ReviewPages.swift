@@ -47,8 +47,10 @@ public struct ReviewPages: Sendable {
     }
 
     /// A page that says what went wrong and where to go from here.
-    public func error(heading: String, message: String, viewer: Viewer?, link: String = "/ui/runs",
-                      linkText: String = "Back to the runs") -> String {
+    public func error(
+        heading: String, message: String, viewer: Viewer?, link: String = "/ui/runs",
+        linkText: String = "Back to the runs"
+    ) -> String {
         render(
             ErrorPage(
                 chrome: Chrome(title: heading, viewer: viewer), heading: heading, message: message, link: link,
@@ -83,7 +85,9 @@ public struct ReviewPages: Sendable {
         _ run: ReconciliationRun, totals: [ReconciliationTotal],
         sameDate: [(run: ReconciliationRun, totals: [ReconciliationTotal])], viewer: Viewer
     ) -> String {
-        let columns = sameDate.map { RunPage.ProviderColumn(name: Display.provider($0.run.provider), runId: String($0.run.id)) }
+        let columns = sameDate.map {
+            RunPage.ProviderColumn(name: Display.provider($0.run.provider), runId: String($0.run.id))
+        }
         var categories: [String] = []
         for entry in sameDate {
             for total in entry.totals where !categories.contains(total.category) { categories.append(total.category) }

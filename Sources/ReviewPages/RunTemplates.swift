@@ -45,7 +45,8 @@ enum RunTemplates {
         <div class="table-wrap"><table>
         <thead><tr><th>Category</th><th>Currency</th><th class="num">Count</th><th class="num">Amount</th></tr></thead>
         <tbody>
-        {{#totals}}<tr><td>{{#totalLink}}<a href="{{totalLink}}">{{label}}</a>{{/totalLink}}{{^totalLink}}{{label}}{{/totalLink}}</td>
+        {{#totals}}<tr><td>{{#totalLink}}<a href="{{totalLink}}">{{label}}</a>{{/totalLink}}
+        {{^totalLink}}{{label}}{{/totalLink}}</td>
         <td>{{currency}}</td><td class="num">{{count}}</td><td class="num">{{amount}}</td></tr>
         {{/totals}}
         </tbody></table></div>
@@ -87,7 +88,8 @@ enum RunTemplates {
     /// Rows of mismatches; its context is a `MismatchRows`.
     static let rows = """
         {{#rows}}<tr><td><a href="{{link}}">#{{id}}</a></td><td>{{category}}</td>
-        <td><span class="badge {{state}}">{{stateLabel}}</span>{{#rowResolution}}<br>{{rowResolution}}{{/rowResolution}}</td>
+        <td><span class="badge {{state}}">{{stateLabel}}</span>
+        {{#rowResolution}}<br>{{rowResolution}}{{/rowResolution}}</td>
         <td class="text">{{providerTxnId}}</td><td class="text">{{reference}}</td>
         <td class="num">{{ledger}}</td><td class="num">{{providerAmount}}</td>
         <td class="text hide-narrow">{{differs}}</td></tr>

@@ -34,8 +34,10 @@ struct RunSummary {
         // Matched first, then the exceptions in the order the matcher decides them.
         let order = ReconciliationCategory.allCases.map(\.rawValue)
         let totals = unordered.enumerated().sorted { left, right in
-            let (a, b) = (order.firstIndex(of: left.element.category) ?? order.count,
-                          order.firstIndex(of: right.element.category) ?? order.count)
+            let (a, b) = (
+                order.firstIndex(of: left.element.category) ?? order.count,
+                order.firstIndex(of: right.element.category) ?? order.count
+            )
             return a != b ? a < b : left.offset < right.offset
         }.map(\.element)
         provider = Display.provider(run.provider)

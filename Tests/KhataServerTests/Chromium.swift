@@ -159,7 +159,9 @@ final class Chromium: @unchecked Sendable {
                 condition.lock()
                 if let id = object["id"] as? Int {
                     answers[id] = object
-                } else if object["method"] as? String == "Page.loadEventFired", let session = object["sessionId"] as? String {
+                } else if object["method"] as? String == "Page.loadEventFired",
+                    let session = object["sessionId"] as? String
+                {
                     loads[session, default: 0] += 1
                 }
                 condition.broadcast()
@@ -221,7 +223,8 @@ struct Tab {
 
     /// A PNG of the whole page (up to `maximumHeight` pixels tall).
     func screenshot(maximumHeight: Int = 2_400) throws -> Data {
-        let height = min(maximumHeight, (try evaluate("document.documentElement.scrollHeight") as? NSNumber)?.intValue ?? 900)
+        let height = min(
+            maximumHeight, (try evaluate("document.documentElement.scrollHeight") as? NSNumber)?.intValue ?? 900)
         let width = (try evaluate("document.documentElement.clientWidth") as? NSNumber)?.intValue ?? 1280
         let shot = try send(
             "Page.captureScreenshot",

@@ -49,8 +49,10 @@ struct ReviewPagesBrowserTests {
                 "document.querySelector('select[name=category]').value = 'missing_in_ledger'; "
                     + "document.querySelector('form.filters').submit()")
             #expect(tab.location.contains("category=missing_in_ledger"))
-            let categories = try tab.evaluate(
-                "Array.from(document.querySelectorAll('tbody tr td:nth-child(2)')).map(c => c.innerText)") as? [String]
+            let categories =
+                try tab.evaluate(
+                    "Array.from(document.querySelectorAll('tbody tr td:nth-child(2)')).map(c => c.innerText)")
+                as? [String]
             #expect(categories?.isEmpty == false && categories?.allSatisfy { $0 == "Missing in the ledger" } == true)
 
             // The hostile line's mismatch: its provider transaction id is text, and nothing ran.

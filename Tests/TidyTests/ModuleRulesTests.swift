@@ -25,13 +25,14 @@ struct ModuleRulesTests {
         "StorageBench": ["LedgerStorage"],
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
+        "ReviewPages": ["JobStore", "LedgerCore", "Reconciliation"],
         "KhataServer": [
             "Bookings", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerAccess", "LedgerCore", "LedgerStorage",
-            "Reconciliation", "Scheduler", "SettlementImport",
+            "Reconciliation", "ReviewPages", "Scheduler", "SettlementImport",
         ],
         "khata": [
             "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench",
-            "SettlementImport", "Reconciliation",
+            "SettlementImport", "Reconciliation", "ReviewPages",
             "LedgerCore", "LedgerStorage",
             "Scheduler", "StorageBench",
         ],

@@ -25,10 +25,11 @@ struct ReviewUIController: Sendable {
     /// The proxies (IP addresses) whose `X-Forwarded-Proto: https` is believed.
     let trustedProxies: Set<String>
 
+    /// Mismatches per page of the mismatches page.
+    let pageSize: Int
+
     static let sessionCookie = "khata_session"
     static let signInCookie = "khata_signin"
-    /// Mismatches per page of the mismatches page.
-    static let pageSize = 100
 
     /// The paths the pages answer, for the router's 404 and 405 answers.
     static let templates: [(HTTPRequest.Method, String)] = [
@@ -120,7 +121,8 @@ struct ReviewUIController: Sendable {
             }
             let key = session.key
             let viewer = Viewer(
-                name: key.name.isEmpty ? key.id : key.name, scopes: key.scopes.sorted().map(\.rawValue).joined(separator: ", "),
+                name: key.name.isEmpty ? key.id : key.name,
+                scopes: key.scopes.sorted().map(\.rawValue).joined(separator: ", "),
                 csrf: session.csrfToken, canReview: key.allows(.finance))
             guard key.allows(.read) || key.allows(.finance) else {
                 return Self.html(
@@ -143,17 +145,26 @@ struct ReviewUIController: Sendable {
             do {
                 return try await body(viewer, session)
             } catch let error as WebFormError {
-                return Self.html(pages.error(heading: "Bad request", message: error.message, viewer: viewer), status: .badRequest)
+                return Self.html(
+                    pages.error(heading: "Bad request", message: error.message, viewer: viewer), status: .badRequest)
             } catch let problem as Problem {
-                return Self.html(pages.error(heading: problem.title, message: problem.detail, viewer: viewer), status: problem.status)
+                return Self.html(
+                    pages.error(heading: problem.title, message: problem.detail, viewer: viewer), status: problem.status
+                )
             }
-        } catch {
+        } catch let error as DatabaseError {
             return Self.html(
                 pages.error(
                     heading: "Store unavailable",
-                    message: "The job store could not be read (\(error)). Nothing was changed; try again shortly.",
+                    message: "The job store failed (\(error.code)). Nothing was changed; try again shortly.",
                     viewer: nil),
                 status: .serviceUnavailable)
+        } catch {
+            return Self.html(
+                pages.error(
+                    heading: "Something went wrong",
+                    message: "The page could not be made (\(error)). Nothing was changed.", viewer: nil),
+                status: .internalServerError)
         }
     }
 
@@ -180,17 +191,21 @@ struct ReviewUIController: Sendable {
             sent.utf8.count == 64, Crypto.constantTimeEqual(Array(sent.utf8), Array(expected.utf8))
         else {
             return signInForm(
-                request, context, flash: .error("The sign-in form had expired or did not come from this site; try again."),
+                request, context,
+                flash: .error("The sign-in form had expired or did not come from this site; try again."),
                 status: .forbidden)
         }
         let key: APIKeyInfo?
         do {
             key = try await keys.verify((form["key"] ?? "").trimmingCharacters(in: .whitespaces))
         } catch {
-            return signInForm(request, context, flash: .error("The job store could not be read; try again."), status: .serviceUnavailable)
+            return signInForm(
+                request, context, flash: .error("The job store could not be read; try again."),
+                status: .serviceUnavailable)
         }
         guard let key else {
-            return signInForm(request, context, flash: .error("That API key is not known or was revoked."), status: .unauthorized)
+            return signInForm(
+                request, context, flash: .error("That API key is not known or was revoked."), status: .unauthorized)
         }
         guard key.allows(.read) || key.allows(.finance) else {
             return signInForm(
@@ -203,12 +218,15 @@ struct ReviewUIController: Sendable {
             var response = Self.redirect(form.nonEmpty("next").flatMap(Self.safeNext) ?? "/ui/runs")
             let secure = secure(request, context)
             response.headers[values: .setCookie] = [
-                WebCookies.setCookie(Self.sessionCookie, token, path: "/ui", maxAgeSeconds: sessionSeconds, secure: secure),
+                WebCookies.setCookie(
+                    Self.sessionCookie, token, path: "/ui", maxAgeSeconds: sessionSeconds, secure: secure),
                 WebCookies.setCookie(Self.signInCookie, "", path: "/ui/sign-in", maxAgeSeconds: 0, secure: secure),
             ]
             return response
         } catch {
-            return signInForm(request, context, flash: .error("The job store could not be written; try again."), status: .serviceUnavailable)
+            return signInForm(
+                request, context, flash: .error("The job store could not be written; try again."),
+                status: .serviceUnavailable)
         }
     }
 

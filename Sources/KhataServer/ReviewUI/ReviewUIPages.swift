@@ -15,7 +15,8 @@ extension ReviewUIController {
         let query = try WebForm.query(request)
         let provider = query.nonEmpty("provider")
         if let provider, !ReviewPages.providers.contains(provider) {
-            throw WebFormError("provider \(WebForm.echo(provider)) is not one of " + ReviewPages.providers.joined(separator: ", "))
+            throw WebFormError(
+                "provider \(WebForm.echo(provider)) is not one of " + ReviewPages.providers.joined(separator: ", "))
         }
         let from = try query.nonEmpty("from").map { try Self.date($0, "from") }
         let to = try query.nonEmpty("to").map { try Self.date($0, "to") }
@@ -24,9 +25,12 @@ extension ReviewUIController {
         let found = try await Mismatches(database: database).runs(
             provider: provider, from: from, to: to, before: before, limit: limit + 1)
         let shown = Array(found.prefix(limit))
-        let older = found.count > limit ? shown.last.map { last in
-            "/ui/runs" + Self.query([("provider", provider), ("from", from), ("to", to), ("before", String(last.id))])
-        } : nil
+        let older =
+            found.count > limit
+            ? shown.last.map { last in
+                "/ui/runs"
+                    + Self.query([("provider", provider), ("from", from), ("to", to), ("before", String(last.id))])
+            } : nil
         return Self.html(pages.runs(shown, provider: provider, from: from, to: to, olderLink: older, viewer: viewer))
     }
 
@@ -66,7 +70,7 @@ extension ReviewUIController {
         }
         let after = try query.nonEmpty("after").map { try Self.number($0, "after") }
         let page = try await store.page(
-            runId: id, category: category, state: state, after: after ?? 0, limit: Self.pageSize)
+            runId: id, category: category, state: state, after: after ?? 0, limit: pageSize)
         return Self.html(
             pages.mismatches(run: run, page: page, category: category, state: state, after: after, viewer: viewer))
     }
@@ -221,7 +225,8 @@ extension ReviewUIController {
         headers[.contentType] = "text/css; charset=utf-8"
         headers[.cacheControl] = "public, max-age=3600"
         headers[.xContentTypeOptions] = "nosniff"
-        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: Stylesheet.css)))
+        return Response(
+            status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: Stylesheet.css)))
     }
 
     static func doneFlash(_ action: String) -> Flash? {

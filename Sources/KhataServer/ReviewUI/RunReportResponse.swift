@@ -12,7 +12,8 @@ enum RunReportResponse {
 
     /// 404 `run-not-found` when there is no run `runId`; `format` is one of `formats`.
     static func make(
-        database: JobDatabase, pages: ReviewPages, runId id: Int64, format: String, now: @escaping @Sendable () -> UInt64
+        database: JobDatabase, pages: ReviewPages, runId id: Int64, format: String,
+        now: @escaping @Sendable () -> UInt64
     ) async throws -> Response {
         precondition(formats.contains(format), "a report format: \(format)")
         guard try await storeCall({ try await Mismatches(database: database).run(id: id) }) != nil else {

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import NIOCore
 
 /// A refused form or query: what was wrong, in words for the page that shows it.
 struct WebFormError: Error {
@@ -34,9 +35,12 @@ struct WebForm {
         guard type.hasPrefix("application/x-www-form-urlencoded") else {
             throw WebFormError("the form must be sent as application/x-www-form-urlencoded")
         }
-        let body = request.body
-        let buffer = try await body.collect(upTo: maximumBytes + 1)
-        guard buffer.readableBytes <= maximumBytes else {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maximumBytes)
+        } catch is NIOTooManyBytesError {
+            throw WebFormError("the form is larger than \(maximumBytes) bytes")
+        } catch let error as HTTPError where error.status == .contentTooLarge {
             throw WebFormError("the form is larger than \(maximumBytes) bytes")
         }
         return try WebForm(encoded: buffer.readableBytesView)
@@ -81,8 +85,10 @@ struct WebForm {
             throw WebFormError("\(what) is not valid UTF-8")
         }
         // Browsers send a textarea's line breaks as CRLF; they are kept as \n.
-        let normalized = text.contains("\r\n") ? text.split(separator: "\r\n", omittingEmptySubsequences: false)
-            .joined(separator: "\n") : text
+        let normalized =
+            text.contains("\r\n")
+            ? text.split(separator: "\r\n", omittingEmptySubsequences: false)
+                .joined(separator: "\n") : text
         let printable = normalized.unicodeScalars.allSatisfy { scalar in
             scalar == "\n" || scalar == "\t"
                 || (scalar.value >= 0x20 && !(0x7F...0x9F).contains(scalar.value) && scalar.value != 0x2028

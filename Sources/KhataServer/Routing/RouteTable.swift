@@ -13,7 +13,8 @@ final class RouteTable: Sendable {
 
     /// `routes` and the review pages' `pages` (method and path template).
     init(_ routes: [APIRoute], pages: [(HTTPRequest.Method, String)] = []) {
-        templates = routes.map { ($0.method, $0.path.split(separator: "/")) } + pages.map { ($0, $1.split(separator: "/")) }
+        templates =
+            routes.map { ($0.method, $0.path.split(separator: "/")) } + pages.map { ($0, $1.split(separator: "/")) }
     }
 
     /// Mounts `routes` on `router`: routes without a scope on the router itself, the others in one
