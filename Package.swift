@@ -171,6 +171,7 @@ let package = Package(
                 "Expiry",
                 "SettlementImport",
                 "Reconciliation",
+                "ReviewPages",
                 "LedgerAccess",
                 "Bookings",
                 "Scheduler",

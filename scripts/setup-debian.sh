@@ -2,15 +2,20 @@
 # Installs the Debian packages Khata builds and tests against, only those missing: the C libraries;
 # curl and jq, which the README's examples (and the test that runs them) use; and openssl, whose
 # command makes the throwaway TLS certificate of the remote-worker test. For the tests also
-# PostgreSQL and LibreOffice's spreadsheet without a display, which opens the CSV reports as
-# finance teams do.
-# Usage: scripts/setup-debian.sh [--with-postgres]
+# PostgreSQL, LibreOffice's spreadsheet without a display, which opens the CSV reports as
+# finance teams do, and Chromium, whose headless browser drives the review pages as a reviewer
+# does. --with-screenshot-fonts adds a Bengali font, so that screenshots show the taka sign.
+# Usage: scripts/setup-debian.sh [--with-postgres] [--with-screenshot-fonts]
 set -euo pipefail
 
 packages=(libpq-dev libzstd-dev libssl-dev libcsv-dev libsqlite3-dev pkg-config curl jq openssl)
-if [[ "${1:-}" == "--with-postgres" ]]; then
-    packages+=(postgresql libreoffice-calc-nogui)
-fi
+for option in "$@"; do
+    case "$option" in
+        --with-postgres) packages+=(postgresql libreoffice-calc-nogui chromium) ;;
+        --with-screenshot-fonts) packages+=(chromium fonts-beng-extra) ;;
+        *) echo "error: unknown option $option" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for package in "${packages[@]}"; do

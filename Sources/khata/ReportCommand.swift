@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JobStore
 import Reconciliation
+import ReviewPages
 
 /// `khata report RUN`: a reconciliation run's report for the finance team, as a file.
 struct ReportCommand: AsyncParsableCommand {
@@ -15,8 +16,10 @@ struct ReportCommand: AsyncParsableCommand {
             what differs with both values, times in Asia/Dhaka), then the totals per category and \
             currency. A text cell that begins with =, +, -, @, a tab or a carriage return is \
             written with a leading apostrophe so that no spreadsheet takes it for a formula. JSON \
-            has the same content. The same documents are served at \
-            GET /v1/reconciliation/runs/{id}/report.csv and report.json.
+            has the same content. HTML is one printable web page (its stylesheet inline, print \
+            rules included, nothing loaded from elsewhere) with the run, its totals as a table and \
+            a bar chart, and every mismatch, amounts as ৳1,500.00. The same documents are served \
+            at GET /v1/reconciliation/runs/{id}/report.csv, report.json and report.html.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -24,7 +27,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The run's number (khata reconcile prints it).", valueName: "run"))
     var run: Int64
 
-    @Option(help: "csv or json.")
+    @Option(help: "csv, json or html.")
     var format = "csv"
 
     @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file"))
@@ -32,16 +35,14 @@ struct ReportCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard run > 0 else { throw ValidationError("the run must be a positive number, not \(run)") }
-        guard RunReport.Format(rawValue: format) != nil else {
-            throw ValidationError("--format must be csv or json, not \(format)")
+        guard format == "html" || RunReport.Format(rawValue: format) != nil else {
+            throw ValidationError("--format must be csv, json or html, not \(format)")
         }
     }
 
     func run() async throws {
         let (settings, _) = try await global.load(label: "khata.report")
         let database = try await settings.openJobDatabase()
-        // Safe: validate() checked it.
-        let format = RunReport.Format(rawValue: self.format)!
         let temporary = out.map { $0 + ".partial-\(getpid())" }
         let handle: FileHandle
         if let temporary {
@@ -54,8 +55,12 @@ struct ReportCommand: AsyncParsableCommand {
         }
         let found: Bool
         do {
-            found = try await RunReport(database: database).write(runId: run, format: format) { bytes in
-                try handle.write(contentsOf: bytes)
+            let sink: ([UInt8]) async throws -> Void = { bytes in try handle.write(contentsOf: bytes) }
+            if let kind = RunReport.Format(rawValue: format) {
+                found = try await RunReport(database: database).write(runId: run, format: kind, to: sink)
+            } else {
+                found = try await HTMLRunReport(database: database).write(
+                    runId: run, writtenAt: UTCTime.now(), to: sink)
             }
             if found, let temporary, let out {
                 try handle.synchronize()

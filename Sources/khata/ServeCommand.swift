@@ -88,6 +88,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.tlsCertificatePath = tlsCertificate
         configuration.tlsKeyPath = tlsKey
         configuration.reconciliationAccounts = settings.reconciliation.accounts
+        configuration.reviewSessionSeconds = settings.reviewSessionHours * 3_600
+        configuration.trustedProxies = settings.trustedProxies
         let jobs = JobScheduler(
             jobs: try JobCatalog.jobs(
                 settings, database: database, ledger: LedgerSession.access(ledger, database: database)),

@@ -1,4 +1,5 @@
 import Configuration
+import Foundation
 import JobStore
 import Ledger
 import LedgerStorage
@@ -39,6 +40,11 @@ struct Settings {
     var intakeSettleSeconds = 60
     /// Reconciliation's late window, clearing accounts and fee schedules (`reconciliation.*`).
     var reconciliation = ReconciliationSettings()
+    /// How long a review page session lasts after signing in (`review.sessionHours`).
+    var reviewSessionHours = 8
+    /// Proxies whose `X-Forwarded-Proto: https` the review pages believe (`server.trustedProxies`,
+    /// IP addresses; KHATA_SERVER_TRUSTED_PROXIES as a comma-separated list).
+    var trustedProxies: [String] = []
 
     /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
     func openJobDatabase() async throws -> JobDatabase {
@@ -143,12 +149,34 @@ struct Settings {
         }
         settings.scrub.intervalSeconds = UInt64(interval)
         settings.scrub.maximumBytesPerSecond = rate
+        settings.reviewSessionHours = try integer(
+            reader.scoped(to: "review"), "sessionHours", default: settings.reviewSessionHours, scope: "review")
+        guard (1...168).contains(settings.reviewSessionHours) else {
+            throw SettingsError(
+                "setting review.sessionHours must be 1 to 168 (a week), got \(settings.reviewSessionHours)")
+        }
+        let proxies =
+            reader.scoped(to: "server").stringArray(forKey: "trustedProxies")
+            ?? reader.scoped(to: "server").string(forKey: "trustedProxies").map { text in
+                text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+            } ?? []
+        for proxy in proxies where !Self.isIPAddress(proxy) {
+            throw SettingsError("setting server.trustedProxies: \"\(proxy)\" is not an IPv4 or IPv6 address")
+        }
+        settings.trustedProxies = proxies
         do {
             try settings.storage.validate()
         } catch {
             throw SettingsError("storage settings: \(error.message)")
         }
         return settings
+    }
+
+    /// True for a literal IPv4 or IPv6 address (what a connection's peer is compared with).
+    static func isIPAddress(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     private static func fileProvider(_ path: String) async throws -> any ConfigProvider {

@@ -162,11 +162,19 @@ struct ReconcileCommandTests {
         #expect(
             (document["mismatches"] as? [Any])?.count == 4 && (document["run"] as? [String: Any])?["id"] as? Int == run)
 
+        // The printable page: standalone, every mismatch a row, amounts in taka.
+        let page = directory.file("report.html")
+        #expect(try KhataProcess.run(["report", String(run), "--format", "html", "--out", page] + data).status == 0)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.hasPrefix("<!doctype html>") && html.contains("@media print") && !html.contains("<link"))
+        #expect(html.components(separatedBy: "<tr><td><a href=\"/ui/mismatches/").count - 1 == 4)
+        #expect(html.contains("৳2,250.00") || html.contains("৳750.00"))
+
         let missing = try KhataProcess.run(["report", "999", "--out", directory.file("none.csv")] + data)
         #expect(missing.status == 1 && missing.stderr.contains("no reconciliation run 999"))
         #expect(!FileManager.default.fileExists(atPath: directory.file("none.csv")))
         let wrong = try KhataProcess.run(["report", String(run), "--format", "xlsx"] + data)
-        #expect(wrong.status != 0 && wrong.stderr.contains("--format must be csv or json"))
+        #expect(wrong.status != 0 && wrong.stderr.contains("--format must be csv, json or html"))
     }
 
     @Test("khata bench review records a run of mismatches and times its first page and its CSV report")

@@ -49,6 +49,29 @@ struct ServeCommandTests {
         return (server, base, key)
     }
 
+    @Test("the review pages come from the binary itself; bad review settings are refused before anything opens")
+    func reviewPages() async throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let (server, base, _) = try await Self.start(directory)
+        defer { server.kill() }
+        let (page, response) = try await URLSession.shared.data(from: base.appendingPathComponent("ui/sign-in"))
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: page, as: UTF8.self).contains("<h1>Sign in</h1>"))
+        let (css, _) = try await URLSession.shared.data(from: base.appendingPathComponent("ui/assets/review.css"))
+        #expect(String(decoding: css, as: UTF8.self).contains("@media print"))
+
+        for (environment, words) in [
+            (["KHATA_REVIEW_SESSION_HOURS": "0"], "review.sessionHours must be 1 to 168"),
+            (["KHATA_REVIEW_SESSION_HOURS": "eight"], "review.sessionHours must be an integer"),
+            (["KHATA_SERVER_TRUSTED_PROXIES": "10.0.0.1,proxy.local"], "\"proxy.local\" is not an IPv4 or IPv6"),
+        ] {
+            let refused = try KhataProcess.run(
+                ["serve", "--data-dir", directory.path + "/other", "--port", "0"], environment: environment)
+            #expect(refused.status != 0 && refused.stderr.contains(words), "\(refused.stderr)")
+        }
+    }
+
     @Test("serves on the reported port, stops on SIGTERM with exit status 0, and keeps what it acknowledged")
     func serveAndStop() async throws {
         let directory = ScratchDirectory()

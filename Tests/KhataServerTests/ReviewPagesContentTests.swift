@@ -4,8 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import JobStore
 import Reconciliation
-import Testing
 import TestSupport
+import Testing
 
 @testable import KhataServer
 
@@ -26,7 +26,8 @@ struct ReviewPagesContentTests {
     func pages() async throws {
         try await TestServer.with(maximumBodyBytes: 1 << 20, reviewPageSize: 3) { server in
             let date = SettlementDay(server: server, seed: 41).date
-            let report = try await MismatchReviewTests.reconciledDay(server, seed: 41, extraLines: [Self.hostileLine(date)])
+            let report = try await MismatchReviewTests.reconciledDay(
+                server, seed: 41, extraLines: [Self.hostileLine(date)])
             let (key, _) = try await server.keys.create(name: "Reader", scopes: [.read])
             let (cookie, _) = try await R.signIn(server, key: key)
             let id = report.run.id
@@ -127,7 +128,9 @@ struct ReviewPagesContentTests {
             let (cookie, csrf) = try await R.signIn(server, key: key)
             let path = "/ui/mismatches/\(mismatch.id)"
             let shown = try await R.request(server, path, cookie: cookie)
-            #expect(shown.text.contains("action=\"\(path)/acknowledge\"") && shown.text.contains("action=\"\(path)/resolve\""))
+            #expect(
+                shown.text.contains("action=\"\(path)/acknowledge\"")
+                    && shown.text.contains("action=\"\(path)/resolve\""))
             #expect(!shown.text.contains("action=\"\(path)/reopen\""))
 
             // Without the token, with another token, twice-sent fields, a huge form: nothing changes.
@@ -136,7 +139,8 @@ struct ReviewPagesContentTests {
                 "csrf=\(csrf)&csrf=\(csrf)&expectedState=open",
                 "csrf=\(csrf)&expectedState=open&note=" + String(repeating: "n", count: 20_000),
             ] {
-                let answer = try await R.request(server, path + "/acknowledge", method: .post, cookie: cookie, form: form)
+                let answer = try await R.request(
+                    server, path + "/acknowledge", method: .post, cookie: cookie, form: form)
                 #expect(answer.status == .forbidden || answer.status == .badRequest, "\(answer.status) \(answer.text)")
             }
             #expect(try await store.mismatch(id: mismatch.id)?.state == .open)
@@ -158,14 +162,16 @@ struct ReviewPagesContentTests {
             #expect(after.text.contains("Checked the bank statement; &lt;b&gt;written off&lt;/b&gt;\nsecond line"))
             #expect(after.text.contains("Ledger transfer <code>") && after.text.contains("posted"))
             let history = try await store.reviewHistory(id: mismatch.id)
-            #expect(history.last?.event.actor == "Farida" && history.last?.event.note.hasSuffix("\nsecond line") == true)
+            #expect(
+                history.last?.event.actor == "Farida" && history.last?.event.note.hasSuffix("\nsecond line") == true)
 
             // The same form again, as a second reviewer who saw it open: 409, the note kept, nothing changed.
             let stale = try await R.request(
                 server, path + "/acknowledge", method: .post, cookie: cookie,
                 form: "csrf=\(csrf)&expectedState=open&note=on+it")
             #expect(stale.status == .conflict && stale.text.contains("someone else changed this mismatch"))
-            #expect(stale.text.contains("Your note was not saved") && stale.text.contains("<p class=\"note\">on it</p>"))
+            #expect(
+                stale.text.contains("Your note was not saved") && stale.text.contains("<p class=\"note\">on it</p>"))
             #expect(try await store.reviewHistory(id: mismatch.id).count == history.count)
 
             // Reopening reverses; the page then offers acknowledge and resolve again.
@@ -181,7 +187,8 @@ struct ReviewPagesContentTests {
     func htmlReport() async throws {
         try await TestServer.with(maximumBodyBytes: 1 << 20) { server in
             let date = SettlementDay(server: server, seed: 45).date
-            let report = try await MismatchReviewTests.reconciledDay(server, seed: 45, extraLines: [Self.hostileLine(date)])
+            let report = try await MismatchReviewTests.reconciledDay(
+                server, seed: 45, extraLines: [Self.hostileLine(date)])
             let html = try await server.client.execute(
                 uri: "/v1/reconciliation/runs/\(report.run.id)/report.html", method: .get
             ) { response in
@@ -199,7 +206,9 @@ struct ReviewPagesContentTests {
 
     /// A report page loads nothing from anywhere, prints, escapes provider text, and lists `mismatches` rows.
     static func checkStandalone(_ html: String, mismatches: Int) {
-        #expect(html.hasPrefix("<!doctype html>") && html.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("</html>"))
+        #expect(
+            html.hasPrefix("<!doctype html>")
+                && html.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("</html>"))
         #expect(html.contains("@media print") && html.contains("<style>"))
         #expect(!html.contains("<link") && !html.contains(" src=") && !html.contains("<script"))
         #expect(html.components(separatedBy: "<tr><td><a href=\"/ui/mismatches/").count - 1 == mismatches)

@@ -4,8 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import JobStore
 import Reconciliation
-import Testing
 import TestSupport
+import Testing
 
 @testable import KhataServer
 
@@ -68,7 +68,8 @@ struct ReviewPagesTests {
         try await TestServer.with { server in
             // Not signed in: sent to sign in, with the way back.
             let away = try await Self.request(server, "/ui/runs/7/mismatches?state=open")
-            #expect(away.status == .seeOther && away.location == "/ui/sign-in?next=/ui/runs/7/mismatches%3Fstate%3Dopen")
+            #expect(
+                away.status == .seeOther && away.location == "/ui/sign-in?next=/ui/runs/7/mismatches%3Fstate%3Dopen")
             #expect(try await Self.request(server, "/ui").location == "/ui/runs")
 
             let form = try await Self.request(server, "/ui/sign-in")
@@ -96,12 +97,15 @@ struct ReviewPagesTests {
                 form: "csrf=\(token)&key=\(finance)&next=%2F%2Fevil.example%2Fui%2F")
             #expect(elsewhere.status == .seeOther && elsewhere.location == "/ui/runs")
             let session = try #require(elsewhere.cookies.first { $0.hasPrefix("khata_session=") })
-            #expect(session.range(of: #"^khata_session=[0-9a-f]{64}; Path=/ui; Max-Age=28800; HttpOnly; SameSite=Strict$"#,
-                options: .regularExpression) != nil)
+            #expect(
+                session.range(
+                    of: #"^khata_session=[0-9a-f]{64}; Path=/ui; Max-Age=28800; HttpOnly; SameSite=Strict$"#,
+                    options: .regularExpression) != nil)
 
             let (sessionCookie, _) = try await Self.signIn(server, key: finance)
             let runs = try await Self.request(server, "/ui/runs", cookie: sessionCookie)
-            #expect(runs.status == .ok && runs.text.contains("Rahim &lt;Finance&gt;") && !runs.text.contains("<Finance>"))
+            #expect(
+                runs.status == .ok && runs.text.contains("Rahim &lt;Finance&gt;") && !runs.text.contains("<Finance>"))
             #expect(runs.headers[.cacheControl] == "no-store" && runs.headers[.xContentTypeOptions] == "nosniff")
             #expect(runs.headers[HTTPField.Name("X-Frame-Options")!] == "DENY")
             #expect(info.scopes == [.finance])
@@ -130,7 +134,9 @@ struct ReviewPagesTests {
         }
     }
 
-    @Test("a session ends when it expires, when its key is revoked, and on signing out with its token", arguments: Backend.available)
+    @Test(
+        "a session ends when it expires, when its key is revoked, and on signing out with its token",
+        arguments: Backend.available)
     func sessionsEnd(_ backend: Backend) async throws {
         let scratch = try backend.scratch()
         defer { scratch.remove() }
@@ -142,14 +148,16 @@ struct ReviewPagesTests {
             server.clock.advance(seconds: 599)
             #expect(try await Self.request(server, "/ui/runs", cookie: expiring).status == .ok)
             server.clock.advance(seconds: 2)
-            #expect(try await Self.request(server, "/ui/runs", cookie: expiring).location?.hasPrefix("/ui/sign-in") == true)
+            #expect(
+                try await Self.request(server, "/ui/runs", cookie: expiring).location?.hasPrefix("/ui/sign-in") == true)
 
             // Signing out needs the session's own token; then the session is gone.
             let (session, csrf) = try await Self.signIn(server, key: key)
             let forged = try await Self.request(server, "/ui/sign-out", method: .post, cookie: session, form: "csrf=0")
             #expect(forged.status == .forbidden)
             #expect(try await Self.request(server, "/ui/runs", cookie: session).status == .ok)
-            let out = try await Self.request(server, "/ui/sign-out", method: .post, cookie: session, form: "csrf=\(csrf)")
+            let out = try await Self.request(
+                server, "/ui/sign-out", method: .post, cookie: session, form: "csrf=\(csrf)")
             #expect(out.status == .seeOther && out.location == "/ui/sign-in")
             #expect(out.cookies.first?.hasPrefix("khata_session=; Path=/ui; Max-Age=0") == true)
             #expect(try await Self.request(server, "/ui/runs", cookie: session).status == .seeOther)
