@@ -19,7 +19,8 @@ struct ReviewPagesContentTests {
     static let injected = "<script>window.khataInjected=1</script>"
 
     static func hostileLine(_ date: some CustomStringConvertible) -> String {
-        "\"\(injected)\",P-HOSTILE,KH-HOSTILE-1,payment,100.00,1.85,98.15,BDT,01711XXX000,\(date) 10:00:00,Completed,,\(date)"
+        "\"\(injected)\",P-HOSTILE,KH-HOSTILE-1,payment,100.00,1.85,98.15,BDT,01711XXX000,\(date) 10:00:00,"
+            + "Completed,,\(date)"
     }
 
     @Test("a run, its mismatches filtered and paged, one mismatch, a search: amounts in taka, text escaped")
@@ -113,7 +114,7 @@ struct ReviewPagesContentTests {
     }
 
     @Test(
-        "reviewing in the pages: a change needs the CSRF token; a stale state is 409 and keeps the note; history shows who",
+        "reviewing: a change needs its CSRF token; a stale state is 409 and keeps the note; history shows who",
         arguments: Backend.available)
     func reviewing(_ backend: Backend) async throws {
         let scratch = try backend.scratch()

@@ -87,7 +87,8 @@ struct TestServer: Sendable {
     static func with(
         keyCacheMilliseconds: Int = 5_000, maximumBodyBytes: Int = 4_096, maximumSettlementBytes: Int = 1 << 20,
         dataDirectory: TemporaryDirectory? = nil, jobDatabase: JobDatabase? = nil, trustedProxies: [String] = [],
-        reviewSessionSeconds: Int = 8 * 3_600, reviewPageSize: Int = 100, _ body: @Sendable (TestServer) async throws -> Void
+        reviewSessionSeconds: Int = 8 * 3_600, reviewPageSize: Int = 100,
+        _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         // A directory the caller prepared (and removes) holds a ledger made beforehand.
         let directory = dataDirectory ?? TemporaryDirectory()
