@@ -177,7 +177,7 @@ struct ReconcileCommandTests {
         #expect(wrong.status != 0 && wrong.stderr.contains("--format must be csv, json or html"))
     }
 
-    @Test("khata bench review records a run of mismatches and times its first page and its CSV report")
+    @Test("khata bench review records a run of mismatches and times its first page, its pages and its CSV report")
     func reviewBench() throws {
         let directory = ScratchDirectory()
         defer { directory.remove() }
@@ -189,6 +189,11 @@ struct ReconcileCommandTests {
         #expect(
             (result["firstPageMilliseconds"] as? Double ?? 0) > 0 && (result["csvRowsPerSecond"] as? Double ?? 0) > 0)
         #expect((result["csvBytes"] as? Int ?? 0) > 2_500 * 100)
+        #expect(
+            (result["runPageHTMLMilliseconds"] as? Double ?? 0) > 0
+                && (result["mismatchesPageHTMLMilliseconds"] as? Double ?? 0) > 0)
+        // Both pages, a hundred rows with their amounts among them.
+        #expect((result["pageHTMLBytes"] as? Int ?? 0) > 100 * 300)
         #expect(!FileManager.default.fileExists(atPath: directory.file("bench")))
     }
 }
