@@ -44,30 +44,45 @@ public struct RunReport: Sendable {
             Self.json(&out, run)
             out += Array(",\"mismatches\":[".utf8)
         }
-        var first = true
-        var scales: [String: Int] = [:]
         let size = pageSize
-        // The next page is read from the store while this one is written. A child task (not an
-        // unstructured one) so that it keeps the caller's executor and is cancelled with it.
-        var page = try await store.page(runId: id, after: 0, limit: size, withText: false)
-        while true {
-            let after = page.next
-            async let following: MismatchPage? = Self.page(store, runId: id, after: after, limit: size)
-            for mismatch in page.mismatches {
-                switch format {
-                case .csv: Self.csvRow(&out, mismatch, scales: &scales)
-                case .json:
+        switch format {
+        case .csv:
+            // Rows as bytes, written out again without becoming records: the next page is read
+            // from the store (in a child task, which keeps the caller's executor and is
+            // cancelled with it) while this one is written.
+            var scales: [String: Int] = [:]
+            var page = try await store.rawPage(runId: id, after: 0, limit: size)
+            while true {
+                let after = page.next
+                async let following = Self.rawPage(store, runId: id, after: after, limit: size)
+                page.rows.withView { view in
+                    for row in 0..<min(view.rowCount, size) { Self.csvRow(&out, view, row, scales: &scales) }
+                }
+                if out.count > 1 << 18 {
+                    try await sink(out)
+                    out.removeAll(keepingCapacity: true)
+                }
+                guard let next = try await following else { break }
+                page = next
+            }
+        case .json:
+            var first = true
+            var page = try await store.page(runId: id, after: 0, limit: size)
+            while true {
+                let after = page.next
+                async let following: MismatchPage? = Self.page(store, runId: id, after: after, limit: size)
+                for mismatch in page.mismatches {
                     if !first { out.append(0x2C) }
                     Self.json(&out, mismatch)
+                    first = false
                 }
-                first = false
+                if out.count > 1 << 18 {
+                    try await sink(out)
+                    out.removeAll(keepingCapacity: true)
+                }
+                guard let next = try await following else { break }
+                page = next
             }
-            if out.count > 1 << 18 {
-                try await sink(out)
-                out.removeAll(keepingCapacity: true)
-            }
-            guard let next = try await following else { break }
-            page = next
         }
         switch format {
         case .csv:
@@ -111,7 +126,15 @@ public struct RunReport: Sendable {
         -> MismatchPage?
     {
         guard let after else { return nil }
-        return try await store.page(runId: runId, after: after, limit: limit, withText: false)
+        return try await store.page(runId: runId, after: after, limit: limit)
+    }
+
+    /// The raw page after `after`, or nil when there is none.
+    private static func rawPage(_ store: Mismatches, runId: Int64, after: Int64?, limit: Int) async throws
+        -> (rows: RawRows, next: Int64?)?
+    {
+        guard let after else { return nil }
+        return try await store.rawPage(runId: runId, after: after, limit: limit)
     }
 
     // MARK: CSV
@@ -141,33 +164,39 @@ public struct RunReport: Sendable {
     /// written. A cell with a comma, a quote, a line break or a blank at either end is quoted.
     static func csvText(_ out: inout [UInt8], _ text: String) {
         var text = text
-        text.withUTF8 { bytes in
-            let formula = bytes.first.map { [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D].contains($0) } ?? false
-            var needsQuotes = bytes.first == 0x20 || bytes.last == 0x20
-            if !needsQuotes {
-                for byte in bytes where byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
-                    needsQuotes = true
-                    break
-                }
+        text.withUTF8 { csvText(&out, bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// `csvText` of UTF-8 bytes.
+    static func csvText(_ out: inout [UInt8], bytes: UnsafeRawBufferPointer) {
+        let formula = bytes.first.map { [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D].contains($0) } ?? false
+        var needsQuotes = bytes.first == 0x20 || bytes.last == 0x20
+        if !needsQuotes {
+            for byte in bytes where byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+                needsQuotes = true
+                break
             }
-            if needsQuotes { out.append(0x22) }
-            if formula { out.append(0x27) }
-            if needsQuotes {
-                for byte in bytes {
-                    if byte == 0x22 { out.append(0x22) }
-                    out.append(byte)
-                }
-                out.append(0x22)
-            } else {
-                out.append(contentsOf: bytes)
+        }
+        if needsQuotes { out.append(0x22) }
+        if formula { out.append(0x27) }
+        if needsQuotes {
+            for byte in bytes {
+                if byte == 0x22 { out.append(0x22) }
+                out.append(byte)
             }
+            out.append(0x22)
+        } else {
+            out.append(contentsOf: bytes)
         }
     }
 
-    /// One mismatch's row, written straight into `out` (a report has as many as the run found).
-    static func csvRow(_ out: inout [UInt8], _ mismatch: Mismatch, scales: inout [String: Int]) {
-        let found = mismatch.found
-        let scale: Int? = found.currency.map { code in
+    /// One mismatch's row from the store's bytes (columns in `MismatchColumn` order), written
+    /// straight into `out`: a report has as many as the run found.
+    static func csvRow(_ out: inout [UInt8], _ view: RawRows.View, _ row: Int, scales: inout [String: Int]) {
+        typealias C = MismatchColumn
+        let currency = view.value(row, C.currency.rawValue)
+        let scale: Int? = currency.map { bytes in
+            let code = String(decoding: bytes, as: UTF8.self)
             if let known = scales[code] { return known }
             // Safe fallback: codes come from lines and payments the import and the ledger checked.
             let scale = Int(Currency(code: code)?.scale ?? 2)
@@ -175,41 +204,37 @@ public struct RunReport: Sendable {
             return scale
         }
         func comma() { out.append(0x2C) }
-        func amount(_ minor: Int64?) {
+        func amount(_ column: C) {
             comma()
-            if let minor, let scale { decimal(&out, minor, scale: scale) }
+            if let minor = view.integer(row, column.rawValue), let scale { decimal(&out, minor, scale: scale) }
         }
-        func text(_ value: String?) {
+        func text(_ column: C) {
             comma()
-            if let value { csvText(&out, value) }
+            if let value = view.value(row, column.rawValue) { csvText(&out, bytes: value) }
         }
-        func integer(_ value: Int64?) {
+        func number(_ column: C) {
             comma()
-            if let value { out.append(contentsOf: String(value).utf8) }
+            if let value = view.value(row, column.rawValue) { out.append(contentsOf: value) }
         }
-        out.append(contentsOf: String(mismatch.id).utf8)
-        text(found.category.rawValue)
-        text(mismatch.state.rawValue)
-        text(mismatch.resolution)
-        text(mismatch.provider)
-        text(found.providerTxnId)
-        text(found.ourReference)
-        text(found.kind)
-        text(found.currency)
-        amount(found.ledgerMinor)
-        amount(found.providerMinor)
-        amount(found.feeMinor)
-        amount(found.contractedFeeMinor)
-        amount(found.netMinor)
-        text(differences(found.fields))
-        integer(found.settlementFileId)
-        integer(found.settlementSourceLine.map(Int64.init))
+        func time(_ column: C) {
+            comma()
+            if let value = view.value(row, column.rawValue) { dhaka(bytes: value, into: &out) }
+        }
+        if let id = view.value(row, C.id.rawValue) { out.append(contentsOf: id) }
+        for column in [C.category, .state, .resolution, .provider, .providerTxnId, .ourReference, .kind, .currency] {
+            text(column)
+        }
+        for column in [C.ledgerMinor, .providerMinor, .feeMinor, .contractedFeeMinor, .netMinor] { amount(column) }
         comma()
-        dhaka(mismatch.createdAt, into: &out)
-        comma()
-        dhaka(mismatch.updatedAt, into: &out)
-        integer(mismatch.runId)
-        integer(mismatch.lastRunId)
+        if let fields = view.value(row, C.fields.rawValue), fields.count > 2 {
+            csvText(&out, differences(MismatchField.decode(String(decoding: fields, as: UTF8.self))))
+        }
+        number(.settlementFileId)
+        number(.settlementSourceLine)
+        time(.createdAt)
+        time(.updatedAt)
+        number(.runId)
+        number(.lastRunId)
         out += [0x0D, 0x0A]
     }
 
@@ -241,21 +266,26 @@ public struct RunReport: Sendable {
     /// `dhaka(_:)` written into `out`, without making text on the way for the usual form.
     static func dhaka(_ utc: String, into out: inout [UInt8]) {
         var utc = utc
-        let done = utc.withUTF8 { bytes -> Bool in
-            guard bytes.count == 24, bytes[10] == 0x54, bytes[23] == 0x5A else { return false }
+        utc.withUTF8 { dhaka(bytes: UnsafeRawBufferPointer($0), into: &out) }
+    }
+
+    /// `dhaka(_:)` of a time's UTF-8 bytes, written into `out`.
+    static func dhaka(bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        if bytes.count == 24, bytes[10] == 0x54, bytes[23] == 0x5A {
             let tens = Int(bytes[11]) - 48
             let ones = Int(bytes[12]) - 48
-            guard (0...9).contains(tens), (0...9).contains(ones), tens * 10 + ones + 6 < 24 else { return false }
-            let hour = tens * 10 + ones
-            // The same date: only the hour moves.
-            out.append(contentsOf: bytes[0..<11])
-            out.append(UInt8(48 + (hour + 6) / 10))
-            out.append(UInt8(48 + (hour + 6) % 10))
-            out.append(contentsOf: bytes[13..<19])
-            out.append(contentsOf: "+06:00".utf8)
-            return true
+            if (0...9).contains(tens), (0...9).contains(ones), tens * 10 + ones + 6 < 24 {
+                let hour = tens * 10 + ones
+                // The same date: only the hour moves.
+                out.append(contentsOf: bytes[0..<11])
+                out.append(UInt8(48 + (hour + 6) / 10))
+                out.append(UInt8(48 + (hour + 6) % 10))
+                out.append(contentsOf: bytes[13..<19])
+                out.append(contentsOf: "+06:00".utf8)
+                return
+            }
         }
-        if !done { out.append(contentsOf: dhaka(utc).utf8) }
+        out.append(contentsOf: dhaka(String(decoding: bytes, as: UTF8.self)).utf8)
     }
 
     /// A stored UTC time (`2026-11-29T09:30:00.000Z`) in Asia/Dhaka (`2026-11-29T15:30:00+06:00`);

@@ -21,6 +21,8 @@ public protocol DatabaseConnection: AnyObject {
     func run(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> Int
     /// The rows of one statement, every value bound as a parameter.
     func query(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> [[SQLValue]]
+    /// The rows of one statement as bytes (see `RawRows`), every value bound as a parameter.
+    func rawQuery(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> RawRows
     /// The statement that opens a transaction.
     var beginTransactionSQL: String { get }
     /// Inserts `count` rows at once: `COPY` on PostgreSQL, one prepared insert per row on SQLite.

@@ -60,19 +60,46 @@ public struct MismatchPage: Sendable, Equatable {
     public var next: Int64?
 }
 
+/// The columns of `Mismatches.rawPage`'s rows, in order.
+public enum MismatchColumn: Int, CaseIterable, Sendable {
+    case id, runId, lastRunId, provider, category, identity, kind, settlementFileId, settlementSourceLine
+    case ourReference, providerTxnId, ledgerTransferId, currency, ledgerMinor, providerMinor, feeMinor
+    case contractedFeeMinor, netMinor, fields, detail, state, resolution, createdAt, updatedAt
+}
+
 extension Mismatches {
     /// The largest page `page(…)` answers.
     public static let maximumPageSize = 5_000
 
     /// A run's mismatches after id `after`, in id order, optionally of one category and state.
-    /// `withText` false leaves each mismatch's identity and detail sentence out (empty), for
-    /// readers that write the fields themselves (a report reads every mismatch of a run).
     public func page(
-        runId: Int64, category: MismatchCategory? = nil, state: MismatchState? = nil, after: Int64 = 0, limit: Int,
-        withText: Bool = true
+        runId: Int64, category: MismatchCategory? = nil, state: MismatchState? = nil, after: Int64 = 0, limit: Int
     ) async throws -> MismatchPage {
-        precondition(limit > 0 && limit <= Self.maximumPageSize, "a page of \(limit)")
-        // Ranged and ordered on the findings' key (run, mismatch), so a page reads its own rows only.
+        let (sql, values) = Self.pageQuery(runId: runId, category: category, state: state, after: after, limit: limit)
+        let rows = try await database.perform { connection in try connection.query(sql, values) }
+        let mismatches = rows.prefix(limit).map(Self.mismatch)
+        return MismatchPage(mismatches: mismatches, next: rows.count > limit ? mismatches.last?.id : nil)
+    }
+
+    /// The same page as `page(…)` as bytes (see `RawRows`; columns in `MismatchColumn` order),
+    /// for a report that writes every mismatch of a run out again. `next` is the cursor of the
+    /// page after, nil at the end; the rows hold at most `limit` mismatches.
+    public func rawPage(runId: Int64, after: Int64 = 0, limit: Int) async throws -> (rows: RawRows, next: Int64?) {
+        let (sql, values) = Self.pageQuery(runId: runId, category: nil, state: nil, after: after, limit: limit)
+        let rows = try await database.perform { connection in try connection.rawQuery(sql, values) }
+        guard rows.rowCount > limit else { return (rows, nil) }
+        // One row more than the page was read to learn whether another follows; its id is not
+        // the cursor, the page's last is.
+        let last = rows.withView { $0.integer(limit - 1, MismatchColumn.id.rawValue) }
+        return (rows, last)
+    }
+
+    /// A page's statement: ranged and ordered on the findings' key (run, mismatch), so that a
+    /// page reads its own rows only; one row more than `limit`, to tell whether another follows.
+    static func pageQuery(
+        runId: Int64, category: MismatchCategory?, state: MismatchState?, after: Int64, limit: Int
+    ) -> (String, [SQLValue]) {
+        precondition(limit > 0 && limit <= maximumPageSize, "a page of \(limit)")
         var conditions = ["f.run_id = ?", "f.mismatch_id > ?"]
         var values: [SQLValue] = [.integer(runId), .integer(after)]
         if let category {
@@ -92,10 +119,7 @@ extension Mismatches {
             SELECT \(columns) FROM reconciliation_findings f JOIN mismatches m ON m.id = f.mismatch_id
             WHERE \(conditions.joined(separator: " AND ")) ORDER BY f.mismatch_id LIMIT ?
             """
-        let bound = values
-        let rows = try await database.perform { connection in try connection.query(sql, bound) }
-        let mismatches = rows.prefix(limit).map(Self.mismatch)
-        return MismatchPage(mismatches: mismatches, next: rows.count > limit ? mismatches.last?.id : nil)
+        return (sql, values)
     }
 
     /// Mismatches whose payment reference or provider transaction id is `text`, newest first.

@@ -345,7 +345,7 @@ extension MismatchField {
 
     /// The fields of `encode`'s text (or of the JSON an earlier version wrote); a text this store
     /// did not write reads as no fields.
-    static func decode(_ text: String) -> [MismatchField] {
+    public static func decode(_ text: String) -> [MismatchField] {
         var reader = FieldListReader(text)
         if let fields = reader.read() { return fields }
         guard let objects = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: String]] else {

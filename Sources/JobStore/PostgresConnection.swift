@@ -75,6 +75,28 @@ public final class PostgresConnection: DatabaseConnection {
         return answer
     }
 
+    /// The rows as bytes, straight from libpq's text results.
+    public func rawQuery(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> RawRows {
+        let result = try executePrepared(sql, values)
+        defer { PQclear(result) }
+        let count = PQntuples(result)
+        let columns = PQnfields(result)
+        var rows = RawRows(columnCount: Int(columns), reservingRows: Int(count))
+        for row in 0..<count {
+            for column in 0..<columns {
+                if PQgetisnull(result, row, column) == 1 {
+                    rows.append(nil)
+                } else {
+                    rows.append(
+                        UnsafeRawBufferPointer(
+                            start: PQgetvalue(result, row, column), count: Int(PQgetlength(result, row, column))))
+                }
+            }
+            rows.endRow()
+        }
+        return rows
+    }
+
     public var beginTransactionSQL: String { "BEGIN" }
 
     /// `COPY … FROM STDIN` in text format, sent in chunks of about 1 MiB.

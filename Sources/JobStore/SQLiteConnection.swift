@@ -74,13 +74,38 @@ public final class SQLiteConnection: DatabaseConnection {
         try query(try prepared(sql), values, sql)
     }
 
-    private func query(_ statement: OpaquePointer, _ values: [SQLValue], _ sql: String) throws(DatabaseError)
-        -> [[SQLValue]]
-    {
+    /// The rows as bytes: SQLite gives an integer's decimal text itself, and every value is
+    /// copied once, into the rows' one buffer.
+    public func rawQuery(_ sql: String, _ values: [SQLValue]) throws(DatabaseError) -> RawRows {
+        let statement = try prepared(sql)
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
         }
+        try bind(statement, values, sql)
+        let columns = sqlite3_column_count(statement)
+        var rows = RawRows(columnCount: Int(columns))
+        while true {
+            let status = sqlite3_step(statement)
+            if status == SQLITE_DONE { break }
+            guard status == SQLITE_ROW else { throw error(status, String(cString: sqlite3_errmsg(handle)), sql) }
+            for column in 0..<columns {
+                if sqlite3_column_type(statement, column) == SQLITE_NULL {
+                    rows.append(nil)
+                    continue
+                }
+                // The pointer first, then the length, as SQLite asks: the text may be made on the call.
+                let text = sqlite3_column_text(statement, column)
+                let count = Int(sqlite3_column_bytes(statement, column))
+                rows.append(UnsafeRawBufferPointer(start: text, count: text == nil ? 0 : count))
+            }
+            rows.endRow()
+        }
+        return rows
+    }
+
+    /// Binds `values` to `statement`'s parameters in order.
+    private func bind(_ statement: OpaquePointer, _ values: [SQLValue], _ sql: String) throws(DatabaseError) {
         for (index, value) in values.enumerated() {
             let position = Int32(index + 1)
             let status: Int32
@@ -104,6 +129,16 @@ public final class SQLiteConnection: DatabaseConnection {
             }
             guard status == SQLITE_OK else { throw error(status, String(cString: sqlite3_errmsg(handle)), sql) }
         }
+    }
+
+    private func query(_ statement: OpaquePointer, _ values: [SQLValue], _ sql: String) throws(DatabaseError)
+        -> [[SQLValue]]
+    {
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        try bind(statement, values, sql)
         var rows: [[SQLValue]] = []
         while true {
             let status = sqlite3_step(statement)

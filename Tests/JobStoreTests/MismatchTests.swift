@@ -332,6 +332,30 @@ struct MismatchTests {
         }
         #expect(seen == all.map(\.id))
         #expect(try await store.page(runId: run, state: .resolved, limit: 10).mismatches.map(\.id) == [id])
+
+        // The same pages as bytes (what the CSV report reads): the same rows, value for value.
+        var raw: [[String?]] = []
+        after = 0
+        while true {
+            let page = try await store.rawPage(runId: run, after: after, limit: 1)
+            #expect(page.rows.columnCount == MismatchColumn.allCases.count)
+            raw += page.rows.withView { view in
+                (0..<min(view.rowCount, 1)).map { row in (0..<view.columnCount).map { view.text(row, $0) } }
+            }
+            guard let next = page.next else { break }
+            after = next
+        }
+        let records = try await store.page(runId: run, limit: 100).mismatches
+        #expect(raw.count == records.count)
+        for (values, record) in zip(raw, records) {
+            typealias C = MismatchColumn
+            #expect(values[C.id.rawValue] == String(record.id) && values[C.state.rawValue] == record.state.rawValue)
+            #expect(values[C.providerTxnId.rawValue] == record.found.providerTxnId)
+            #expect(values[C.ledgerMinor.rawValue] == record.found.ledgerMinor.map(String.init))
+            #expect(values[C.resolution.rawValue] == record.resolution)
+            #expect(MismatchField.decode(values[C.fields.rawValue] ?? "") == record.found.fields)
+            #expect(values[C.createdAt.rawValue] == record.createdAt)
+        }
         let first = try #require(all.first)
         if let reference = first.found.ourReference {
             #expect(try await store.search(reference).map(\.id).contains(first.id))
