@@ -169,7 +169,11 @@ public struct RunReport: Sendable {
 
     /// `csvText` of UTF-8 bytes.
     static func csvText(_ out: inout [UInt8], bytes: UnsafeRawBufferPointer) {
-        let formula = bytes.first.map { [0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D].contains($0) } ?? false
+        let formula: Bool =
+            switch bytes.first {
+            case 0x3D, 0x2B, 0x2D, 0x40, 0x09, 0x0D: true
+            default: false
+            }
         var needsQuotes = bytes.first == 0x20 || bytes.last == 0x20
         if !needsQuotes {
             for byte in bytes where byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
@@ -221,10 +225,19 @@ public struct RunReport: Sendable {
             if let value = view.value(row, column.rawValue) { dhaka(bytes: value, into: &out) }
         }
         if let id = view.value(row, C.id.rawValue) { out.append(contentsOf: id) }
-        for column in [C.category, .state, .resolution, .provider, .providerTxnId, .ourReference, .kind, .currency] {
-            text(column)
-        }
-        for column in [C.ledgerMinor, .providerMinor, .feeMinor, .contractedFeeMinor, .netMinor] { amount(column) }
+        text(.category)
+        text(.state)
+        text(.resolution)
+        text(.provider)
+        text(.providerTxnId)
+        text(.ourReference)
+        text(.kind)
+        text(.currency)
+        amount(.ledgerMinor)
+        amount(.providerMinor)
+        amount(.feeMinor)
+        amount(.contractedFeeMinor)
+        amount(.netMinor)
         comma()
         if let fields = view.value(row, C.fields.rawValue), fields.count > 2 {
             csvText(&out, differences(MismatchField.decode(String(decoding: fields, as: UTF8.self))))

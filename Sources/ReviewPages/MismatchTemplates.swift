@@ -110,16 +110,7 @@ enum MismatchTemplates {
         <input name="q" type="search" maxlength="128" value="{{query}}" required></label>
         <button>Search</button>
         </form>
-        {{#searched}}
-        {{^hasRows}}<p class="panel">No mismatch has that payment reference or provider transaction id.</p>{{/hasRows}}
-        {{#hasRows}}
-        <div class="table-wrap"><table>
-        {{> tableHead}}
-        <tbody>
-        {{#table}}{{> rows}}{{/table}}
-        </tbody></table></div>
-        {{/hasRows}}
-        {{/searched}}
+        {{#searched}}{{> mismatchTable}}{{/searched}}
         {{> bottom}}
         """
 }

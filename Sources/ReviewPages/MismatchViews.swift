@@ -170,6 +170,7 @@ struct SearchPage {
     var query: String
     var searched: Bool
     var hasRows: Bool
+    var emptyText: String
     var table: MismatchRows
 }
 

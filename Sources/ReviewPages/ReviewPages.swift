@@ -17,6 +17,7 @@ public struct ReviewPages: Sendable {
             ("top", LayoutTemplates.top), ("bottom", LayoutTemplates.bottom), ("signIn", LayoutTemplates.signIn),
             ("error", LayoutTemplates.error), ("runs", LayoutTemplates.runs), ("chart", RunTemplates.chart),
             ("summary", RunTemplates.summary), ("run", RunTemplates.run), ("tableHead", RunTemplates.tableHead),
+            ("mismatchTable", RunTemplates.mismatchTable),
             ("rows", RunTemplates.rows), ("mismatches", RunTemplates.mismatches),
             ("reportTop", RunTemplates.reportTop), ("reportBottom", RunTemplates.reportBottom),
             ("mismatch", MismatchTemplates.mismatch), ("search", MismatchTemplates.search),
@@ -134,6 +135,7 @@ public struct ReviewPages: Sendable {
                 chrome: Chrome(title: "Run \(run.id) mismatches", viewer: viewer), runId: String(run.id),
                 provider: Display.provider(run.provider), settlementDate: run.settlementDate, categories: categories,
                 states: states, filtered: category != nil || state != nil, hasRows: !rows.isEmpty,
+                emptyText: "No mismatch matches.",
                 table: MismatchRows(rows: rows), firstLink: after == nil ? nil : base + queryString(filter),
                 nextLink: page.next.map { base + queryString(filter + [("after", String($0))]) }), "mismatches")
     }
@@ -157,7 +159,9 @@ public struct ReviewPages: Sendable {
         return render(
             SearchPage(
                 chrome: Chrome(title: "Search", viewer: viewer, query: query, flash: flash), query: query,
-                searched: found != nil, hasRows: !rows.isEmpty, table: MismatchRows(rows: rows)), "search")
+                searched: found != nil, hasRows: !rows.isEmpty,
+                emptyText: "No mismatch has that payment reference or provider transaction id.",
+                table: MismatchRows(rows: rows)), "search")
     }
 
     // MARK: The HTML report

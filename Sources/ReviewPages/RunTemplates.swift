@@ -85,6 +85,19 @@ enum RunTemplates {
         <th class="hide-narrow">What differs</th></tr></thead>
         """
 
+    /// A table of mismatches, or what to say when there is none; its context has `hasRows`,
+    /// `emptyText` and `table` (a `MismatchRows`).
+    static let mismatchTable = """
+        {{^hasRows}}<p class="panel">{{emptyText}}</p>{{/hasRows}}
+        {{#hasRows}}
+        <div class="table-wrap"><table>
+        {{> tableHead}}
+        <tbody>
+        {{#table}}{{> rows}}{{/table}}
+        </tbody></table></div>
+        {{/hasRows}}
+        """
+
     /// Rows of mismatches; its context is a `MismatchRows`.
     static let rows = """
         {{#rows}}<tr><td><a href="{{link}}">#{{id}}</a></td><td>{{category}}</td>
@@ -111,14 +124,7 @@ enum RunTemplates {
         <button>Show</button>
         {{#filtered}}<a href="/ui/runs/{{runId}}/mismatches">Clear</a>{{/filtered}}
         </form>
-        {{^hasRows}}<p class="panel">No mismatch matches.</p>{{/hasRows}}
-        {{#hasRows}}
-        <div class="table-wrap"><table>
-        {{> tableHead}}
-        <tbody>
-        {{#table}}{{> rows}}{{/table}}
-        </tbody></table></div>
-        {{/hasRows}}
+        {{> mismatchTable}}
         <p class="pager">{{#firstLink}}<a href="{{firstLink}}">← First page</a>{{/firstLink}}
         {{#nextLink}}<a href="{{nextLink}}">Next page →</a>{{/nextLink}}</p>
         {{> bottom}}

@@ -177,6 +177,7 @@ struct MismatchesPage {
     var states: [Choice]
     var filtered: Bool
     var hasRows: Bool
+    var emptyText: String
     var table: MismatchRows
     var firstLink: String?
     var nextLink: String?
