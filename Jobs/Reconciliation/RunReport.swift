@@ -17,6 +17,8 @@ public struct RunReport: Sendable {
     public let database: JobDatabase
     /// Mismatches read from the store at a time.
     public var pageSize = 2_500
+    /// Pages of the CSV report read ahead of the one being written.
+    static let pagesAhead = 3
 
     public init(database: JobDatabase) { self.database = database }
 
@@ -47,23 +49,42 @@ public struct RunReport: Sendable {
         let size = pageSize
         switch format {
         case .csv:
-            // Rows as bytes, written out again without becoming records: the next page is read
-            // from the store (in a child task, which keeps the caller's executor and is
-            // cancelled with it) while this one is written.
+            // Rows as bytes, written out again without becoming records. The run is cut into
+            // ranges of ids first, so that the next pages are read (on as many connections as the
+            // store has) while this one is written; child tasks keep the caller's executor and
+            // are cancelled with it.
             var scales: [String: Int] = [:]
-            var page = try await store.rawPage(runId: id, after: 0, limit: size)
-            while true {
-                let after = page.next
-                async let following = Self.rawPage(store, runId: id, after: after, limit: size)
-                page.rows.withView { view in
-                    for row in 0..<min(view.rowCount, size) { Self.csvRow(&out, view, row, scales: &scales) }
+            let ends = try await store.pageBoundaries(runId: id, every: size)
+            let ranges = zip([0] + ends, ends.map { Optional($0) } + [nil]).map { (after: $0, through: $1) }
+            try await withThrowingTaskGroup(of: (Int, RawRows).self) { group in
+                var started = 0
+                func start() {
+                    let index = started
+                    let range = ranges[index]
+                    group.addTask {
+                        (index, try await store.rawRange(runId: id, after: range.after, through: range.through))
+                    }
+                    started += 1
                 }
-                if out.count > 1 << 18 {
-                    try await sink(out)
-                    out.removeAll(keepingCapacity: true)
+                while started < min(Self.pagesAhead, ranges.count) { start() }
+                var read: [Int: RawRows] = [:]
+                for index in ranges.indices {
+                    while read[index] == nil {
+                        // Safe: a task for `index` was started and has not been taken.
+                        let (done, rows) = try await group.next()!
+                        read[done] = rows
+                    }
+                    // Safe: the loop above waited for it.
+                    let rows = read.removeValue(forKey: index)!
+                    if started < ranges.count { start() }
+                    rows.withView { view in
+                        for row in 0..<view.rowCount { Self.csvRow(&out, view, row, scales: &scales) }
+                    }
+                    if out.count > 1 << 18 {
+                        try await sink(out)
+                        out.removeAll(keepingCapacity: true)
+                    }
                 }
-                guard let next = try await following else { break }
-                page = next
             }
         case .json:
             var first = true
@@ -127,14 +148,6 @@ public struct RunReport: Sendable {
     {
         guard let after else { return nil }
         return try await store.page(runId: runId, after: after, limit: limit)
-    }
-
-    /// The raw page after `after`, or nil when there is none.
-    private static func rawPage(_ store: Mismatches, runId: Int64, after: Int64?, limit: Int) async throws
-        -> (rows: RawRows, next: Int64?)?
-    {
-        guard let after else { return nil }
-        return try await store.rawPage(runId: runId, after: after, limit: limit)
     }
 
     // MARK: CSV

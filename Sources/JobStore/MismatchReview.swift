@@ -81,17 +81,53 @@ extension Mismatches {
         return MismatchPage(mismatches: mismatches, next: rows.count > limit ? mismatches.last?.id : nil)
     }
 
-    /// The same page as `page(…)` as bytes (see `RawRows`; columns in `MismatchColumn` order),
-    /// for a report that writes every mismatch of a run out again. `next` is the cursor of the
-    /// page after, nil at the end; the rows hold at most `limit` mismatches.
-    public func rawPage(runId: Int64, after: Int64 = 0, limit: Int) async throws -> (rows: RawRows, next: Int64?) {
-        let (sql, values) = Self.pageQuery(runId: runId, category: nil, state: nil, after: after, limit: limit)
-        let rows = try await database.perform { connection in try connection.rawQuery(sql, values) }
-        guard rows.rowCount > limit else { return (rows, nil) }
-        // One row more than the page was read to learn whether another follows; its id is not
-        // the cursor, the page's last is.
-        let last = rows.withView { $0.integer(limit - 1, MismatchColumn.id.rawValue) }
-        return (rows, last)
+    /// Where a run's mismatches split into pages of `every`: the id that ends each full page, in
+    /// order (none for a run of `every` or fewer). With them, the pages are independent ranges
+    /// (`rawRange`) that several connections can read at once.
+    public func pageBoundaries(runId: Int64, every: Int) async throws -> [Int64] {
+        precondition(every > 0, "pages of \(every)")
+        // Each end found by skipping `every - 1` entries of the findings' key (run, mismatch) past
+        // the last: index entries only, never the rows, all in one call to the store.
+        let sql = """
+            SELECT mismatch_id FROM reconciliation_findings WHERE run_id = ? AND mismatch_id > ?
+            ORDER BY mismatch_id LIMIT 1 OFFSET ?
+            """
+        return try await database.perform { connection in
+            var ends: [Int64] = []
+            var after: Int64 = 0
+            while let end = try connection.query(
+                sql, [.integer(runId), .integer(after), .integer(Int64(every - 1))]
+            ).first?.first?.integer {
+                ends.append(end)
+                after = end
+            }
+            // The last end found may close the run exactly: then no page follows it.
+            if let last = ends.last,
+                try connection.query(sql, [.integer(runId), .integer(last), .integer(0)]).isEmpty
+            {
+                ends.removeLast()
+            }
+            return ends
+        }
+    }
+
+    /// A run's mismatches with ids in `after + 1 ... through` (no upper end when nil), in id
+    /// order, as bytes (see `RawRows`; columns in `MismatchColumn` order): for a report that
+    /// writes every mismatch of a run out again.
+    public func rawRange(runId: Int64, after: Int64, through: Int64?) async throws -> RawRows {
+        let columns = Self.columns.split(separator: ",").map {
+            "m." + $0.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        .joined(separator: ", ")
+        var values: [SQLValue] = [.integer(runId), .integer(after)]
+        if let through { values.append(.integer(through)) }
+        let sql = """
+            SELECT \(columns) FROM reconciliation_findings f JOIN mismatches m ON m.id = f.mismatch_id
+            WHERE f.run_id = ? AND f.mismatch_id > ?\(through == nil ? "" : " AND f.mismatch_id <= ?")
+            ORDER BY f.mismatch_id
+            """
+        let bound = values
+        return try await database.perform { connection in try connection.rawQuery(sql, bound) }
     }
 
     /// A page's statement: ranged and ordered on the findings' key (run, mismatch), so that a

@@ -1,3 +1,4 @@
+import Foundation
 import JobStore
 import LedgerCore
 import TestSupport
@@ -67,5 +68,47 @@ struct RunReportTests {
             #expect(RunReport.dhaka(utc) == local, "\(utc)")
         }
         #expect(RunReport.dhaka("not a time") == "not a time")
+    }
+}
+
+/// The CSV report is read in ranges of ids cut at page ends and read ahead: whatever the page
+/// size, every mismatch is written once, in order.
+@Suite("Run report pages")
+struct RunReportPageTests {
+    @Test("pages of 1, 2, 3, 7 and 8 over 7 mismatches write the same report")
+    func pageSizes() async throws {
+        let folder = TemporaryDirectory("khata-report-pages")
+        defer { folder.remove() }
+        let database = try JobDatabase(path: folder.file("jobs.sqlite"))
+        let store = Mismatches(database: database)
+        let run = try await store.startRun(
+            provider: "bkash", settlementDate: "2026-11-30", windowStart: "2026-11-27", windowEnd: "2026-11-30",
+            inputSHA256: "test", inputFiles: [], runBy: "test", jobRunId: nil, at: 1_795_996_800_000_000_000)
+        let found = (0..<7).map { number in
+            NewMismatch(
+                category: .missingInLedger, identity: "bkash:txn:T\(number)", settlementFileId: 1,
+                settlementSourceLine: number + 2, ourReference: number == 3 ? "=cmd" : "KH\(number)",
+                providerTxnId: "T\(number)", ledgerTransferId: nil, currency: "BDT", ledgerMinor: nil,
+                providerMinor: Int64(100 * number - 50), feeMinor: nil, contractedFeeMinor: nil, netMinor: nil,
+                fields: [], detail: "no reservation")
+        }
+        _ = try await store.finishRun(
+            id: run, provider: "bkash",
+            findings: ReconciliationFindings(
+                mismatches: found, settled: [], totals: [], linesRead: 7, matchedCount: 0, carriedCount: 0,
+                clearedCount: 0),
+            at: 1_795_996_900_000_000_000)
+        var reports: [String] = []
+        for size in [1, 2, 3, 7, 8] {
+            var report = RunReport(database: database)
+            report.pageSize = size
+            var bytes: [UInt8] = []
+            #expect(try await report.write(runId: run, format: .csv) { bytes += $0 })
+            reports.append(String(decoding: bytes, as: UTF8.self))
+        }
+        #expect(Set(reports).count == 1)
+        let rows = reports[0].components(separatedBy: "\r\n").filter { $0.contains(",missing_in_ledger,") }
+        #expect(rows.count == 7 && rows.map { $0.prefix { $0 != "," } } == (1...7).map { Substring(String($0)) })
+        #expect(rows.contains { $0.contains(",'=cmd,") } && rows.contains { $0.contains(",-0.50,") })
     }
 }
