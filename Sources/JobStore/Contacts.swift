@@ -14,12 +14,17 @@ public struct Contact: Sendable, Equatable {
     public var language: ContactLanguage
     /// True when the customer asked for no messages: nothing is queued for them.
     public var optedOut: Bool
+    /// The channel the customer prefers, when they said.
+    public var preferredChannel: NotificationChannel?
+    /// Channels the customer opted out of, each on its own (`optedOut` is all of them).
+    public var optedOutChannels: Set<NotificationChannel>
     /// UTC text (see `UTCTime`); set by `Contacts.save`.
     public var updatedAt: String
 
     public init(
         customerId: String, phone: String? = nil, whatsapp: String? = nil, email: String? = nil,
-        language: ContactLanguage = .bn, optedOut: Bool = false, updatedAt: String = ""
+        language: ContactLanguage = .bn, optedOut: Bool = false, preferredChannel: NotificationChannel? = nil,
+        optedOutChannels: Set<NotificationChannel> = [], updatedAt: String = ""
     ) {
         self.customerId = customerId
         self.phone = phone
@@ -27,7 +32,15 @@ public struct Contact: Sendable, Equatable {
         self.email = email
         self.language = language
         self.optedOut = optedOut
+        self.preferredChannel = preferredChannel
+        self.optedOutChannels = optedOutChannels
         self.updatedAt = updatedAt
+    }
+
+    /// True when a message may go to the customer on `channel`: they have an address there and
+    /// opted out of neither everything nor that channel.
+    public func accepts(_ channel: NotificationChannel) -> Bool {
+        !optedOut && !optedOutChannels.contains(channel) && address(for: channel) != nil
     }
 
     /// The address for `channel`, if the customer has one (webhooks need none).
@@ -92,16 +105,20 @@ public struct Contacts: Sendable {
         try await database.perform { connection in
             try connection.run(
                 """
-                INSERT INTO contacts (customer_id, phone, whatsapp, email, language, opted_out, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO contacts (customer_id, phone, whatsapp, email, language, opted_out, preferred_channel,
+                    opted_out_channels, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (customer_id) DO UPDATE SET phone = excluded.phone, whatsapp = excluded.whatsapp,
                     email = excluded.email, language = excluded.language, opted_out = excluded.opted_out,
-                    updated_at = excluded.updated_at
+                    preferred_channel = excluded.preferred_channel,
+                    opted_out_channels = excluded.opted_out_channels, updated_at = excluded.updated_at
                 """,
                 [
                     .text(row.customerId), row.phone.map(SQLValue.text) ?? .null,
                     row.whatsapp.map(SQLValue.text) ?? .null, row.email.map(SQLValue.text) ?? .null,
-                    .text(row.language.rawValue), .integer(row.optedOut ? 1 : 0), .text(row.updatedAt),
+                    .text(row.language.rawValue), .integer(row.optedOut ? 1 : 0),
+                    row.preferredChannel.map { .text($0.rawValue) } ?? .null,
+                    .text(Self.text(row.optedOutChannels)), .text(row.updatedAt),
                 ])
         }
         return stored
@@ -111,15 +128,26 @@ public struct Contacts: Sendable {
         try await database.perform { connection in
             try connection.query(
                 """
-                SELECT customer_id, phone, whatsapp, email, language, opted_out, updated_at
+                SELECT customer_id, phone, whatsapp, email, language, opted_out, updated_at, preferred_channel,
+                    opted_out_channels
                 FROM contacts WHERE customer_id = ?
                 """, [.text(customerId)]
             ).first.map { row in
                 Contact(
                     customerId: row[0].text ?? "", phone: row[1].text, whatsapp: row[2].text, email: row[3].text,
                     language: ContactLanguage(rawValue: row[4].text ?? "") ?? .bn, optedOut: row[5].integer == 1,
-                    updatedAt: row[6].text ?? "")
+                    preferredChannel: row[7].text.flatMap(NotificationChannel.init(rawValue:)),
+                    optedOutChannels: Self.channels(row[8].text ?? ""), updatedAt: row[6].text ?? "")
             }
         }
+    }
+
+    /// Channels as stored: their names in a fixed order, comma-separated.
+    static func text(_ channels: Set<NotificationChannel>) -> String {
+        NotificationChannel.allCases.filter(channels.contains).map(\.rawValue).joined(separator: ",")
+    }
+
+    static func channels(_ text: String) -> Set<NotificationChannel> {
+        Set(text.split(separator: ",").compactMap { NotificationChannel(rawValue: String($0)) })
     }
 }

@@ -41,6 +41,7 @@ public enum Migrations {
             version: 8, name: "the finance review: resolution kinds and the ledger postings of each change",
             sql: v8),
         Migration(version: 9, name: "the review pages' sign-in sessions", sql: v9),
+        Migration(version: 10, name: "contacts: a preferred channel and opting out of each channel", sql: v10),
     ]
 
     /// Applies every migration newer than the database's version (up to `lastVersion`, for tests
@@ -489,6 +490,12 @@ public enum Migrations {
         );
         CREATE INDEX review_sessions_by_key ON review_sessions (key_id);
         CREATE INDEX review_sessions_by_expiry ON review_sessions (expires_at);
+        """
+
+    static let v10 = """
+        ALTER TABLE contacts ADD COLUMN preferred_channel TEXT
+            CHECK (preferred_channel IN ('sms', 'whatsapp', 'email', 'webhook'));
+        ALTER TABLE contacts ADD COLUMN opted_out_channels TEXT NOT NULL DEFAULT '';
         """
 
     /// PostgreSQL's statements that move identity columns past rows copied in with their ids.

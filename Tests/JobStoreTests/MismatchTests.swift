@@ -228,8 +228,17 @@ struct MismatchTests {
         changed.optedOut = true
         changed.email = nil
         changed.whatsapp = "+8801812345678"
+        changed.preferredChannel = .whatsapp
+        changed.optedOutChannels = [.sms, .email]
         let replaced = try await contacts.save(changed, at: Self.start + 1)
         #expect(try await contacts.contact(customerId: "c-1") == replaced)
+        #expect(replaced.preferredChannel == .whatsapp && replaced.optedOutChannels == [.sms, .email])
+        // Opted out of everything: no channel accepts; back in, only the channels not refused.
+        #expect(NotificationChannel.allCases.allSatisfy { !replaced.accepts($0) })
+        var back = replaced
+        back.optedOut = false
+        back.phone = "+8801712345678"
+        #expect(back.accepts(.whatsapp) && !back.accepts(.sms) && !back.accepts(.email))
         #expect(replaced.address(for: .whatsapp) == "+8801812345678" && replaced.address(for: .email) == nil)
         #expect(try await contacts.contact(customerId: "nobody") == nil)
 
