@@ -172,6 +172,7 @@ public enum KhataServer {
             SettlementsController(
                 store: SettlementLines(database: database), auth: auth,
                 maximumBytes: configuration.maximumSettlementBytes, now: configuration.clock),
+            ContactsController(contacts: Contacts(database: database), bodies: bodies, now: configuration.clock),
             ReconciliationController(
                 database: database, reviewer: reviewer, ledger: served, bodies: bodies, auth: auth,
                 now: configuration.clock, pages: pages),

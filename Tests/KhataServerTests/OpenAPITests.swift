@@ -62,8 +62,9 @@ struct OpenAPITests {
                 let uri = String(parts[1]).replacingOccurrences(of: "{id}", with: "1")
                     .replacingOccurrences(of: "{key}", with: "provider:bkash:clearing")
                     .replacingOccurrences(of: "{provider}", with: "bkash").replacingOccurrences(
-                        of: "{name}", with: "count")
-                let body = method == .post ? ByteBuffer(string: "{}") : nil
+                        of: "{name}", with: "count"
+                    ).replacingOccurrences(of: "{customerId}", with: "cust-1")
+                let body = method == .post || method == .put ? ByteBuffer(string: "{}") : nil
                 // The conformance check at the end of TestServer.with validates each answer.
                 try await server.client.execute(uri: uri, method: method, body: body) { response in
                     #expect(

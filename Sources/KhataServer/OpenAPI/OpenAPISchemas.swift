@@ -328,5 +328,6 @@ enum OpenAPISchemas {
                     ])
             ),
         ] + OpenAPIReservationSchemas.all + OpenAPIJobs.schemas + OpenAPIReconciliation.schemas
+            + OpenAPIContacts.schemas
     }
 }
