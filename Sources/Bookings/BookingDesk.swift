@@ -75,7 +75,7 @@ public struct BookingDesk: Sendable {
                 "amount must be more than zero and at most "
                     + Amount(minorUnits: UInt64(Int64.max)).formatted(draft.currency, grouping: false))
         }
-        try BookingRules.checkPhone(draft.customerPhone)
+        let phone = try BookingRules.checkPhone(draft.customerPhone)
         try BookingRules.checkEmail(draft.customerEmail)
         let window = draft.paymentWindowSeconds ?? Self.defaultPaymentWindowSeconds
         guard Self.paymentWindowRange.contains(window) else {
@@ -123,6 +123,13 @@ public struct BookingDesk: Sendable {
                 .existsWithDifferentFields,
                 "booking \"\(draft.bookingId)\" already has a reservation with different details")
         }
+        // The customer's contact, for their messages: after the hold is durable, like the record
+        // (a retry of the request writes both again). Opt-outs kept for them are left as they are.
+        let contacts = Contacts(database: records.database)
+        let booked = ContactFromBooking(
+            customerId: draft.customerId, phone: phone, email: draft.customerEmail, language: draft.language,
+            preferredChannel: draft.preferredChannel)
+        try await store { try await contacts.note(booked, at: now()) }
         return (try await reservation(stored), code == .ok)
     }
 

@@ -1,3 +1,5 @@
+import JobStore
+
 /// The checks of a reservation's texts: ids, phone and email.
 enum BookingRules {
     static func checkText(_ text: String, field: String, maximumBytes: Int) throws(BookingError) {
@@ -10,11 +12,14 @@ enum BookingRules {
         }
     }
 
-    static func checkPhone(_ phone: String) throws(BookingError) {
-        let digits = phone.hasPrefix("+") ? phone.dropFirst() : Substring(phone)
-        guard (10...15).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-            throw BookingError(
-                .invalidPhone, "customerPhone \"\(phone)\" must be 10 to 15 digits, optionally after a +")
+    /// The customer's phone in E.164, from any usual form (a local `01…` gets +880); the
+    /// contact keeps it so, and messages go to it.
+    @discardableResult
+    static func checkPhone(_ phone: String) throws(BookingError) -> String {
+        do {
+            return try PhoneNumbers.e164(phone)
+        } catch {
+            throw BookingError(.invalidPhone, "customerPhone \"\(phone)\" \(error.reason)")
         }
     }
 

@@ -13,10 +13,15 @@ public struct ReservationDraft: Sendable {
     public var customerEmail: String
     /// Nil: the default window (`BookingDesk.defaultPaymentWindowSeconds`).
     public var paymentWindowSeconds: Int?
+    /// The language of the customer's messages; nil keeps what their contact says (Bangla at first).
+    public var language: ContactLanguage?
+    /// The channel the customer prefers; nil keeps what their contact says.
+    public var preferredChannel: NotificationChannel?
 
     public init(
         bookingId: String, customerId: String, serviceId: String, provider: Provider, currency: Currency,
-        amountMinor: UInt64, customerPhone: String, customerEmail: String, paymentWindowSeconds: Int?
+        amountMinor: UInt64, customerPhone: String, customerEmail: String, paymentWindowSeconds: Int?,
+        language: ContactLanguage? = nil, preferredChannel: NotificationChannel? = nil
     ) {
         self.bookingId = bookingId
         self.customerId = customerId
@@ -27,6 +32,8 @@ public struct ReservationDraft: Sendable {
         self.customerPhone = customerPhone
         self.customerEmail = customerEmail
         self.paymentWindowSeconds = paymentWindowSeconds
+        self.language = language
+        self.preferredChannel = preferredChannel
     }
 }
 

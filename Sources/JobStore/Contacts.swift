@@ -54,6 +54,27 @@ public struct Contact: Sendable, Equatable {
     }
 }
 
+/// What a booking says of its customer's contact; nil leaves what is kept.
+public struct ContactFromBooking: Sendable, Equatable {
+    public var customerId: String
+    /// E.164.
+    public var phone: String
+    public var email: String
+    public var language: ContactLanguage?
+    public var preferredChannel: NotificationChannel?
+
+    public init(
+        customerId: String, phone: String, email: String, language: ContactLanguage?,
+        preferredChannel: NotificationChannel?
+    ) {
+        self.customerId = customerId
+        self.phone = phone
+        self.email = email
+        self.language = language
+        self.preferredChannel = preferredChannel
+    }
+}
+
 /// A contact refused before it reached the store: the field, the value and why.
 public struct ContactError: Error, Equatable, CustomStringConvertible, Sendable {
     public let field: String
@@ -122,6 +143,35 @@ public struct Contacts: Sendable {
                 ])
         }
         return stored
+    }
+
+    /// Keeps what a booking says of its customer: their phone and email, and their language and
+    /// preferred channel when the booking names them. Everything else kept for them (opt-outs,
+    /// WhatsApp, a language chosen earlier) stays.
+    public func note(_ booked: ContactFromBooking, at nanoseconds: UInt64) async throws {
+        var contact = Contact(
+            customerId: booked.customerId, phone: booked.phone, email: booked.email,
+            language: booked.language ?? .bn, preferredChannel: booked.preferredChannel)
+        try Self.validate(contact)
+        contact.updatedAt = UTCTime.text(nanoseconds: nanoseconds)
+        var updates = ["phone = excluded.phone", "email = excluded.email", "updated_at = excluded.updated_at"]
+        if booked.language != nil { updates.append("language = excluded.language") }
+        if booked.preferredChannel != nil { updates.append("preferred_channel = excluded.preferred_channel") }
+        let row = contact
+        let sql = """
+            INSERT INTO contacts (customer_id, phone, email, language, preferred_channel, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (customer_id) DO UPDATE SET \(updates.joined(separator: ", "))
+            """
+        try await database.perform { connection in
+            try connection.run(
+                sql,
+                [
+                    .text(row.customerId), row.phone.map(SQLValue.text) ?? .null,
+                    row.email.map(SQLValue.text) ?? .null, .text(row.language.rawValue),
+                    row.preferredChannel.map { .text($0.rawValue) } ?? .null, .text(row.updatedAt),
+                ])
+        }
     }
 
     public func contact(customerId: String) async throws -> Contact? {

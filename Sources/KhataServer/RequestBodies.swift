@@ -1,5 +1,6 @@
 import Hummingbird
 import JSONInput
+import JobStore
 import LedgerCore
 
 /// Every request body, read by one strict reader (`JSONInput`): unknown and repeated fields are
@@ -136,12 +137,14 @@ struct ReservationRequest {
     var customerPhone: String
     var customerEmail: String
     var paymentWindowSeconds: Int?
+    var language: ContactLanguage?
+    var preferredChannel: NotificationChannel?
 
     static let reader = JSONObjectReader(
         what: "a reservation",
         known: [
             "bookingId", "customerId", "serviceId", "amount", "currency", "provider", "customerPhone", "customerEmail",
-            "paymentWindowSeconds",
+            "paymentWindowSeconds", "language", "preferredChannel",
         ])
 
     static func parse(_ bytes: [UInt8]) throws -> ReservationRequest {
@@ -165,7 +168,16 @@ struct ReservationRequest {
                 provider: try reader.required(texts["provider"], "provider"),
                 customerPhone: try reader.required(texts["customerPhone"], "customerPhone"),
                 customerEmail: try reader.required(texts["customerEmail"], "customerEmail"),
-                paymentWindowSeconds: window)
+                paymentWindowSeconds: window,
+                language: try texts["language"].map { text in
+                    guard let language = ContactLanguage(rawValue: text) else {
+                        throw JSONInputError(.invalidField, field: "language", "language must be bn or en")
+                    }
+                    return language
+                },
+                preferredChannel: try texts["preferredChannel"].map {
+                    try ContactUpdate.channel($0, "preferredChannel")
+                })
         }
     }
 }

@@ -81,4 +81,37 @@ struct ContactRoutesTests {
             #expect(try await Self.put(server, "cust-42", "{}", key: reader).0 == .forbidden)
         }
     }
+
+    @Test("a reservation keeps its customer's contact in E.164; a later one leaves the opt-outs kept for them")
+    func fromReservations() async throws {
+        try await TestServer.with { server in
+            try await ReservationTests.merchant(server.client)
+            _ = try await ReservationTests.reserve(
+                server.client,
+                ReservationTests.reservation(extra: #", "language": "en", "preferredChannel": "email""#))
+            let contacts = Contacts(database: server.database)
+            var kept = try #require(try await contacts.contact(customerId: "CUS-7"))
+            #expect(kept.phone == "+8801770000618" && kept.email == "rahim@example.com")
+            #expect(kept.language == .en && kept.preferredChannel == .email && kept.optedOutChannels.isEmpty)
+
+            // The customer opts out of SMS; their next booking (no language, no channel) keeps that.
+            kept.optedOutChannels = [.sms]
+            try await contacts.save(kept, at: server.clock.now)
+            _ = try await ReservationTests.reserve(server.client, ReservationTests.reservation(booking: "BK-1002"))
+            let after = try #require(try await contacts.contact(customerId: "CUS-7"))
+            #expect(after.optedOutChannels == [.sms] && after.language == .en && after.preferredChannel == .email)
+
+            // A channel or language that is not one is refused before anything is held.
+            for (extra, words) in [
+                (#", "preferredChannel": "fax""#, "preferredChannel"), (#", "language": "fr""#, "bn or en"),
+            ] {
+                try await server.client.execute(
+                    uri: "/v1/reservations", method: .post,
+                    body: ReservationTests.reservation(booking: "BK-1003", extra: extra)
+                ) { response in
+                    #expect(response.status == .badRequest && String(buffer: response.body).contains(words))
+                }
+            }
+        }
+    }
 }

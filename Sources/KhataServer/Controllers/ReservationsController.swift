@@ -98,7 +98,8 @@ struct ReservationsController: APIController {
         let draft = ReservationDraft(
             bookingId: body.bookingId, customerId: body.customerId, serviceId: body.serviceId, provider: provider,
             currency: currency, amountMinor: try body.amount.minor(in: currency), customerPhone: body.customerPhone,
-            customerEmail: body.customerEmail, paymentWindowSeconds: body.paymentWindowSeconds)
+            customerEmail: body.customerEmail, paymentWindowSeconds: body.paymentWindowSeconds,
+            language: body.language, preferredChannel: body.preferredChannel)
         let (reservation, created) = try await booking { try await desk.reserve(draft) }
         return try answer(reservation, status: created ? .created : .ok)
     }

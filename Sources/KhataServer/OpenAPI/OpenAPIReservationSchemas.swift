@@ -80,9 +80,15 @@ enum OpenAPIReservationSchemas {
                             ["type": "string", "enum": ["BDT"], "description": "The providers settle in BDT only"]
                         ),
                         ("provider", provider),
-                        ("customerPhone", ["type": "string", "pattern": "^\\+?[0-9]{10,15}$"]),
+                        (
+                            "customerPhone",
+                            S.string(
+                                "E.164, 00 and the country code, or a local 0… (given +880); kept in E.164 for the "
+                                    + "customer's messages")
+                        ),
                         ("customerEmail", ["type": "string", "format": "email", "maxLength": 254]),
                         ("paymentWindowSeconds", S.integer("Default 1800", minimum: 60, maximum: 86_400)),
+                        ("language", OpenAPIContacts.language), ("preferredChannel", OpenAPIContacts.channel),
                     ])
             ),
             (
