@@ -12,7 +12,7 @@ struct OptionScopeTests {
             (["transfer"], false), (["accounts", "show"], false), (["accounts", "create"], false), (["history"], false),
             (["check"], false), (["expire"], false), (["serve"], true), (["worker"], true), (["keys", "create"], true),
             (["jobs", "list"], true), (["db", "migrate"], true), (["settlements", "import"], true),
-            (["settlements", "list"], true),
+            (["settlements", "list"], true), (["contacts", "show"], true), (["contacts", "set"], true),
         ])
     func databaseURL(command: [String], offered: Bool) throws {
         let help = try KhataProcess.run(command + ["--help"])
