@@ -116,6 +116,11 @@ let package = Package(
         .target(
             name: "Bookings", dependencies: ["Ledger", "LedgerCore", "JobStore", "KhataCrypto"],
             swiftSettings: strictSettings),
+        // Notifications to customers: message templates (so far), compiled in and overridable.
+        .target(
+            name: "Notifications",
+            dependencies: ["JobStore", .product(name: "Mustache", package: "swift-mustache")],
+            path: "Jobs/Notifications", swiftSettings: strictSettings),
         // The finance review's web pages and the HTML report: templates and CSS compiled in.
         .target(
             name: "ReviewPages",
@@ -220,6 +225,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler", "JobStore"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "NotificationsTests", dependencies: ["TestSupport", "Notifications", "JobStore"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "ReconciliationTests",

@@ -26,6 +26,7 @@ struct ModuleRulesTests {
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
         "ReviewPages": ["JobStore", "LedgerCore", "Reconciliation"],
+        "Notifications": ["JobStore"],
         "KhataServer": [
             "Bookings", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerAccess", "LedgerCore", "LedgerStorage",
             "Reconciliation", "ReviewPages", "Scheduler", "SettlementImport",
@@ -67,7 +68,7 @@ struct ModuleRulesTests {
     }
 
     static func folder(of module: String) -> String {
-        let jobs: Set<String> = ["Expiry", "Scheduler", "SettlementImport", "Reconciliation"]
+        let jobs: Set<String> = ["Expiry", "Scheduler", "SettlementImport", "Reconciliation", "Notifications"]
         return jobs.contains(module) ? "Jobs/\(module)" : "Sources/\(module)"
     }
 

@@ -1,0 +1,178 @@
+import Foundation
+import JobStore
+import Mustache
+
+/// The ledger events a customer hears about.
+public enum NotificationEvent: String, CaseIterable, Sendable {
+    /// A reservation was made: pay within its window.
+    case reservationCreated = "reservation_created"
+    /// The payment arrived: the booking is confirmed.
+    case paymentConfirmed = "payment_confirmed"
+    case cancelled
+    /// The window passed without a payment.
+    case expired
+    case refunded
+}
+
+/// The values a message may name, already written as the customer reads them (`৳1,500.00`,
+/// `bKash`, a time in Asia/Dhaka).
+public struct MessageValues: Sendable, Equatable {
+    public var bookingId: String
+    public var paymentReference: String
+    public var amount: String
+    public var refundAmount: String
+    public var provider: String
+    public var deadline: String
+
+    public init(
+        bookingId: String, paymentReference: String, amount: String, refundAmount: String = "", provider: String,
+        deadline: String
+    ) {
+        self.bookingId = bookingId
+        self.paymentReference = paymentReference
+        self.amount = amount
+        self.refundAmount = refundAmount
+        self.provider = provider
+        self.deadline = deadline
+    }
+
+    /// The names templates may use.
+    public static let names: Set<String> = [
+        "bookingId", "paymentReference", "amount", "refundAmount", "provider", "deadline",
+    ]
+}
+
+/// A message ready for a transport: an email has a subject, SMS and WhatsApp only a body.
+public struct RenderedMessage: Sendable, Equatable {
+    public var subject: String?
+    public var body: String
+}
+
+/// A template that cannot be used, named by its file: a configured folder's templates are read
+/// when the program starts, and a bad one stops it with this.
+public struct TemplateError: Error, CustomStringConvertible, Sendable {
+    public let file: String
+    public let reason: String
+    public var description: String { "message template \(file): \(reason)" }
+}
+
+/// The message templates, one per event, channel (SMS, WhatsApp, email) and language (Bangla,
+/// English): `<event>.<channel>.<language>.mustache`. The defaults are compiled in (and readable
+/// in `Samples/templates/`); a folder's files override them one by one. Values go in unescaped
+/// (`{{{amount}}}`): messages are plain text. An email's first line is `Subject: …`, then a blank
+/// line, then its body.
+public struct MessageTemplates: Sendable {
+    let templates: [String: MustacheTemplate]
+
+    /// The channels a customer is written to.
+    public static let channels: [NotificationChannel] = [.sms, .whatsapp, .email]
+
+    /// A template's name (its file's, without `.mustache`).
+    public static func name(_ event: NotificationEvent, _ channel: NotificationChannel, _ language: ContactLanguage)
+        -> String
+    {
+        "\(event.rawValue).\(channel.rawValue).\(language.rawValue)"
+    }
+
+    /// Every template name there is.
+    public static let names: Set<String> = Set(
+        NotificationEvent.allCases.flatMap { event in
+            channels.flatMap { channel in ContactLanguage.allCases.map { name(event, channel, $0) } }
+        })
+
+    /// The defaults, with the templates of `folder` (when given) in their place.
+    public init(overridesFolder folder: String? = nil) throws(TemplateError) {
+        var texts = DefaultTemplates.all
+        precondition(Set(texts.keys) == Self.names, "a default template for every event, channel and language")
+        var files: [String: String] = [:]
+        if let folder {
+            let entries: [String]
+            do {
+                entries = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+            } catch {
+                throw TemplateError(file: folder, reason: "the folder cannot be read (\(error.localizedDescription))")
+            }
+            for entry in entries where entry.hasSuffix(".mustache") {
+                let path = folder + "/" + entry
+                let name = String(entry.dropLast(".mustache".count))
+                guard Self.names.contains(name) else {
+                    throw TemplateError(
+                        file: path,
+                        reason: "is not a template name: names are <event>.<channel>.<language>.mustache with events "
+                            + NotificationEvent.allCases.map(\.rawValue).joined(separator: ", ")
+                            + ", channels sms, whatsapp, email and languages bn, en")
+                }
+                guard let data = FileManager.default.contents(atPath: path),
+                    let text = String(validating: data, as: UTF8.self)
+                else { throw TemplateError(file: path, reason: "cannot be read as UTF-8 text") }
+                texts[name] = text
+                files[name] = path
+            }
+        }
+        var parsed: [String: MustacheTemplate] = [:]
+        for (name, text) in texts {
+            let file = files[name] ?? "(compiled in) \(name).mustache"
+            try Self.check(text, name: name, file: file)
+            do {
+                parsed[name] = try MustacheTemplate(string: text)
+            } catch {
+                throw TemplateError(file: file, reason: "does not parse as Mustache (\(error))")
+            }
+        }
+        templates = parsed
+    }
+
+    /// The message of `event` on `channel` in `language`, with `values` in it.
+    public func render(
+        _ event: NotificationEvent, _ channel: NotificationChannel, _ language: ContactLanguage, _ values: MessageValues
+    ) -> RenderedMessage {
+        let name = Self.name(event, channel, language)
+        guard let template = templates[name] else { preconditionFailure("no template \(name)") }
+        let model: [String: String] = [
+            "bookingId": values.bookingId, "paymentReference": values.paymentReference, "amount": values.amount,
+            "refundAmount": values.refundAmount, "provider": values.provider, "deadline": values.deadline,
+        ]
+        let text = template.render(model)
+        guard channel == .email else { return RenderedMessage(subject: nil, body: Self.trimmed(text)) }
+        // Safe: check(_:) made sure an email template starts with a subject line and a blank line.
+        let parts = text.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+        return RenderedMessage(
+            subject: String(parts[0].dropFirst("Subject: ".count)), body: Self.trimmed(String(parts[2])))
+    }
+
+    /// A template's rules beyond Mustache's own: only the values there are, and an email's
+    /// subject line first.
+    static func check(_ text: String, name: String, file: String) throws(TemplateError) {
+        var rest = Substring(text)
+        while let open = rest.range(of: "{{") {
+            rest = rest[open.upperBound...]
+            guard let close = rest.range(of: "}}") else { break }
+            var tag = rest[..<close.lowerBound]
+            rest = rest[close.upperBound...]
+            if tag.hasPrefix("!") { continue }
+            tag = tag.drop { "{#^/&> ".contains($0) }
+            let variable = tag.trimmingCharacters(in: CharacterSet(charactersIn: " }"))
+            guard MessageValues.names.contains(variable) else {
+                throw TemplateError(
+                    file: file,
+                    reason: "names \"\(variable)\", which no message has (values: "
+                        + MessageValues.names.sorted().joined(separator: ", ") + ")")
+            }
+        }
+        if name.contains(".email.") {
+            let lines = text.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
+            guard lines.count == 3, lines[0].hasPrefix("Subject: "), lines[0].count > "Subject: ".count,
+                lines[1].isEmpty
+            else {
+                throw TemplateError(
+                    file: file, reason: "an email template begins with a line \"Subject: …\" and then a blank line")
+            }
+        }
+    }
+
+    static func trimmed(_ text: String) -> String {
+        var text = Substring(text)
+        while text.last == "\n" { text.removeLast() }
+        return String(text)
+    }
+}
