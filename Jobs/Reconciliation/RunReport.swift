@@ -62,7 +62,11 @@ public struct RunReport: Sendable {
                     let index = started
                     let range = ranges[index]
                     group.addTask {
-                        (index, try await store.rawRange(runId: id, after: range.after, through: range.through))
+                        (
+                            index,
+                            try await store.rawRange(
+                                runId: id, after: range.after, through: range.through, expectedRows: size)
+                        )
                     }
                     started += 1
                 }

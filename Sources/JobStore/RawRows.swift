@@ -18,10 +18,13 @@ public struct RawRows: Sendable {
     /// Adds the next value of the current row; nil is NULL.
     mutating func append(_ value: UnsafeRawBufferPointer?) {
         guard let value else {
-            spans += [0, -1]
+            spans.append(0)
+            spans.append(-1)
             return
         }
-        spans += [Int32(bytes.count), Int32(value.count)]
+        // Two appends, not `+= [a, b]`: an array literal per value would allocate.
+        spans.append(Int32(bytes.count))
+        spans.append(Int32(value.count))
         bytes.append(contentsOf: value)
     }
 

@@ -18,7 +18,9 @@ struct ReviewBenchCommand: AsyncParsableCommand {
             run page and first mismatches page as HTML (the store's reads and the rendering, all the \
             work of /ui/runs/{id} and /ui/runs/{id}/mismatches but the socket), and the whole CSV \
             report written to memory a page of mismatches at a time (what report.csv streams). \
-            Recording the run is not counted.
+            Recording the run is not counted. With --keep and --dir (SQLite), the directory is \
+            kept: `khata serve --data-dir DIR` then serves the run, to measure the pages over HTTP \
+            (scripts/bench-review-http.sh does).
             """)
 
     @OptionGroup var store: BenchStoreOptions
@@ -31,7 +33,14 @@ struct ReviewBenchCommand: AsyncParsableCommand {
 
     @OptionGroup var output: BenchOutputOptions
 
+    @Flag(help: "Keep --dir and its job store (SQLite only), to serve the run afterwards.")
+    var keep = false
+
     func validate() throws {
+        guard !keep || (output.dir != nil && store.databaseUrl == nil && environment("KHATA_DATABASE_URL") == nil)
+        else {
+            throw ValidationError("--keep needs --dir and the embedded store (no --database-url)")
+        }
         guard (1...10_000_000).contains(mismatches) else {
             throw ValidationError("--mismatches must be 1...10,000,000")
         }
@@ -40,7 +49,7 @@ struct ReviewBenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         let directory = try output.scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        defer { if !keep { try? FileManager.default.removeItem(atPath: directory) } }
         let (database, schema) = try await self.store.open(in: directory)
         defer { schema?.drop() }
         let store = Mismatches(database: database)

@@ -347,11 +347,17 @@ struct MismatchTests {
         #expect(ends == stride(from: 1, to: all.count - 1, by: 2).map { all[$0].id })
         var raw: [[String?]] = []
         for (after, through) in zip([0] + ends, ends.map { Optional($0) } + [nil]) {
-            let rows = try await store.rawRange(runId: run, after: after, through: through)
-            #expect(rows.columnCount == MismatchColumn.allCases.count && rows.rowCount <= 2)
-            raw += rows.withView { view in
-                (0..<view.rowCount).map { row in (0..<view.columnCount).map { view.text(row, $0) } }
+            // Read both ways: as a dense range of ids (merged) and as scattered ones (looked up).
+            let dense = try await store.rawRange(runId: run, after: after, through: through, expectedRows: 2)
+            let scattered = try await store.rawRange(runId: run, after: after, through: through)
+            #expect(dense.columnCount == MismatchColumn.allCases.count && dense.rowCount <= 2)
+            func texts(_ rows: RawRows) -> [[String?]] {
+                rows.withView { view in
+                    (0..<view.rowCount).map { row in (0..<view.columnCount).map { view.text(row, $0) } }
+                }
             }
+            #expect(texts(dense) == texts(scattered))
+            raw += texts(dense)
         }
         let records = try await store.page(runId: run, limit: 100).mismatches
         #expect(raw.count == records.count)

@@ -42,6 +42,29 @@ struct ReviewPagesContentTests {
             #expect(run.status == .ok && run.text.contains("<svg class=\"chart\"") && run.text.contains("৳"))
             #expect(run.text.contains("Totals per category") && run.text.contains("Matched"))
             #expect(run.text.range(of: #"৳[0-9]{1,3}(,[0-9]{3})*\.[0-9]{2}"#, options: .regularExpression) != nil)
+            #expect(!run.text.contains("every provider"))
+
+            // Other providers' runs of the same settlement date show beside it, the latest of each.
+            let nagadOld = try await Self.recordRun(server, "nagad", date, [("amount_mismatch", 9, 900)])
+            let nagad = try await Self.recordRun(
+                server, "nagad", date, [("amount_mismatch", 2, 150_050), ("missing_at_provider", 1, 1_234_500)])
+            let ssl = try await Self.recordRun(server, "sslcommerz", date, [("fee_mismatch", 3, 75)])
+            let crossed = try await R.request(server, "/ui/runs/\(id)", cookie: cookie)
+            #expect(crossed.text.contains("Settlement date \(date), every provider"))
+            let linked = Self.matches(#"<th class="num"><a href="/ui/runs/([0-9]+)">"#, in: crossed.text)
+            #expect(linked == [String(id), String(nagad), String(ssl)] && !linked.contains(String(nagadOld)))
+            let nagadRow = Self.matches(
+                #"<tr><td>Missing at the provider</td>((<td class="num">[^<]*</td>)+)</tr>"#, in: crossed.text)
+            #expect(nagadRow.first?.contains("<td class=\"num\">1 · ৳12,345.00</td>") == true, "\(nagadRow)")
+            let amountRow = Self.matches(
+                #"<tr><td>Amount differs</td>((<td class="num">[^<]*</td>)+)</tr>"#, in: crossed.text)
+            #expect(amountRow.first?.hasSuffix("<td class=\"num\">2 · ৳1,500.50</td><td class=\"num\">0</td>") == true)
+            let fees = Self.matches(#"<tr><td>Fee differs</td>((<td class="num">[^<]*</td>)+)</tr>"#, in: crossed.text)
+            #expect(fees.first?.hasSuffix("<td class=\"num\">3 · ৳0.75</td>") == true, "\(fees)")
+            // A run of another date does not.
+            _ = try await Self.recordRun(server, "nagad", "2020-01-01", [("amount_mismatch", 1, 1)])
+            let again = try await R.request(server, "/ui/runs/\(id)", cookie: cookie)
+            #expect(Self.matches(#"<th class="num"><a href="/ui/runs/([0-9]+)">"#, in: again.text) == linked)
 
             // Every mismatch, three at a time, following the pages' own links.
             var seen: [String] = []
@@ -203,6 +226,27 @@ struct ReviewPagesContentTests {
             #expect(page.status == .ok)
             Self.checkStandalone(page.text, mismatches: report.mismatchIds.count)
         }
+    }
+
+    /// Records a finished run of `provider` for `date` with these totals (category, count,
+    /// amount in poisha) and no mismatches of its own; answers its id.
+    static func recordRun(
+        _ server: TestServer, _ provider: String, _ date: some CustomStringConvertible, _ totals: [(String, Int, Int64)]
+    ) async throws -> Int64 {
+        let store = Mismatches(database: server.database)
+        let date = String(describing: date)
+        let id = try await store.startRun(
+            provider: provider, settlementDate: date, windowStart: date, windowEnd: date, inputSHA256: "test",
+            inputFiles: [], runBy: "test", jobRunId: nil, at: 1_795_996_800_000_000_000)
+        _ = try await store.finishRun(
+            id: id, provider: provider,
+            findings: ReconciliationFindings(
+                mismatches: [], settled: [],
+                totals: totals.map {
+                    ReconciliationTotal(category: $0.0, currency: "BDT", count: $0.1, amountMinor: $0.2)
+                }, linesRead: 0, matchedCount: 0, carriedCount: 0, clearedCount: 0),
+            at: 1_795_996_900_000_000_000)
+        return id
     }
 
     /// A report page loads nothing from anywhere, prints, escapes provider text, and lists `mismatches` rows.
