@@ -283,10 +283,7 @@ public struct ReconciliationJob: Sendable {
 
     /// The item in one sentence: its differing fields, or what the category means for it.
     static func detail(of item: ReconciliationItem, line: SettlementLine?) -> String {
-        if !item.fields.isEmpty {
-            return item.fields.map { "\($0.name): ledger \($0.ledger), provider \($0.provider)" }
-                .joined(separator: "; ")
-        }
+        if !item.fields.isEmpty { return MismatchField.summary(item.fields) }
         let amount = ReconciliationMatcher.major(item.amountMinor, item.currency) + " " + item.currency
         switch item.category {
         case .duplicateSettlement:

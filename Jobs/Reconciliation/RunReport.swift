@@ -257,7 +257,7 @@ public struct RunReport: Sendable {
         amount(.netMinor)
         comma()
         if let fields = view.value(row, C.fields.rawValue), fields.count > 2 {
-            csvText(&out, differences(MismatchField.decode(String(decoding: fields, as: UTF8.self))))
+            csvText(&out, MismatchField.summary(MismatchField.decode(String(decoding: fields, as: UTF8.self))))
         }
         number(.settlementFileId)
         number(.settlementSourceLine)
@@ -286,11 +286,6 @@ public struct RunReport: Sendable {
                 out.append(buffer[index])
             }
         }
-    }
-
-    /// The fields that differ in one cell: `amount: ledger 1500.00, provider 1499.00; fee: …`.
-    static func differences(_ fields: [MismatchField]) -> String {
-        fields.map { "\($0.name): ledger \($0.ledger), provider \($0.provider)" }.joined(separator: "; ")
     }
 
     /// `dhaka(_:)` written into `out`, without making text on the way for the usual form.

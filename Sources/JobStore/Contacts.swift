@@ -97,13 +97,17 @@ public struct Contacts: Sendable {
         guard !id.isEmpty, id.utf8.count <= 128 else {
             throw ContactError(field: "customerId", value: id, reason: "must be 1 to 128 bytes")
         }
+        // Numbers are kept as `PhoneNumbers.e164` writes them, by one rule for every way in.
         for (field, number) in [("phone", contact.phone), ("whatsapp", contact.whatsapp)] {
             guard let number else { continue }
-            let digits = number.utf8.dropFirst()
-            guard number.utf8.first == UInt8(ascii: "+"), (8...15).contains(digits.count),
-                digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
-            else {
-                throw ContactError(field: field, value: number, reason: "must be E.164: + and 8 to 15 digits")
+            let canonical: String
+            do throws(ContactError) {
+                canonical = try PhoneNumbers.e164(number)
+            } catch {
+                throw ContactError(field: field, value: number, reason: error.reason)
+            }
+            guard canonical == number else {
+                throw ContactError(field: field, value: number, reason: "must be stored in E.164 (\(canonical))")
             }
         }
         if let email = contact.email {

@@ -42,6 +42,12 @@ public struct MismatchField: Sendable, Equatable {
         self.ledger = ledger
         self.provider = provider
     }
+
+    /// The fields in one line, as every report and page words them:
+    /// `amount: ledger 1500.00, provider 1499.00; fee: ledger 27.75, provider 28.00`.
+    public static func summary(_ fields: [MismatchField]) -> String {
+        fields.map { "\($0.name): ledger \($0.ledger), provider \($0.provider)" }.joined(separator: "; ")
+    }
 }
 
 /// A mismatch as reconciliation reports it.

@@ -1,6 +1,16 @@
 /// A channel a notification goes out on.
 public enum NotificationChannel: String, Sendable, CaseIterable {
     case sms, whatsapp, email, webhook
+
+    /// The channels a customer is reached on, which they may prefer or opt out of (a webhook is
+    /// the platform's own, not theirs).
+    public static let personal: [NotificationChannel] = [.sms, .whatsapp, .email]
+
+    /// The personal channel named `name`; nil for any other name, `webhook` included.
+    public init?(personal name: String) {
+        guard let channel = NotificationChannel(rawValue: name), Self.personal.contains(channel) else { return nil }
+        self = channel
+    }
 }
 
 /// Where a delivery stands. `sending` is a claim with a deadline: a worker that dies while sending

@@ -94,10 +94,9 @@ struct MismatchRow: MustacheParent {
         }
     }
 
-    /// The differing fields in one line: `amount: ৳500.00 ≠ ৳499.99`, else the finding's detail.
+    /// The differing fields in one line (`MismatchField.summary`), else the finding's detail.
     static func differs(_ found: NewMismatch) -> String {
-        guard !found.fields.isEmpty else { return found.detail }
-        return found.fields.map { "\($0.name): \($0.ledger) ≠ \($0.provider)" }.joined(separator: "; ")
+        found.fields.isEmpty ? found.detail : MismatchField.summary(found.fields)
     }
 }
 
@@ -106,10 +105,11 @@ struct MismatchRows {
     var rows: [MismatchRow]
 }
 
-/// A query string of the pairs whose values are present, percent-encoded.
-func queryString(_ pairs: [(String, String?)]) -> String {
+/// A query string (`?a=1&b=2`, or empty) of the pairs whose values are present and not empty,
+/// percent-encoded: the pages' links and the server's redirects alike.
+public func queryString(_ pairs: [(String, String?)]) -> String {
     var allowed = CharacterSet.urlQueryAllowed
-    allowed.remove(charactersIn: "&=+#?/")
+    allowed.remove(charactersIn: "&=+#?")
     let parts = pairs.compactMap { name, value -> String? in
         guard let value, !value.isEmpty else { return nil }
         return name + "=" + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")

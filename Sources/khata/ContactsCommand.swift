@@ -144,8 +144,10 @@ struct ContactsCommand: AsyncParsableCommand {
         }
 
         static func channel(_ name: String, _ option: String) throws -> NotificationChannel {
-            guard let channel = NotificationChannel(rawValue: name), channel != .webhook else {
-                throw CommandFailure("\(option) must be sms, whatsapp or email, not \(name)")
+            guard let channel = NotificationChannel(personal: name) else {
+                throw CommandFailure(
+                    "\(option) must be one of "
+                        + NotificationChannel.personal.map(\.rawValue).joined(separator: ", ") + ", not \(name)")
             }
             return channel
         }

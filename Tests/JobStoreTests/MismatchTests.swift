@@ -245,6 +245,8 @@ struct MismatchTests {
         let refused: [(Contact, String)] = [
             (Contact(customerId: "c-2", phone: "01712345678"), "phone"),
             (Contact(customerId: "c-2", whatsapp: "+88 017"), "whatsapp"),
+            (Contact(customerId: "c-2", phone: "+880 1712-345678"), "phone"),
+            (Contact(customerId: "c-2", phone: "+88021234567"), "phone"),
             (Contact(customerId: "c-2", email: "rahim.example.com"), "email"),
             (Contact(customerId: "c-2", email: "a@b"), "email"),
             (Contact(customerId: ""), "customerId"),
@@ -255,6 +257,9 @@ struct MismatchTests {
             } throws: { ($0 as? ContactError)?.field == field }
         }
         #expect(try await contacts.contact(customerId: "c-2") == nil)
+        await #expect {
+            try await contacts.save(Contact(customerId: "c-2", phone: "+880 1712-345678"), at: Self.start)
+        } throws: { ($0 as? ContactError)?.reason == "must be stored in E.164 (+8801712345678)" }
     }
 
     @Test("leases are recorded with their holder while held", arguments: Backend.available)

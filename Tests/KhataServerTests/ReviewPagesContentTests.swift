@@ -207,6 +207,47 @@ struct ReviewPagesContentTests {
         }
     }
 
+    @Test("every limit and one past it: a 16 KiB form, a 2,000-byte note, a 128-byte search")
+    func limits() async throws {
+        try await TestServer.with(maximumBodyBytes: 1 << 20) { server in
+            let report = try await MismatchReviewTests.reconciledDay(server, seed: 47)
+            let store = Mismatches(database: server.database)
+            let mismatch = try #require(try await store.page(runId: report.run.id, limit: 1).mismatches.first)
+            let (key, _) = try await server.keys.create(name: "Farida", scopes: [.read, .finance])
+            let (cookie, csrf) = try await R.signIn(server, key: key)
+            let path = "/ui/mismatches/\(mismatch.id)/acknowledge"
+            // A note of 666 Bangla letters (three bytes each) and two ASCII ones: 2,000 bytes.
+            let bangla = String(repeating: "ক", count: 666)
+            func encoded(_ text: String) -> String { text.utf8.map { String(format: "%%%02X", $0) }.joined() }
+            func form(note: String, totalBytes: Int) -> String {
+                let head = "csrf=\(csrf)&expectedState=open&note=\(encoded(note))&padding="
+                return head + String(repeating: "p", count: totalBytes - head.utf8.count)
+            }
+            let tooBig = form(note: bangla + "ab", totalBytes: WebForm.maximumBytes + 1)
+            let refusedSize = try await R.request(server, path, method: .post, cookie: cookie, form: tooBig)
+            #expect(refusedSize.status == .badRequest && refusedSize.text.contains("larger than 16384 bytes"))
+            let tooLong = form(note: bangla + "abc", totalBytes: WebForm.maximumBytes)
+            let refusedNote = try await R.request(server, path, method: .post, cookie: cookie, form: tooLong)
+            #expect(refusedNote.status == .badRequest && refusedNote.text.contains("A note is at most 2000 bytes"))
+            #expect(try await store.mismatch(id: mismatch.id)?.state == .open)
+            #expect(try await store.reviewHistory(id: mismatch.id).isEmpty)
+
+            let atLimits = form(note: bangla + "ab", totalBytes: WebForm.maximumBytes)
+            #expect(atLimits.utf8.count == 16_384)
+            let accepted = try await R.request(server, path, method: .post, cookie: cookie, form: atLimits)
+            #expect(accepted.status == .seeOther, "\(accepted.status) \(accepted.text)")
+            let history = try await store.reviewHistory(id: mismatch.id)
+            #expect(history.count == 1 && history.first?.event.note == bangla + "ab")
+            #expect(history.first?.event.note.utf8.count == 2_000)
+
+            let search = String(repeating: "x", count: 128)
+            let searched = try await R.request(server, "/ui/search?q=\(search)", cookie: cookie)
+            #expect(searched.status == .ok && !searched.text.contains("1 to 128 bytes"))
+            let oneMore = try await R.request(server, "/ui/search?q=\(search)x", cookie: cookie)
+            #expect(oneMore.status == .badRequest && oneMore.text.contains("1 to 128 bytes"))
+        }
+    }
+
     @Test("the HTML report: one standalone printable page with every mismatch, over the API and the pages")
     func htmlReport() async throws {
         try await TestServer.with(maximumBodyBytes: 1 << 20) { server in

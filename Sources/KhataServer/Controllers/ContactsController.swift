@@ -86,8 +86,7 @@ enum ContactUpdate {
     static let reader = JSONObjectReader(
         what: "a contact",
         known: ["phone", "whatsapp", "email", "language", "preferredChannel", "optedOut", "optedOutChannels"])
-    /// The channels a customer is reached on (a webhook is the platform's, not theirs).
-    static let channels: [NotificationChannel] = [.sms, .whatsapp, .email]
+    static let channels = NotificationChannel.personal
 
     static func parse(_ bytes: [UInt8], customerId: String) throws -> Contact {
         try JSONInput.read(bytes, what: reader.what) { scanner in
@@ -134,7 +133,7 @@ enum ContactUpdate {
     }
 
     static func channel(_ name: String, _ field: String) throws -> NotificationChannel {
-        guard let channel = NotificationChannel(rawValue: name), channels.contains(channel) else {
+        guard let channel = NotificationChannel(personal: name) else {
             throw JSONInputError(
                 .invalidField, field: field,
                 "\(field) \"\(JSONInput.echo(name))\" is not one of " + channels.map(\.rawValue).joined(separator: ", ")

@@ -270,8 +270,7 @@ struct ReconciliationController: APIController {
     // MARK: Values
 
     static func number(_ text: String, _ what: String) throws -> Int64 {
-        guard let value = Int64(text), value > 0, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), text.first != "0"
-        else {
+        guard let value = RequestValues.positiveNumber(text) else {
             throw Problem.badRequest(
                 "invalid-id", "Invalid id", "\(what) id \"\(JSONInput.echo(text))\" is not a positive whole number")
         }
@@ -279,12 +278,12 @@ struct ReconciliationController: APIController {
     }
 
     static func date(_ text: Substring, _ field: String) throws -> String {
-        guard let date = CivilDate.parse(String(text)) else {
+        guard let date = RequestValues.date(text) else {
             throw Problem.badRequest(
                 "invalid-date", "Invalid date",
                 "\(field) \"\(JSONInput.echo(String(text)))\" is not a date (YYYY-MM-DD)")
         }
-        return date.description
+        return date
     }
 
     static func state(_ text: String, field: String) throws -> MismatchState {

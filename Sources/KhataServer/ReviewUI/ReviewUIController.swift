@@ -117,7 +117,7 @@ struct ReviewUIController: Sendable {
                         status: .unauthorized)
                 }
                 let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
-                return Self.redirect("/ui/sign-in" + (next == "/ui/runs" ? "" : "?next=" + Self.encoded(next)))
+                return Self.redirect("/ui/sign-in" + (next == "/ui/runs" ? "" : queryString([("next", next)])))
             }
             let key = session.key
             let viewer = Viewer(

@@ -29,7 +29,7 @@ extension ReviewUIController {
             found.count > limit
             ? shown.last.map { last in
                 "/ui/runs"
-                    + Self.query([("provider", provider), ("from", from), ("to", to), ("before", String(last.id))])
+                    + queryString([("provider", provider), ("from", from), ("to", to), ("before", String(last.id))])
             } : nil
         return Self.html(pages.runs(shown, provider: provider, from: from, to: to, olderLink: older, viewer: viewer))
     }
@@ -244,27 +244,17 @@ extension ReviewUIController {
     }
 
     static func number(_ text: some StringProtocol, _ what: String) throws -> Int64 {
-        guard let value = Int64(text), value > 0, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), text.first != "0"
-        else { throw WebFormError("\(what) \(WebForm.echo(String(text))) is not a positive whole number") }
+        guard let value = RequestValues.positiveNumber(text) else {
+            throw WebFormError("\(what) \(WebForm.echo(String(text))) is not a positive whole number")
+        }
         return value
     }
 
     static func date(_ text: String, _ field: String) throws -> String {
-        guard let date = CivilDate.parse(text) else {
+        guard let date = RequestValues.date(text) else {
             throw WebFormError("\(field) \(WebForm.echo(text)) is not a date (YYYY-MM-DD)")
         }
-        return date.description
-    }
-
-    static func query(_ pairs: [(String, String?)]) -> String {
-        let parts = pairs.compactMap { name, value in value.map { name + "=" + encoded($0) } }
-        return parts.isEmpty ? "" : "?" + parts.joined(separator: "&")
-    }
-
-    static func encoded(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~/")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+        return date
     }
 
     static func sentence(_ text: String) -> String { text.prefix(1).uppercased() + text.dropFirst() }
