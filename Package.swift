@@ -119,7 +119,10 @@ let package = Package(
         // Notifications to customers: message templates (so far), compiled in and overridable.
         .target(
             name: "Notifications",
-            dependencies: ["JobStore", .product(name: "Mustache", package: "swift-mustache")],
+            dependencies: [
+                "Bookings", "JobStore", "LedgerAccess", "LedgerCore", "Scheduler",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
             path: "Jobs/Notifications", swiftSettings: strictSettings),
         // The finance review's web pages and the HTML report: templates and CSS compiled in.
         .target(
@@ -211,7 +214,7 @@ let package = Package(
             dependencies: [
                 "TestSupport", "KhataServer", "JSONInput", "JobStore", "Scheduler", "Ledger", "LedgerCore",
                 "LedgerStorage", "KhataCrypto", "LedgerAccess", "Bookings", "Reconciliation", "SettlementImport",
-                "ReviewPages",
+                "ReviewPages", "Notifications",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

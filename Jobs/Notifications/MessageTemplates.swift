@@ -2,18 +2,6 @@ import Foundation
 import JobStore
 import Mustache
 
-/// The ledger events a customer hears about.
-public enum NotificationEvent: String, CaseIterable, Sendable {
-    /// A reservation was made: pay within its window.
-    case reservationCreated = "reservation_created"
-    /// The payment arrived: the booking is confirmed.
-    case paymentConfirmed = "payment_confirmed"
-    case cancelled
-    /// The window passed without a payment.
-    case expired
-    case refunded
-}
-
 /// The values a message may name, already written as the customer reads them (`৳1,500.00`,
 /// `bKash`, a time in Asia/Dhaka).
 public struct MessageValues: Sendable, Equatable {

@@ -11,6 +11,15 @@ public enum Provider: String, CaseIterable, Sendable {
     /// The provider named in a path or a command line (`bkash`, `nagad`, `sslcommerz`), any case.
     public init?(pathName: String) { self.init(rawValue: pathName.uppercased()) }
 
+    /// The provider's name as its customers know it: `bKash`, `Nagad`, `SSLCommerz`.
+    public var displayName: String {
+        switch self {
+        case .bkash: "bKash"
+        case .nagad: "Nagad"
+        case .sslcommerz: "SSLCommerz"
+        }
+    }
+
     /// The names accepted, for messages.
     public static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }

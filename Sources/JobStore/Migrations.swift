@@ -42,6 +42,13 @@ public enum Migrations {
             sql: v8),
         Migration(version: 9, name: "the review pages' sign-in sessions", sql: v9),
         Migration(version: 10, name: "contacts: a preferred channel and opting out of each channel", sql: v10),
+        Migration(
+            version: 11,
+            name:
+                "notifications: events read from the ledger with their cursor, messages' validity and delivery status",
+            sql: v11,
+            postgresSQL: adapted(v11, to: .postgres)
+                + restartIdentity(of: ["notification_deliveries", "notification_attempts"])),
     ]
 
     /// Applies every migration newer than the database's version (up to `lastVersion`, for tests

@@ -1,3 +1,17 @@
+/// The ledger events a customer hears about, each about one reservation.
+public enum NotificationEvent: String, CaseIterable, Sendable {
+    /// A reservation was made (its hold committed): pay within its window.
+    case reservationCreated = "reservation_created"
+    /// The payment arrived (the hold captured): the booking is confirmed.
+    case paymentConfirmed = "payment_confirmed"
+    /// The reservation was cancelled (the hold released).
+    case cancelled
+    /// The window passed without a payment (the hold expired).
+    case expired
+    /// Some or all of a confirmed booking's payment was refunded.
+    case refunded
+}
+
 /// A channel a notification goes out on.
 public enum NotificationChannel: String, Sendable, CaseIterable {
     case sms, whatsapp, email, webhook
@@ -16,9 +30,18 @@ public enum NotificationChannel: String, Sendable, CaseIterable {
 /// Where a delivery stands. `sending` is a claim with a deadline: a worker that dies while sending
 /// leaves it to be claimed again once `claimedUntil` passes, so delivery is at least once.
 public enum DeliveryState: String, Sendable, CaseIterable {
-    case pending, sending, delivered
+    case pending, sending
+    /// Taken by a provider that reports delivery later (its status callback moves it on).
+    case accepted
+    /// Delivered: the provider said so, or the transport delivers itself (a webhook, the outbox).
+    case delivered
+    /// The provider reported that it could not deliver it.
+    case failed
     /// Out of attempts, or refused for good: waits for a person (`requeue`).
     case dead
+    /// Dropped unsent: what it said stopped being true first (a reminder to pay for a
+    /// reservation already confirmed, cancelled or expired).
+    case expired
 }
 
 /// A notification to queue: one message on one channel for one committed ledger event.
@@ -32,11 +55,20 @@ public struct NewNotification: Sendable, Equatable {
     public var channel: NotificationChannel
     public var recipient: String
     public var language: ContactLanguage
+    /// An email's subject; nil for other channels.
+    public var subject: String?
     public var body: String
+    /// The reservation's hold it concerns (as text), if it concerns one.
+    public var holdId: String?
+    /// The ledger event it was made for (`NotificationEvents`), if it was.
+    public var eventId: Int64?
+    /// Until when it still means something (UTC, `UTCTime`); nil for always. Not sent after.
+    public var validUntil: String?
 
     public init(
         idempotencyKey: String, ledgerSequence: Int64, event: String, customerId: String,
-        channel: NotificationChannel, recipient: String, language: ContactLanguage, body: String
+        channel: NotificationChannel, recipient: String, language: ContactLanguage, subject: String? = nil,
+        body: String, holdId: String? = nil, eventId: Int64? = nil, validUntil: String? = nil
     ) {
         self.idempotencyKey = idempotencyKey
         self.ledgerSequence = ledgerSequence
@@ -45,7 +77,11 @@ public struct NewNotification: Sendable, Equatable {
         self.channel = channel
         self.recipient = recipient
         self.language = language
+        self.subject = subject
         self.body = body
+        self.holdId = holdId
+        self.eventId = eventId
+        self.validUntil = validUntil
     }
 }
 
@@ -115,6 +151,14 @@ public struct NotificationQueue: Sendable {
     /// batch.
     @discardableResult
     public func enqueue(_ messages: [NewNotification], at nanoseconds: UInt64) async throws -> Int {
+        try Self.check(messages)
+        return try await database.perform { connection in
+            try connection.transaction { try Self.insert(messages, connection, at: nanoseconds) }
+        }
+    }
+
+    /// Refuses a batch with a message whose key, event, customer, recipient or body is empty.
+    static func check(_ messages: [NewNotification]) throws(NotificationError) {
         for message in messages {
             let fields = [
                 ("idempotencyKey", message.idempotencyKey), ("event", message.event),
@@ -124,27 +168,34 @@ public struct NotificationQueue: Sendable {
                 throw NotificationError(idempotencyKey: message.idempotencyKey, field: field, reason: "is empty")
             }
         }
+    }
+
+    /// Inserts `messages` (already `check`ed) inside the caller's transaction; answers how many
+    /// were new.
+    static func insert(_ messages: [NewNotification], _ connection: any DatabaseConnection, at nanoseconds: UInt64)
+        throws -> Int
+    {
         let now = UTCTime.text(nanoseconds: nanoseconds)
-        return try await database.perform { connection in
-            try connection.transaction {
-                var inserted = 0
-                for message in messages {
-                    inserted += try connection.run(
-                        """
-                        INSERT INTO notification_deliveries (idempotency_key, ledger_sequence, event, customer_id,
-                            channel, recipient, language, body, state, next_attempt_at, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
-                        ON CONFLICT (idempotency_key) DO NOTHING
-                        """,
-                        [
-                            .text(message.idempotencyKey), .integer(message.ledgerSequence), .text(message.event),
-                            .text(message.customerId), .text(message.channel.rawValue), .text(message.recipient),
-                            .text(message.language.rawValue), .text(message.body), .text(now), .text(now), .text(now),
-                        ])
-                }
-                return inserted
-            }
+        var inserted = 0
+        for message in messages {
+            inserted += try connection.run(
+                """
+                INSERT INTO notification_deliveries (idempotency_key, ledger_sequence, event, event_id, hold_id,
+                    customer_id, channel, recipient, language, subject, body, state, next_attempt_at, valid_until,
+                    created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+                ON CONFLICT (idempotency_key) DO NOTHING
+                """,
+                [
+                    .text(message.idempotencyKey), .integer(message.ledgerSequence), .text(message.event),
+                    message.eventId.map(SQLValue.integer) ?? .null, message.holdId.map(SQLValue.text) ?? .null,
+                    .text(message.customerId), .text(message.channel.rawValue), .text(message.recipient),
+                    .text(message.language.rawValue), message.subject.map(SQLValue.text) ?? .null,
+                    .text(message.body), .text(now), message.validUntil.map(SQLValue.text) ?? .null, .text(now),
+                    .text(now),
+                ])
         }
+        return inserted
     }
 
     /// Claims up to `limit` deliveries that are due (pending and past their next attempt time, or
@@ -303,7 +354,8 @@ public struct NotificationQueue: Sendable {
 
     static let columns = """
         id, idempotency_key, ledger_sequence, event, customer_id, channel, recipient, language, body, state,
-            attempt_count, next_attempt_at, claimed_by, claimed_until, provider_message_id, last_error
+            attempt_count, next_attempt_at, claimed_by, claimed_until, provider_message_id, last_error, subject,
+            hold_id, event_id, valid_until
         """
 
     static func delivery(_ row: [SQLValue]) -> NotificationDelivery {
@@ -313,7 +365,8 @@ public struct NotificationQueue: Sendable {
                 idempotencyKey: row[1].text ?? "", ledgerSequence: row[2].integer ?? 0, event: row[3].text ?? "",
                 customerId: row[4].text ?? "", channel: NotificationChannel(rawValue: row[5].text ?? "") ?? .sms,
                 recipient: row[6].text ?? "", language: ContactLanguage(rawValue: row[7].text ?? "") ?? .bn,
-                body: row[8].text ?? ""),
+                subject: row[16].text, body: row[8].text ?? "", holdId: row[17].text, eventId: row[18].integer,
+                validUntil: row[19].text),
             state: DeliveryState(rawValue: row[9].text ?? "") ?? .pending, attemptCount: Int(row[10].integer ?? 0),
             nextAttemptAt: row[11].text ?? "", claimedBy: row[12].text, claimedUntil: row[13].text,
             providerMessageId: row[14].text, lastError: row[15].text)

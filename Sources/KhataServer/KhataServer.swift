@@ -164,6 +164,7 @@ public enum KhataServer {
             TransfersController(ledger: served, bodies: bodies),
             RefundsController(ledger: served, bodies: bodies),
             HoldsController(ledger: served, bodies: bodies, now: configuration.clock),
+            BookingEventsController(ledger: served),
             PaymentsController(ledger: served, bodies: bodies, now: configuration.clock),
             ReservationsController(desk: desk, bodies: bodies),
             WebhooksController(

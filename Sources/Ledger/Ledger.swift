@@ -100,7 +100,7 @@ public final class Ledger: Sendable {
         self.store = store
         let log = requests.log
         let view = LedgerView(state: state) { LoggedRequests.request(sequence: $0, from: log) }
-        view.publish(state.takeCommit())
+        view.publish(state.takeCommit(), through: store.committedSequence)
         self.view = view
         queue = SubmissionQueue(capacity: configuration.queueCapacity)
         failure = Mutex(nil)

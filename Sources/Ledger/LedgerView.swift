@@ -13,6 +13,9 @@ final class CommittedTables: Sendable {
     /// Committed open holds by expiry, for the expiry job; entries of holds resolved since stay
     /// until they reach the top.
     let expiry = CommittedExpiry()
+    /// The last log sequence whose effects readers see: a record up to it is applied in what
+    /// they read (a transfer it created can be found), one after it may not be yet.
+    let sequence = Atomic<UInt64>(0)
 }
 
 /// Reads of the committed ledger, from any thread and without locks: what readers see changes
@@ -34,9 +37,10 @@ struct LedgerView: Sendable {
     // MARK: Publishing (the I/O thread)
 
     /// Makes what `mark` describes visible: committed balances (under each account's seqlock),
-    /// transfer states and refunded amounts, new holds, then the new counts. Called by one thread,
-    /// in commit order, once the groups the mark covers are durable.
-    func publish(_ mark: CommitMark) {
+    /// transfer states and refunded amounts, new holds, then the new counts, and the last
+    /// sequence the groups hold (`through`). Called by one thread, in commit order, once the
+    /// groups the mark covers are durable.
+    func publish(_ mark: CommitMark, through: UInt64) {
         for change in mark.accounts {
             let (balances, version) = AccountRecord.committedAddresses(tables.accounts.pointer(Int(change.index)))
             let current = khata_load_relaxed_u64(version)
@@ -65,6 +69,7 @@ struct LedgerView: Sendable {
         }
         committed.accountCount.store(mark.accountCount, ordering: .releasing)
         committed.transferCount.store(mark.transferCount, ordering: .releasing)
+        committed.sequence.store(through, ordering: .releasing)
     }
 
     // MARK: Reading

@@ -91,11 +91,12 @@ final class Sequencer: @unchecked Sendable {
         recordsSinceCheckpoint += buffer.count
         requests.endGroup()
         nextSequence += UInt64(buffer.count)
+        let through = nextSequence - 1
         store.commit(buffer) { [self] outcome in
             defer { groupDone.signal() }
             switch outcome {
             case .success:
-                view.publish(mark)
+                view.publish(mark, through: through)
                 for (submission, results) in done { submission.completion(.success(results)) }
                 observer?.groupIsDurable(group)
             case .failure(let error):

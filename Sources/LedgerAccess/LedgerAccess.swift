@@ -30,6 +30,12 @@ public protocol LedgerAccess: Sendable {
     /// Creates the account with this key in `currency` (its id derived from the key) unless it
     /// exists; answers it. An account with the key in another currency is refused.
     func openAccount(key: String, currency: Currency) async throws(LedgerAccessError) -> Account
+    /// What happened to reservations in the committed log after sequence `after`, reading at most
+    /// `limit` records (see `BookingEvents`); the answer's `through` is the next call's `after`.
+    func bookingEvents(after: UInt64, limit: Int) async throws(LedgerAccessError) -> BookingEventPage
+    /// The last sequence of the committed log whose effects are readable: where a reader that
+    /// starts at the end of the history starts.
+    func logEnd() async throws(LedgerAccessError) -> UInt64
 }
 
 extension LedgerAccess {

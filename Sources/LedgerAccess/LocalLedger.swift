@@ -38,6 +38,16 @@ public struct LocalLedger: LedgerAccess {
 
     public func account(key: String) async throws(LedgerAccessError) -> Account? { ledger.account(key: key) }
 
+    public func bookingEvents(after: UInt64, limit: Int) async throws(LedgerAccessError) -> BookingEventPage {
+        do {
+            return try BookingEvents.read(from: ledger, after: after, limit: limit)
+        } catch {
+            throw LedgerAccessError(.refused, error.message)
+        }
+    }
+
+    public func logEnd() async throws(LedgerAccessError) -> UInt64 { ledger.visibleSequence }
+
     public func dueHolds(at now: UInt64, limit: Int) async throws(LedgerAccessError) -> [UInt128] {
         ledger.dueHolds(at: now, limit: limit)
     }

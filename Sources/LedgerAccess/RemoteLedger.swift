@@ -112,6 +112,36 @@ public final class RemoteLedger: LedgerAccess, Sendable {
         }
     }
 
+    public func bookingEvents(after: UInt64, limit: Int) async throws(LedgerAccessError) -> BookingEventPage {
+        let body = try await call(.GET, "/v1/ledger/booking-events?after=\(after)&limit=\(limit)")
+        guard let object = body as? [String: Any], let items = object["events"] as? [[String: Any]],
+            let through = (object["through"] as? String).flatMap({ UInt64($0) }),
+            let logEnd = (object["logEnd"] as? String).flatMap({ UInt64($0) })
+        else { throw LedgerAccessError(.invalidAnswer, "the booking events answer is malformed") }
+        let events = try items.map { item throws(LedgerAccessError) in
+            func number(_ field: String) throws(LedgerAccessError) -> UInt64 {
+                guard let value = (item[field] as? String).flatMap({ UInt64($0) }) else {
+                    throw LedgerAccessError(.invalidAnswer, "a booking event has no \(field)")
+                }
+                return value
+            }
+            guard let kind = (item["kind"] as? String).flatMap(NotificationEvent.init(rawValue:)),
+                let holdId = (item["holdId"] as? String).flatMap(TextRules.id),
+                let currency = item["currency"] as? String
+            else { throw LedgerAccessError(.invalidAnswer, "a booking event is malformed") }
+            return BookingEvent(
+                kind: kind, sequence: try number("sequence"), subjectSequence: try number("subjectSequence"),
+                holdId: holdId, amountMinor: try number("amountMinor"), currency: currency,
+                occurredAtNanoseconds: try number("occurredAtNanoseconds"),
+                windowEndsAtNanoseconds: try number("windowEndsAtNanoseconds"))
+        }
+        return BookingEventPage(events: events, through: through, logEnd: logEnd)
+    }
+
+    public func logEnd() async throws(LedgerAccessError) -> UInt64 {
+        try await bookingEvents(after: 0, limit: 1).logEnd
+    }
+
     public func expire(_ holdIds: [UInt128]) async throws(LedgerAccessError) -> [EventResult] {
         let body = try await call(.POST, "/v1/holds/expire", json: ["ids": holdIds.map(String.init)])
         return try Self.results(body, count: holdIds.count)

@@ -146,6 +146,11 @@ public struct Amount: Hashable, Comparable, Sendable {
     }
 
     /// Formats in major units with the currency's scale: `"1,234.50"` (grouped) or `"1234.50"`.
+    /// The amount as a person reads it: `৳1,500.00` for taka, `USD 12.50` for any other currency.
+    public func shown(in currency: Currency) -> String {
+        currency.code == "BDT" ? "৳" + formatted(currency) : currency.code + " " + formatted(currency)
+    }
+
     public func formatted(_ currency: Currency, grouping: Bool = true) -> String {
         let divisor = currency.minorPerMajor
         var whole = String(minorUnits / divisor)

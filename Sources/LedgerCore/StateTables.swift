@@ -112,7 +112,8 @@ package final class StateTables<Publication: MemoryPublication>: @unchecked Send
             fields.flags.contains(.pending)
             ? timestamp &+ UInt64(fields.timeoutSeconds) &* nanosecondsPerSecond : 0
         return Transfer(
-            fields: fields, state: transferState, timestamp: timestamp, expiresAt: expiresAt,
+            fields: fields, state: transferState, timestamp: timestamp, sequence: pointer.pointee.sequence,
+            expiresAt: expiresAt,
             refundedMinor: stateByte & TransferRecord.refundedBit != 0 ? refunded(index) : 0)
     }
 }

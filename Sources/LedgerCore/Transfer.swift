@@ -84,6 +84,9 @@ public struct Transfer: Hashable, Sendable {
     public var state: TransferState
     /// Sequencer time of creation, nanoseconds since the Unix epoch; unique per event.
     public var timestamp: UInt64
+    /// The log sequence of the event that created it: a retry of the same request (answered
+    /// `exists`) is logged at another sequence, so this tells the creating record apart.
+    public var sequence: UInt64
     /// For holds: when the payment window closes (nanoseconds since the Unix epoch), else 0.
     public var expiresAt: UInt64
     /// For posted transfers: how much has been refunded so far.

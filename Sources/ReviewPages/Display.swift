@@ -14,8 +14,7 @@ public enum Display {
             // A code the ledger does not know cannot be scaled; show the minor units plainly.
             return "\(amountMinor) (minor units of \(currencyCode))"
         }
-        let digits = Amount(minorUnits: amountMinor.magnitude).formatted(currency, grouping: true)
-        return currency.code == "BDT" ? "\(sign)৳\(digits)" : "\(sign)\(currency.code) \(digits)"
+        return sign + Amount(minorUnits: amountMinor.magnitude).shown(in: currency)
     }
 
     /// `money` for an optional amount: empty when there is none.

@@ -26,7 +26,7 @@ struct ModuleRulesTests {
         "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
         "ReviewPages": ["JobStore", "LedgerCore", "Reconciliation"],
-        "Notifications": ["JobStore"],
+        "Notifications": ["Bookings", "JobStore", "LedgerAccess", "LedgerCore", "Scheduler"],
         "KhataServer": [
             "Bookings", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerAccess", "LedgerCore", "LedgerStorage",
             "Reconciliation", "ReviewPages", "Scheduler", "SettlementImport",

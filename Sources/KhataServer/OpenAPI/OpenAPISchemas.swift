@@ -19,6 +19,11 @@ enum OpenAPISchemas {
 
     static func string(_ description: String) -> JSONValue { ["type": "string", "description": .string(description)] }
 
+    /// A whole number written in digits, as 64-bit numbers are answered.
+    static func digits(_ description: String) -> JSONValue {
+        ["type": "string", "pattern": "^[0-9]{1,20}$", "description": .string(description)]
+    }
+
     /// Text without control characters (C0, DEL, C1, line and paragraph separators).
     static func text(_ description: String, maximumBytes: Int) -> JSONValue {
         [
@@ -311,6 +316,46 @@ enum OpenAPISchemas {
                 object(
                     "Holds whose payment window has closed, earliest deadline first", required: ["ids"],
                     [("ids", array(id, "The holds' transfer ids"))])
+            ),
+            (
+                "BookingEventPage",
+                object(
+                    "What happened to reservations, in log order, and the last log sequence read",
+                    required: ["events", "through", "logEnd"],
+                    [
+                        (
+                            "events",
+                            array(
+                                object(
+                                    "One event; its identity is subjectSequence and kind",
+                                    required: [
+                                        "kind", "sequence", "subjectSequence", "holdId", "amountMinor", "currency",
+                                        "occurredAtNanoseconds", "windowEndsAtNanoseconds",
+                                    ],
+                                    [
+                                        (
+                                            "kind",
+                                            choice(
+                                                "What happened",
+                                                [
+                                                    "reservation_created", "payment_confirmed", "cancelled", "expired",
+                                                    "refunded",
+                                                ])
+                                        ),
+                                        ("sequence", digits("The log sequence of the record that made it happen")),
+                                        ("subjectSequence", digits("The log sequence of the transfer it is about")),
+                                        ("holdId", id), ("amountMinor", digits("The amount concerned, minor units")),
+                                        ("currency", currency),
+                                        ("occurredAtNanoseconds", digits("When, nanoseconds since 1970")),
+                                        (
+                                            "windowEndsAtNanoseconds",
+                                            digits("When the payment window closes, nanoseconds since 1970")
+                                        ),
+                                    ]), "The events")
+                        ),
+                        ("through", digits("The last log sequence read: the next call's after")),
+                        ("logEnd", digits("The last readable log sequence when this was read")),
+                    ])
             ),
             (
                 "ExpireRequest",

@@ -1,0 +1,137 @@
+import JobStore
+import Ledger
+import LedgerCore
+
+/// Something that happened to a reservation, read from the committed log: what its customer is
+/// told about. Each happens once per reservation (a refund once per refund transfer), however
+/// often its request was retried, and its `key` says which: a read answers each key once, but an
+/// expiry is named by every expiry record of its hold, so a later read may name it again.
+public struct BookingEvent: Sendable, Equatable {
+    public var kind: NotificationEvent
+    /// The log sequence of the record that made it happen.
+    public var sequence: UInt64
+    /// The log sequence of the transfer it is about: the hold (created, expired), the capture
+    /// (confirmed), the release (cancelled), the refund. With `kind`, the event's identity.
+    public var subjectSequence: UInt64
+    /// The reservation's hold.
+    public var holdId: UInt128
+    /// The amount concerned, in minor units: held, captured, released or refunded.
+    public var amountMinor: UInt64
+    /// The currency's code (`BDT`).
+    public var currency: String
+    /// When it happened (sequencer time; the window's end for an expiry), nanoseconds since the
+    /// Unix epoch.
+    public var occurredAtNanoseconds: UInt64
+    /// When the reservation's payment window closes(d), nanoseconds since the Unix epoch.
+    public var windowEndsAtNanoseconds: UInt64
+
+    /// `<subject sequence>:<event>`: the same for every record that made it happen (a retried
+    /// request is logged again but creates nothing new).
+    public var key: String { "\(subjectSequence):\(kind.rawValue)" }
+
+    public init(
+        kind: NotificationEvent, sequence: UInt64, subjectSequence: UInt64, holdId: UInt128, amountMinor: UInt64,
+        currency: String, occurredAtNanoseconds: UInt64, windowEndsAtNanoseconds: UInt64
+    ) {
+        self.kind = kind
+        self.sequence = sequence
+        self.subjectSequence = subjectSequence
+        self.holdId = holdId
+        self.amountMinor = amountMinor
+        self.currency = currency
+        self.occurredAtNanoseconds = occurredAtNanoseconds
+        self.windowEndsAtNanoseconds = windowEndsAtNanoseconds
+    }
+}
+
+/// A stretch of the log read for booking events: the events, the last sequence read (the next
+/// read's `after`) and the last readable sequence when it was read (where the log ends).
+public struct BookingEventPage: Sendable, Equatable {
+    public var events: [BookingEvent]
+    public var through: UInt64
+    public var logEnd: UInt64
+
+    public init(events: [BookingEvent], through: UInt64, logEnd: UInt64) {
+        self.events = events
+        self.through = through
+        self.logEnd = logEnd
+    }
+}
+
+/// Reads booking events from the committed log. The log holds requests, some of which were
+/// refused or were retries; what each did is read from the committed state: a transfer request
+/// made its transfer only when the transfer's own sequence is the record's, and an expiry
+/// happened when the hold stands expired (any of its expiry records names it, and the event's
+/// identity is the hold's, so it counts once).
+public enum BookingEvents {
+    /// The booking events among the committed records after `after`, reading at most `limit`
+    /// records; see `Ledger.committedEvents`.
+    public static func read(from ledger: Ledger, after: UInt64, limit: Int) throws(LedgerError) -> BookingEventPage {
+        let logEnd = ledger.visibleSequence
+        let (logged, through) = try ledger.committedEvents(after: after, limit: limit)
+        var events: [BookingEvent] = []
+        var expired: Set<UInt128> = []
+        for record in logged {
+            switch record.event {
+            case .createTransfer(let request):
+                guard let made = try ledger.transfer(id: request.id), made.sequence == record.sequence,
+                    let event = try event(made, sequence: record.sequence, ledger: ledger)
+                else { continue }
+                events.append(event)
+            case .expirePending(let holdId):
+                guard !expired.contains(holdId), let hold = try ledger.transfer(id: holdId),
+                    hold.state == .pendingExpired, hold.fields.code == BusinessCode.bookingPayment
+                else { continue }
+                expired.insert(holdId)
+                events.append(
+                    BookingEvent(
+                        kind: .expired, sequence: record.sequence, subjectSequence: hold.sequence, holdId: holdId,
+                        amountMinor: hold.fields.amountMinor, currency: currency(of: hold, ledger),
+                        occurredAtNanoseconds: hold.expiresAt, windowEndsAtNanoseconds: hold.expiresAt))
+            case .createAccount:
+                continue
+            }
+        }
+        return BookingEventPage(events: events, through: through, logEnd: max(logEnd, through))
+    }
+
+    /// The event transfer `made` (created at `sequence`) is, if it is a booking's.
+    private static func event(_ made: Transfer, sequence: UInt64, ledger: Ledger) throws(LedgerError)
+        -> BookingEvent?
+    {
+        let flags = made.fields.flags
+        if flags.contains(.refund) {
+            // A refund of a booking's capture, whatever its own code.
+            guard let capture = try ledger.transfer(id: made.fields.pendingId),
+                capture.fields.flags.contains(.postPending), capture.fields.code == BusinessCode.bookingPayment,
+                let hold = try ledger.transfer(id: capture.fields.pendingId)
+            else { return nil }
+            return BookingEvent(
+                kind: .refunded, sequence: sequence, subjectSequence: sequence, holdId: hold.fields.id,
+                amountMinor: made.fields.amountMinor, currency: currency(of: hold, ledger),
+                occurredAtNanoseconds: made.timestamp, windowEndsAtNanoseconds: hold.expiresAt)
+        }
+        guard made.fields.code == BusinessCode.bookingPayment else { return nil }
+        let kind: NotificationEvent
+        let hold: Transfer
+        if flags.contains(.pending) {
+            kind = .reservationCreated
+            hold = made
+        } else if flags.contains(.postPending) || flags.contains(.voidPending) {
+            kind = flags.contains(.postPending) ? .paymentConfirmed : .cancelled
+            guard let found = try ledger.transfer(id: made.fields.pendingId) else { return nil }
+            hold = found
+        } else {
+            return nil
+        }
+        return BookingEvent(
+            kind: kind, sequence: sequence, subjectSequence: sequence, holdId: hold.fields.id,
+            amountMinor: made.fields.amountMinor, currency: currency(of: hold, ledger),
+            occurredAtNanoseconds: made.timestamp, windowEndsAtNanoseconds: hold.expiresAt)
+    }
+
+    private static func currency(of hold: Transfer, _ ledger: Ledger) -> String {
+        // Safe fallback: a committed transfer's accounts exist; the code is for the message only.
+        ledger.account(id: hold.fields.debitAccountId)?.currency.code ?? "BDT"
+    }
+}
