@@ -122,6 +122,8 @@ let package = Package(
             dependencies: [
                 "Bookings", "JobStore", "LedgerAccess", "LedgerCore", "Scheduler",
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Jobs/Notifications", swiftSettings: strictSettings),
         // The finance review's web pages and the HTML report: templates and CSS compiled in.
@@ -230,7 +232,11 @@ let package = Package(
             name: "SchedulerTests", dependencies: ["TestSupport", "Scheduler", "JobStore"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "NotificationsTests", dependencies: ["TestSupport", "Notifications", "JobStore"],
+            name: "NotificationsTests",
+            dependencies: [
+                "TestSupport", "Notifications", "JobStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "ReconciliationTests",

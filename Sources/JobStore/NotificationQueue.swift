@@ -102,6 +102,10 @@ public struct NotificationDelivery: Sendable, Equatable {
 /// How one attempt ended.
 public enum AttemptOutcome: Sendable, Equatable {
     case delivered(providerMessageId: String?)
+    /// Taken by a provider that reports delivery later, by its status callback.
+    case accepted(providerMessageId: String?)
+    /// Not sent: it stopped meaning something first (its validity passed).
+    case expired(reason: String)
     /// Failed; try again at the time given (nanoseconds since the Unix epoch).
     case retry(error: String, atNanoseconds: UInt64)
     /// Failed for good (refused, or out of attempts).
@@ -110,6 +114,8 @@ public enum AttemptOutcome: Sendable, Equatable {
     var word: String {
         switch self {
         case .delivered: "delivered"
+        case .accepted: "accepted"
+        case .expired: "expired"
         case .retry: "retry"
         case .dead: "dead"
         }
@@ -132,7 +138,9 @@ public struct NotificationAttempt: Sendable, Equatable {
     public var worker: String
     public var startedAt: String
     public var endedAt: String
-    /// `delivered`, `retry` or `dead`.
+    /// How long the attempt took, start to end.
+    public var latencyMilliseconds: Int?
+    /// `delivered`, `accepted`, `retry`, `dead` or `expired`.
     public var outcome: String
     public var httpStatus: Int?
     public var error: String?
@@ -242,20 +250,23 @@ public struct NotificationQueue: Sendable {
             try connection.transaction {
                 let error: String? =
                     switch outcome {
-                    case .delivered: nil
-                    case .retry(let error, _), .dead(let error): error
+                    case .delivered, .accepted: nil
+                    case .retry(let error, _), .dead(let error), .expired(let error): error
                     }
+                let latencyMilliseconds = Int64(
+                    clamping: endedAtNanoseconds.subtractingReportingOverflow(startedAtNanoseconds).overflow
+                        ? 0 : (endedAtNanoseconds - startedAtNanoseconds) / 1_000_000)
                 try connection.run(
                     """
-                    INSERT INTO notification_attempts (delivery_id, attempt, worker, started_at, ended_at, outcome,
-                        http_status, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO notification_attempts (delivery_id, attempt, worker, started_at, ended_at,
+                        latency_milliseconds, outcome, http_status, error)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (delivery_id, attempt) DO NOTHING
                     """,
                     [
                         .integer(id), .integer(Int64(attempt)), .text(worker), .text(started), .text(ended),
-                        .text(outcome.word), httpStatus.map { .integer(Int64($0)) } ?? .null,
-                        error.map(SQLValue.text) ?? .null,
+                        .integer(latencyMilliseconds), .text(outcome.word),
+                        httpStatus.map { .integer(Int64($0)) } ?? .null, error.map(SQLValue.text) ?? .null,
                     ])
                 let claimIsOurs = "state = 'sending' AND claimed_by = ? AND attempt_count = ?"
                 let changed: Int
@@ -267,6 +278,24 @@ public struct NotificationQueue: Sendable {
                             claimed_by = NULL, claimed_until = NULL, updated_at = ?
                         WHERE id = ? AND state <> 'delivered'
                         """, [providerMessageId.map(SQLValue.text) ?? .null, .text(ended), .integer(id)])
+                case .accepted(let providerMessageId):
+                    changed = try connection.run(
+                        """
+                        UPDATE notification_deliveries SET state = 'accepted', provider_message_id = ?,
+                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
+                        WHERE id = ? AND \(claimIsOurs)
+                        """,
+                        [
+                            providerMessageId.map(SQLValue.text) ?? .null, .text(ended), .integer(id), .text(worker),
+                            .integer(Int64(attempt)),
+                        ])
+                case .expired(let reason):
+                    changed = try connection.run(
+                        """
+                        UPDATE notification_deliveries SET state = 'expired', last_error = ?,
+                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
+                        WHERE id = ? AND \(claimIsOurs)
+                        """, [.text(reason), .text(ended), .integer(id), .text(worker), .integer(Int64(attempt))])
                 case .retry(let error, let atNanoseconds):
                     changed = try connection.run(
                         """
@@ -287,6 +316,33 @@ public struct NotificationQueue: Sendable {
                         """, [.text(error), .text(ended), .integer(id), .text(worker), .integer(Int64(attempt))])
                 }
                 return changed == 1
+            }
+        }
+    }
+
+    /// A provider's report on a message it accepted (its status callback): `delivered` or
+    /// `failed`, found by the provider's message id. A delivery already delivered stays so; a
+    /// report for an id nobody sent answers nil. Answers the delivery as it now stands.
+    @discardableResult
+    public func providerReport(
+        providerMessageId: String, delivered: Bool, detail: String?, at nanoseconds: UInt64
+    ) async throws -> NotificationDelivery? {
+        let now = UTCTime.text(nanoseconds: nanoseconds)
+        return try await database.perform { connection in
+            try connection.transaction {
+                try connection.run(
+                    """
+                    UPDATE notification_deliveries SET state = ?, last_error = ?, updated_at = ?
+                    WHERE provider_message_id = ? AND state IN ('accepted', 'sending', 'failed')
+                    """,
+                    [
+                        .text(delivered ? "delivered" : "failed"), detail.map(SQLValue.text) ?? .null, .text(now),
+                        .text(providerMessageId),
+                    ])
+                return try connection.query(
+                    "SELECT \(Self.columns) FROM notification_deliveries WHERE provider_message_id = ?",
+                    [.text(providerMessageId)]
+                ).first.map(Self.delivery)
             }
         }
     }
@@ -326,14 +382,14 @@ public struct NotificationQueue: Sendable {
         try await database.perform { connection in
             try connection.query(
                 """
-                SELECT attempt, worker, started_at, ended_at, outcome, http_status, error
+                SELECT attempt, worker, started_at, ended_at, outcome, http_status, error, latency_milliseconds
                 FROM notification_attempts WHERE delivery_id = ? ORDER BY attempt
                 """, [.integer(deliveryId)]
             ).map { row in
                 NotificationAttempt(
                     attempt: Int(row[0].integer ?? 0), worker: row[1].text ?? "", startedAt: row[2].text ?? "",
-                    endedAt: row[3].text ?? "", outcome: row[4].text ?? "", httpStatus: row[5].integer.map { Int($0) },
-                    error: row[6].text)
+                    endedAt: row[3].text ?? "", latencyMilliseconds: row[7].integer.map { Int($0) },
+                    outcome: row[4].text ?? "", httpStatus: row[5].integer.map { Int($0) }, error: row[6].text)
             }
         }
     }

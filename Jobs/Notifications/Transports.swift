@@ -1,0 +1,294 @@
+import AsyncHTTPClient
+import Foundation
+import JobStore
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// What one attempt to send a message came to, as the dispatcher records it.
+public enum SendResult: Sendable, Equatable {
+    /// Delivered: the transport delivers itself (a webhook that answered 2xx, the outbox).
+    case delivered(providerMessageId: String?, httpStatus: Int?)
+    /// Taken by a provider that reports delivery later (2xx from Twilio or SendGrid).
+    case accepted(providerMessageId: String?, httpStatus: Int?)
+    /// Failed for now (a network error, a timeout, 5xx, 429): try again, not before
+    /// `retryAfterSeconds` when the provider said so.
+    case retry(error: String, httpStatus: Int?, retryAfterSeconds: UInt64?)
+    /// Refused for good (4xx other than 408 and 429, or a message the transport cannot send).
+    case permanent(error: String, httpStatus: Int?)
+
+    var httpStatus: Int? {
+        switch self {
+        case .delivered(_, let status), .accepted(_, let status), .retry(_, let status, _), .permanent(_, let status):
+            status
+        }
+    }
+}
+
+/// A way out for messages of some channels.
+public protocol NotificationTransport: Sendable {
+    /// Sends `delivery` once. Never throws: every failure is a `SendResult`.
+    func send(_ delivery: NotificationDelivery) async -> SendResult
+}
+
+/// The HTTP side all the HTTP transports share: one request with the message's idempotency key,
+/// a bounded wait, and the answer read as success, retry or permanent failure.
+struct HTTPSender: Sendable {
+    let client: HTTPClient
+    let timeoutSeconds: Int64
+    /// The most of an answer's body that is read (an error's text is kept, shortened).
+    static let maximumAnswerBytes = 64 << 10
+
+    /// The answer of a request, or a retryable failure when there is none.
+    func post(
+        _ url: String, headers: [(String, String)], body: [UInt8]
+    ) async -> (status: Int, headers: HTTPHeaders, body: [UInt8])? {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client.execute(request, timeout: .seconds(timeoutSeconds))
+            let bytes = try await response.body.collect(upTo: Self.maximumAnswerBytes)
+            return (Int(response.status.code), response.headers, Array(bytes.readableBytesView))
+        } catch {
+            return nil
+        }
+    }
+
+    /// `post`, with the answer judged: 2xx is `success(answer)`; 408, 429 and 5xx are retried
+    /// (429 and 503 after their `Retry-After`, in seconds or as an HTTP date); any other status
+    /// is permanent; no answer (refused, dropped, timed out) is retried.
+    func send(
+        _ url: String, headers: [(String, String)], body: [UInt8],
+        success: (_ status: Int, _ headers: HTTPHeaders, _ body: [UInt8]) -> SendResult
+    ) async -> SendResult {
+        let started = DispatchTime.now().uptimeNanoseconds
+        guard let answer = await post(url, headers: headers, body: body) else {
+            let waited = (DispatchTime.now().uptimeNanoseconds - started) / 1_000_000
+            return .retry(
+                error: "no answer from \(Self.origin(url)) after \(waited) ms", httpStatus: nil, retryAfterSeconds: nil)
+        }
+        let text = String(decoding: answer.body.prefix(300), as: UTF8.self)
+            .replacingOccurrences(of: "\n", with: " ")
+        switch answer.status {
+        case 200..<300:
+            return success(answer.status, answer.headers, answer.body)
+        case 408, 429, 500..<600:
+            return .retry(
+                error: "HTTP \(answer.status) from \(Self.origin(url)): \(text)", httpStatus: answer.status,
+                retryAfterSeconds: Self.retryAfter(answer.headers.first(name: "Retry-After")))
+        default:
+            return .permanent(
+                error: "HTTP \(answer.status) from \(Self.origin(url)): \(text)", httpStatus: answer.status)
+        }
+    }
+
+    /// `Retry-After` in seconds: a whole number, or an HTTP date from now; nil otherwise.
+    static func retryAfter(_ value: String?, now: Date = Date()) -> UInt64? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = UInt64(value) { return min(seconds, 86_400) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return UInt64(max(0, min(86_400, date.timeIntervalSince(now).rounded(.up))))
+    }
+
+    /// The scheme, host and port of `url`: what errors name (never a path with an account id).
+    static func origin(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let host = components.host else { return "the provider" }
+        return (components.scheme ?? "http") + "://" + host + (components.port.map { ":\($0)" } ?? "")
+    }
+
+    /// `application/x-www-form-urlencoded` of the pairs, in order.
+    static func form(_ pairs: [(String, String)]) -> [UInt8] {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let text = pairs.map { name, value in
+            (name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "") + "="
+                + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
+        }.joined(separator: "&")
+        return Array(text.utf8)
+    }
+
+    /// A JSON body of plain values (strings, numbers, nested objects and arrays of them).
+    static func json(_ object: [String: Any]) -> [UInt8] {
+        // Safe: the callers' objects hold strings, integers, arrays and dictionaries only.
+        Array(try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+    }
+}
+
+/// SMS and WhatsApp through a Twilio-compatible API: `POST {base}/2010-04-01/Accounts/{account}/
+/// Messages.json`, form-encoded `To`, `From`, `Body` (and `StatusCallback` when configured), basic
+/// authentication with the account id and token, and the message's idempotency key in
+/// `I-Twilio-Idempotency-Token`. A 2xx means accepted; the message's `sid` is kept to match the
+/// status callback that reports delivery.
+public struct TwilioTransport: NotificationTransport {
+    let sender: HTTPSender
+    let baseURL: String
+    let accountId: String
+    let authToken: String
+    let smsFrom: String
+    let whatsappFrom: String?
+    let statusCallbackURL: String?
+
+    public init(
+        client: HTTPClient, baseURL: String, accountId: String, authToken: String, smsFrom: String,
+        whatsappFrom: String?, statusCallbackURL: String?, timeoutSeconds: Int64
+    ) {
+        sender = HTTPSender(client: client, timeoutSeconds: timeoutSeconds)
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.accountId = accountId
+        self.authToken = authToken
+        self.smsFrom = smsFrom
+        self.whatsappFrom = whatsappFrom
+        self.statusCallbackURL = statusCallbackURL
+    }
+
+    public func send(_ delivery: NotificationDelivery) async -> SendResult {
+        let message = delivery.message
+        let to: String
+        let from: String
+        switch message.channel {
+        case .sms:
+            (to, from) = (message.recipient, smsFrom)
+        case .whatsapp:
+            guard let whatsappFrom else {
+                return .permanent(
+                    error: "no WhatsApp sender is configured (notifications.twilio.whatsappFrom)", httpStatus: nil)
+            }
+            (to, from) = ("whatsapp:" + message.recipient, "whatsapp:" + whatsappFrom)
+        case .email, .webhook:
+            return .permanent(error: "Twilio does not carry \(message.channel.rawValue)", httpStatus: nil)
+        }
+        var pairs = [("To", to), ("From", from), ("Body", message.body)]
+        if let statusCallbackURL { pairs.append(("StatusCallback", statusCallbackURL)) }
+        let credentials = Data("\(accountId):\(authToken)".utf8).base64EncodedString()
+        let accountPath = accountId.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? accountId
+        return await sender.send(
+            "\(baseURL)/2010-04-01/Accounts/\(accountPath)/Messages.json",
+            headers: [
+                ("Authorization", "Basic \(credentials)"), ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Accept", "application/json"), ("I-Twilio-Idempotency-Token", message.idempotencyKey),
+            ],
+            body: HTTPSender.form(pairs)
+        ) { status, _, body in
+            let sid = (try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])?["sid"] as? String
+            return .accepted(providerMessageId: sid, httpStatus: status)
+        }
+    }
+}
+
+/// Email through a SendGrid-compatible API: `POST {base}/v3/mail/send` with a bearer key and a
+/// JSON body (one recipient, the sender, the subject, plain text), the idempotency key in an
+/// `Idempotency-Key` header and in `custom_args`. A 2xx means accepted; `X-Message-Id` is kept.
+public struct SendGridTransport: NotificationTransport {
+    let sender: HTTPSender
+    let baseURL: String
+    let apiKey: String
+    let from: String
+
+    public init(client: HTTPClient, baseURL: String, apiKey: String, from: String, timeoutSeconds: Int64) {
+        sender = HTTPSender(client: client, timeoutSeconds: timeoutSeconds)
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.apiKey = apiKey
+        self.from = from
+    }
+
+    public func send(_ delivery: NotificationDelivery) async -> SendResult {
+        let message = delivery.message
+        guard message.channel == .email else {
+            return .permanent(error: "SendGrid carries email only, not \(message.channel.rawValue)", httpStatus: nil)
+        }
+        let body: [String: Any] = [
+            "personalizations": [["to": [["email": message.recipient]]]],
+            "from": ["email": from],
+            "subject": message.subject ?? "",
+            "content": [["type": "text/plain", "value": message.body]],
+            "custom_args": ["idempotency_key": message.idempotencyKey],
+        ]
+        return await sender.send(
+            "\(baseURL)/v3/mail/send",
+            headers: [
+                ("Authorization", "Bearer \(apiKey)"), ("Content-Type", "application/json"),
+                ("Idempotency-Key", message.idempotencyKey),
+            ],
+            body: HTTPSender.json(body)
+        ) { status, headers, _ in .accepted(providerMessageId: headers.first(name: "X-Message-Id"), httpStatus: status)
+        }
+    }
+}
+
+/// Any channel to the platform's own endpoint: `POST` of one JSON object per message (its key,
+/// event, channel, customer, recipient, language, subject and body) with the key in an
+/// `Idempotency-Key` header. A 2xx means delivered.
+public struct WebhookTransport: NotificationTransport {
+    let sender: HTTPSender
+    let url: String
+
+    public init(client: HTTPClient, url: String, timeoutSeconds: Int64) {
+        sender = HTTPSender(client: client, timeoutSeconds: timeoutSeconds)
+        self.url = url
+    }
+
+    public func send(_ delivery: NotificationDelivery) async -> SendResult {
+        let message = delivery.message
+        var object: [String: Any] = [
+            "idempotencyKey": message.idempotencyKey, "event": message.event, "channel": message.channel.rawValue,
+            "customerId": message.customerId, "recipient": message.recipient, "language": message.language.rawValue,
+            "body": message.body, "ledgerSequence": String(message.ledgerSequence),
+        ]
+        if let subject = message.subject { object["subject"] = subject }
+        return await sender.send(
+            url,
+            headers: [("Content-Type", "application/json"), ("Idempotency-Key", message.idempotencyKey)],
+            body: HTTPSender.json(object)
+        ) { status, _, _ in .delivered(providerMessageId: nil, httpStatus: status) }
+    }
+}
+
+/// Messages written to a file instead of sent, for local runs and demos: one JSON line per
+/// message appended to `outbox.jsonl` in a folder, flushed to disk before it counts as delivered.
+public final class OutboxTransport: NotificationTransport {
+    public let path: String
+    private let file: Mutex<FileHandle>
+
+    /// Opens (creating) `folder/outbox.jsonl` for appending.
+    public init(folder: String) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        path = (folder as NSString).appendingPathComponent("outbox.jsonl")
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        file = Mutex(handle)
+    }
+
+    deinit { file.withLock { try? $0.close() } }
+
+    public func send(_ delivery: NotificationDelivery) async -> SendResult {
+        let message = delivery.message
+        var object: [String: Any] = [
+            "idempotencyKey": message.idempotencyKey, "event": message.event, "channel": message.channel.rawValue,
+            "customerId": message.customerId, "recipient": message.recipient, "language": message.language.rawValue,
+            "body": message.body,
+        ]
+        if let subject = message.subject { object["subject"] = subject }
+        let line = HTTPSender.json(object) + [0x0A]
+        do {
+            try file.withLock { handle in
+                try handle.write(contentsOf: line)
+                try handle.synchronize()
+            }
+            return .delivered(providerMessageId: nil, httpStatus: nil)
+        } catch {
+            return .retry(
+                error: "the outbox \(path) cannot be written: \(error)", httpStatus: nil, retryAfterSeconds: nil)
+        }
+    }
+}
