@@ -151,6 +151,7 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictSettings
         ),
@@ -182,6 +183,7 @@ let package = Package(
                 "SettlementImport",
                 "Reconciliation",
                 "ReviewPages",
+                "Notifications",
                 "LedgerAccess",
                 "Bookings",
                 "Scheduler",

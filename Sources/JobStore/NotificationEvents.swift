@@ -229,6 +229,16 @@ public struct NotificationEvents: Sendable {
         }
     }
 
+    /// The events given up, newest first, at most `limit`.
+    public func dead(limit: Int) async throws -> [StoredNotificationEvent] {
+        try await database.perform { connection in
+            try connection.query(
+                "SELECT \(Self.columns) FROM notification_events WHERE state = 'dead' ORDER BY id DESC LIMIT ?",
+                [.integer(Int64(limit))]
+            ).map(Self.event)
+        }
+    }
+
     /// How many events are in each state.
     public func countsByState() async throws -> [NotificationEventState: Int] {
         let rows = try await database.perform { connection in

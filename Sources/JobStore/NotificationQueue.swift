@@ -347,8 +347,10 @@ public struct NotificationQueue: Sendable {
         }
     }
 
-    /// Puts a dead delivery back in the queue, due now, with its attempts kept: a person's
-    /// decision after fixing the cause. Answers whether it was dead.
+    /// Puts a dead delivery (or one its provider reported failed) back in the queue, due now,
+    /// with its attempts kept: a person's decision after fixing the cause. It gets one more
+    /// attempt (its count goes on), and is dead again if that one fails too. Answers whether it
+    /// was dead or failed.
     @discardableResult
     public func requeue(id: Int64, at nanoseconds: UInt64) async throws -> Bool {
         let now = UTCTime.text(nanoseconds: nanoseconds)
@@ -356,8 +358,38 @@ public struct NotificationQueue: Sendable {
             try connection.run(
                 """
                 UPDATE notification_deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ?
-                WHERE id = ? AND state = 'dead'
+                WHERE id = ? AND state IN ('dead', 'failed')
                 """, [.text(now), .text(now), .integer(id)]) == 1
+        }
+    }
+
+    /// Deliveries newest first, after the cursor `before` (an id; nil for the newest), at most
+    /// `limit`, of one state and one customer when given.
+    public func deliveries(state: DeliveryState?, customerId: String?, before: Int64?, limit: Int) async throws
+        -> [NotificationDelivery]
+    {
+        precondition(limit > 0, "a page of at least one")
+        var conditions: [String] = []
+        var values: [SQLValue] = []
+        if let state {
+            conditions.append("state = ?")
+            values.append(.text(state.rawValue))
+        }
+        if let customerId {
+            conditions.append("customer_id = ?")
+            values.append(.text(customerId))
+        }
+        if let before {
+            conditions.append("id < ?")
+            values.append(.integer(before))
+        }
+        values.append(.integer(Int64(limit)))
+        let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        let bound = values
+        return try await database.perform { connection in
+            try connection.query(
+                "SELECT \(Self.columns) FROM notification_deliveries \(filter) ORDER BY id DESC LIMIT ?", bound
+            ).map(Self.delivery)
         }
     }
 

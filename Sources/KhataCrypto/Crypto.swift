@@ -28,6 +28,25 @@ public enum Crypto {
         return digest
     }
 
+    /// HMAC-SHA1 of `message` under `key`: only where a provider's signature scheme requires it
+    /// (Twilio's `X-Twilio-Signature`); Khata's own signatures use SHA-256.
+    public static func hmacSHA1(key: some Collection<UInt8>, message: some Collection<UInt8>) -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: 20)
+        var length: UInt32 = 0
+        let keyBytes = Array(key)
+        let messageBytes = Array(message)
+        keyBytes.withUnsafeBufferPointer { keyBuffer in
+            messageBytes.withUnsafeBufferPointer { messageBuffer in
+                // Safe: HMAC with SHA-1 fails only when memory is exhausted.
+                let result = HMAC(
+                    EVP_sha1(), keyBuffer.baseAddress, Int32(keyBuffer.count), messageBuffer.baseAddress,
+                    messageBuffer.count, &digest, &length)
+                precondition(result != nil && length == 20, "HMAC-SHA1 failed")
+            }
+        }
+        return digest
+    }
+
     /// Equality that takes the same time wherever the first difference is, so that comparing a
     /// secret's digest leaks nothing about how much of it matched.
     public static func constantTimeEqual(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {

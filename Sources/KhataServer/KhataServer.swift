@@ -52,6 +52,10 @@ public struct ServerConfiguration: Sendable {
     public var trustedProxies: [String] = []
     /// Mismatches per page of the review pages' mismatch lists.
     public var reviewPageSize = 100
+    /// The SMS provider's account token and the public URL of its status callback, which it
+    /// signs together; without both, its reports are refused (503).
+    public var twilioAuthToken: String?
+    public var twilioCallbackURL: String?
 
     public init() {}
 }
@@ -174,6 +178,9 @@ public enum KhataServer {
                 store: SettlementLines(database: database), auth: auth,
                 maximumBytes: configuration.maximumSettlementBytes, now: configuration.clock),
             ContactsController(contacts: Contacts(database: database), bodies: bodies, now: configuration.clock),
+            NotificationsController(
+                queue: JobStore.NotificationQueue(database: database), bodies: bodies, now: configuration.clock,
+                twilioAuthToken: configuration.twilioAuthToken, twilioCallbackURL: configuration.twilioCallbackURL),
             ReconciliationController(
                 database: database, reviewer: reviewer, ledger: served, bodies: bodies, auth: auth,
                 now: configuration.clock, pages: pages),

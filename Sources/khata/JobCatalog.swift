@@ -3,6 +3,7 @@ import Foundation
 import JobStore
 import Ledger
 import LedgerAccess
+import Notifications
 import Reconciliation
 import Scheduler
 import SettlementImport
@@ -12,6 +13,7 @@ enum JobCatalog {
     /// Job name → cron schedule (in the scheduler's time zone).
     static let defaultSchedules = [
         "expire-reservations": "* * * * *", "import-settlements": "0 1 * * *", "reconcile-settlements": "0 2 * * *",
+        "dispatch-notifications": "* * * * *",
     ]
 
     /// The settings key of a job: its name in camel case (`expireReservations`).
@@ -66,6 +68,17 @@ enum JobCatalog {
                         JobCounts(read: outcome.linesRead, written: outcome.runs, failed: outcome.mismatches),
                         context.shouldStop()
                     )
+                }
+            case "dispatch-notifications":
+                return ScheduledJob(name: name, schedule: schedule) { context in
+                    guard let ledger else { throw CommandFailure("the job \(name) needs the ledger") }
+                    let (derived, sent) = try await NotificationPass.run(
+                        settings, database: database, ledger: ledger, now: context.now,
+                        worker: NotificationPass.workerName, shouldStop: context.shouldStop)
+                    let counts = JobCounts(
+                        read: derived.eventsFound + sent.claimed, written: sent.delivered + sent.accepted,
+                        failed: sent.dead + derived.eventsDead)
+                    return (counts, context.shouldStop())
                 }
             default: preconditionFailure("no job named \(name)")
             }

@@ -17,7 +17,7 @@ struct Khata: AsyncParsableCommand {
         version: KhataServer.version,
         subcommands: [
             AccountsCommand.self, TransferCommand.self, HistoryCommand.self, ServeCommand.self, KeysCommand.self,
-            ContactsCommand.self,
+            ContactsCommand.self, NotifyCommand.self,
             ExpireCommand.self,
             SettlementsCommand.self, ReconcileCommand.self, ReportCommand.self,
             JobsCommand.self, WorkerCommand.self, DbCommand.self,

@@ -57,6 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
         tlsFiles.tlsCertificatePath = tlsCertificate
         tlsFiles.tlsKeyPath = tlsKey
         _ = try KhataServer.tls(tlsFiles)
+        // So is a message template that cannot be used, naming its file.
+        _ = try NotificationPass.templates(settings)
         let database = try await settings.openJobDatabase()
         let metrics = ServerMetrics()
         let ledger = try LedgerSession.open(settings, groupObserver: metrics)
@@ -90,6 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.reconciliationAccounts = settings.reconciliation.accounts
         configuration.reviewSessionSeconds = settings.reviewSessionHours * 3_600
         configuration.trustedProxies = settings.trustedProxies
+        configuration.twilioAuthToken = settings.notifications.twilio.authToken
+        configuration.twilioCallbackURL = settings.notifications.twilio.statusCallbackURL
         let jobs = JobScheduler(
             jobs: try JobCatalog.jobs(
                 settings, database: database, ledger: LedgerSession.access(ledger, database: database)),

@@ -45,6 +45,8 @@ struct Settings {
     /// Proxies whose `X-Forwarded-Proto: https` the review pages believe (`server.trustedProxies`,
     /// IP addresses; KHATA_SERVER_TRUSTED_PROXIES as a comma-separated list).
     var trustedProxies: [String] = []
+    /// Customers' messages: templates, transports, retries (`notifications.*`).
+    var notifications = NotificationSettings()
 
     /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
     func openJobDatabase() async throws -> JobDatabase {
@@ -164,6 +166,7 @@ struct Settings {
             throw SettingsError("setting server.trustedProxies: \"\(proxy)\" is not an IPv4 or IPv6 address")
         }
         settings.trustedProxies = proxies
+        settings.notifications = try NotificationSettings.read(reader.scoped(to: "notifications"))
         do {
             try settings.storage.validate()
         } catch {

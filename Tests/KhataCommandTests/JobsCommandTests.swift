@@ -18,9 +18,9 @@ struct JobsCommandTests {
         }
         #expect(
             jobs.map { $0?["job"] as? String } == [
-                "expire-reservations", "import-settlements", "reconcile-settlements",
+                "dispatch-notifications", "expire-reservations", "import-settlements", "reconcile-settlements",
             ])
-        let job = jobs.first ?? nil
+        let job = jobs.count > 1 ? jobs[1] : nil
         #expect(job?["job"] as? String == "expire-reservations" && job?["schedule"] as? String == "* * * * *")
         #expect(job?["timeZone"] as? String == "Asia/Dhaka" && job?["nextRun"] is String)
         let run = try KhataProcess.run(["jobs", "run", "expire-reservations", "--json"] + data)

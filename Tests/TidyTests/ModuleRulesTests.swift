@@ -33,7 +33,7 @@ struct ModuleRulesTests {
         ],
         "khata": [
             "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench",
-            "SettlementImport", "Reconciliation", "ReviewPages",
+            "SettlementImport", "Reconciliation", "ReviewPages", "Notifications",
             "LedgerCore", "LedgerStorage",
             "Scheduler", "StorageBench",
         ],

@@ -373,6 +373,6 @@ enum OpenAPISchemas {
                     ])
             ),
         ] + OpenAPIReservationSchemas.all + OpenAPIJobs.schemas + OpenAPIReconciliation.schemas
-            + OpenAPIContacts.schemas
+            + OpenAPIContacts.schemas + OpenAPINotifications.schemas
     }
 }
