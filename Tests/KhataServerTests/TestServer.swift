@@ -87,8 +87,8 @@ struct TestServer: Sendable {
     static func with(
         keyCacheMilliseconds: Int = 5_000, maximumBodyBytes: Int = 4_096, maximumSettlementBytes: Int = 1 << 20,
         dataDirectory: TemporaryDirectory? = nil, jobDatabase: JobDatabase? = nil, trustedProxies: [String] = [],
-        reviewSessionSeconds: Int = 8 * 3_600, reviewPageSize: Int = 100,
-        _ body: @Sendable (TestServer) async throws -> Void
+        reviewSessionSeconds: Int = 8 * 3_600, reviewPageSize: Int = 100, twilioAuthToken: String? = nil,
+        twilioCallbackURL: String? = nil, _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         // A directory the caller prepared (and removes) holds a ledger made beforehand.
         let directory = dataDirectory ?? TemporaryDirectory()
@@ -120,6 +120,8 @@ struct TestServer: Sendable {
         configuration.trustedProxies = trustedProxies
         configuration.reviewSessionSeconds = reviewSessionSeconds
         configuration.reviewPageSize = reviewPageSize
+        configuration.twilioAuthToken = twilioAuthToken
+        configuration.twilioCallbackURL = twilioCallbackURL
         // One job, so that the job routes have something to list and run.
         let counting = ScheduledJob(name: "count", schedule: try CronSchedule("*/5 * * * *")) { _ in
             (JobCounts(read: 3, written: 2, failed: 0), false)
