@@ -17,10 +17,12 @@ enum NotificationPass {
         }
     }
 
-    /// Runs the pass at `now` as `worker`; `startSequence` places a cursor that does not exist yet.
+    /// Runs the pass at `now` as `worker`, claims and retries timed by `clock`; `startSequence`
+    /// places a cursor that does not exist yet.
     static func run(
         _ settings: Settings, database: JobDatabase, ledger: any LedgerAccess, now: UInt64, worker: String,
-        startSequence: UInt64? = nil, shouldStop: @escaping @Sendable () -> Bool = { false }
+        startSequence: UInt64? = nil, clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds,
+        shouldStop: @escaping @Sendable () -> Bool = { false }
     ) async throws -> (DerivationOutcome, DispatchOutcome) {
         var deriver = NotificationDeriver(ledger: ledger, database: database, templates: try templates(settings))
         deriver.contactWaitSeconds = settings.notifications.contactWaitSeconds
@@ -30,7 +32,7 @@ enum NotificationPass {
             var dispatcher = NotificationDispatcher(
                 database: database,
                 transports: try settings.notifications.makeTransports(client: client, dataDir: settings.dataDir),
-                worker: worker, clock: { Ledger.wallClockNanoseconds() })
+                worker: worker, clock: clock)
             dispatcher.policy = settings.notifications.retryPolicy
             dispatcher.maximumInFlight = settings.notifications.maxInFlight
             dispatcher.leaseSeconds = max(120, 4 * settings.notifications.timeoutSeconds)

@@ -28,7 +28,8 @@ struct NotificationSettings {
     var outboxFolder: String?
     var twilio = Twilio()
     var sendGrid = SendGrid()
-    /// The webhook transport's URL (`notifications.webhook.url`).
+    /// The webhook transport's URL (`notifications.webhookUrl`; `notifications.webhook` names
+    /// the webhook channel's transport).
     var webhookURL: String?
 
     /// `notifications.twilio.*`: the API's base URL, the account id and its token (a secret), the
@@ -108,7 +109,7 @@ struct NotificationSettings {
         settings.sendGrid = SendGrid(
             baseURL: sendGrid.string(forKey: "baseUrl"), apiKey: sendGrid.string(forKey: "apiKey", isSecret: true),
             from: sendGrid.string(forKey: "from"))
-        settings.webhookURL = reader.scoped(to: "webhook").string(forKey: "url")
+        settings.webhookURL = reader.string(forKey: "webhookUrl")
         try settings.checkTransports()
         return settings
     }
@@ -136,7 +137,7 @@ struct NotificationSettings {
             try require(sendGrid.apiKey, "sendgrid.apiKey", for: "sendgrid")
             try require(sendGrid.from, "sendgrid.from", for: "sendgrid")
         }
-        if used.contains("webhook") { try require(webhookURL, "webhook.url", for: "webhook") }
+        if used.contains("webhook") { try require(webhookURL, "webhookUrl", for: "webhook") }
         for url in [twilio.baseURL, sendGrid.baseURL, webhookURL].compactMap({ $0 }) {
             guard let components = URLComponents(string: url),
                 components.scheme == "https" || components.scheme == "http",

@@ -46,6 +46,13 @@ struct NotifyCommand: AsyncParsableCommand {
         @Option(help: "Where a reader that has never run starts in the log (0: the beginning); default: its end.")
         var fromSequence: UInt64?
 
+        @Option(
+            help: """
+                The instant to dispatch at: ISO 8601 or Unix seconds (for replays and tests); time runs \
+                on from it. Claims whose lease ended before it are taken over.
+                """)
+        var now: String?
+
         @Flag(help: "Print one JSON object.")
         var json = false
 
@@ -53,14 +60,20 @@ struct NotifyCommand: AsyncParsableCommand {
             let (settings, _) = try await global.load(label: "khata.notify")
             _ = try NotificationPass.templates(settings)
             let database = try await settings.openJobDatabase()
-            let now = Ledger.wallClockNanoseconds()
+            let wall = Ledger.wallClockNanoseconds()
+            let now = try self.now.map(ExpireCommand.parseInstant) ?? wall
+            // The clock runs on from --now: claims and retries keep their spacing.
+            let offset = Int64(bitPattern: now &- wall)
+            let clock: @Sendable () -> UInt64 = {
+                UInt64(bitPattern: Int64(bitPattern: Ledger.wallClockNanoseconds()) &+ offset)
+            }
             let outcome: (DerivationOutcome, DispatchOutcome)
             if let url = ledgerUrl ?? settings.ledgerURL {
                 let remote = try RemoteLedger(
                     url: url, apiKey: settings.ledgerAPIKey ?? "", caCertificatePath: ledgerCa,
                     allowPlainHTTP: allowPlainHttp)
                 do {
-                    outcome = try await pass(settings, database, remote, now)
+                    outcome = try await pass(settings, database, remote, now, clock)
                 } catch {
                     try? await remote.shutdown()
                     throw error
@@ -69,7 +82,8 @@ struct NotifyCommand: AsyncParsableCommand {
             } else {
                 let ledger = try LedgerSession.open(settings)
                 defer { ledger.close() }
-                outcome = try await pass(settings, database, LedgerSession.access(ledger, database: database), now)
+                outcome = try await pass(
+                    settings, database, LedgerSession.access(ledger, database: database), now, clock)
             }
             let (derived, sent) = outcome
             if json {
@@ -88,13 +102,14 @@ struct NotifyCommand: AsyncParsableCommand {
             }
         }
 
-        private func pass(_ settings: Settings, _ database: JobDatabase, _ ledger: any LedgerAccess, _ now: UInt64)
-            async throws -> (DerivationOutcome, DispatchOutcome)
-        {
+        private func pass(
+            _ settings: Settings, _ database: JobDatabase, _ ledger: any LedgerAccess, _ now: UInt64,
+            _ clock: @escaping @Sendable () -> UInt64
+        ) async throws -> (DerivationOutcome, DispatchOutcome) {
             do {
                 return try await NotificationPass.run(
                     settings, database: database, ledger: ledger, now: now, worker: NotificationPass.workerName,
-                    startSequence: fromSequence)
+                    startSequence: fromSequence, clock: clock)
             } catch let error as LedgerAccessError {
                 throw CommandFailure("the ledger: \(error.message)")
             }
