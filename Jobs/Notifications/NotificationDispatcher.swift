@@ -66,40 +66,74 @@ public struct NotificationDispatcher: Sendable {
                 worker: worker, limit: batchSize, leaseSeconds: leaseSeconds, at: clock())
             guard !batch.isEmpty else { break }
             outcome.claimed += batch.count
-            try await withThrowingTaskGroup(of: AttemptOutcome.self) { group in
-                var next = 0
-                func start() {
-                    let delivery = batch[next]
-                    next += 1
-                    group.addTask { try await attempt(delivery, queue) }
-                }
-                while next < min(maximumInFlight, batch.count) { start() }
-                while let done = try await group.next() {
-                    switch done {
-                    case .delivered: outcome.delivered += 1
-                    case .accepted: outcome.accepted += 1
-                    case .retry: outcome.retried += 1
-                    case .dead: outcome.dead += 1
-                    case .expired: outcome.expired += 1
-                    }
-                    if next < batch.count { start() }
-                }
-            }
+            try await send(batch, queue, into: &outcome)
         }
         return outcome
     }
 
-    /// One attempt at `delivery` (claimed by this worker), recorded; answers its outcome.
-    func attempt(_ delivery: NotificationDelivery, _ queue: NotificationQueue) async throws -> AttemptOutcome {
+    /// What a child task of a batch came to: an attempt ended, or ended attempts were recorded.
+    private enum Step: Sendable {
+        case sent(AttemptRecord)
+        case recorded([AttemptRecord])
+    }
+
+    /// Sends `batch`, `maximumInFlight` at a time, and records the attempts as they end: one
+    /// transaction at a time takes every attempt that ended while the previous one was being
+    /// written (a group commit), so that the store is not one commit per message.
+    private func send(_ batch: [NotificationDelivery], _ queue: NotificationQueue, into outcome: inout DispatchOutcome)
+        async throws
+    {
+        try await withThrowingTaskGroup(of: Step.self) { group in
+            var next = 0
+            var ended: [AttemptRecord] = []
+            var recording = false
+            func startSend() {
+                let delivery = batch[next]
+                next += 1
+                group.addTask { .sent(await attempt(delivery)) }
+            }
+            func startRecording() {
+                let records = ended
+                ended.removeAll()
+                recording = true
+                group.addTask {
+                    try await queue.record(records)
+                    return .recorded(records)
+                }
+            }
+            while next < min(maximumInFlight, batch.count) { startSend() }
+            while let step = try await group.next() {
+                switch step {
+                case .sent(let record):
+                    ended.append(record)
+                    if next < batch.count { startSend() }
+                case .recorded(let records):
+                    recording = false
+                    for record in records {
+                        switch record.outcome {
+                        case .delivered: outcome.delivered += 1
+                        case .accepted: outcome.accepted += 1
+                        case .retry: outcome.retried += 1
+                        case .dead: outcome.dead += 1
+                        case .expired: outcome.expired += 1
+                        }
+                    }
+                }
+                if !recording && !ended.isEmpty { startRecording() }
+            }
+        }
+    }
+
+    /// One attempt at `delivery` (claimed by this worker): what to record of it.
+    func attempt(_ delivery: NotificationDelivery) async -> AttemptRecord {
         let started = clock()
         let monotonicStart = DispatchTime.now().uptimeNanoseconds
         let result: SendResult
         if let validUntil = delivery.message.validUntil, let until = UTCTime.nanoseconds(validUntil), started >= until {
-            let outcome = AttemptOutcome.expired(reason: "its validity ended at \(validUntil) before it was sent")
-            try await queue.record(
-                id: delivery.id, worker: worker, attempt: delivery.attemptCount, outcome: outcome, httpStatus: nil,
+            return AttemptRecord(
+                id: delivery.id, worker: worker, attempt: delivery.attemptCount,
+                outcome: .expired(reason: "its validity ended at \(validUntil) before it was sent"), httpStatus: nil,
                 startedAtNanoseconds: started, endedAtNanoseconds: started)
-            return outcome
         }
         if let transport = transports[delivery.message.channel] {
             result = await transport.send(delivery)
@@ -125,9 +159,8 @@ public struct NotificationDispatcher: Sendable {
                 outcome = decided
             }
         }
-        try await queue.record(
+        return AttemptRecord(
             id: delivery.id, worker: worker, attempt: delivery.attemptCount, outcome: outcome,
             httpStatus: result.httpStatus, startedAtNanoseconds: started, endedAtNanoseconds: ended)
-        return outcome
     }
 }

@@ -25,6 +25,17 @@ public enum SendResult: Sendable, Equatable {
     }
 }
 
+/// The HTTP client the transports share: as many connections to a provider as messages in
+/// flight (the client's default is 8, which would queue the rest), and no redirects followed (a
+/// provider's API answers, it does not send messages elsewhere).
+public func notificationHTTPClient(maximumInFlight: Int) -> HTTPClient {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool = .init(
+        idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, maximumInFlight))
+    configuration.redirectConfiguration = .disallow
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+}
+
 /// A way out for messages of some channels.
 public protocol NotificationTransport: Sendable {
     /// Sends `delivery` once. Never throws: every failure is a `SendResult`.
@@ -102,15 +113,31 @@ struct HTTPSender: Sendable {
         return (components.scheme ?? "http") + "://" + host + (components.port.map { ":\($0)" } ?? "")
     }
 
-    /// `application/x-www-form-urlencoded` of the pairs, in order.
+    /// `application/x-www-form-urlencoded` of the pairs, in order: letters, digits and `-._~`
+    /// as they are, every other byte of the UTF-8 as `%XX`.
     static func form(_ pairs: [(String, String)]) -> [UInt8] {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        let text = pairs.map { name, value in
-            (name.addingPercentEncoding(withAllowedCharacters: allowed) ?? "") + "="
-                + (value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")
-        }.joined(separator: "&")
-        return Array(text.utf8)
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(pairs.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count * 3 + 2 })
+        func append(_ text: String) {
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                    UInt8(ascii: "~"):
+                    out.append(byte)
+                default:
+                    out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                }
+            }
+        }
+        for (index, (name, value)) in pairs.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: "&")) }
+            append(name)
+            out.append(UInt8(ascii: "="))
+            append(value)
+        }
+        return out
     }
 
     /// A JSON body of plain values (strings, numbers, nested objects and arrays of them).

@@ -122,6 +122,31 @@ public enum AttemptOutcome: Sendable, Equatable {
     }
 }
 
+/// One attempt to record: which delivery, by whom, its number, how it ended, the HTTP status,
+/// and when it started and ended (nanoseconds since the Unix epoch).
+public struct AttemptRecord: Sendable, Equatable {
+    public var id: Int64
+    public var worker: String
+    public var attempt: Int
+    public var outcome: AttemptOutcome
+    public var httpStatus: Int?
+    public var startedAtNanoseconds: UInt64
+    public var endedAtNanoseconds: UInt64
+
+    public init(
+        id: Int64, worker: String, attempt: Int, outcome: AttemptOutcome, httpStatus: Int?,
+        startedAtNanoseconds: UInt64, endedAtNanoseconds: UInt64
+    ) {
+        self.id = id
+        self.worker = worker
+        self.attempt = attempt
+        self.outcome = outcome
+        self.httpStatus = httpStatus
+        self.startedAtNanoseconds = startedAtNanoseconds
+        self.endedAtNanoseconds = endedAtNanoseconds
+    }
+}
+
 /// A notification refused before it was queued: which message, which field, and why. Nothing
 /// of the batch was queued.
 public struct NotificationError: Error, Equatable, CustomStringConvertible, Sendable {
@@ -244,80 +269,116 @@ public struct NotificationQueue: Sendable {
         id: Int64, worker: String, attempt: Int, outcome: AttemptOutcome, httpStatus: Int?,
         startedAtNanoseconds: UInt64, endedAtNanoseconds: UInt64
     ) async throws -> Bool {
-        let ended = UTCTime.text(nanoseconds: endedAtNanoseconds)
-        let started = UTCTime.text(nanoseconds: startedAtNanoseconds)
+        try await record([
+            AttemptRecord(
+                id: id, worker: worker, attempt: attempt, outcome: outcome, httpStatus: httpStatus,
+                startedAtNanoseconds: startedAtNanoseconds, endedAtNanoseconds: endedAtNanoseconds)
+        ])[0]
+    }
+
+    /// Records several attempts (each as `record(id:…)` does) in one transaction: what a
+    /// dispatcher with many messages in flight does, so that the store commits once for all the
+    /// attempts that ended meanwhile. Answers, for each, whether its delivery moved.
+    @discardableResult
+    public func record(_ attempts: [AttemptRecord]) async throws -> [Bool] {
+        guard !attempts.isEmpty else { return [] }
         return try await database.perform { connection in
             try connection.transaction {
-                let error: String? =
-                    switch outcome {
-                    case .delivered, .accepted: nil
-                    case .retry(let error, _), .dead(let error), .expired(let error): error
-                    }
-                let latencyMilliseconds = Int64(
-                    clamping: endedAtNanoseconds.subtractingReportingOverflow(startedAtNanoseconds).overflow
-                        ? 0 : (endedAtNanoseconds - startedAtNanoseconds) / 1_000_000)
-                try connection.run(
-                    """
-                    INSERT INTO notification_attempts (delivery_id, attempt, worker, started_at, ended_at,
-                        latency_milliseconds, outcome, http_status, error)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (delivery_id, attempt) DO NOTHING
-                    """,
-                    [
-                        .integer(id), .integer(Int64(attempt)), .text(worker), .text(started), .text(ended),
-                        .integer(latencyMilliseconds), .text(outcome.word),
-                        httpStatus.map { .integer(Int64($0)) } ?? .null, error.map(SQLValue.text) ?? .null,
-                    ])
-                let claimIsOurs = "state = 'sending' AND claimed_by = ? AND attempt_count = ?"
-                let changed: Int
-                switch outcome {
-                case .delivered(let providerMessageId):
-                    changed = try connection.run(
-                        """
-                        UPDATE notification_deliveries SET state = 'delivered', provider_message_id = ?,
-                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
-                        WHERE id = ? AND state <> 'delivered'
-                        """, [providerMessageId.map(SQLValue.text) ?? .null, .text(ended), .integer(id)])
-                case .accepted(let providerMessageId):
-                    changed = try connection.run(
-                        """
-                        UPDATE notification_deliveries SET state = 'accepted', provider_message_id = ?,
-                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
-                        WHERE id = ? AND \(claimIsOurs)
-                        """,
-                        [
-                            providerMessageId.map(SQLValue.text) ?? .null, .text(ended), .integer(id), .text(worker),
-                            .integer(Int64(attempt)),
-                        ])
-                case .expired(let reason):
-                    changed = try connection.run(
-                        """
-                        UPDATE notification_deliveries SET state = 'expired', last_error = ?,
-                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
-                        WHERE id = ? AND \(claimIsOurs)
-                        """, [.text(reason), .text(ended), .integer(id), .text(worker), .integer(Int64(attempt))])
-                case .retry(let error, let atNanoseconds):
-                    changed = try connection.run(
-                        """
-                        UPDATE notification_deliveries SET state = 'pending', next_attempt_at = ?, last_error = ?,
-                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
-                        WHERE id = ? AND \(claimIsOurs)
-                        """,
-                        [
-                            .text(UTCTime.text(nanoseconds: atNanoseconds)), .text(error), .text(ended),
-                            .integer(id), .text(worker), .integer(Int64(attempt)),
-                        ])
-                case .dead(let error):
-                    changed = try connection.run(
-                        """
-                        UPDATE notification_deliveries SET state = 'dead', last_error = ?,
-                            claimed_by = NULL, claimed_until = NULL, updated_at = ?
-                        WHERE id = ? AND \(claimIsOurs)
-                        """, [.text(error), .text(ended), .integer(id), .text(worker), .integer(Int64(attempt))])
+                var moved: [Bool] = []
+                moved.reserveCapacity(attempts.count)
+                for start in stride(from: 0, to: attempts.count, by: Self.rowsPerStatement) {
+                    moved += try Self.record(
+                        attempts[start..<min(start + Self.rowsPerStatement, attempts.count)], connection)
                 }
-                return changed == 1
+                return moved
             }
         }
+    }
+
+    /// Attempts written per statement: one statement of many rows costs one round trip to
+    /// PostgreSQL where one per row would cost one each.
+    static let rowsPerStatement = 100
+
+    /// Records `attempts` with one multi-row insert and one multi-row update per kind of
+    /// outcome, each move fenced as for one (`UPDATE … FROM (VALUES …)`, both stores).
+    static func record(_ attempts: ArraySlice<AttemptRecord>, _ connection: any DatabaseConnection) throws -> [Bool] {
+        func latency(_ attempt: AttemptRecord) -> Int64 {
+            attempt.endedAtNanoseconds < attempt.startedAtNanoseconds
+                ? 0 : Int64(clamping: (attempt.endedAtNanoseconds - attempt.startedAtNanoseconds) / 1_000_000)
+        }
+        var values: [SQLValue] = []
+        values.reserveCapacity(attempts.count * 9)
+        for attempt in attempts {
+            let error: String? =
+                switch attempt.outcome {
+                case .delivered, .accepted: nil
+                case .retry(let error, _), .dead(let error), .expired(let error): error
+                }
+            values += [
+                .integer(attempt.id), .integer(Int64(attempt.attempt)), .text(attempt.worker),
+                .text(UTCTime.text(nanoseconds: attempt.startedAtNanoseconds)),
+                .text(UTCTime.text(nanoseconds: attempt.endedAtNanoseconds)), .integer(latency(attempt)),
+                .text(attempt.outcome.word), attempt.httpStatus.map { .integer(Int64($0)) } ?? .null,
+                error.map(SQLValue.text) ?? .null,
+            ]
+        }
+        try connection.run(
+            """
+            INSERT INTO notification_attempts (delivery_id, attempt, worker, started_at, ended_at,
+                latency_milliseconds, outcome, http_status, error)
+            VALUES \(Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: attempts.count).joined(separator: ", "))
+            ON CONFLICT (delivery_id, attempt) DO NOTHING
+            """, values)
+        // The moves, one statement per kind: v.column1 id, 2 attempt, 3 worker, 4 ended, 5 provider
+        // message id, 6 error, 7 next attempt.
+        var movedIds: Set<Int64> = []
+        let kinds = Dictionary(grouping: attempts) { $0.outcome.word }
+        for (word, group) in kinds {
+            var rows: [SQLValue] = []
+            for attempt in group {
+                var providerId: String?
+                var error: String?
+                var next: String?
+                switch attempt.outcome {
+                case .delivered(let id), .accepted(let id): providerId = id
+                case .expired(let reason): error = reason
+                case .dead(let reason): error = reason
+                case .retry(let reason, let at):
+                    error = reason
+                    next = UTCTime.text(nanoseconds: at)
+                }
+                rows += [
+                    .integer(attempt.id), .integer(Int64(attempt.attempt)), .text(attempt.worker),
+                    .text(UTCTime.text(nanoseconds: attempt.endedAtNanoseconds)),
+                    providerId.map(SQLValue.text) ?? .null, error.map(SQLValue.text) ?? .null,
+                    next.map(SQLValue.text) ?? .null,
+                ]
+            }
+            let setting: String
+            // A delivered message is final whoever holds it; every other move needs the claim.
+            var fence = "d.state = 'sending' AND d.claimed_by = v.column3 AND d.attempt_count = v.column2"
+            switch word {
+            case "delivered":
+                setting = "state = 'delivered', provider_message_id = v.column5"
+                fence = "d.state <> 'delivered'"
+            case "accepted": setting = "state = 'accepted', provider_message_id = v.column5"
+            case "retry": setting = "state = 'pending', next_attempt_at = v.column7, last_error = v.column6"
+            default: setting = "state = '\(word)', last_error = v.column6"
+            }
+            let row =
+                "(CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), "
+                + "CAST(? AS TEXT), CAST(? AS TEXT))"
+            let moved = try connection.query(
+                """
+                UPDATE notification_deliveries AS d SET \(setting), claimed_by = NULL, claimed_until = NULL,
+                    updated_at = v.column4
+                FROM (VALUES \(Array(repeating: row, count: group.count).joined(separator: ", "))) AS v
+                WHERE d.id = v.column1 AND \(fence)
+                RETURNING id
+                """, rows)
+            for found in moved { if let id = found.first?.integer { movedIds.insert(id) } }
+        }
+        return attempts.map { movedIds.contains($0.id) }
     }
 
     /// A provider's report on a message it accepted (its status callback): `delivered` or

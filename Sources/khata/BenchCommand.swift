@@ -19,7 +19,7 @@ struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             LedgerBenchCommand.self, StorageBenchCommand.self, ExpiryBenchCommand.self, StoreBenchCommand.self,
-            ImportBenchCommand.self, ReconcileBenchCommand.self, ReviewBenchCommand.self,
+            ImportBenchCommand.self, ReconcileBenchCommand.self, ReviewBenchCommand.self, NotifyBenchCommand.self,
         ],
         defaultSubcommand: LedgerBenchCommand.self
     )

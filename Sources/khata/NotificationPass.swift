@@ -27,7 +27,7 @@ enum NotificationPass {
         var deriver = NotificationDeriver(ledger: ledger, database: database, templates: try templates(settings))
         deriver.contactWaitSeconds = settings.notifications.contactWaitSeconds
         let derived = try await deriver.run(now: now, startSequence: startSequence, shouldStop: shouldStop)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let client = notificationHTTPClient(maximumInFlight: settings.notifications.maxInFlight)
         do {
             var dispatcher = NotificationDispatcher(
                 database: database,

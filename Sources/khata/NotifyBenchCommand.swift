@@ -1,0 +1,297 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Bookings
+import Dispatch
+import Foundation
+import HTTPTypes
+import Hummingbird
+import JobStore
+import Ledger
+import LedgerAccess
+import LedgerCore
+import LedgerStorage
+import Logging
+import NIOCore
+import Notifications
+import Synchronization
+
+/// `khata bench notify`: sending queued messages to a local HTTP sink, and reading the ledger's
+/// log for what to send.
+struct NotifyBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "notify",
+        abstract: "Dispatch messages to a local SMS sink (messages/s); read a ledger's log for them (records/s).",
+        discussion: """
+            Dispatch: queues --messages SMS messages in a scratch job store (SQLite, or PostgreSQL \
+            with --database-url), starts a Twilio-shaped HTTP sink on 127.0.0.1 in this process \
+            (it answers 201 with a message id), and times the dispatcher sending them all with \
+            --in-flight requests at once, each attempt recorded; on PostgreSQL also two \
+            dispatchers sharing the queue, with their combined rate, checking that the sink saw \
+            every message once. Deriving: makes a ledger of --reservations reservations (holds, \
+            half of them captured), then times a full verification of its log (what khata check \
+            reads), reading it for booking events (the notification job's first step, state \
+            lookups included), and recording those events in the job store. Figures are medians.
+            """)
+
+    @OptionGroup var store: BenchStoreOptions
+
+    @Option(help: "Messages queued and sent per run.")
+    var messages = 20_000
+
+    @Option(help: "Requests in flight per dispatcher.")
+    var inFlight = 64
+
+    @Option(help: "Reservations in the ledger whose log is read (0: skip).")
+    var reservations = 100_000
+
+    @Option(help: "Runs; figures are medians.")
+    var runs = 3
+
+    @OptionGroup var output: BenchOutputOptions
+
+    func validate() throws {
+        guard (1...10_000_000).contains(messages) else { throw ValidationError("--messages must be 1...10,000,000") }
+        guard (1...1_024).contains(inFlight) else { throw ValidationError("--in-flight must be 1...1024") }
+        guard (0...10_000_000).contains(reservations) else {
+            throw ValidationError("--reservations must be 0...10,000,000")
+        }
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+    }
+
+    func run() async throws {
+        let directory = try output.scratchDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (database, schema) = try await store.open(in: directory)
+        defer { schema?.drop() }
+        let backend = schema == nil ? "SQLite" : "PostgreSQL"
+        let sink = SMSSink()
+        let client = notificationHTTPClient(maximumInFlight: inFlight * 2)
+        var result: [String: Any] = ["backend": backend.lowercased(), "messages": messages, "inFlight": inFlight]
+        do {
+            let (one, two) = try await sink.serving { port -> (Double, Double?) in
+                let transport = TwilioTransport(
+                    client: client, baseURL: "http://127.0.0.1:\(port)", accountId: "ACBENCH", authToken: "bench",
+                    smsFrom: "+15005550006", whatsappFrom: nil, statusCallbackURL: nil, timeoutSeconds: 30)
+                var single: [Double] = []
+                var pair: [Double] = []
+                for run in 0..<runs {
+                    single.append(try await dispatch(database, transport, sink, prefix: "r\(run)", dispatchers: 1))
+                    if schema != nil {
+                        pair.append(try await dispatch(database, transport, sink, prefix: "p\(run)", dispatchers: 2))
+                    }
+                }
+                return (
+                    Double(messages) / ImportBenchCommand.median(single),
+                    pair.isEmpty ? nil : Double(messages) / ImportBenchCommand.median(pair)
+                )
+            }
+            result["dispatchPerSecond"] = one.rounded()
+            var line =
+                "dispatch (\(backend), \(inFlight) in flight), median of \(runs): "
+                + "\(LedgerSession.grouped(Int(one))) messages/s"
+            if let two {
+                result["twoDispatchersPerSecond"] = two.rounded()
+                line += "; two dispatchers sharing the queue: \(LedgerSession.grouped(Int(two))) messages/s"
+            }
+            if !output.json { print(line) }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        if reservations > 0 {
+            let figures = try await derivation(directory: directory, database: database)
+            result.merge(figures) { _, new in new }
+            if !output.json {
+                // Safe: derivation() sets these.
+                let check = figures["checkRecordsPerSecond"] as! Double
+                let read = figures["readRecordsPerSecond"] as! Double
+                let record = figures["recordEventsPerSecond"] as! Double
+                print(
+                    "log of \(LedgerSession.grouped(figures["logRecords"] as! Int)) records: verified as khata check "
+                        + "does \(LedgerSession.grouped(Int(check)))/s; read for booking events "
+                        + "\(LedgerSession.grouped(Int(read)))/s (\(String(format: "%.2f", read / check))× check); "
+                        + "\(LedgerSession.grouped(figures["events"] as! Int)) events recorded "
+                        + "\(LedgerSession.grouped(Int(record)))/s")
+            }
+        }
+        if output.json { print(LedgerSession.jsonLine(result)) }
+    }
+
+    /// Queues the messages, sends them with `dispatchers` dispatchers at once, checks that every
+    /// one reached the sink once and is accepted; answers the seconds the sending took.
+    private func dispatch(
+        _ database: JobDatabase, _ transport: TwilioTransport, _ sink: SMSSink, prefix: String, dispatchers: Int
+    ) async throws -> Double {
+        let queue = NotificationQueue(database: database)
+        let now = Ledger.wallClockNanoseconds()
+        for start in stride(from: 0, to: messages, by: 5_000) {
+            try await queue.enqueue(
+                (start..<min(start + 5_000, messages)).map { number in
+                    NewNotification(
+                        idempotencyKey: "\(prefix):\(number):payment_confirmed:sms", ledgerSequence: Int64(number + 1),
+                        event: "payment_confirmed", customerId: "CUS-\(number)", channel: .sms,
+                        recipient: "+8801770000618", language: .bn,
+                        body: "বুকিং BK-\(number) নিশ্চিত হয়েছে। পেমেন্ট ৳1,500.00 পাওয়া গেছে।")
+                }, at: now)
+        }
+        let before = sink.count(prefix: prefix)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let outcomes = try await withThrowingTaskGroup(of: DispatchOutcome.self) { group in
+            for number in 0..<dispatchers {
+                var dispatcher = NotificationDispatcher(
+                    database: database, transports: [.sms: transport], worker: "bench-\(number)",
+                    clock: Ledger.wallClockNanoseconds)
+                dispatcher.maximumInFlight = inFlight
+                group.addTask { try await dispatcher.run() }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let accepted = outcomes.reduce(0) { $0 + $1.accepted }
+        let seen = sink.count(prefix: prefix) - before
+        guard accepted == messages, seen == messages, sink.repeats == 0 else {
+            throw CommandFailure(
+                "\(accepted) of \(messages) messages accepted, the sink saw \(seen) (\(sink.repeats) repeats)")
+        }
+        return seconds
+    }
+
+    /// The log's figures: verified, read for booking events, and the events recorded.
+    private func derivation(directory: String, database: JobDatabase) async throws -> [String: Any] {
+        let ledgerDirectory = directory + "/ledger"
+        var configuration = LedgerConfiguration()
+        configuration.storage.segmentSizeBytes = 64 << 20
+        let ledger = try Ledger.open(directory: ledgerDirectory, configuration: configuration)
+        do {
+            try await Self.fill(ledger, reservations: reservations)
+        } catch {
+            ledger.close()
+            throw error
+        }
+        let logRecords = Int(ledger.visibleSequence)
+        var check: [Double] = []
+        var read: [Double] = []
+        var record: [Double] = []
+        var eventCount = 0
+        for run in 0..<runs {
+            var start = DispatchTime.now().uptimeNanoseconds
+            _ = try StoreVerifier.verify(directory: ledgerDirectory)
+            check.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            start = DispatchTime.now().uptimeNanoseconds
+            var after: UInt64 = 0
+            var found: [BookingEvent] = []
+            while true {
+                let page = try BookingEvents.read(from: ledger, after: after, limit: 10_000)
+                guard page.through > after else { break }
+                found += page.events
+                after = page.through
+            }
+            read.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            eventCount = found.count
+            let events = NotificationEvents(database: database)
+            let cursor = "bench-\(run)"
+            var position = try await events.startCursor(cursor, at: 0, nanoseconds: Ledger.wallClockNanoseconds())
+            start = DispatchTime.now().uptimeNanoseconds
+            for chunk in stride(from: 0, to: found.count, by: 5_000) {
+                let slice = found[chunk..<min(chunk + 5_000, found.count)]
+                let through = slice.last?.sequence ?? position
+                try await events.record(
+                    slice.map { event in
+                        var stored = NewNotificationEvent(
+                            key: event.key, event: event.kind, ledgerSequence: Int64(event.sequence),
+                            holdId: String(event.holdId), amountMinor: Int64(event.amountMinor),
+                            currency: event.currency,
+                            occurredAt: UTCTime.text(nanoseconds: event.occurredAtNanoseconds),
+                            windowEndsAt: UTCTime.text(nanoseconds: event.windowEndsAtNanoseconds))
+                        // Each run records its own copies: the keys are unique in the store.
+                        stored.key = "\(run):" + stored.key
+                        return stored
+                    }, cursor: cursor, from: position, through: through, nanoseconds: Ledger.wallClockNanoseconds())
+                position = through
+            }
+            record.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        ledger.close()
+        let records = Double(logRecords)
+        return [
+            "logRecords": logRecords, "events": eventCount,
+            "checkRecordsPerSecond": records / ImportBenchCommand.median(check),
+            "readRecordsPerSecond": records / ImportBenchCommand.median(read),
+            "recordEventsPerSecond": Double(eventCount) / ImportBenchCommand.median(record),
+        ]
+    }
+
+    /// `count` reservations' holds (code booking payment, 30-minute windows), every other one
+    /// captured, in batches of 1,000.
+    static func fill(_ ledger: Ledger, reservations count: Int) async throws {
+        let clearing = NewAccount.derivedId(forKey: "provider:bkash:clearing")
+        let merchant = NewAccount.derivedId(forKey: "merchant:SVC-1")
+        _ = try await ledger.submit([
+            .createAccount(NewAccount(id: clearing, key: "provider:bkash:clearing", currency: .bdt)),
+            .createAccount(NewAccount(id: merchant, key: "merchant:SVC-1", currency: .bdt)),
+        ])
+        for start in stride(from: 0, to: count, by: 1_000) {
+            let range = start..<min(start + 1_000, count)
+            let holds = range.map { number in
+                Event.createTransfer(
+                    NewTransfer(
+                        id: UInt128(number + 1), debitAccountId: clearing, creditAccountId: merchant,
+                        amountMinor: 150_000, timeoutSeconds: 1_800, code: BusinessCode.bookingPayment, flags: .pending)
+                )
+            }
+            let captures = range.filter { $0 % 2 == 0 }.map { number in
+                Event.createTransfer(
+                    NewTransfer(
+                        id: UInt128(10_000_000 + number + 1), debitAccountId: 0, creditAccountId: 0, amountMinor: 0,
+                        pendingId: UInt128(number + 1), code: BusinessCode.bookingPayment, flags: .postPending))
+            }
+            let results = try await ledger.submit(holds) + (try await ledger.submit(captures))
+            guard results.allSatisfy({ $0.code == .ok }) else {
+                throw CommandFailure("the bench ledger refused a transfer: \(results.first { $0.code != .ok }!.code)")
+            }
+        }
+    }
+}
+
+/// A Twilio-shaped SMS API on 127.0.0.1 for the benchmark: it answers every message 201 with an
+/// id, and counts what it saw by idempotency key.
+final class SMSSink: Sendable {
+    private let seen = Mutex<[String: Int]>([:])
+
+    /// Messages seen whose key starts with `prefix`.
+    func count(prefix: String) -> Int { seen.withLock { $0.keys.count { $0.hasPrefix(prefix) } } }
+
+    /// Keys seen more than once.
+    var repeats: Int { seen.withLock { $0.values.count { $0 > 1 } } }
+
+    /// Serves while `body` runs, handing it the port.
+    func serving<T: Sendable>(_ body: (Int) async throws -> T) async throws -> T {
+        let router = Router()
+        let tokenField = HTTPField.Name("I-Twilio-Idempotency-Token")!
+        router.post("/2010-04-01/Accounts/{account}/Messages.json") { [self] request, _ -> Response in
+            let key = request.headers[tokenField] ?? ""
+            seen.withLock { $0[key, default: 0] += 1 }
+            var buffer = ByteBuffer()
+            buffer.writeString("{\"sid\": \"SM\(key.utf8.count)\", \"status\": \"queued\"}")
+            return Response(
+                status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
+        }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "khata.sms-sink")
+        // Quiet: its start and its shutdown's cancellation are not the benchmark's news.
+        logger.logLevel = .critical
+        let application = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await application.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next(), port > 0 else { throw CommandFailure("the SMS sink did not start") }
+            let value = try await body(port)
+            group.cancelAll()
+            return value
+        }
+    }
+}
