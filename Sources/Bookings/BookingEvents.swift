@@ -71,11 +71,21 @@ public enum BookingEvents {
         let (logged, through) = try ledger.committedEvents(after: after, limit: limit)
         var events: [BookingEvent] = []
         var expired: Set<UInt128> = []
+        // An account's currency, once per read: the lookup builds the account whole.
+        var currencies: [UInt128: String] = [:]
+        func currency(of hold: Transfer) -> String {
+            let account = hold.fields.debitAccountId
+            if let known = currencies[account] { return known }
+            // Safe fallback: a committed transfer's accounts exist; the code is for the message only.
+            let code = ledger.account(id: account)?.currency.code ?? "BDT"
+            currencies[account] = code
+            return code
+        }
         for record in logged {
             switch record.event {
             case .createTransfer(let request):
                 guard let made = try ledger.transfer(id: request.id), made.sequence == record.sequence,
-                    let event = try event(made, sequence: record.sequence, ledger: ledger)
+                    let event = try event(made, sequence: record.sequence, ledger: ledger, currency: currency)
                 else { continue }
                 events.append(event)
             case .expirePending(let holdId):
@@ -86,7 +96,7 @@ public enum BookingEvents {
                 events.append(
                     BookingEvent(
                         kind: .expired, sequence: record.sequence, subjectSequence: hold.sequence, holdId: holdId,
-                        amountMinor: hold.fields.amountMinor, currency: currency(of: hold, ledger),
+                        amountMinor: hold.fields.amountMinor, currency: currency(of: hold),
                         occurredAtNanoseconds: hold.expiresAt, windowEndsAtNanoseconds: hold.expiresAt))
             case .createAccount:
                 continue
@@ -96,9 +106,9 @@ public enum BookingEvents {
     }
 
     /// The event transfer `made` (created at `sequence`) is, if it is a booking's.
-    private static func event(_ made: Transfer, sequence: UInt64, ledger: Ledger) throws(LedgerError)
-        -> BookingEvent?
-    {
+    private static func event(
+        _ made: Transfer, sequence: UInt64, ledger: Ledger, currency: (Transfer) -> String
+    ) throws(LedgerError) -> BookingEvent? {
         let flags = made.fields.flags
         if flags.contains(.refund) {
             // A refund of a booking's capture, whatever its own code.
@@ -108,7 +118,7 @@ public enum BookingEvents {
             else { return nil }
             return BookingEvent(
                 kind: .refunded, sequence: sequence, subjectSequence: sequence, holdId: hold.fields.id,
-                amountMinor: made.fields.amountMinor, currency: currency(of: hold, ledger),
+                amountMinor: made.fields.amountMinor, currency: currency(hold),
                 occurredAtNanoseconds: made.timestamp, windowEndsAtNanoseconds: hold.expiresAt)
         }
         guard made.fields.code == BusinessCode.bookingPayment else { return nil }
@@ -126,12 +136,7 @@ public enum BookingEvents {
         }
         return BookingEvent(
             kind: kind, sequence: sequence, subjectSequence: sequence, holdId: hold.fields.id,
-            amountMinor: made.fields.amountMinor, currency: currency(of: hold, ledger),
+            amountMinor: made.fields.amountMinor, currency: currency(hold),
             occurredAtNanoseconds: made.timestamp, windowEndsAtNanoseconds: hold.expiresAt)
-    }
-
-    private static func currency(of hold: Transfer, _ ledger: Ledger) -> String {
-        // Safe fallback: a committed transfer's accounts exist; the code is for the message only.
-        ledger.account(id: hold.fields.debitAccountId)?.currency.code ?? "BDT"
     }
 }

@@ -107,10 +107,13 @@ struct NotifyBenchCommand: AsyncParsableCommand {
                 // Safe: derivation() sets these.
                 let check = figures["checkRecordsPerSecond"] as! Double
                 let read = figures["readRecordsPerSecond"] as! Double
+                let scan = figures["scanRecordsPerSecond"] as! Double
                 let record = figures["recordEventsPerSecond"] as! Double
                 print(
                     "log of \(LedgerSession.grouped(figures["logRecords"] as! Int)) records: verified as khata check "
-                        + "does \(LedgerSession.grouped(Int(check)))/s; read for booking events "
+                        + "does \(LedgerSession.grouped(Int(check)))/s; scanned for booking records "
+                        + "\(LedgerSession.grouped(Int(scan)))/s (\(String(format: "%.2f", scan / check))× check); "
+                        + "read for booking events with their outcomes from the state "
                         + "\(LedgerSession.grouped(Int(read)))/s (\(String(format: "%.2f", read / check))× check); "
                         + "\(LedgerSession.grouped(figures["events"] as! Int)) events recorded "
                         + "\(LedgerSession.grouped(Int(record)))/s")
@@ -172,6 +175,7 @@ struct NotifyBenchCommand: AsyncParsableCommand {
         }
         let logRecords = Int(ledger.visibleSequence)
         var check: [Double] = []
+        var scan: [Double] = []
         var read: [Double] = []
         var record: [Double] = []
         var eventCount = 0
@@ -179,6 +183,29 @@ struct NotifyBenchCommand: AsyncParsableCommand {
             var start = DispatchTime.now().uptimeNanoseconds
             _ = try StoreVerifier.verify(directory: ledgerDirectory)
             check.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            // The scan alone: every committed event read back and the booking ones picked out.
+            start = DispatchTime.now().uptimeNanoseconds
+            var scanned: UInt64 = 0
+            var candidates = 0
+            while true {
+                let (events, through) = try ledger.committedEvents(after: scanned, limit: 10_000)
+                guard through > scanned else { break }
+                for logged in events {
+                    switch logged.event {
+                    case .createTransfer(let transfer):
+                        if transfer.code == BusinessCode.bookingPayment || transfer.flags.contains(.refund) {
+                            candidates += 1
+                        }
+                    case .expirePending: candidates += 1
+                    case .createAccount: break
+                    }
+                }
+                scanned = through
+            }
+            scan.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            guard candidates == reservations + (reservations + 1) / 2 else {
+                throw CommandFailure("the scan found \(candidates) booking records")
+            }
             start = DispatchTime.now().uptimeNanoseconds
             var after: UInt64 = 0
             var found: [BookingEvent] = []
@@ -218,6 +245,7 @@ struct NotifyBenchCommand: AsyncParsableCommand {
         return [
             "logRecords": logRecords, "events": eventCount,
             "checkRecordsPerSecond": records / ImportBenchCommand.median(check),
+            "scanRecordsPerSecond": records / ImportBenchCommand.median(scan),
             "readRecordsPerSecond": records / ImportBenchCommand.median(read),
             "recordEventsPerSecond": Double(eventCount) / ImportBenchCommand.median(record),
         ]
