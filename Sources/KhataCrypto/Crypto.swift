@@ -12,39 +12,32 @@ public enum Crypto {
 
     /// HMAC-SHA256 of `message` under `key`.
     public static func hmacSHA256(key: some Collection<UInt8>, message: some Collection<UInt8>) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let keyBytes = Array(key)
-        let messageBytes = Array(message)
-        keyBytes.withUnsafeBufferPointer { keyBuffer in
-            messageBytes.withUnsafeBufferPointer { messageBuffer in
-                // Safe: HMAC with SHA-256 fails only when memory is exhausted.
-                let result = HMAC(
-                    EVP_sha256(), keyBuffer.baseAddress, Int32(keyBuffer.count), messageBuffer.baseAddress,
-                    messageBuffer.count, &digest, &length)
-                precondition(result != nil && length == 32, "HMAC-SHA256 failed")
-            }
-        }
-        return digest
+        hmac(EVP_sha256(), digestBytes: 32, key: key, message: message)
     }
 
     /// HMAC-SHA1 of `message` under `key`: only where a provider's signature scheme requires it
     /// (Twilio's `X-Twilio-Signature`); Khata's own signatures use SHA-256.
     public static func hmacSHA1(key: some Collection<UInt8>, message: some Collection<UInt8>) -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 20)
+        hmac(EVP_sha1(), digestBytes: 20, key: key, message: message)
+    }
+
+    private static func hmac(
+        _ digest: OpaquePointer?, digestBytes: Int, key: some Collection<UInt8>, message: some Collection<UInt8>
+    ) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: digestBytes)
         var length: UInt32 = 0
         let keyBytes = Array(key)
         let messageBytes = Array(message)
         keyBytes.withUnsafeBufferPointer { keyBuffer in
             messageBytes.withUnsafeBufferPointer { messageBuffer in
-                // Safe: HMAC with SHA-1 fails only when memory is exhausted.
+                // Safe: HMAC fails only when memory is exhausted.
                 let result = HMAC(
-                    EVP_sha1(), keyBuffer.baseAddress, Int32(keyBuffer.count), messageBuffer.baseAddress,
-                    messageBuffer.count, &digest, &length)
-                precondition(result != nil && length == 20, "HMAC-SHA1 failed")
+                    digest, keyBuffer.baseAddress, Int32(keyBuffer.count), messageBuffer.baseAddress,
+                    messageBuffer.count, &output, &length)
+                precondition(result != nil && Int(length) == digestBytes, "HMAC failed")
             }
         }
-        return digest
+        return output
     }
 
     /// Equality that takes the same time wherever the first difference is, so that comparing a

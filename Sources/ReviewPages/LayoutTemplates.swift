@@ -20,6 +20,7 @@ enum LayoutTemplates {
         {{#viewer}}
         <nav>
         <a href="/ui/runs">Runs</a>
+        {{#isAdmin}}<a href="/ui/notifications">Notifications</a>{{/isAdmin}}
         <form class="search" method="get" action="/ui/search" role="search">
         <label class="visually-hidden" for="q">Search</label>
         <input id="q" name="q" type="search" maxlength="128" value="{{query}}"

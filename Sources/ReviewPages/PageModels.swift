@@ -9,12 +9,15 @@ public struct Viewer: Sendable {
     public var scopes: String
     public var csrf: String
     public var canReview: Bool
+    /// May see customers' messages (the `admin` scope): the pages link to them.
+    public var isAdmin: Bool
 
-    public init(name: String, scopes: String, csrf: String, canReview: Bool) {
+    public init(name: String, scopes: String, csrf: String, canReview: Bool, isAdmin: Bool = false) {
         self.name = name
         self.scopes = scopes
         self.csrf = csrf
         self.canReview = canReview
+        self.isAdmin = isAdmin
     }
 }
 

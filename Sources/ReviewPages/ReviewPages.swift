@@ -21,6 +21,7 @@ public struct ReviewPages: Sendable {
             ("rows", RunTemplates.rows), ("mismatches", RunTemplates.mismatches),
             ("reportTop", RunTemplates.reportTop), ("reportBottom", RunTemplates.reportBottom),
             ("mismatch", MismatchTemplates.mismatch), ("search", MismatchTemplates.search),
+            ("notifications", NotificationTemplates.notifications),
         ]
         for (name, text) in templates {
             do {

@@ -153,4 +153,54 @@ struct NotificationRoutesTests {
             ) { #expect($0.status == .serviceUnavailable) }
         }
     }
+
+    @Test("the messages page: admins see states and dead letters (numbers masked, text escaped) and retry one")
+    func messagesPage() async throws {
+        try await TestServer.with { server in
+            typealias R = ReviewPagesTests
+            let queue = NotificationQueue(database: server.database)
+            try await queue.enqueue([Self.message("ok"), Self.message("bad")], at: server.clock.now)
+            let claimed = try await queue.claim(worker: "w", limit: 2, leaseSeconds: 60, at: server.clock.now)
+            let bad = try #require(claimed.first { $0.message.idempotencyKey == "bad" })
+            try await queue.record(
+                id: bad.id, worker: "w", attempt: 1, outcome: .dead(error: "HTTP 400: <script>alert(1)</script>"),
+                httpStatus: 400, startedAtNanoseconds: server.clock.now, endedAtNanoseconds: server.clock.now)
+            let (admin, _) = try await server.keys.create(name: "Ops", scopes: [.admin])
+            let (cookie, csrf) = try await R.signIn(server, key: admin)
+            let page = try await R.request(server, "/ui/notifications", cookie: cookie)
+            #expect(page.status == .ok && page.text.contains("href=\"/ui/notifications\">Notifications</a>"))
+            #expect(page.text.contains("<code>bad</code>") && page.text.contains("+880177****618"))
+            #expect(!page.text.contains("+8801770000618") && !page.text.contains("<script>alert"))
+            #expect(page.text.contains("HTTP 400: &lt;script&gt;alert(1)&lt;/script&gt;"))
+            #expect(page.text.contains("action=\"/ui/notifications/\(bad.id)/retry\""))
+            let sending = try await R.request(server, "/ui/notifications?state=sending", cookie: cookie)
+            #expect(sending.text.contains("<code>ok</code>") && !sending.text.contains("/retry\""))
+            let wrongState = try await R.request(server, "/ui/notifications?state=lost", cookie: cookie)
+            #expect(wrongState.status == .badRequest && wrongState.text.contains("is not a state"))
+
+            let forged = try await R.request(
+                server, "/ui/notifications/\(bad.id)/retry", method: .post, cookie: cookie, form: "csrf=nope")
+            #expect(forged.status == .forbidden)
+            #expect(try await queue.delivery(id: bad.id)?.state == .dead)
+            let retried = try await R.request(
+                server, "/ui/notifications/\(bad.id)/retry", method: .post, cookie: cookie, form: "csrf=\(csrf)")
+            #expect(retried.status == .seeOther && retried.location == "/ui/notifications?state=dead&done=retry")
+            #expect(try await queue.delivery(id: bad.id)?.state == .pending)
+            let again = try await R.request(
+                server, "/ui/notifications/\(bad.id)/retry", method: .post, cookie: cookie, form: "csrf=\(csrf)")
+            #expect(again.status == .conflict && again.text.contains("only a dead or failed message"))
+
+            // A finance key reviews mismatches but does not see customers' messages.
+            let (finance, _) = try await server.keys.create(name: "Farida", scopes: [.finance])
+            let (financeCookie, financeCsrf) = try await R.signIn(server, key: finance)
+            let refused = try await R.request(server, "/ui/notifications", cookie: financeCookie)
+            #expect(refused.status == .forbidden && refused.text.contains("admin scope"))
+            let runs = try await R.request(server, "/ui/runs", cookie: financeCookie)
+            #expect(!runs.text.contains("/ui/notifications"))
+            let refusedRetry = try await R.request(
+                server, "/ui/notifications/\(bad.id)/retry", method: .post, cookie: financeCookie,
+                form: "csrf=\(financeCsrf)")
+            #expect(refusedRetry.status == .forbidden)
+        }
+    }
 }

@@ -38,6 +38,7 @@ struct ReviewUIController: Sendable {
         (.get, "/ui/runs/{id}/report.html"), (.get, "/ui/runs/{id}/report.csv"), (.get, "/ui/runs/{id}/report.json"),
         (.get, "/ui/mismatches/{id}"), (.post, "/ui/mismatches/{id}/acknowledge"),
         (.post, "/ui/mismatches/{id}/resolve"), (.post, "/ui/mismatches/{id}/reopen"), (.get, "/ui/search"),
+        (.get, "/ui/notifications"), (.post, "/ui/notifications/{id}/retry"),
     ]
 
     func mount(on router: Router<KhataRequestContext>) {
@@ -83,6 +84,14 @@ struct ReviewUIController: Sendable {
         router.get("/ui/search") { request, context in
             await page(request, context) { viewer, _ in try await search(request, viewer) }
         }
+        router.get("/ui/notifications") { request, context in
+            await page(request, context) { viewer, _ in try await notifications(request, viewer) }
+        }
+        router.post("/ui/notifications/{id}/retry") { request, context in
+            await page(request, context, change: true) { viewer, session in
+                try await retryNotification(try Self.id(context, "message"), request, viewer, session)
+            }
+        }
         // Anything else under /ui/ is a page that does not exist, said as a page.
         router.get("/ui/**") { request, context in
             await page(request, context) { viewer, _ in
@@ -123,7 +132,7 @@ struct ReviewUIController: Sendable {
             let viewer = Viewer(
                 name: key.name.isEmpty ? key.id : key.name,
                 scopes: key.scopes.sorted().map(\.rawValue).joined(separator: ", "),
-                csrf: session.csrfToken, canReview: key.allows(.finance))
+                csrf: session.csrfToken, canReview: key.allows(.finance), isAdmin: key.allows(.admin))
             guard key.allows(.read) || key.allows(.finance) else {
                 return Self.html(
                     pages.error(
