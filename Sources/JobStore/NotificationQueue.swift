@@ -65,6 +65,12 @@ public struct NewNotification: Sendable, Equatable {
     /// Until when it still means something (UTC, `UTCTime`); nil for always. Not sent after.
     public var validUntil: String?
 
+    /// The recipient as people see it (pages, answers, the command line): a phone number
+    /// masked, an address as it is.
+    public var shownRecipient: String {
+        recipient.hasPrefix("+") ? PhoneNumbers.masked(recipient) : recipient
+    }
+
     public init(
         idempotencyKey: String, ledgerSequence: Int64, event: String, customerId: String,
         channel: NotificationChannel, recipient: String, language: ContactLanguage, subject: String? = nil,

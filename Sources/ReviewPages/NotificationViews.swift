@@ -98,8 +98,7 @@ extension ReviewPages {
             return NotificationsPage.Message(
                 id: String(delivery.id), key: message.idempotencyKey, event: Display.sentence(message.event),
                 channel: message.channel.rawValue,
-                recipient: message.recipient.hasPrefix("+")
-                    ? PhoneNumbers.masked(message.recipient) : message.recipient,
+                recipient: message.shownRecipient,
                 attempts: String(delivery.attemptCount),
                 nextAttempt: delivery.state == .pending ? Display.dhaka(delivery.nextAttemptAt) : "",
                 lastError: delivery.lastError ?? "", retryable: delivery.state == .dead || delivery.state == .failed,

@@ -162,7 +162,7 @@ struct NotifyCommand: AsyncParsableCommand {
                         [
                             "id": Int(delivery.id), "idempotencyKey": delivery.message.idempotencyKey,
                             "channel": delivery.message.channel.rawValue,
-                            "recipient": Self.masked(delivery.message), "attempts": delivery.attemptCount,
+                            "recipient": delivery.message.shownRecipient, "attempts": delivery.attemptCount,
                             "error": delivery.lastError ?? "",
                         ] as [String: Any]
                     }
@@ -185,7 +185,7 @@ struct NotifyCommand: AsyncParsableCommand {
             if deadMessages.isEmpty && deadEvents.isEmpty { print("no dead letters") }
             for delivery in deadMessages {
                 print(
-                    "message \(delivery.id) \(delivery.message.idempotencyKey) to \(Self.masked(delivery.message)) "
+                    "message \(delivery.id) \(delivery.message.idempotencyKey) to \(delivery.message.shownRecipient) "
                         + "after \(delivery.attemptCount) attempts: \(delivery.lastError ?? "")")
             }
             for event in deadEvents {
@@ -193,10 +193,6 @@ struct NotifyCommand: AsyncParsableCommand {
             }
         }
 
-        /// A recipient as people see it: phone numbers masked, addresses as they are.
-        static func masked(_ message: NewNotification) -> String {
-            message.recipient.hasPrefix("+") ? PhoneNumbers.masked(message.recipient) : message.recipient
-        }
     }
 
     /// `khata notify retry ID`: a dead letter sent again.

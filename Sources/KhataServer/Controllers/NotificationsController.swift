@@ -204,7 +204,7 @@ struct NotificationBody: Encodable {
         event = message.event
         channel = message.channel.rawValue
         customerId = message.customerId
-        recipient = message.recipient.hasPrefix("+") ? PhoneNumbers.masked(message.recipient) : message.recipient
+        recipient = message.shownRecipient
         language = message.language.rawValue
         subject = message.subject
         body = message.body
