@@ -73,31 +73,80 @@ public enum BookingEvents {
         var expired: Set<UInt128> = []
         // An account's currency, once per read: the lookup builds the account whole.
         var currencies: [UInt128: String] = [:]
-        func currency(of hold: Transfer) -> String {
-            let account = hold.fields.debitAccountId
+        func currency(_ account: UInt128) -> String {
             if let known = currencies[account] { return known }
             // Safe fallback: a committed transfer's accounts exist; the code is for the message only.
             let code = ledger.account(id: account)?.currency.code ?? "BDT"
             currencies[account] = code
             return code
         }
+        // The holds this read has met (made in it or looked up for a capture or release): a
+        // hold's capture usually follows it closely, and its facts are then in hand.
+        var holds: [UInt128: HoldFacts] = [:]
+        func hold(_ id: UInt128) throws(LedgerError) -> HoldFacts? {
+            if let known = holds[id] { return known }
+            guard let found = try ledger.transfer(id: id), found.fields.flags.contains(.pending) else { return nil }
+            let facts = HoldFacts(
+                amountMinor: found.fields.amountMinor, debitAccountId: found.fields.debitAccountId,
+                expiresAtNanoseconds: found.expiresAt, code: found.fields.code)
+            holds[id] = facts
+            return facts
+        }
         for record in logged {
             switch record.event {
             case .createTransfer(let request):
-                guard let made = try ledger.transfer(id: request.id), made.sequence == record.sequence,
-                    let event = try event(made, sequence: record.sequence, ledger: ledger, currency: currency)
-                else { continue }
-                events.append(event)
+                // The request made its transfer only when the transfer's sequence is the record's.
+                guard let stamp = ledger.transferStamp(id: request.id), stamp.sequence == record.sequence else {
+                    continue
+                }
+                let flags = request.flags
+                if flags.contains(.refund) {
+                    guard let made = try ledger.transfer(id: request.id),
+                        let event = try refund(made, sequence: record.sequence, ledger: ledger, currency: currency)
+                    else { continue }
+                    events.append(event)
+                    continue
+                }
+                guard request.code == BusinessCode.bookingPayment else { continue }
+                if flags.contains(.pending) {
+                    let facts = HoldFacts(
+                        amountMinor: request.amountMinor, debitAccountId: request.debitAccountId,
+                        expiresAtNanoseconds: stamp.timestampNanoseconds
+                            &+ UInt64(request.timeoutSeconds) &* 1_000_000_000,
+                        code: request.code)
+                    holds[request.id] = facts
+                    events.append(
+                        BookingEvent(
+                            kind: .reservationCreated, sequence: record.sequence, subjectSequence: record.sequence,
+                            holdId: request.id, amountMinor: request.amountMinor,
+                            currency: currency(facts.debitAccountId),
+                            occurredAtNanoseconds: stamp.timestampNanoseconds,
+                            windowEndsAtNanoseconds: facts.expiresAtNanoseconds))
+                } else if flags.contains(.postPending) || flags.contains(.voidPending) {
+                    guard let facts = try hold(request.pendingId) else { continue }
+                    // A release, or a capture of the whole, moves the hold's amount.
+                    let whole = flags.contains(.voidPending) || request.amountMinor == 0
+                    events.append(
+                        BookingEvent(
+                            kind: flags.contains(.postPending) ? .paymentConfirmed : .cancelled,
+                            sequence: record.sequence, subjectSequence: record.sequence, holdId: request.pendingId,
+                            amountMinor: whole ? facts.amountMinor : request.amountMinor,
+                            currency: currency(facts.debitAccountId),
+                            occurredAtNanoseconds: stamp.timestampNanoseconds,
+                            windowEndsAtNanoseconds: facts.expiresAtNanoseconds))
+                }
             case .expirePending(let holdId):
-                guard !expired.contains(holdId), let hold = try ledger.transfer(id: holdId),
-                    hold.state == .pendingExpired, hold.fields.code == BusinessCode.bookingPayment
+                guard !expired.contains(holdId), let stamp = ledger.transferStamp(id: holdId),
+                    stamp.state == .pendingExpired, let facts = try hold(holdId),
+                    facts.code == BusinessCode.bookingPayment
                 else { continue }
                 expired.insert(holdId)
                 events.append(
                     BookingEvent(
-                        kind: .expired, sequence: record.sequence, subjectSequence: hold.sequence, holdId: holdId,
-                        amountMinor: hold.fields.amountMinor, currency: currency(of: hold),
-                        occurredAtNanoseconds: hold.expiresAt, windowEndsAtNanoseconds: hold.expiresAt))
+                        kind: .expired, sequence: record.sequence, subjectSequence: stamp.sequence, holdId: holdId,
+                        amountMinor: facts.amountMinor, currency: currency(facts.debitAccountId),
+                        occurredAtNanoseconds: facts.expiresAtNanoseconds,
+                        windowEndsAtNanoseconds: facts.expiresAtNanoseconds))
             case .createAccount:
                 continue
             }
@@ -105,38 +154,26 @@ public enum BookingEvents {
         return BookingEventPage(events: events, through: through, logEnd: max(logEnd, through))
     }
 
-    /// The event transfer `made` (created at `sequence`) is, if it is a booking's.
-    private static func event(
-        _ made: Transfer, sequence: UInt64, ledger: Ledger, currency: (Transfer) -> String
+    /// The refund event transfer `made` (created at `sequence`) is, if it refunds a booking's
+    /// capture, whatever its own code.
+    private static func refund(
+        _ made: Transfer, sequence: UInt64, ledger: Ledger, currency: (UInt128) -> String
     ) throws(LedgerError) -> BookingEvent? {
-        let flags = made.fields.flags
-        if flags.contains(.refund) {
-            // A refund of a booking's capture, whatever its own code.
-            guard let capture = try ledger.transfer(id: made.fields.pendingId),
-                capture.fields.flags.contains(.postPending), capture.fields.code == BusinessCode.bookingPayment,
-                let hold = try ledger.transfer(id: capture.fields.pendingId)
-            else { return nil }
-            return BookingEvent(
-                kind: .refunded, sequence: sequence, subjectSequence: sequence, holdId: hold.fields.id,
-                amountMinor: made.fields.amountMinor, currency: currency(hold),
-                occurredAtNanoseconds: made.timestamp, windowEndsAtNanoseconds: hold.expiresAt)
-        }
-        guard made.fields.code == BusinessCode.bookingPayment else { return nil }
-        let kind: NotificationEvent
-        let hold: Transfer
-        if flags.contains(.pending) {
-            kind = .reservationCreated
-            hold = made
-        } else if flags.contains(.postPending) || flags.contains(.voidPending) {
-            kind = flags.contains(.postPending) ? .paymentConfirmed : .cancelled
-            guard let found = try ledger.transfer(id: made.fields.pendingId) else { return nil }
-            hold = found
-        } else {
-            return nil
-        }
+        guard let capture = try ledger.transfer(id: made.fields.pendingId),
+            capture.fields.flags.contains(.postPending), capture.fields.code == BusinessCode.bookingPayment,
+            let hold = try ledger.transfer(id: capture.fields.pendingId)
+        else { return nil }
         return BookingEvent(
-            kind: kind, sequence: sequence, subjectSequence: sequence, holdId: hold.fields.id,
-            amountMinor: made.fields.amountMinor, currency: currency(hold),
+            kind: .refunded, sequence: sequence, subjectSequence: sequence, holdId: hold.fields.id,
+            amountMinor: made.fields.amountMinor, currency: currency(hold.fields.debitAccountId),
             occurredAtNanoseconds: made.timestamp, windowEndsAtNanoseconds: hold.expiresAt)
     }
+}
+
+/// What a booking event needs of its reservation's hold.
+private struct HoldFacts {
+    var amountMinor: UInt64
+    var debitAccountId: UInt128
+    var expiresAtNanoseconds: UInt64
+    var code: UInt16
 }

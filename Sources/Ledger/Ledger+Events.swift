@@ -13,6 +13,15 @@ public struct LoggedEvent: Sendable, Equatable {
     public let batchNanoseconds: UInt64?
 }
 
+/// What the ledger keeps in memory of a committed transfer; see `Ledger.transferStamp(id:)`.
+public struct TransferStamp: Sendable, Equatable {
+    /// The log sequence of the request that made it.
+    public let sequence: UInt64
+    /// When it was made (sequencer time, nanoseconds since the Unix epoch).
+    public let timestampNanoseconds: UInt64
+    public let state: TransferState
+}
+
 extension Ledger {
     /// The last log sequence whose effects reads see (transfers, their states, balances): a
     /// record up to it has been applied in everything `transfer(id:)` answers.
@@ -34,24 +43,28 @@ extension Ledger {
         var events: [LoggedEvent] = []
         events.reserveCapacity(Int(end - after))
         var batchNanoseconds: UInt64?
-        for sequence in (after + 1)...end {
-            switch log.read(sequence: sequence) {
-            case .found(let kind, let body):
-                do throws(EventDecodingError) {
-                    if kind == EventCodec.batchKind {
-                        batchNanoseconds = try EventCodec.decodeBatch(body).now
-                        continue
-                    }
-                    let event = try EventCodec.decode(kind: kind, body)
-                    events.append(LoggedEvent(sequence: sequence, event: event, batchNanoseconds: batchNanoseconds))
-                } catch {
-                    throw .corruptLog(sequence: sequence, reason: error.reason)
+        var failure: LedgerError?
+        let ended = log.scan(after: after, through: end) { sequence, kind, body in
+            do throws(EventDecodingError) {
+                if kind == EventCodec.batchKind {
+                    batchNanoseconds = try EventCodec.decodeBatch(body).now
+                    return true
                 }
-            case .missing:
-                throw .corruptLog(sequence: sequence, reason: "it is committed but cannot be found in the log")
-            case .damaged(let damage):
-                throw .damagedRecord(damage)
+                let event = try EventCodec.decode(kind: kind, body)
+                events.append(LoggedEvent(sequence: sequence, event: event, batchNanoseconds: batchNanoseconds))
+                return true
+            } catch {
+                failure = .corruptLog(sequence: sequence, reason: error.reason)
+                return false
             }
+        }
+        if let failure { throw failure }
+        switch ended {
+        case .completed: break
+        case .missing(let sequence):
+            throw .corruptLog(sequence: sequence, reason: "it is committed but cannot be found in the log")
+        case .damaged(let damage):
+            throw .damagedRecord(damage)
         }
         return (events, end)
     }

@@ -171,6 +171,12 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// A committed transfer's log sequence, timestamp and state as of the last durable batch,
+    /// read from memory without the log: what a reader of the log needs to tell whether a
+    /// request it reads made its transfer (the transfer's sequence is the request's) and what
+    /// became of it, without reading the request back.
+    public func transferStamp(id: UInt128) -> TransferStamp? { view.transferStamp(id: id) }
+
     /// An account's transfers in commit order, after the cursor `after` (a transfer timestamp;
     /// 0 for the beginning), at most `limit` (1...10,000) of them. The last one's timestamp is
     /// the cursor for the next page. A damaged record throws, as for `transfer(id:)`.

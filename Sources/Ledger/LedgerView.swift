@@ -141,6 +141,20 @@ struct LedgerView: Sendable {
         return try describe(index, limit: limit)
     }
 
+    /// A committed transfer's log sequence, timestamp and state, from memory alone.
+    func transferStamp(id: UInt128) -> TransferStamp? {
+        guard id != 0 else { return nil }
+        let limit = transferLimit
+        let found = tables.transferIndex.read(idHash(id)) { index in
+            index < limit && tables.transfers.pointer(index).pointee.hasId(id)
+        }
+        guard let found,
+            let state = TransferState(rawValue: committedState(found) & TransferRecord.stateMask)
+        else { return nil }
+        let record = tables.transfers.pointer(found).pointee
+        return TransferStamp(sequence: record.sequence, timestampNanoseconds: record.timestamp, state: state)
+    }
+
     /// The committed transfer at `index`, read back from the log.
     func describe(_ index: Int, limit: Int) throws(DamagedRecord) -> Transfer? {
         try tables.describe(

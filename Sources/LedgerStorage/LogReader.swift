@@ -76,21 +76,84 @@ public final class LogReader: @unchecked Sendable {
         return (kind, body)
     }
 
-    /// Every damaged record a read has found so far, by sequence.
-    public var damage: [LogDamage] { damaged.withLock { $0.sorted { $0.key < $1.key }.map(\.value) } }
+    /// How a `scan` ended.
+    public enum ScanEnd: Equatable {
+        /// Every record up to `through` was visited, or the visitor stopped the scan.
+        case completed
+        /// The log does not hold this sequence (yet).
+        case missing(UInt64)
+        /// The slot that should hold this record fails its checksum; see `read(sequence:)`.
+        case damaged(LogDamage)
+    }
 
-    private let damaged = Mutex<[UInt64: LogDamage]>([:])
+    /// Visits the data records after `after` up to `through`, in sequence order, each verified
+    /// against its CRC-32C first, until `visit` answers false. A search finds the first record of
+    /// each segment; the records after it are the next slots (commit records between them are
+    /// stepped over), so a long read costs a checksum per record rather than a search. Any slot
+    /// that is not the record expected there (a damaged one, a segment's end) is looked up by
+    /// `read(sequence:)`, which says what is wrong with it.
+    public func scan(
+        after: UInt64, through: UInt64, _ visit: (UInt64, RecordKind, UnsafeRawPointer) -> Bool
+    ) -> ScanEnd {
+        var next = after &+ 1
+        while next <= through {
+            let body: UnsafeRawPointer
+            switch read(sequence: next) {
+            case .found(let kind, let found):
+                guard visit(next, kind, found) else { return .completed }
+                body = found
+            case .missing: return .missing(next)
+            case .damaged(let damage): return .damaged(damage)
+            }
+            next += 1
+            guard let segment = segment(holding: next - 1) else { continue }
+            let end = segment.base + segment.sizeBytes
+            var slot = body - Format.recordBodyOffset + Format.recordSizeBytes
+            while next <= through, slot + Format.recordSizeBytes <= end {
+                let kind = slot.load(fromByteOffset: 4, as: UInt8.self)
+                if kind == 0 { break }
+                if kind < RecordKind.firstDataKind {
+                    slot += Format.recordSizeBytes
+                    continue
+                }
+                guard slot.loadLE(at: 8, as: UInt64.self) == next,
+                    slot.loadLE(at: 0, as: UInt32.self) == CRC32C.checksum(slot + 4, count: Format.recordSizeBytes - 4)
+                else { break }
+                guard visit(next, RecordKind(rawValue: kind), slot + Format.recordBodyOffset) else { return .completed }
+                next += 1
+                slot += Format.recordSizeBytes
+            }
+        }
+        return .completed
+    }
 
-    private func locate(_ sequence: UInt64) -> Read {
+    /// The index of the mapped segment that holds `sequence` if any does (the last one starting
+    /// at or before it), and how many segments were published when it was found.
+    private func segmentIndex(holding sequence: UInt64) -> (index: Int, published: Int)? {
         let published = count.load(ordering: .acquiring)
-        guard published > 0, sequence >= firstSequences[0] else { return .missing }
-        // The last segment whose first sequence is at most `sequence`.
+        guard published > 0, sequence >= firstSequences[0] else { return nil }
         var low = 0
         var high = published
         while high - low > 1 {
             let middle = (low + high) / 2
             if firstSequences[middle] <= sequence { low = middle } else { high = middle }
         }
+        return (low, published)
+    }
+
+    /// The mapped segment that holds `sequence` if any does.
+    private func segment(holding sequence: UInt64) -> MappedSegment? {
+        // Safe: published entries are set before the count that covers them.
+        segmentIndex(holding: sequence).map { segments[$0.index]!.takeUnretainedValue() }
+    }
+
+    /// Every damaged record a read has found so far, by sequence.
+    public var damage: [LogDamage] { damaged.withLock { $0.sorted { $0.key < $1.key }.map(\.value) } }
+
+    private let damaged = Mutex<[UInt64: LogDamage]>([:])
+
+    private func locate(_ sequence: UInt64) -> Read {
+        guard let (low, published) = segmentIndex(holding: sequence) else { return .missing }
         // Safe: published entries are set before the count that covers them.
         let segment = segments[low]!.takeUnretainedValue()
         guard let body = Self.find(sequence, in: segment) else {
