@@ -72,17 +72,27 @@ public enum BookingEvents {
         var events: [BookingEvent] = []
         var expired: Set<UInt128> = []
         // An account's currency, once per read: the lookup builds the account whole.
+        // Most holds debit one of a few accounts (a provider's clearing account), so the last
+        // one asked about is kept apart from the table, whose hashing costs more than a compare.
         var currencies: [UInt128: String] = [:]
+        var lastAccount: (id: UInt128, code: String)?
         func currency(_ account: UInt128) -> String {
-            if let known = currencies[account] { return known }
-            // Safe fallback: a committed transfer's accounts exist; the code is for the message only.
-            let code = ledger.account(id: account)?.currency.code ?? "BDT"
-            currencies[account] = code
+            if let lastAccount, lastAccount.id == account { return lastAccount.code }
+            let code: String
+            if let known = currencies[account] {
+                code = known
+            } else {
+                // Safe fallback: a committed transfer's accounts exist; the code is for the message only.
+                code = ledger.account(id: account)?.currency.code ?? "BDT"
+                currencies[account] = code
+            }
+            lastAccount = (account, code)
             return code
         }
         // The holds this read has met (made in it or looked up for a capture or release): a
         // hold's capture usually follows it closely, and its facts are then in hand.
         var holds: [UInt128: HoldFacts] = [:]
+        holds.reserveCapacity(logged.count)
         func hold(_ id: UInt128) throws(LedgerError) -> HoldFacts? {
             if let known = holds[id] { return known }
             guard let found = try ledger.transfer(id: id), found.fields.flags.contains(.pending) else { return nil }

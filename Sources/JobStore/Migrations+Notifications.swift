@@ -2,6 +2,14 @@ extension Migrations {
     /// Notifications read from the ledger: the readers' cursors, the events they recorded, and
     /// the deliveries rebuilt with what sending needs (a subject, the hold and event they come
     /// from, a validity, the states of a provider's delivery report, each attempt's latency).
+    /// The due index ends with the id, so that a claim's order (next attempt, then id) is the
+    /// index's and a claim reads only the rows it takes: without it PostgreSQL read and sorted
+    /// every due delivery for each claim of 256.
+    static let v12 = """
+        DROP INDEX notification_deliveries_due;
+        CREATE INDEX notification_deliveries_due ON notification_deliveries (state, next_attempt_at, id);
+        """
+
     static let v11 = """
         CREATE TABLE ledger_cursors (
             name TEXT PRIMARY KEY,

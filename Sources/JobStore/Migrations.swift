@@ -49,6 +49,7 @@ public enum Migrations {
             sql: v11,
             postgresSQL: adapted(v11, to: .postgres)
                 + restartIdentity(of: ["notification_deliveries", "notification_attempts"])),
+        Migration(version: 12, name: "notifications: due deliveries found in claim order by one index", sql: v12),
     ]
 
     /// Applies every migration newer than the database's version (up to `lastVersion`, for tests

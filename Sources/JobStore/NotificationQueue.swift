@@ -246,25 +246,46 @@ public struct NotificationQueue: Sendable {
         precondition(limit > 0 && leaseSeconds > 0, "a claim takes at least one delivery for some time")
         let now = UTCTime.text(nanoseconds: nanoseconds)
         let until = UTCTime.text(nanoseconds: nanoseconds + UInt64(leaseSeconds) * 1_000_000_000)
-        let lock = database.dialect == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
-        return try await database.perform { connection in
+        let parameters: [SQLValue] = [
+            .text(worker), .text(until), .text(now), .text(now), .text(now), .integer(Int64(limit)),
+        ]
+        let claimed = try await database.perform { connection in
             try connection.transaction {
                 try connection.query(
-                    """
-                    UPDATE notification_deliveries
-                    SET state = 'sending', claimed_by = ?, claimed_until = ?, attempt_count = attempt_count + 1,
-                        updated_at = ?
-                    WHERE id IN (
-                        SELECT id FROM notification_deliveries
-                        WHERE (state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND claimed_until <= ?)
-                        ORDER BY next_attempt_at, id LIMIT ? \(lock))
-                    RETURNING \(Self.columns)
-                    """,
-                    [.text(worker), .text(until), .text(now), .text(now), .text(now), .integer(Int64(limit))]
-                ).map(Self.delivery).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+                    database.dialect == .postgres ? Self.claimPostgres : Self.claimSQLite, parameters)
             }
         }
+        return claimed.map(Self.delivery).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
     }
+
+    /// A claim on SQLite, where one writer at a time needs no row locks.
+    private static let claimSQLite = """
+        UPDATE notification_deliveries
+        SET state = 'sending', claimed_by = ?1, claimed_until = ?2, attempt_count = attempt_count + 1, updated_at = ?3
+        WHERE id IN (
+            SELECT id FROM notification_deliveries
+            WHERE (state = 'pending' AND next_attempt_at <= ?4) OR (state = 'sending' AND claimed_until <= ?5)
+            ORDER BY next_attempt_at, id LIMIT ?6)
+        RETURNING \(columns)
+        """
+
+    /// A claim on PostgreSQL: rows locked with `SKIP LOCKED`, so that dispatchers sharing the
+    /// queue take different messages. Claims whose lease ran out (a dispatcher that stopped) are
+    /// taken first, then due ones in the due index's order, each read by its own index scan:
+    /// one query with `OR` over both made PostgreSQL read and sort every due row per claim. The
+    /// ids are matched through an array, so the update finds its rows by primary key.
+    private static let claimPostgres = """
+        WITH stale AS (
+            SELECT id FROM notification_deliveries WHERE state = 'sending' AND claimed_until <= $5
+            ORDER BY claimed_until, id LIMIT $6 FOR UPDATE SKIP LOCKED),
+        due AS (
+            SELECT id FROM notification_deliveries WHERE state = 'pending' AND next_attempt_at <= $4
+            ORDER BY next_attempt_at, id LIMIT $6 FOR UPDATE SKIP LOCKED)
+        UPDATE notification_deliveries
+        SET state = 'sending', claimed_by = $1, claimed_until = $2, attempt_count = attempt_count + 1, updated_at = $3
+        WHERE id = ANY(ARRAY(SELECT id FROM stale UNION ALL SELECT id FROM due LIMIT $6))
+        RETURNING \(columns)
+        """
 
     /// Records how `worker`'s attempt number `attempt` at delivery `id` ended, and moves the
     /// delivery on. A delivery is final once delivered. A failure moves it only while the claim is
