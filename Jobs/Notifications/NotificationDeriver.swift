@@ -101,17 +101,34 @@ public struct NotificationDeriver: Sendable {
         }
     }
 
-    /// Step 2: the messages of the waiting events that are due.
+    /// Step 2: the messages of the waiting events that are due, a chunk at a time: the chunk's
+    /// reservations and contacts are read with one query each, and its messages queued in one
+    /// transaction, so that making messages costs the store a few statements per chunk.
     func makeMessages(now: UInt64, shouldStop: () -> Bool, into outcome: inout DerivationOutcome) async throws {
         let events = NotificationEvents(database: database)
-        let records = ReservationRecords(database: database)
-        let contacts = Contacts(database: database)
-        for stored in try await events.due(limit: eventsPerPass, nanoseconds: now) {
+        let due = try await events.due(limit: eventsPerPass, nanoseconds: now)
+        for start in stride(from: 0, to: due.count, by: Self.eventsPerChunk) {
             if shouldStop() { break }
+            try await makeMessages(
+                of: due[start..<min(start + Self.eventsPerChunk, due.count)], now: now, into: &outcome)
+        }
+    }
+
+    /// Waiting events whose messages are made together.
+    static let eventsPerChunk = 500
+
+    private func makeMessages(
+        of chunk: ArraySlice<StoredNotificationEvent>, now: UInt64, into outcome: inout DerivationOutcome
+    ) async throws {
+        let events = NotificationEvents(database: database)
+        let records = try await ReservationRecords(database: database).reservations(
+            holdIds: chunk.compactMap { TextRules.id($0.event.holdId) })
+        let contacts = try await Contacts(database: database).contacts(customerIds: records.values.map(\.customerId))
+        var ready: [EventMessages] = []
+        for stored in chunk {
             let event = stored.event
-            let holdId = TextRules.id(event.holdId)
-            let record = try await holdId.asyncMap { try await records.reservation(holdId: $0) } ?? nil
-            let contact = try await record.asyncMap { try await contacts.contact(customerId: $0.customerId) } ?? nil
+            let record = TextRules.id(event.holdId).flatMap { records[$0] }
+            let contact = record.flatMap { contacts[$0.customerId] }
             guard let record, let contact else {
                 let missing =
                     record == nil
@@ -132,15 +149,16 @@ public struct NotificationDeriver: Sendable {
                 }
                 continue
             }
-            let channels = Self.channels(for: contact)
-            let messages = channels.compactMap { channel in
+            let messages = Self.channels(for: contact).compactMap { channel in
                 message(stored, record: record, contact: contact, channel: channel)
             }
             let note = messages.isEmpty ? "the customer is opted out of every channel they have an address for" : nil
-            if try await events.queue(id: stored.id, messages: messages, note: note, nanoseconds: now) {
-                outcome.eventsQueued += 1
-                outcome.messagesQueued += messages.count
-            }
+            ready.append(EventMessages(eventId: stored.id, messages: messages, note: note))
+        }
+        let queued = try await events.queue(ready, nanoseconds: now)
+        for item in ready where queued.contains(item.eventId) {
+            outcome.eventsQueued += 1
+            outcome.messagesQueued += item.messages.count
         }
     }
 
@@ -202,13 +220,5 @@ public struct NotificationDeriver: Sendable {
         let hours = minuteOfDay / 60
         let minutes = minuteOfDay % 60
         return "\(day) \(hours < 10 ? "0" : "")\(hours):\(minutes < 10 ? "0" : "")\(minutes)"
-    }
-}
-
-extension Optional {
-    /// `map` with an async transform.
-    fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
-        guard let value = self else { return nil }
-        return try await transform(value)
     }
 }

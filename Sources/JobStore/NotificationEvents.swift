@@ -168,21 +168,33 @@ public struct NotificationEvents: Sendable {
     /// own validity has passed, so that it is never sent late.
     @discardableResult
     public func queue(id: Int64, messages: [NewNotification], note: String?, nanoseconds: UInt64) async throws -> Bool {
-        try NotificationQueue.check(messages)
+        try await queue([EventMessages(eventId: id, messages: messages, note: note)], nanoseconds: nanoseconds)
+            .contains(id)
+    }
+
+    /// Queues several waiting events' messages (each as `queue(id:…)` does) in one transaction,
+    /// so that the store commits once for a pass's events. Answers the ids of the events queued.
+    public func queue(_ batch: [EventMessages], nanoseconds: UInt64) async throws -> Set<Int64> {
+        for item in batch { try NotificationQueue.check(item.messages) }
+        guard !batch.isEmpty else { return [] }
         let now = UTCTime.text(nanoseconds: nanoseconds)
         return try await database.perform { connection in
             try connection.transaction {
-                let changed = try connection.run(
-                    """
-                    UPDATE notification_events SET state = 'queued', tries = tries + 1, reason = ?, updated_at = ?
-                    WHERE id = ? AND state = 'waiting'
-                    """, [note.map(SQLValue.text) ?? .null, .text(now), .integer(id)])
-                guard changed == 1 else { return false }
-                _ = try NotificationQueue.insert(messages, connection, at: nanoseconds)
-                let holds = try connection.query("SELECT hold_id FROM notification_events WHERE id = ?", [.integer(id)])
-                guard let hold = holds.first?.first?.text else { return true }
-                try Self.expireReminders(hold: hold, connection, now: now)
-                return true
+                var queued: Set<Int64> = []
+                for item in batch {
+                    let held = try connection.query(
+                        """
+                        UPDATE notification_events SET state = 'queued', tries = tries + 1, reason = ?, updated_at = ?
+                        WHERE id = ? AND state = 'waiting'
+                        RETURNING hold_id
+                        """, [item.note.map(SQLValue.text) ?? .null, .text(now), .integer(item.eventId)])
+                    guard let row = held.first else { continue }
+                    queued.insert(item.eventId)
+                    _ = try NotificationQueue.insert(item.messages, connection, at: nanoseconds)
+                    guard let hold = row.first?.text else { continue }
+                    try Self.expireReminders(hold: hold, connection, now: now)
+                }
+                return queued
             }
         }
     }
@@ -267,5 +279,18 @@ public struct NotificationEvents: Sendable {
                 currency: row[6].text ?? "", occurredAt: row[7].text ?? "", windowEndsAt: row[8].text ?? ""),
             state: NotificationEventState(rawValue: row[9].text ?? "") ?? .waiting, tries: Int(row[10].integer ?? 0),
             nextTryAt: row[11].text ?? "", reason: row[12].text, createdAt: row[13].text ?? "")
+    }
+}
+
+/// A waiting event's messages, made and ready to queue, with a note when there are none.
+public struct EventMessages: Sendable {
+    public var eventId: Int64
+    public var messages: [NewNotification]
+    public var note: String?
+
+    public init(eventId: Int64, messages: [NewNotification], note: String?) {
+        self.eventId = eventId
+        self.messages = messages
+        self.note = note
     }
 }

@@ -109,6 +109,7 @@ struct NotifyBenchCommand: AsyncParsableCommand {
                 let read = figures["readRecordsPerSecond"] as! Double
                 let scan = figures["scanRecordsPerSecond"] as! Double
                 let record = figures["recordEventsPerSecond"] as! Double
+                let derive = figures["deriveEventsPerSecond"] as! Double
                 print(
                     "log of \(LedgerSession.grouped(figures["logRecords"] as! Int)) records: verified as khata check "
                         + "does \(LedgerSession.grouped(Int(check)))/s; scanned for booking records "
@@ -116,7 +117,8 @@ struct NotifyBenchCommand: AsyncParsableCommand {
                         + "read for booking events with their outcomes from the state "
                         + "\(LedgerSession.grouped(Int(read)))/s (\(String(format: "%.2f", read / check))× check); "
                         + "\(LedgerSession.grouped(figures["events"] as! Int)) events recorded "
-                        + "\(LedgerSession.grouped(Int(record)))/s")
+                        + "\(LedgerSession.grouped(Int(record)))/s; derived as the job does (read, recorded, "
+                        + "two messages each made and queued) \(LedgerSession.grouped(Int(derive))) events/s")
             }
         }
         if output.json { print(LedgerSession.jsonLine(result)) }
@@ -178,7 +180,9 @@ struct NotifyBenchCommand: AsyncParsableCommand {
         var scan: [Double] = []
         var read: [Double] = []
         var record: [Double] = []
+        var derive: [Double] = []
         var eventCount = 0
+        try await Self.storeReservations(count: reservations, database)
         for run in 0..<runs {
             var start = DispatchTime.now().uptimeNanoseconds
             _ = try StoreVerifier.verify(directory: ledgerDirectory)
@@ -239,6 +243,7 @@ struct NotifyBenchCommand: AsyncParsableCommand {
                 position = through
             }
             record.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            derive.append(try await Self.derive(ledger, database, run: run, expected: found.count))
         }
         ledger.close()
         let records = Double(logRecords)
@@ -248,7 +253,63 @@ struct NotifyBenchCommand: AsyncParsableCommand {
             "scanRecordsPerSecond": records / ImportBenchCommand.median(scan),
             "readRecordsPerSecond": records / ImportBenchCommand.median(read),
             "recordEventsPerSecond": Double(eventCount) / ImportBenchCommand.median(record),
+            "deriveEventsPerSecond": Double(eventCount) / ImportBenchCommand.median(derive),
         ]
+    }
+
+    /// The reservations of `fill`'s holds as the API stores them, for 1,000 customers with a
+    /// phone and an email each (so each event makes two messages).
+    static func storeReservations(count: Int, _ database: JobDatabase) async throws {
+        let now = UTCTime.text(nanoseconds: Ledger.wallClockNanoseconds())
+        try await database.perform { connection in
+            _ = try connection.bulkInsert(
+                table: "reservations",
+                columns: [
+                    "booking_id", "hold_id", "payment_reference", "customer_id", "service_id", "provider", "currency",
+                    "amount_minor", "customer_phone", "customer_email", "payment_window_seconds", "created_at",
+                ], count: count
+            ) { index, values in
+                values += [
+                    .text("BK-\(index + 1)"), .text(String(index + 1)), .text("PAY-\(index + 1)"),
+                    .text("C-\(index % 1_000)"), .text("SVC-1"), .text("bkash"), .text("BDT"), .integer(150_000),
+                    .text("+8801711\(String(100_000 + index % 1_000))"), .text("c\(index % 1_000)@example.com"),
+                    .integer(1_800), .text(now),
+                ]
+            }
+        }
+        let contacts = Contacts(database: database)
+        for customer in 0..<min(count, 1_000) {
+            _ = try await contacts.save(
+                Contact(
+                    customerId: "C-\(customer)", phone: "+8801711\(100_000 + customer)",
+                    email: "c\(customer)@example.com", language: customer % 2 == 0 ? .bn : .en),
+                at: Ledger.wallClockNanoseconds())
+        }
+    }
+
+    /// One derivation pass over the whole log into an empty queue, as the job runs it: booking
+    /// events read and recorded, then their messages made (templates rendered for each
+    /// customer's channels and language) and queued. Answers its seconds.
+    static func derive(_ ledger: Ledger, _ database: JobDatabase, run: Int, expected: Int) async throws -> Double {
+        try await database.perform { connection in
+            try connection.transaction {
+                _ = try connection.run("DELETE FROM notification_attempts", [])
+                _ = try connection.run("DELETE FROM notification_deliveries", [])
+                _ = try connection.run("DELETE FROM notification_events", [])
+            }
+        }
+        var deriver = NotificationDeriver(ledger: LocalLedger(ledger: ledger), database: database, templates: try MessageTemplates())
+        deriver.cursorName = "derive-\(run)"
+        deriver.eventsPerPass = expected
+        let start = DispatchTime.now().uptimeNanoseconds
+        let outcome = try await deriver.run(now: Ledger.wallClockNanoseconds(), startSequence: 0)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard outcome.eventsQueued == expected, outcome.messagesQueued == 2 * expected else {
+            throw CommandFailure(
+                "the derivation queued \(outcome.eventsQueued) events and \(outcome.messagesQueued) messages "
+                    + "of \(expected) events")
+        }
+        return seconds
     }
 
     /// `count` reservations' holds (code booking payment, 30-minute windows), every other one
