@@ -51,6 +51,8 @@ public struct TemplateError: Error, CustomStringConvertible, Sendable {
 /// line, then its body.
 public struct MessageTemplates: Sendable {
     let templates: [String: MustacheTemplate]
+    /// The same templates where they are plain (text and unescaped values only).
+    let plainTemplates: [String: PlainTemplate]
 
     /// The channels a customer is written to.
     public static let channels: [NotificationChannel] = [.sms, .whatsapp, .email]
@@ -108,6 +110,7 @@ public struct MessageTemplates: Sendable {
             }
         }
         templates = parsed
+        plainTemplates = texts.compactMapValues(PlainTemplate.init)
     }
 
     /// The message of `event` on `channel` in `language`, with `values` in it.
@@ -116,16 +119,35 @@ public struct MessageTemplates: Sendable {
     ) -> RenderedMessage {
         let name = Self.name(event, channel, language)
         guard let template = templates[name] else { preconditionFailure("no template \(name)") }
-        let model: [String: String] = [
-            "bookingId": values.bookingId, "paymentReference": values.paymentReference, "amount": values.amount,
-            "refundAmount": values.refundAmount, "provider": values.provider, "deadline": values.deadline,
-        ]
-        let text = template.render(model)
+        let text: String
+        if let plain = plainTemplates[name] {
+            text = plain.render(values)
+        } else {
+            text = template.render(Self.model(values))
+        }
         guard channel == .email else { return RenderedMessage(subject: nil, body: Self.trimmed(text)) }
         // Safe: check(_:) made sure an email template starts with a subject line and a blank line.
         let parts = text.split(separator: "\n", maxSplits: 2, omittingEmptySubsequences: false)
         return RenderedMessage(
             subject: String(parts[0].dropFirst("Subject: ".count)), body: Self.trimmed(String(parts[2])))
+    }
+
+    /// The values as Mustache looks them up.
+    static func model(_ values: MessageValues) -> [String: String] {
+        [
+            "bookingId": values.bookingId, "paymentReference": values.paymentReference, "amount": values.amount,
+            "refundAmount": values.refundAmount, "provider": values.provider, "deadline": values.deadline,
+        ]
+    }
+
+    /// `name` rendered by Mustache whether or not it is plain: what the plain renderer must equal.
+    func renderedByMustache(_ name: String, _ values: MessageValues) -> String? {
+        templates[name]?.render(Self.model(values))
+    }
+
+    /// `name` rendered by the plain renderer, when the template is plain.
+    func renderedPlain(_ name: String, _ values: MessageValues) -> String? {
+        plainTemplates[name]?.render(values)
     }
 
     /// A template's rules beyond Mustache's own: only the values there are, and an email's

@@ -200,7 +200,9 @@ public struct NotificationEvents: Sendable {
     }
 
     /// Drops the still-pending reminders to pay of `hold` whose reservation is settled one way
-    /// or another, or whose validity has passed, recording why on each.
+    /// or another, or whose validity has passed, recording why on each. The hold's index finds
+    /// them: the state is compared as an expression so that SQLite cannot choose the due index
+    /// instead, which would read every pending delivery for each event queued.
     static func expireReminders(hold: String, _ connection: any DatabaseConnection, now: String) throws {
         try connection.run(
             """
@@ -208,7 +210,7 @@ public struct NotificationEvents: Sendable {
                 last_error = CASE WHEN valid_until IS NOT NULL AND valid_until <= ?
                     THEN 'the payment window closed before it was sent'
                     ELSE 'the reservation was confirmed, cancelled or expired before it was sent' END
-            WHERE hold_id = ? AND event = 'reservation_created' AND state = 'pending'
+            WHERE hold_id = ? AND event = 'reservation_created' AND state || '' = 'pending'
                 AND ((valid_until IS NOT NULL AND valid_until <= ?) OR EXISTS (
                     SELECT 1 FROM notification_events e WHERE e.hold_id = ?
                         AND e.event IN ('payment_confirmed', 'cancelled', 'expired')))

@@ -298,7 +298,8 @@ struct NotifyBenchCommand: AsyncParsableCommand {
                 _ = try connection.run("DELETE FROM notification_events", [])
             }
         }
-        var deriver = NotificationDeriver(ledger: LocalLedger(ledger: ledger), database: database, templates: try MessageTemplates())
+        var deriver = NotificationDeriver(
+            ledger: LocalLedger(ledger: ledger), database: database, templates: try MessageTemplates())
         deriver.cursorName = "derive-\(run)"
         deriver.eventsPerPass = expected
         let start = DispatchTime.now().uptimeNanoseconds

@@ -88,4 +88,52 @@ struct MessageTemplateTests {
             #expect(error.reason.contains("cannot be read"))
         }
     }
+
+    @Test("plain templates render by joining their pieces exactly as Mustache renders them; others go to Mustache")
+    func plainRendererEqualsMustache() throws {
+        let templates = try MessageTemplates()
+        var random = SplitMix(seed: 16)
+        let alphabet = Array("aZ9 &<>\"'{}}{{৳০-\n\\/#^!=")
+        func text() -> String {
+            String((0..<Int.random(in: 0...12, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+        }
+        // Every default is plain.
+        #expect(templates.plainTemplates.count == MessageTemplates.names.count)
+        for _ in 0..<50 {
+            let values = MessageValues(
+                bookingId: text(), paymentReference: text(), amount: text(), refundAmount: text(), provider: text(),
+                deadline: text())
+            for name in MessageTemplates.names {
+                let plain = try #require(templates.renderedPlain(name, values))
+                #expect(plain == templates.renderedByMustache(name, values), "\(name)")
+            }
+        }
+        // Spaces inside a tag, `{{&…}}`, a lone brace and text after the last value are plain too;
+        // anything else is Mustache's.
+        let plainSources = ["A {{{ amount }}}, {{&provider}} } { x", "{{{bookingId}}}{{{bookingId}}}", "no tags"]
+        let values = Self.values
+        for source in plainSources {
+            let plain = try #require(PlainTemplate(source), "\(source)")
+            let folder = TemporaryDirectory("khata-plain")
+            defer { folder.remove() }
+            try source.write(toFile: folder.file("cancelled.sms.en.mustache"), atomically: true, encoding: .utf8)
+            let mustache = try MessageTemplates(overridesFolder: folder.path)
+            #expect(plain.render(values) == mustache.renderedByMustache("cancelled.sms.en", values))
+        }
+        for source in [
+            "{{amount}}", "{{#provider}}x{{/provider}}", "{{! note }}", "{{=<% %>=}}", "{{{amount}}", "{{{nothing}}}",
+        ] {
+            #expect(PlainTemplate(source) == nil, "\(source)")
+        }
+        // A folder's template that is not plain still renders, by Mustache (escaping as it does).
+        let folder = TemporaryDirectory("khata-escaped")
+        defer { folder.remove() }
+        try "Booking {{bookingId}} cancelled.".write(
+            toFile: folder.file("cancelled.sms.en.mustache"), atomically: true, encoding: .utf8)
+        var odd = Self.values
+        odd.bookingId = "A&B"
+        let escaped = try MessageTemplates(overridesFolder: folder.path)
+        #expect(escaped.plainTemplates["cancelled.sms.en"] == nil)
+        #expect(escaped.render(.cancelled, .sms, .en, odd).body == "Booking A&amp;B cancelled.")
+    }
 }
