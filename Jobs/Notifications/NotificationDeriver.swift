@@ -19,6 +19,9 @@ public struct DerivationOutcome: Sendable, Equatable, CustomStringConvertible {
     public var eventsWaiting = 0
     /// Events given up (dead letters), nothing sent.
     public var eventsDead = 0
+    /// How long the pass waited on the job store (its reads and writes), in nanoseconds: the
+    /// rest is reading the ledger and making the messages.
+    public var storeNanoseconds: UInt64 = 0
 
     public init() {}
 
@@ -92,8 +95,10 @@ public struct NotificationDeriver: Sendable {
             let page = try await ledger.bookingEvents(after: cursor, limit: recordsPerRead)
             guard page.through > cursor else { break }
             let found = page.events.map(Self.recorded)
-            outcome.eventsRecorded += try await events.record(
-                found, cursor: cursorName, from: cursor, through: page.through, nanoseconds: now)
+            outcome.eventsRecorded += try await inStore(&outcome) {
+                try await events.record(
+                    found, cursor: cursorName, from: cursor, through: page.through, nanoseconds: now)
+            }
             outcome.eventsFound += found.count
             outcome.recordsRead += page.through - cursor
             cursor = page.through
@@ -106,7 +111,7 @@ public struct NotificationDeriver: Sendable {
     /// transaction, so that making messages costs the store a few statements per chunk.
     func makeMessages(now: UInt64, shouldStop: () -> Bool, into outcome: inout DerivationOutcome) async throws {
         let events = NotificationEvents(database: database)
-        let due = try await events.due(limit: eventsPerPass, nanoseconds: now)
+        let due = try await inStore(&outcome) { try await events.due(limit: eventsPerPass, nanoseconds: now) }
         for start in stride(from: 0, to: due.count, by: Self.eventsPerChunk) {
             if shouldStop() { break }
             try await makeMessages(
@@ -115,15 +120,19 @@ public struct NotificationDeriver: Sendable {
     }
 
     /// Waiting events whose messages are made together.
-    static let eventsPerChunk = 500
+    public static let eventsPerChunk = 500
 
     private func makeMessages(
         of chunk: ArraySlice<StoredNotificationEvent>, now: UInt64, into outcome: inout DerivationOutcome
     ) async throws {
         let events = NotificationEvents(database: database)
-        let records = try await ReservationRecords(database: database).reservations(
-            holdIds: chunk.compactMap { TextRules.id($0.event.holdId) })
-        let contacts = try await Contacts(database: database).contacts(customerIds: records.values.map(\.customerId))
+        let (records, contacts) = try await inStore(&outcome) {
+            let records = try await ReservationRecords(database: database).reservations(
+                holdIds: chunk.compactMap { TextRules.id($0.event.holdId) })
+            return (
+                records, try await Contacts(database: database).contacts(customerIds: records.values.map(\.customerId))
+            )
+        }
         var ready: [EventMessages] = []
         for stored in chunk {
             let event = stored.event
@@ -136,15 +145,19 @@ public struct NotificationDeriver: Sendable {
                     : "no contact is stored for customer \(record?.customerId ?? "")"
                 let age = now.subtractingReportingOverflow(UTCTime.nanoseconds(stored.createdAt) ?? now).partialValue
                 if age >= UInt64(contactWaitSeconds) * 1_000_000_000 {
-                    try await events.deadLetter(
-                        id: stored.id, reason: "\(missing) after waiting \(contactWaitSeconds) s", nanoseconds: now)
+                    try await inStore(&outcome) {
+                        try await events.deadLetter(
+                            id: stored.id, reason: "\(missing) after waiting \(contactWaitSeconds) s", nanoseconds: now)
+                    }
                     outcome.eventsDead += 1
                 } else {
                     // Soon at first (the details follow the hold within moments), then less often.
                     let delaySeconds = UInt64(min(60, 1 << min(stored.tries, 6)))
-                    try await events.postpone(
-                        id: stored.id, reason: missing, untilNanoseconds: now + delaySeconds * 1_000_000_000,
-                        nanoseconds: now)
+                    try await inStore(&outcome) {
+                        try await events.postpone(
+                            id: stored.id, reason: missing, untilNanoseconds: now + delaySeconds * 1_000_000_000,
+                            nanoseconds: now)
+                    }
                     outcome.eventsWaiting += 1
                 }
                 continue
@@ -155,7 +168,7 @@ public struct NotificationDeriver: Sendable {
             let note = messages.isEmpty ? "the customer is opted out of every channel they have an address for" : nil
             ready.append(EventMessages(eventId: stored.id, messages: messages, note: note))
         }
-        let queued = try await events.queue(ready, nanoseconds: now)
+        let queued = try await inStore(&outcome) { try await events.queue(ready, nanoseconds: now) }
         for item in ready where queued.contains(item.eventId) {
             outcome.eventsQueued += 1
             outcome.messagesQueued += item.messages.count
@@ -221,4 +234,17 @@ public struct NotificationDeriver: Sendable {
         let minutes = minuteOfDay % 60
         return "\(day) \(hours < 10 ? "0" : "")\(hours):\(minutes < 10 ? "0" : "")\(minutes)"
     }
+}
+
+/// Runs a call to the job store, adding how long it took to `outcome.storeNanoseconds`.
+private func inStore<T>(_ outcome: inout DerivationOutcome, _ call: () async throws -> T) async throws -> T {
+    let clock = ContinuousClock()
+    let start = clock.now
+    defer {
+        let elapsed = start.duration(to: clock.now).components
+        outcome.storeNanoseconds +=
+            UInt64(max(0, elapsed.seconds)) * 1_000_000_000
+            + UInt64(max(0, elapsed.attoseconds) / 1_000_000_000)
+    }
+    return try await call()
 }

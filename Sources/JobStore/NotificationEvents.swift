@@ -173,7 +173,9 @@ public struct NotificationEvents: Sendable {
     }
 
     /// Queues several waiting events' messages (each as `queue(id:…)` does) in one transaction,
-    /// so that the store commits once for a pass's events. Answers the ids of the events queued.
+    /// with a few statements for them all: the events moved by one update per note, their
+    /// messages inserted many to a statement, the reminders their holds make stale dropped by
+    /// one update. Answers the ids of the events queued (an event no longer waiting is left).
     public func queue(_ batch: [EventMessages], nanoseconds: UInt64) async throws -> Set<Int64> {
         for item in batch { try NotificationQueue.check(item.messages) }
         guard !batch.isEmpty else { return [] }
@@ -181,40 +183,53 @@ public struct NotificationEvents: Sendable {
         return try await database.perform { connection in
             try connection.transaction {
                 var queued: Set<Int64> = []
-                for item in batch {
-                    let held = try connection.query(
-                        """
-                        UPDATE notification_events SET state = 'queued', tries = tries + 1, reason = ?, updated_at = ?
-                        WHERE id = ? AND state = 'waiting'
-                        RETURNING hold_id
-                        """, [item.note.map(SQLValue.text) ?? .null, .text(now), .integer(item.eventId)])
-                    guard let row = held.first else { continue }
-                    queued.insert(item.eventId)
-                    _ = try NotificationQueue.insert(item.messages, connection, at: nanoseconds)
-                    guard let hold = row.first?.text else { continue }
-                    try Self.expireReminders(hold: hold, connection, now: now)
+                var holds: Set<String> = []
+                let byNote = Dictionary(grouping: batch) { $0.note ?? "" }
+                for (note, items) in byNote {
+                    for start in stride(from: 0, to: items.count, by: 500) {
+                        let chunk = items[start..<min(start + 500, items.count)]
+                        let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+                        let moved = try connection.query(
+                            """
+                            UPDATE notification_events SET state = 'queued', tries = tries + 1, reason = ?,
+                                updated_at = ?
+                            WHERE state = 'waiting' AND id IN (\(marks))
+                            RETURNING id, hold_id
+                            """, [note.isEmpty ? .null : .text(note), .text(now)] + chunk.map { .integer($0.eventId) })
+                        for row in moved {
+                            if let id = row[0].integer { queued.insert(id) }
+                            if let hold = row[1].text { holds.insert(hold) }
+                        }
+                    }
                 }
+                let messages = batch.filter { queued.contains($0.eventId) }.flatMap(\.messages)
+                _ = try NotificationQueue.insert(messages, connection, at: nanoseconds)
+                try Self.expireReminders(holds: Array(holds), connection, now: now)
                 return queued
             }
         }
     }
 
-    /// Drops the still-pending reminders to pay of `hold` whose reservation is settled one way
-    /// or another, or whose validity has passed, recording why on each. The hold's index finds
+    /// Drops the still-pending reminders to pay of `holds` whose reservation is settled one way
+    /// or another, or whose validity has passed, recording why on each. The holds' index finds
     /// them: the state is compared as an expression so that SQLite cannot choose the due index
-    /// instead, which would read every pending delivery for each event queued.
-    static func expireReminders(hold: String, _ connection: any DatabaseConnection, now: String) throws {
-        try connection.run(
-            """
-            UPDATE notification_deliveries SET state = 'expired', updated_at = ?,
-                last_error = CASE WHEN valid_until IS NOT NULL AND valid_until <= ?
-                    THEN 'the payment window closed before it was sent'
-                    ELSE 'the reservation was confirmed, cancelled or expired before it was sent' END
-            WHERE hold_id = ? AND event = 'reservation_created' AND state || '' = 'pending'
-                AND ((valid_until IS NOT NULL AND valid_until <= ?) OR EXISTS (
-                    SELECT 1 FROM notification_events e WHERE e.hold_id = ?
-                        AND e.event IN ('payment_confirmed', 'cancelled', 'expired')))
-            """, [.text(now), .text(now), .text(hold), .text(now), .text(hold)])
+    /// instead, which would read every pending delivery.
+    static func expireReminders(holds: [String], _ connection: any DatabaseConnection, now: String) throws {
+        for start in stride(from: 0, to: holds.count, by: 500) {
+            let chunk = holds[start..<min(start + 500, holds.count)]
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
+            try connection.run(
+                """
+                UPDATE notification_deliveries SET state = 'expired', updated_at = ?,
+                    last_error = CASE WHEN valid_until IS NOT NULL AND valid_until <= ?
+                        THEN 'the payment window closed before it was sent'
+                        ELSE 'the reservation was confirmed, cancelled or expired before it was sent' END
+                WHERE hold_id IN (\(marks)) AND event = 'reservation_created' AND state || '' = 'pending'
+                    AND ((valid_until IS NOT NULL AND valid_until <= ?) OR EXISTS (
+                        SELECT 1 FROM notification_events e WHERE e.hold_id = notification_deliveries.hold_id
+                            AND e.event IN ('payment_confirmed', 'cancelled', 'expired')))
+                """, [.text(now), .text(now)] + chunk.map(SQLValue.text) + [.text(now)])
+        }
     }
 
     /// Tries waiting event `id` again at `untilNanoseconds`, noting why it waits.

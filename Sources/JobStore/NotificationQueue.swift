@@ -209,30 +209,36 @@ public struct NotificationQueue: Sendable {
         }
     }
 
-    /// Inserts `messages` (already `check`ed) inside the caller's transaction; answers how many
-    /// were new.
+    /// Inserts `messages` (already `check`ed) inside the caller's transaction, `rowsPerStatement`
+    /// to a statement; answers how many were new (a key already queued is left as it is).
     static func insert(_ messages: [NewNotification], _ connection: any DatabaseConnection, at nanoseconds: UInt64)
         throws -> Int
     {
         let now = UTCTime.text(nanoseconds: nanoseconds)
         var inserted = 0
-        for message in messages {
-            inserted += try connection.run(
-                """
-                INSERT INTO notification_deliveries (idempotency_key, ledger_sequence, event, event_id, hold_id,
-                    customer_id, channel, recipient, language, subject, body, state, next_attempt_at, valid_until,
-                    created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
-                ON CONFLICT (idempotency_key) DO NOTHING
-                """,
-                [
+        for start in stride(from: 0, to: messages.count, by: rowsPerStatement) {
+            let chunk = messages[start..<min(start + rowsPerStatement, messages.count)]
+            var values: [SQLValue] = []
+            values.reserveCapacity(chunk.count * 15)
+            for message in chunk {
+                values += [
                     .text(message.idempotencyKey), .integer(message.ledgerSequence), .text(message.event),
                     message.eventId.map(SQLValue.integer) ?? .null, message.holdId.map(SQLValue.text) ?? .null,
                     .text(message.customerId), .text(message.channel.rawValue), .text(message.recipient),
                     .text(message.language.rawValue), message.subject.map(SQLValue.text) ?? .null,
                     .text(message.body), .text(now), message.validUntil.map(SQLValue.text) ?? .null, .text(now),
                     .text(now),
-                ])
+                ]
+            }
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)"
+            inserted += try connection.run(
+                """
+                INSERT INTO notification_deliveries (idempotency_key, ledger_sequence, event, event_id, hold_id,
+                    customer_id, channel, recipient, language, subject, body, state, next_attempt_at, valid_until,
+                    created_at, updated_at)
+                VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", "))
+                ON CONFLICT (idempotency_key) DO NOTHING
+                """, values)
         }
         return inserted
     }

@@ -110,6 +110,7 @@ struct NotifyBenchCommand: AsyncParsableCommand {
                 let scan = figures["scanRecordsPerSecond"] as! Double
                 let record = figures["recordEventsPerSecond"] as! Double
                 let derive = figures["deriveEventsPerSecond"] as! Double
+                let storeShare = figures["deriveStoreShare"] as! Double
                 print(
                     "log of \(LedgerSession.grouped(figures["logRecords"] as! Int)) records: verified as khata check "
                         + "does \(LedgerSession.grouped(Int(check)))/s; scanned for booking records "
@@ -118,7 +119,9 @@ struct NotifyBenchCommand: AsyncParsableCommand {
                         + "\(LedgerSession.grouped(Int(read)))/s (\(String(format: "%.2f", read / check))× check); "
                         + "\(LedgerSession.grouped(figures["events"] as! Int)) events recorded "
                         + "\(LedgerSession.grouped(Int(record)))/s; derived as the job does (read, recorded, "
-                        + "two messages each made and queued) \(LedgerSession.grouped(Int(derive))) events/s")
+                        + "two messages each made and queued) \(LedgerSession.grouped(Int(derive))) events/s, "
+                        + "\(LedgerSession.grouped(Int(2 * derive))) messages/s, "
+                        + "\(Int((storeShare * 100).rounded()))% of it waiting on the job store")
             }
         }
         if output.json { print(LedgerSession.jsonLine(result)) }
@@ -181,6 +184,7 @@ struct NotifyBenchCommand: AsyncParsableCommand {
         var read: [Double] = []
         var record: [Double] = []
         var derive: [Double] = []
+        var storeQueue: [Double] = []
         var eventCount = 0
         try await Self.storeReservations(count: reservations, database)
         for run in 0..<runs {
@@ -243,7 +247,9 @@ struct NotifyBenchCommand: AsyncParsableCommand {
                 position = through
             }
             record.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            derive.append(try await Self.derive(ledger, database, run: run, expected: found.count))
+            let (pass, store) = try await Self.derive(ledger, database, run: run, expected: found.count)
+            derive.append(pass)
+            storeQueue.append(store)
         }
         ledger.close()
         let records = Double(logRecords)
@@ -254,6 +260,8 @@ struct NotifyBenchCommand: AsyncParsableCommand {
             "readRecordsPerSecond": records / ImportBenchCommand.median(read),
             "recordEventsPerSecond": Double(eventCount) / ImportBenchCommand.median(record),
             "deriveEventsPerSecond": Double(eventCount) / ImportBenchCommand.median(derive),
+            "deriveMessagesPerSecond": Double(2 * eventCount) / ImportBenchCommand.median(derive),
+            "deriveStoreShare": ImportBenchCommand.median(zip(storeQueue, derive).map { $0 / $1 }),
         ]
     }
 
@@ -289,8 +297,11 @@ struct NotifyBenchCommand: AsyncParsableCommand {
 
     /// One derivation pass over the whole log into an empty queue, as the job runs it: booking
     /// events read and recorded, then their messages made (templates rendered for each
-    /// customer's channels and language) and queued. Answers its seconds.
-    static func derive(_ ledger: Ledger, _ database: JobDatabase, run: Int, expected: Int) async throws -> Double {
+    /// customer's channels and language) and queued.
+    /// Answers its seconds, and the seconds of them it waited on the job store.
+    static func derive(_ ledger: Ledger, _ database: JobDatabase, run: Int, expected: Int) async throws -> (
+        pass: Double, store: Double
+    ) {
         try await database.perform { connection in
             try connection.transaction {
                 _ = try connection.run("DELETE FROM notification_attempts", [])
@@ -310,7 +321,7 @@ struct NotifyBenchCommand: AsyncParsableCommand {
                 "the derivation queued \(outcome.eventsQueued) events and \(outcome.messagesQueued) messages "
                     + "of \(expected) events")
         }
-        return seconds
+        return (seconds, Double(outcome.storeNanoseconds) / 1e9)
     }
 
     /// `count` reservations' holds (code booking payment, 30-minute windows), every other one
