@@ -164,4 +164,31 @@ struct NotifyCommandTests {
         #expect(badTemplate.status != 0 && badTemplate.stderr.contains("cancelled.sms.en.mustache"))
         #expect(try await queue.delivery(id: dead.id)?.state == .pending)
     }
+
+    @Test("khata bench notify sends every message once to its sink and derives every event of its ledger's log")
+    func notifyBench() throws {
+        let directory = ScratchDirectory()
+        defer { directory.remove() }
+        let outcome = try KhataProcess.run(
+            [
+                "bench", "notify", "--messages", "300", "--reservations", "400", "--runs", "1", "--json", "--dir",
+                directory.file("bench"),
+            ])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        let line = try #require(outcome.stdout.split(separator: "\n").last)
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(result["messages"] as? Int == 300 && result["backend"] as? String == "sqlite")
+        #expect((result["dispatchPerSecond"] as? Double ?? 0) > 0)
+        // 400 holds, every other one captured: 600 events, each made into an SMS and an email.
+        #expect(result["events"] as? Int == 600)
+        for figure in [
+            "checkRecordsPerSecond", "scanRecordsPerSecond", "readRecordsPerSecond", "recordEventsPerSecond",
+            "deriveEventsPerSecond",
+        ] {
+            #expect((result[figure] as? Double ?? 0) > 0, "\(figure)")
+        }
+        let share = try #require(result["deriveStoreShare"] as? Double)
+        #expect(share > 0 && share <= 1)
+        #expect(!FileManager.default.fileExists(atPath: directory.file("bench")))
+    }
 }
