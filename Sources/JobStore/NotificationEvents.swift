@@ -112,19 +112,26 @@ public struct NotificationEvents: Sendable {
                     [.integer(Int64(through)), .text(now), .text(name), .integer(Int64(from))])
                 guard moved == 1 else { throw NotificationCursorMoved(name: name, expected: from) }
                 var inserted = 0
-                for event in events {
+                // Many rows to a statement: one round trip to PostgreSQL for each hundred events.
+                for start in stride(from: 0, to: events.count, by: 100) {
+                    let chunk = events[start..<min(start + 100, events.count)]
+                    var values: [SQLValue] = []
+                    values.reserveCapacity(chunk.count * 11)
+                    for event in chunk {
+                        values += [
+                            .text(event.key), .text(event.event.rawValue), .integer(event.ledgerSequence),
+                            .text(event.holdId), .integer(event.amountMinor), .text(event.currency),
+                            .text(event.occurredAt), .text(event.windowEndsAt), .text(now), .text(now), .text(now),
+                        ]
+                    }
+                    let row = "(?, ?, ?, ?, ?, ?, ?, ?, 'waiting', 0, ?, ?, ?)"
                     inserted += try connection.run(
                         """
                         INSERT INTO notification_events (event_key, event, ledger_sequence, hold_id, amount_minor,
                             currency, occurred_at, window_ends_at, state, tries, next_try_at, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', 0, ?, ?, ?)
+                        VALUES \(Array(repeating: row, count: chunk.count).joined(separator: ", "))
                         ON CONFLICT (event_key) DO NOTHING
-                        """,
-                        [
-                            .text(event.key), .text(event.event.rawValue), .integer(event.ledgerSequence),
-                            .text(event.holdId), .integer(event.amountMinor), .text(event.currency),
-                            .text(event.occurredAt), .text(event.windowEndsAt), .text(now), .text(now), .text(now),
-                        ])
+                        """, values)
                 }
                 return inserted
             }
