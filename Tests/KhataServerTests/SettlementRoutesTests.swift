@@ -70,6 +70,9 @@ struct SettlementRoutesTests {
                 uri: "/v1/settlements/bkash", method: .post, headers: csv, body: ByteBuffer(string: large)
             ) { response in
                 #expect(response.status == .contentTooLarge)
+                // It names the option that sets the limit.
+                let detail = try APITests.object(response)["detail"] as? String ?? ""
+                #expect(detail.contains("--maximum-settlement-bytes"), "\(detail)")
             }
             let (reader, _) = try await server.keys.create(name: "reader", scopes: [.read])
             var readerHeaders = csv
