@@ -141,6 +141,14 @@ struct NotificationRoutesTests {
             }
             #expect(try await queue.delivery(idempotencyKey: "b")?.state == .failed)
             #expect(try await report([("MessageStatus", "delivered")]).0 == .badRequest)
+            // Read strictly even when signed: a field sent twice, or a control character, is
+            // refused as a form and changes nothing.
+            let twice = [("MessageSid", "SM1"), ("MessageStatus", "delivered"), ("MessageStatus", "failed")]
+            let (twiceStatus, twiceAnswer) = try await report(twice)
+            #expect(twiceStatus == .badRequest && twiceAnswer["type"] as? String == "/problems/invalid-form")
+            let control = [("MessageSid", "SM1"), ("MessageStatus", "delivered\u{07}")]
+            #expect(try await report(control).0 == .badRequest)
+            #expect(try await queue.delivery(idempotencyKey: "b")?.state == .failed)
             #expect(
                 try await report([("MessageSid", "SM-nobody"), ("MessageStatus", "delivered")]).1["recorded"] as? Bool
                     == false)
