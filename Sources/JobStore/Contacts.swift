@@ -185,29 +185,25 @@ public struct Contacts: Sendable {
     /// The stored contacts of many customers at once, by customer id (customers with none
     /// stored are left out): one query per 500 customers.
     public func contacts(customerIds: [String]) async throws -> [String: Contact] {
-        let unique = Array(Set(customerIds))
+        let unique = Set(customerIds).map(SQLValue.text)
         guard !unique.isEmpty else { return [:] }
         return try await database.perform { connection in
-            var found: [String: Contact] = [:]
-            for start in stride(from: 0, to: unique.count, by: 500) {
-                let chunk = unique[start..<min(start + 500, unique.count)]
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-                for row in try connection.query(
-                    """
-                    SELECT customer_id, phone, whatsapp, email, language, opted_out, updated_at, preferred_channel,
-                        opted_out_channels
-                    FROM contacts WHERE customer_id IN (\(marks))
-                    """, chunk.map(SQLValue.text))
-                {
+            let rows = try connection.rows(
+                """
+                SELECT customer_id, phone, whatsapp, email, language, opted_out, updated_at, preferred_channel,
+                    opted_out_channels
+                FROM contacts WHERE customer_id IN
+                """, in: unique)
+            return Dictionary(
+                rows.map { row in
                     let contact = Contact(
                         customerId: row[0].text ?? "", phone: row[1].text, whatsapp: row[2].text, email: row[3].text,
                         language: ContactLanguage(rawValue: row[4].text ?? "") ?? .bn, optedOut: row[5].integer == 1,
                         preferredChannel: row[7].text.flatMap(NotificationChannel.init(rawValue:)),
                         optedOutChannels: Self.channels(row[8].text ?? ""), updatedAt: row[6].text ?? "")
-                    found[contact.customerId] = contact
+                    return (contact.customerId, contact)
                 }
-            }
-            return found
+            ) { first, _ in first }
         }
     }
 

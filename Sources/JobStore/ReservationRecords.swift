@@ -115,22 +115,11 @@ public struct ReservationRecords: Sendable {
     /// The stored reservations of many holds at once, by hold (holds with none stored are left
     /// out): one query per 500 holds where one each would cost a round trip each.
     public func reservations(holdIds: [UInt128]) async throws -> [UInt128: ReservationRecord] {
-        let unique = Array(Set(holdIds))
+        let unique = Set(holdIds).map { SQLValue.text(String($0)) }
         guard !unique.isEmpty else { return [:] }
         return try await database.perform { connection in
-            var found: [UInt128: ReservationRecord] = [:]
-            for start in stride(from: 0, to: unique.count, by: 500) {
-                let chunk = unique[start..<min(start + 500, unique.count)]
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-                for row in try connection.query(
-                    "SELECT \(Self.columns) FROM reservations WHERE hold_id IN (\(marks))",
-                    chunk.map { .text(String($0)) })
-                {
-                    let record = Self.record(row)
-                    found[record.holdId] = record
-                }
-            }
-            return found
+            let rows = try connection.rows("SELECT \(Self.columns) FROM reservations WHERE hold_id IN", in: unique)
+            return Dictionary(rows.map(Self.record).map { ($0.holdId, $0) }) { first, _ in first }
         }
     }
 
