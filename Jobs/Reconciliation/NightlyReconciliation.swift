@@ -19,8 +19,7 @@ public struct NightlyReconciliation: Sendable {
 
     /// The dates to reconcile per provider, as of `now` (nanoseconds since the Unix epoch).
     public func dates(now: UInt64) async throws -> [(provider: String, date: CivilDate)] {
-        let seconds = Int(now / 1_000_000_000)
-        let today = CivilDate(daysSinceEpoch: (seconds + 6 * 3_600) / 86_400)
+        let today = CivilDate.dhaka(nanoseconds: now)
         let yesterday = CivilDate(daysSinceEpoch: today.daysSinceEpoch - 1)
         let since = UTCTime.text(nanoseconds: now - min(now, 2 * 86_400 * 1_000_000_000))
         var work: [(provider: String, date: CivilDate)] = []

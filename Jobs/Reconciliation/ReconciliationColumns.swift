@@ -145,9 +145,7 @@ public struct PaymentColumns: Sendable {
     /// The Asia/Dhaka day of a time in nanoseconds since the Unix epoch.
     @inline(__always)
     public static func dhakaDay(nanoseconds: Int64) -> Int32 {
-        let seconds = nanoseconds / 1_000_000_000 + 6 * 3_600
-        // Floor division: a time before 1970 still falls on its own day.
-        return Int32((seconds - (seconds < 0 ? 86_399 : 0)) / 86_400)
+        Int32(clamping: CivilDate.dhakaDay(nanoseconds: nanoseconds))
     }
 
     /// Adds a payment; answers its row.

@@ -71,7 +71,7 @@ public struct LedgerPayment: Sendable, Equatable {
 
     /// The Asia/Dhaka date of the capture.
     public var capturedDhakaDate: CivilDate? {
-        capturedAtNanoseconds.map { CivilDate(daysSinceEpoch: Int(($0 / 1_000_000_000 + 6 * 3_600) / 86_400)) }
+        capturedAtNanoseconds.map { CivilDate.dhaka(nanoseconds: $0) }
     }
 }
 

@@ -80,3 +80,27 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 }
+
+extension CivilDate {
+    /// Asia/Dhaka's offset from UTC: Bangladesh has kept UTC+6 all year since 2009.
+    public static let dhakaOffsetSeconds: Int64 = 6 * 3_600
+
+    /// The number of the Asia/Dhaka day (days since 1970-01-01) of a time in nanoseconds since
+    /// the Unix epoch; a time before 1970 falls on its own day. The one rule every job's dates
+    /// follow: a settlement date, a capture's date, "yesterday" for the nightly run.
+    @inlinable
+    public static func dhakaDay(nanoseconds: Int64) -> Int {
+        let seconds = nanoseconds / 1_000_000_000 + dhakaOffsetSeconds
+        return Int((seconds - (seconds < 0 ? 86_399 : 0)) / 86_400)
+    }
+
+    /// The Asia/Dhaka date of a time in nanoseconds since the Unix epoch.
+    public static func dhaka(nanoseconds: Int64) -> CivilDate {
+        CivilDate(daysSinceEpoch: dhakaDay(nanoseconds: nanoseconds))
+    }
+
+    /// The same, for an unsigned time.
+    public static func dhaka(nanoseconds: UInt64) -> CivilDate {
+        dhaka(nanoseconds: Int64(clamping: nanoseconds))
+    }
+}

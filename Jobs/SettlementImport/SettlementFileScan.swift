@@ -22,10 +22,7 @@ public struct SettlementFileFacts: Sendable, Equatable {
 
     /// The Asia/Dhaka date of the latest transaction: the settlement date of a file that names none.
     public var latestTransactionDhakaDate: CivilDate? {
-        latestTransactionNanoseconds.map { nanoseconds in
-            let dhakaSeconds = nanoseconds / 1_000_000_000 + 6 * 3_600
-            return CivilDate(daysSinceEpoch: Int(dhakaSeconds / 86_400))
-        }
+        latestTransactionNanoseconds.map { CivilDate.dhaka(nanoseconds: $0) }
     }
 }
 

@@ -103,7 +103,7 @@ public struct SettlementImporter: Sendable {
 
     /// The Asia/Dhaka date of an instant.
     static func dhakaDate(_ nanoseconds: UInt64) -> CivilDate {
-        CivilDate(daysSinceEpoch: Int((nanoseconds / 1_000_000_000 + 6 * 3_600) / 86_400))
+        CivilDate.dhaka(nanoseconds: nanoseconds)
     }
 
     /// Runs blocking file work on a thread of its own, not on a Swift concurrency thread.
