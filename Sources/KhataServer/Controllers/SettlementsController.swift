@@ -101,9 +101,8 @@ struct SettlementsController: APIController {
             guard written <= maximumBytes else {
                 throw Problem(
                     .contentTooLarge, "body-too-large", "Body too large",
-                    detail:
-                        "the settlement file is larger than \(maximumBytes) bytes (khata serve --maximum-settlement-bytes)"
-                )
+                    detail: "the settlement file is larger than \(maximumBytes) bytes "
+                        + "(khata serve --maximum-settlement-bytes)")
             }
             try buffer.withUnsafeReadableBytes { bytes in
                 var offset = 0
