@@ -25,9 +25,7 @@ public struct MessageValues: Sendable, Equatable {
     }
 
     /// The names templates may use.
-    public static let names: Set<String> = [
-        "bookingId", "paymentReference", "amount", "refundAmount", "provider", "deadline",
-    ]
+    public static let names: Set<String> = Set(PlainTemplate.Field.allCases.map(\.rawValue))
 }
 
 /// A message ready for a transport: an email has a subject, SMS and WhatsApp only a body.
@@ -134,10 +132,7 @@ public struct MessageTemplates: Sendable {
 
     /// The values as Mustache looks them up.
     static func model(_ values: MessageValues) -> [String: String] {
-        [
-            "bookingId": values.bookingId, "paymentReference": values.paymentReference, "amount": values.amount,
-            "refundAmount": values.refundAmount, "provider": values.provider, "deadline": values.deadline,
-        ]
+        Dictionary(uniqueKeysWithValues: PlainTemplate.Field.allCases.map { ($0.rawValue, $0.value(in: values)) })
     }
 
     /// `name` rendered by Mustache whether or not it is plain: what the plain renderer must equal.

@@ -56,8 +56,8 @@ struct PlainTemplate: Sendable {
         return out
     }
 
-    /// The values a template may name (`MessageValues.names`).
-    private enum Field: String, Sendable {
+    /// The values a template may name: `MessageValues.names` and Mustache's model are these.
+    enum Field: String, Sendable, CaseIterable {
         case bookingId, paymentReference, amount, refundAmount, provider, deadline
 
         func value(in values: MessageValues) -> String {

@@ -134,21 +134,22 @@ struct LedgerView: Sendable {
     func transfer(id: UInt128) throws(DamagedRecord) -> Transfer? {
         guard id != 0 else { return nil }
         let limit = transferLimit
-        let index = tables.transferIndex.read(idHash(id)) { index in
+        guard let index = transferIndex(id, below: limit) else { return nil }
+        return try describe(index, limit: limit)
+    }
+
+    /// The record index of committed transfer `id` among the first `limit` transfers.
+    private func transferIndex(_ id: UInt128, below limit: Int) -> Int? {
+        tables.transferIndex.read(idHash(id)) { index in
             index < limit && tables.transfers.pointer(index).pointee.hasId(id)
         }
-        guard let index else { return nil }
-        return try describe(index, limit: limit)
     }
 
     /// A committed transfer's log sequence, timestamp and state, from memory alone.
     func transferStamp(id: UInt128) -> TransferStamp? {
         guard id != 0 else { return nil }
         let limit = transferLimit
-        let found = tables.transferIndex.read(idHash(id)) { index in
-            index < limit && tables.transfers.pointer(index).pointee.hasId(id)
-        }
-        guard let found,
+        guard let found = transferIndex(id, below: limit),
             let state = TransferState(rawValue: committedState(found) & TransferRecord.stateMask)
         else { return nil }
         let record = tables.transfers.pointer(found).pointee
@@ -159,11 +160,7 @@ struct LedgerView: Sendable {
     func describe(_ index: Int, limit: Int) throws(DamagedRecord) -> Transfer? {
         try tables.describe(
             index, state: committedState,
-            find: { id in
-                tables.transferIndex.read(idHash(id)) { candidate in
-                    candidate < limit && tables.transfers.pointer(candidate).pointee.hasId(id)
-                }
-            },
+            find: { id in transferIndex(id, below: limit) },
             request: committedRequest,
             refunded: { index in committed.refunds.amount(transfer: UInt32(index)) })
     }
