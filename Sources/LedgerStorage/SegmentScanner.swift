@@ -42,7 +42,12 @@ struct SegmentScanner {
     var tailInProgress = false
     let hasher = SHA256Hasher()
 
-    func scan(from start: LogPosition, visitor: Visitor? = nil) throws(StorageError) -> SegmentScan {
+    /// Called for every verified group with its records in place; `false` stops the scan there.
+    typealias GroupVisitor = (CommittedGroupView) throws(StorageError) -> Bool
+
+    func scan(from start: LogPosition, visitor: Visitor? = nil, groupVisitor: GroupVisitor? = nil)
+        throws(StorageError) -> SegmentScan
+    {
         precondition(start.offset >= Format.segmentHeaderSizeBytes && start.offset % Format.recordSizeBytes == 0)
         var result = SegmentScan(end: start)
         var offset = start.offset
@@ -96,6 +101,12 @@ struct SegmentScanner {
                 result.end = LogPosition(
                     segmentFirstSequence: segment.header.firstSequence, offset: offset, nextSequence: expected,
                     chain: chain)
+                if let groupVisitor {
+                    let view = CommittedGroupView(
+                        firstSequence: firstOfGroup, recordCount: groupCount, offset: groupStart,
+                        records: segment.base + groupStart, chain: chain)
+                    if try !groupVisitor(view) { return result }
+                }
                 groupStart = offset
                 groupCount = 0
             case .valid(let kind, let sequence):

@@ -47,6 +47,8 @@ struct Settings {
     var trustedProxies: [String] = []
     /// Customers' messages: templates, transports, retries (`notifications.*`).
     var notifications = NotificationSettings()
+    /// Ledger archives: folder, signing key, trusted public key (`archive.*`).
+    var archive = ArchiveSettings(folder: nil, signingKeyFile: "archive-signing.pem", publicKey: nil)
 
     /// The job store: PostgreSQL when a database URL is set, else `<dataDir>/jobs.sqlite`.
     func openJobDatabase() async throws -> JobDatabase {
@@ -167,6 +169,7 @@ struct Settings {
         }
         settings.trustedProxies = proxies
         settings.notifications = try NotificationSettings.read(reader.scoped(to: "notifications"))
+        settings.archive = ArchiveSettings.read(reader.scoped(to: "archive"), dataDir: dataDir)
         do {
             try settings.storage.validate()
         } catch {

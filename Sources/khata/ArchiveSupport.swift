@@ -1,0 +1,254 @@
+import Archive
+import ArgumentParser
+import Configuration
+import Foundation
+import KhataCrypto
+import LedgerStorage
+
+/// The archive's settings (`archive.*`).
+struct ArchiveSettings {
+    /// Where `khata export` and the nightly export-archive job write (`archive.folder`).
+    var folder: String?
+    /// The Ed25519 private key (PEM) that signs manifests (`archive.signingKeyFile`).
+    var signingKeyFile: String
+    /// The public key verify trusts (`archive.publicKey`: 64 hex digits or a PEM file).
+    var publicKey: String?
+
+    static func read(_ reader: ConfigReader, dataDir: String) -> ArchiveSettings {
+        ArchiveSettings(
+            folder: reader.string(forKey: "folder").flatMap { $0.isEmpty ? nil : $0 },
+            signingKeyFile: reader.string(forKey: "signingKeyFile") ?? dataDir + "/archive-signing.pem",
+            publicKey: reader.string(forKey: "publicKey"))
+    }
+
+    /// The signing key, read and checked; a missing key says how to make one.
+    func signingKey() throws -> Ed25519.PrivateKey {
+        guard let text = try? String(contentsOfFile: signingKeyFile, encoding: .utf8) else {
+            throw CommandFailure(
+                "no archive signing key at \(signingKeyFile): make one with `khata archive keygen` "
+                    + "(or set archive.signingKeyFile to an Ed25519 PEM key)")
+        }
+        do {
+            return try Ed25519.PrivateKey(pem: text)
+        } catch {
+            throw CommandFailure("archive signing key \(signingKeyFile): \(error)")
+        }
+    }
+}
+
+/// Paths and keys the archive commands check before they start.
+enum ArchivePaths {
+    /// An archive inside the data directory would be lost with it, and a restore could never
+    /// be told apart from the ledger it came from.
+    static func checkOutside(_ archive: String, of dataDir: String) throws {
+        let folder = URL(fileURLWithPath: archive).standardizedFileURL.path
+        let data = URL(fileURLWithPath: dataDir).standardizedFileURL.path
+        guard folder != data, !folder.hasPrefix(data + "/") else {
+            throw ValidationError("the archive folder \(archive) is inside the data directory \(dataDir); put it beside")
+        }
+    }
+
+    /// A trusted public key from 64 hex digits or a PEM file; nil when none is given.
+    static func trustedKey(_ text: String?) throws -> Ed25519.PublicKey? {
+        guard let text, !text.isEmpty else { return nil }
+        if let key = try? Ed25519.PublicKey(text: text) { return key }
+        guard let contents = try? String(contentsOfFile: text, encoding: .utf8) else {
+            throw ValidationError("--public-key: \(text) is neither 64 hex digits nor a readable PEM file")
+        }
+        do { return try Ed25519.PublicKey(text: contents) } catch {
+            throw ValidationError("--public-key: \(text): \(error)")
+        }
+    }
+
+    /// Bytes of the ledger's segment files, for the progress bar.
+    static func ledgerBytes(_ directory: String) -> Int { folderBytes(directory, depth: 0) }
+
+    /// Bytes of an archive folder's files, for the progress bar.
+    static func archiveBytes(_ directory: String) -> Int { folderBytes(directory, depth: 1) }
+
+    private static func folderBytes(_ directory: String, depth: Int) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        var total = 0
+        for name in names {
+            let path = directory + "/" + name
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { continue }
+            if attributes[.type] as? FileAttributeType == .typeDirectory {
+                if depth > 0 { total += folderBytes(path, depth: depth - 1) }
+            } else {
+                total += (attributes[.size] as? Int) ?? 0
+            }
+        }
+        return total
+    }
+
+    /// `khata check` on a restored ledger; answers its chain head.
+    static func check(_ ledger: String) throws -> String {
+        do {
+            return try StoreVerifier.verify(directory: ledger).chain.hex
+        } catch {
+            throw CommandFailure("the restored ledger does not pass khata check: \(error)")
+        }
+    }
+}
+
+/// `<archive>/verification-log.jsonl`: one line per `khata verify` run, which `archive list`
+/// shows and `archive prune` requires before it deletes anything.
+enum VerificationLog {
+    static let fileName = "verification-log.jsonl"
+
+    struct Entry: Codable {
+        var at: String
+        var ok: Bool
+        var detail: String
+        var exports: [String]?
+    }
+
+    /// Appends an entry; an archive on read-only media is verified all the same, unrecorded.
+    static func record(_ archive: String, ok: Bool, detail: String, exports: [String]? = nil) {
+        let entry = Entry(at: ArchiveExporter.timestamp(Date()), ok: ok, detail: detail, exports: exports)
+        guard var line = try? JSONEncoder().encode(entry) else { return }
+        line.append(UInt8(ascii: "\n"))
+        let path = archive + "/" + fileName
+        guard FileManager.default.fileExists(atPath: archive) else { return }
+        if !FileManager.default.fileExists(atPath: path) {
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { return }
+        defer { try? handle.close() }
+        _ = try? handle.seekToEnd()
+        try? handle.write(contentsOf: line)
+        try? handle.synchronize()
+    }
+
+    /// When each export was last verified intact.
+    static func lastVerified(_ archive: String) -> [String: String] {
+        guard let text = try? String(contentsOfFile: archive + "/" + fileName, encoding: .utf8) else { return [:] }
+        var latest: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(line.utf8)), entry.ok else { continue }
+            for export in entry.exports ?? [] { latest[export] = entry.at }
+        }
+        return latest
+    }
+}
+
+/// `khata archive …`: keys, listing (and, later, retention and statements).
+struct ArchiveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "archive",
+        abstract: "Manage ledger archives: signing keys and listings.",
+        subcommands: [ArchiveKeygenCommand.self, ArchiveListCommand.self])
+}
+
+/// `khata archive keygen`.
+struct ArchiveKeygenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Make the Ed25519 key that signs archive manifests.",
+        discussion: """
+            Writes a new private key (PEM, readable by the owner only) to --out, or to the setting \
+            archive.signingKeyFile (default <data-dir>/archive-signing.pem), and never overwrites \
+            one. Prints the public key: give it to whoever verifies archives (--public-key, or the \
+            setting archive.publicKey), and keep it somewhere the archive is not.
+            """)
+
+    @OptionGroup var global: DataDirectoryOptions
+
+    @Option(help: ArgumentHelp("Where to write the private key.", valueName: "file"))
+    var out: String?
+
+    func run() async throws {
+        let (settings, _) = try await global.load(label: "khata.archive")
+        let path = out ?? settings.archive.signingKeyFile
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw CommandFailure("\(path) exists; a signing key is never overwritten")
+        }
+        let key = Ed25519.PrivateKey.generate()
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(key.pem.utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CommandFailure("cannot write \(path)") }
+        print("wrote the archive signing key to \(path)")
+        print("public key (for verify --public-key): \(key.publicKey.hex)")
+        print(key.publicKey.pem, terminator: "")
+    }
+}
+
+/// `khata archive list ARCHIVE_DIR`.
+struct ArchiveListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Show what an archive folder holds: ranges, dates, sizes, ratio, last verified.",
+        discussion: """
+            Reads the manifests only (signatures checked, files not read; `khata verify` reads \
+            them). Dates are the ledger's times of each export's first and last batch, in \
+            Asia/Dhaka.
+            """)
+
+    @Argument(help: ArgumentHelp("The archive folder.", valueName: "archive-dir"))
+    var archiveDirectory: String
+
+    @Option(help: ArgumentHelp("The trusted Ed25519 public key: 64 hex digits or a PEM file.", valueName: "key"))
+    var publicKey: String?
+
+    @Flag(help: "Print JSON lines instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let exports: [ArchiveExport]
+        let trusted = try ArchivePaths.trustedKey(publicKey)
+        do {
+            exports = try ArchiveVerifier.exports(directory: archiveDirectory, trustedKey: trusted)
+        } catch {
+            throw ArchiveFailure.report(error)
+        }
+        let verified = VerificationLog.lastVerified(archiveDirectory)
+        if !json {
+            print("export                                          sequences            first batch (Dhaka)  "
+                + "last batch (Dhaka)   transfers  log        archive    ratio   last verified")
+        }
+        for export in exports {
+            let manifest = export.manifest
+            let compressed = manifest.files.reduce(0) { $0 + $1.compressed.bytes }
+            let ratio = Double(manifest.logBytes) / Double(max(compressed, 1))
+            let first = manifest.firstTimeNanoseconds.map(Self.dhaka) ?? "-"
+            let last = manifest.lastTimeNanoseconds.map(Self.dhaka) ?? "-"
+            let seen = verified[manifest.folderName] ?? "never"
+            if json {
+                print(
+                    LedgerSession.jsonLine([
+                        "export": manifest.folderName, "first_sequence": manifest.firstSequence,
+                        "last_sequence": manifest.lastSequence, "first_batch": first, "last_batch": last,
+                        "created_at": manifest.createdAt, "records": manifest.records.records,
+                        "transfers": manifest.records.transfers, "log_bytes": manifest.logBytes,
+                        "compressed_bytes": compressed, "ratio": (ratio * 100).rounded() / 100,
+                        "chain_head": manifest.endChain, "last_verified": seen,
+                    ]))
+                continue
+            }
+            let range = "\(manifest.firstSequence)...\(manifest.lastSequence)"
+            print(
+                [
+                    manifest.folderName.padding(toLength: 47, withPad: " ", startingAt: 0),
+                    range.padding(toLength: 20, withPad: " ", startingAt: 0), first.padding(toLength: 20, withPad: " ", startingAt: 0),
+                    last.padding(toLength: 20, withPad: " ", startingAt: 0),
+                    String(manifest.records.transfers).padding(toLength: 10, withPad: " ", startingAt: 0),
+                    Units.bytes(manifest.logBytes).padding(toLength: 10, withPad: " ", startingAt: 0),
+                    Units.bytes(compressed).padding(toLength: 10, withPad: " ", startingAt: 0),
+                    String(format: "%.2f:1", ratio).padding(toLength: 7, withPad: " ", startingAt: 0), seen,
+                ].joined(separator: " "))
+        }
+    }
+
+    static func dhaka(_ nanoseconds: UInt64) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        formatter.timeZone = TimeZone(identifier: "Asia/Dhaka")
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return formatter.string(from: Date(timeIntervalSince1970: Double(nanoseconds / 1_000_000_000)))
+    }
+}
