@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Khata builds and tests against, only those missing: the C libraries;
 # curl and jq, which the README's examples (and the test that runs them) use; and openssl, whose
-# command makes the throwaway TLS certificate of the remote-worker test. For the tests also
+# command makes the throwaway TLS certificate of the remote-worker test; zstd, which the archive
+# benchmark compares itself with and the archive tests read frames with. For the tests also
 # PostgreSQL, LibreOffice's spreadsheet without a display, which opens the CSV reports as
 # finance teams do, and Chromium, whose headless browser drives the review pages as a reviewer
 # does. --with-screenshot-fonts adds a Bengali font, so that screenshots show the taka sign.
 # Usage: scripts/setup-debian.sh [--with-postgres] [--with-screenshot-fonts]
 set -euo pipefail
 
-packages=(libpq-dev libzstd-dev libssl-dev libcsv-dev libsqlite3-dev pkg-config curl jq openssl)
+packages=(libpq-dev libzstd-dev libssl-dev libcsv-dev libsqlite3-dev pkg-config curl jq openssl zstd)
 for option in "$@"; do
     case "$option" in
         --with-postgres) packages+=(postgresql libreoffice-calc-nogui chromium) ;;

@@ -227,6 +227,7 @@ struct PieceJob {
         let block = ColumnBuffer(capacity: 1 << 20)
         var previousChain = header.startChain
         var piece: LogPiece?
+        var lastChain = header.startChain
         var failure: ArchiveError?
         var stopped = false
         var reported = Format.segmentHeaderSizeBytes
@@ -270,7 +271,7 @@ struct PieceJob {
                     encoder.add(records: group.records, count: group.recordCount)
                     piece?.endOffsetBytes = group.offset + group.sizeBytes
                     piece?.lastSequence = group.lastSequence
-                    piece?.endChain = group.chain.hex
+                    lastChain = group.chain
                     if encoder.recordsInBlock >= ArchiveExporter.blockTargetRecords { try flush() }
                 } catch {
                     failure = error
@@ -291,6 +292,7 @@ struct PieceJob {
         try writer.write(UnsafeRawBufferPointer(start: &terminator, count: 1))
         let digests = try writer.finish()
         piece.records = encoder.counts
+        piece.endChain = lastChain.hex
         piece.firstTimeNanoseconds = encoder.firstBatchTime
         piece.lastTimeNanoseconds = encoder.lastBatchTime
         let file = ArchiveFile(

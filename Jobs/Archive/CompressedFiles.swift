@@ -36,6 +36,9 @@ final class CompressedFileWriter {
         _ = ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
         // The frame's own checksum lets `zstd -t` and any reader find damage without the manifest.
         _ = ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
+        // One worker thread compresses while this thread reads, verifies and lays out the next
+        // block (as the zstd command does by default); a library built without threads ignores it.
+        _ = ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, 1)
     }
 
     deinit {

@@ -71,13 +71,41 @@ struct TransferRecall {
 /// Turns verified commit groups into column blocks. One encoder per archive file: the account
 /// list and the back references span the file, so each file decodes on its own.
 final class LogColumnEncoder {
-    private let columns = LogColumn.allCases.map { _ in ColumnBuffer() }
+    // One stored property per column: reaching a column through an array retained and released
+    // it on every field of every record.
+    private let groupSizes = ColumnBuffer()
+    private let kinds = ColumnBuffer()
+    private let raw = ColumnBuffer()
+    private let batchTimes = ColumnBuffer()
+    private let batchCounts = ColumnBuffer()
+    private let accountBodies = ColumnBuffer()
+    private let transferIds = ColumnBuffer()
+    private let accountRefs = ColumnBuffer()
+    private let accountIds = ColumnBuffer()
+    private let amounts = ColumnBuffer()
+    private let pendingRefs = ColumnBuffer()
+    private let pendingIds = ColumnBuffer()
+    private let timeouts = ColumnBuffer()
+    private let codes = ColumnBuffer()
+    private let flags = ColumnBuffer()
+    private let referenceCodes = ColumnBuffer()
+    private let referenceBytes = ColumnBuffer()
     private var previousBatchTime: UInt64 = 0
-    private var accountNumbers: [UInt128: UInt32] = [:]
-    private var transferOrdinals: [UInt128: UInt32] = [:]
+    private var accountNumbers = IdTable(capacity: 1 << 10)
+    private var transferOrdinals = IdTable(capacity: 1 << 16)
     private var transferReferences: [SIMD32<UInt8>] = []
     private(set) var recordsInBlock = 0
     private(set) var groupsInBlock = 0
+
+    init() { transferReferences.reserveCapacity(1 << 16) }
+
+    /// The columns in `LogColumn` order.
+    private var columns: [ColumnBuffer] {
+        [
+            groupSizes, kinds, raw, batchTimes, batchCounts, accountBodies, transferIds, accountRefs, accountIds,
+            amounts, pendingRefs, pendingIds, timeouts, codes, flags, referenceCodes, referenceBytes,
+        ]
+    }
 
     /// Counts of what went where, for the manifest.
     private(set) var counts = RecordCounts()
@@ -87,7 +115,7 @@ final class LogColumnEncoder {
 
     /// Adds one group's records (as on disk, 128 bytes each).
     func add(records: UnsafeRawPointer, count: Int) {
-        columns[LogColumn.groupSizes.rawValue].append(varint: UInt64(count))
+        groupSizes.append(varint: UInt64(count))
         for index in 0..<count {
             let slot = records + index * Format.recordSizeBytes
             add(kind: slot.load(fromByteOffset: 4, as: UInt8.self), body: slot + Format.recordBodyOffset)
@@ -96,9 +124,6 @@ final class LogColumnEncoder {
         groupsInBlock += 1
         counts.groups += 1
     }
-
-    @inline(__always)
-    private func column(_ column: LogColumn) -> ColumnBuffer { columns[column.rawValue] }
 
     private func add(kind: UInt8, body: UnsafeRawPointer) {
         counts.records += 1
@@ -109,40 +134,41 @@ final class LogColumnEncoder {
             previousBatchTime = time
             if firstBatchTime == nil { firstBatchTime = time }
             lastBatchTime = time
-            column(.kinds).append(byte: kind)
-            column(.batchTimes).append(varint: UInt64(bitPattern: (delta << 1) ^ (delta >> 63)))
-            column(.batchCounts).append(varint: UInt64(body.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian))
+            kinds.append(byte: kind)
+            batchTimes.append(varint: UInt64(bitPattern: (delta << 1) ^ (delta >> 63)))
+            batchCounts.append(varint: UInt64(body.loadUnaligned(fromByteOffset: 8, as: UInt32.self).littleEndian))
             counts.batches += 1
         case LedgerKind.account:
-            column(.kinds).append(byte: kind)
-            column(.accountBodies).append(body, count: Format.recordBodySizeBytes)
+            kinds.append(byte: kind)
+            accountBodies.append(body, count: Format.recordBodySizeBytes)
             counts.accounts += 1
         case LedgerKind.transfer:
             guard let referenceLength = Self.referenceLength(body + 80) else { return addRaw(kind: kind, body: body) }
-            column(.kinds).append(byte: kind)
-            column(.transferIds).append(body, count: 16)
+            kinds.append(byte: kind)
+            transferIds.append(body, count: 16)
             addAccount(body + 16)
             addAccount(body + 32)
-            column(.amounts).append(varint: body.loadUnaligned(fromByteOffset: 48, as: UInt64.self).littleEndian)
+            amounts.append(varint: body.loadUnaligned(fromByteOffset: 48, as: UInt64.self).littleEndian)
             let pendingOrdinal = addPending(body + 56)
-            column(.timeouts).append(
+            timeouts.append(
                 varint: UInt64(body.loadUnaligned(fromByteOffset: 72, as: UInt32.self).littleEndian))
-            column(.codes).append(varint: UInt64(body.loadUnaligned(fromByteOffset: 76, as: UInt16.self).littleEndian))
-            column(.flags).append(varint: UInt64(body.loadUnaligned(fromByteOffset: 78, as: UInt16.self).littleEndian))
+            codes.append(varint: UInt64(body.loadUnaligned(fromByteOffset: 76, as: UInt16.self).littleEndian))
+            flags.append(varint: UInt64(body.loadUnaligned(fromByteOffset: 78, as: UInt16.self).littleEndian))
             let reference = body.loadUnaligned(fromByteOffset: 80, as: SIMD32<UInt8>.self)
             if let pendingOrdinal, transferReferences[Int(pendingOrdinal)] == reference, referenceLength > 0 {
-                column(.referenceCodes).append(varint: 1)
+                referenceCodes.append(varint: 1)
             } else if referenceLength == 0 {
-                column(.referenceCodes).append(varint: 0)
+                referenceCodes.append(varint: 0)
             } else {
-                column(.referenceCodes).append(varint: UInt64(referenceLength + 2))
-                column(.referenceBytes).append(body + 80, count: referenceLength)
+                referenceCodes.append(varint: UInt64(referenceLength + 2))
+                referenceBytes.append(body + 80, count: referenceLength)
             }
-            transferOrdinals[body.loadUnaligned(as: UInt128.self)] = UInt32(transferReferences.count)
+            let id = body.loadUnaligned(as: UInt128.self)
+            if id != 0 { transferOrdinals.set(id, UInt32(transferReferences.count)) }
             transferReferences.append(reference)
             counts.transfers += 1
         case LedgerKind.expiry where Self.isZero(body + 16, count: 96):
-            column(.kinds).append(byte: kind)
+            kinds.append(byte: kind)
             _ = addPending(body)
             counts.expiries += 1
         default:
@@ -151,21 +177,21 @@ final class LogColumnEncoder {
     }
 
     private func addRaw(kind: UInt8, body: UnsafeRawPointer) {
-        column(.kinds).append(byte: LedgerKind.raw)
-        column(.raw).append(byte: kind)
-        column(.raw).append(body, count: Format.recordBodySizeBytes)
+        kinds.append(byte: LedgerKind.raw)
+        raw.append(byte: kind)
+        raw.append(body, count: Format.recordBodySizeBytes)
         counts.other += 1
     }
 
     @inline(__always)
     private func addAccount(_ field: UnsafeRawPointer) {
         let id = field.loadUnaligned(as: UInt128.self)
-        if id == 0 { return column(.accountRefs).append(varint: 0) }
-        if let number = accountNumbers[id] { return column(.accountRefs).append(varint: UInt64(number) + 1) }
+        if id == 0 { return accountRefs.append(varint: 0) }
+        if let number = accountNumbers.value(for: id) { return accountRefs.append(varint: UInt64(number) + 1) }
         let number = UInt32(accountNumbers.count)
-        accountNumbers[id] = number
-        column(.accountRefs).append(varint: UInt64(number) + 1)
-        column(.accountIds).append(field, count: 16)
+        accountNumbers.set(id, number)
+        accountRefs.append(varint: UInt64(number) + 1)
+        accountIds.append(field, count: 16)
     }
 
     /// Writes the pending id's reference; answers the ordinal of the transfer it names, if any.
@@ -173,15 +199,15 @@ final class LogColumnEncoder {
     private func addPending(_ field: UnsafeRawPointer) -> UInt32? {
         let id = field.loadUnaligned(as: UInt128.self)
         if id == 0 {
-            column(.pendingRefs).append(varint: 0)
+            pendingRefs.append(varint: 0)
             return nil
         }
-        if let ordinal = transferOrdinals[id] {
-            column(.pendingRefs).append(varint: UInt64(UInt32(transferReferences.count) - ordinal) + 1)
+        if let ordinal = transferOrdinals.value(for: id) {
+            pendingRefs.append(varint: UInt64(UInt32(transferReferences.count) - ordinal) + 1)
             return ordinal
         }
-        column(.pendingRefs).append(varint: 1)
-        column(.pendingIds).append(field, count: 16)
+        pendingRefs.append(varint: 1)
+        pendingIds.append(field, count: 16)
         return nil
     }
 
@@ -265,6 +291,14 @@ final class LogColumnDecoder {
 
     deinit { groupBuffer.deallocate() }
 
+    /// A decoder for a file the manifest says holds `transfers` transfers: the recall tables are
+    /// sized once (growing them page-faulted through a fifth of verify's time).
+    init(expectedTransfers: Int = 0) {
+        let capacity = min(max(expectedTransfers, 0), 1 << 24)
+        recall.ids.reserveCapacity(capacity)
+        recall.references.reserveCapacity(capacity)
+    }
+
     /// Decodes one block body; `emit` gets each group's records (kind and body set, room for the
     /// commit record after them) and its record count.
     func decodeBlock(
@@ -274,23 +308,24 @@ final class LogColumnDecoder {
             var header = ColumnReader(block, name: "block header")
             let recordCount = try header.varint()
             let groupCount = try header.varint()
-            var readers: [ColumnReader] = []
-            readers.reserveCapacity(LogColumn.allCases.count)
+            var columns: [ColumnReader] = []
+            columns.reserveCapacity(LogColumn.allCases.count)
             for column in LogColumn.allCases {
                 let length = try header.varint()
                 guard length <= UInt64(block.count) else { throw ColumnDamage("column \(column.name) is too long") }
                 let start = try header.take(Int(length))
-                readers.append(
+                columns.append(
                     ColumnReader(
                         UnsafeRawBufferPointer(start: start, count: Int(length)), name: column.name))
             }
             guard header.isAtEnd else { throw ColumnDamage("the block has bytes after its last column") }
+            var readers = BlockReaders(columns)
             guard recordCount <= UInt64(block.count), groupCount <= recordCount else {
                 throw ColumnDamage("the block declares \(recordCount) records in \(groupCount) groups")
             }
             var decoded: UInt64 = 0
             for _ in 0..<groupCount {
-                let size = try readers[LogColumn.groupSizes.rawValue].varint()
+                let size = try readers.groupSizes.varint()
                 guard size >= 1, size <= UInt64(Format.maximumGroupRecords), decoded + size <= recordCount else {
                     throw ColumnDamage("a group of \(size) records does not fit the block")
                 }
@@ -299,12 +334,14 @@ final class LogColumnDecoder {
                 }
                 decoded += size
                 counts.groups += 1
-                do { try emit(groupBuffer, Int(size)) } catch { throw ColumnDamage(error.reason) }
+                do throws(ArchiveDamage) { try emit(groupBuffer, Int(size)) } catch {
+                    throw ColumnDamage(error.reason)
+                }
             }
             guard decoded == recordCount else {
                 throw ColumnDamage("the block declares \(recordCount) records but its groups hold \(decoded)")
             }
-            for reader in readers where !reader.isAtEnd {
+            for reader in readers.all where !reader.isAtEnd {
                 throw ColumnDamage("column \(reader.name) has \(reader.count - reader.position) bytes left over")
             }
         } catch {
@@ -312,16 +349,16 @@ final class LogColumnDecoder {
         }
     }
 
-    private func decodeRecord(into slot: UnsafeMutableRawPointer, readers: inout [ColumnReader]) throws(ColumnDamage) {
+    private func decodeRecord(into slot: UnsafeMutableRawPointer, readers: inout BlockReaders) throws(ColumnDamage) {
         let body = slot + Format.recordBodyOffset
-        let kind = try readers[LogColumn.kinds.rawValue].byte()
+        let kind = try readers.kinds.byte()
         counts.records += 1
         switch kind {
         case LedgerKind.batch:
-            let zigzag = try readers[LogColumn.batchTimes.rawValue].varint()
+            let zigzag = try readers.batchTimes.varint()
             let delta = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
             previousBatchTime = previousBatchTime &+ UInt64(bitPattern: delta)
-            let events = try readers[LogColumn.batchCounts.rawValue].varint()
+            let events = try readers.batchCounts.varint()
             guard events <= UInt64(UInt32.max) else { throw ColumnDamage("a batch counts \(events) events") }
             body.initializeMemory(as: UInt8.self, repeating: 0, count: Format.recordBodySizeBytes)
             body.storeBytes(of: previousBatchTime.littleEndian, as: UInt64.self)
@@ -329,7 +366,7 @@ final class LogColumnDecoder {
             counts.batches += 1
         case LedgerKind.account:
             body.copyMemory(
-                from: try readers[LogColumn.accountBodies.rawValue].take(Format.recordBodySizeBytes),
+                from: try readers.accountBodies.take(Format.recordBodySizeBytes),
                 byteCount: Format.recordBodySizeBytes)
             counts.accounts += 1
         case LedgerKind.transfer:
@@ -340,12 +377,12 @@ final class LogColumnDecoder {
             _ = try decodePending(into: body, readers: &readers)
             counts.expiries += 1
         case LedgerKind.raw:
-            let rawKind = try readers[LogColumn.raw.rawValue].byte()
+            let rawKind = try readers.raw.byte()
             guard rawKind >= RecordKind.firstDataKind else {
                 throw ColumnDamage("a raw record has kind \(rawKind), which is not a data kind")
             }
             body.copyMemory(
-                from: try readers[LogColumn.raw.rawValue].take(Format.recordBodySizeBytes),
+                from: try readers.raw.take(Format.recordBodySizeBytes),
                 byteCount: Format.recordBodySizeBytes)
             slot.storeBytes(of: rawKind, toByteOffset: 4, as: UInt8.self)
             counts.other += 1
@@ -356,44 +393,46 @@ final class LogColumnDecoder {
         slot.storeBytes(of: kind, toByteOffset: 4, as: UInt8.self)
     }
 
-    private func decodeTransfer(into body: UnsafeMutableRawPointer, readers: inout [ColumnReader]) throws(ColumnDamage)
+    private func decodeTransfer(into body: UnsafeMutableRawPointer, readers: inout BlockReaders) throws(ColumnDamage)
     {
-        let id = try readers[LogColumn.transferIds.rawValue].take(16).loadUnaligned(as: UInt128.self)
+        let id = try readers.transferIds.take(16).loadUnaligned(as: UInt128.self)
         body.storeBytes(of: id, as: UInt128.self)
         try decodeAccount(into: body + 16, readers: &readers)
         try decodeAccount(into: body + 32, readers: &readers)
         body.storeBytes(
-            of: try readers[LogColumn.amounts.rawValue].varint().littleEndian, toByteOffset: 48, as: UInt64.self)
+            of: try readers.amounts.varint().littleEndian, toByteOffset: 48, as: UInt64.self)
         let pendingOrdinal = try decodePending(into: body + 56, readers: &readers)
         body.storeBytes(
-            of: UInt32(littleEndian: try narrow(readers[LogColumn.timeouts.rawValue].varint(), "timeout")),
+            of: UInt32(littleEndian: try narrow(readers.timeouts.varint(), "timeout")),
             toByteOffset: 72, as: UInt32.self)
         body.storeBytes(
-            of: UInt16(littleEndian: try narrow(readers[LogColumn.codes.rawValue].varint(), "code")),
+            of: UInt16(littleEndian: try narrow(readers.codes.varint(), "code")),
             toByteOffset: 76, as: UInt16.self)
         body.storeBytes(
-            of: UInt16(littleEndian: try narrow(readers[LogColumn.flags.rawValue].varint(), "flags")),
+            of: UInt16(littleEndian: try narrow(readers.flags.varint(), "flags")),
             toByteOffset: 78, as: UInt16.self)
-        let code = try readers[LogColumn.referenceCodes.rawValue].varint()
-        var reference = SIMD32<UInt8>(repeating: 0)
+        let code = try readers.referenceCodes.varint()
+        let field = body + 80
         switch code {
-        case 0: break
+        case 0:
+            field.storeBytes(of: SIMD32<UInt8>(repeating: 0), as: SIMD32<UInt8>.self)
         case 1:
             guard let pendingOrdinal else {
                 throw ColumnDamage("a reference repeats a pending transfer's, but names none in the file")
             }
-            reference = recall.references[pendingOrdinal]
+            field.storeBytes(of: recall.references[pendingOrdinal], as: SIMD32<UInt8>.self)
         case 3...34:
             let length = Int(code - 2)
-            let bytes = try readers[LogColumn.referenceBytes.rawValue].take(length)
-            withUnsafeMutableBytes(of: &reference) { $0.baseAddress!.copyMemory(from: bytes, byteCount: length) }
-            guard !(0..<length).contains(where: { reference[$0] == 0 }) else {
+            let bytes = try readers.referenceBytes.take(length)
+            field.storeBytes(of: SIMD32<UInt8>(repeating: 0), as: SIMD32<UInt8>.self)
+            field.copyMemory(from: bytes, byteCount: length)
+            for index in 0..<length where field.load(fromByteOffset: index, as: UInt8.self) == 0 {
                 throw ColumnDamage("a reference holds a zero byte")
             }
         default:
             throw ColumnDamage("reference code \(code)")
         }
-        body.storeBytes(of: reference, toByteOffset: 80, as: SIMD32<UInt8>.self)
+        let reference = field.loadUnaligned(as: SIMD32<UInt8>.self)
         recall.ids.append(id)
         recall.references.append(reference)
     }
@@ -403,14 +442,14 @@ final class LogColumnDecoder {
         return narrowed.littleEndian
     }
 
-    private func decodeAccount(into field: UnsafeMutableRawPointer, readers: inout [ColumnReader]) throws(ColumnDamage)
+    private func decodeAccount(into field: UnsafeMutableRawPointer, readers: inout BlockReaders) throws(ColumnDamage)
     {
-        let reference = try readers[LogColumn.accountRefs.rawValue].varint()
+        let reference = try readers.accountRefs.varint()
         var id: UInt128 = 0
         if reference > 0 {
             let number = reference - 1
             if number == UInt64(accountIds.count) {
-                id = try readers[LogColumn.accountIds.rawValue].take(16).loadUnaligned(as: UInt128.self)
+                id = try readers.accountIds.take(16).loadUnaligned(as: UInt128.self)
                 accountIds.append(id)
             } else if number < UInt64(accountIds.count) {
                 id = accountIds[Int(number)]
@@ -422,16 +461,16 @@ final class LogColumnDecoder {
     }
 
     /// Writes the pending id; answers the ordinal of the transfer it named, if it named one.
-    private func decodePending(into field: UnsafeMutableRawPointer, readers: inout [ColumnReader]) throws(ColumnDamage)
+    private func decodePending(into field: UnsafeMutableRawPointer, readers: inout BlockReaders) throws(ColumnDamage)
         -> Int?
     {
-        let reference = try readers[LogColumn.pendingRefs.rawValue].varint()
+        let reference = try readers.pendingRefs.varint()
         switch reference {
         case 0:
             field.storeBytes(of: UInt128(0), as: UInt128.self)
             return nil
         case 1:
-            field.copyMemory(from: try readers[LogColumn.pendingIds.rawValue].take(16), byteCount: 16)
+            field.copyMemory(from: try readers.pendingIds.take(16), byteCount: 16)
             return nil
         default:
             let distance = reference - 1
@@ -442,5 +481,31 @@ final class LogColumnDecoder {
             field.storeBytes(of: recall.ids[ordinal], as: UInt128.self)
             return ordinal
         }
+    }
+}
+
+/// A block's column readers as named fields: reaching them through an array checked its
+/// uniqueness and bounds on every field of every record.
+struct BlockReaders {
+    var groupSizes, kinds, raw, batchTimes, batchCounts, accountBodies, transferIds, accountRefs: ColumnReader
+    var accountIds, amounts, pendingRefs, pendingIds, timeouts, codes, flags, referenceCodes: ColumnReader
+    var referenceBytes: ColumnReader
+
+    init(_ readers: [ColumnReader]) {
+        precondition(readers.count == LogColumn.allCases.count)
+        (groupSizes, kinds, raw, batchTimes, batchCounts, accountBodies) =
+            (readers[0], readers[1], readers[2], readers[3], readers[4], readers[5])
+        (transferIds, accountRefs, accountIds, amounts, pendingRefs, pendingIds) =
+            (readers[6], readers[7], readers[8], readers[9], readers[10], readers[11])
+        (timeouts, codes, flags, referenceCodes, referenceBytes) =
+            (readers[12], readers[13], readers[14], readers[15], readers[16])
+    }
+
+    /// In `LogColumn` order.
+    var all: [ColumnReader] {
+        [
+            groupSizes, kinds, raw, batchTimes, batchCounts, accountBodies, transferIds, accountRefs, accountIds,
+            amounts, pendingRefs, pendingIds, timeouts, codes, flags, referenceCodes, referenceBytes,
+        ]
     }
 }

@@ -30,7 +30,7 @@ struct PieceReplay {
         guard var chain = ChainHash(hex: piece.startChain), let endChain = ChainHash(hex: piece.endChain) else {
             throw ArchiveError(.damaged, "malformed chain hash in the manifest", path: path)
         }
-        let decoder = LogColumnDecoder()
+        let decoder = LogColumnDecoder(expectedTransfers: piece.records.transfers)
         var next = piece.firstSequence
         var reported = 0
         while true {

@@ -20,6 +20,7 @@ struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             LedgerBenchCommand.self, StorageBenchCommand.self, ExpiryBenchCommand.self, StoreBenchCommand.self,
             ImportBenchCommand.self, ReconcileBenchCommand.self, ReviewBenchCommand.self, NotifyBenchCommand.self,
+            ArchiveBenchCommand.self,
         ],
         defaultSubcommand: LedgerBenchCommand.self
     )
