@@ -160,7 +160,7 @@ enum ManifestFiles {
         guard key.verify(signature: signatureRaw, of: bytes) else {
             let whose = trustedKey == nil ? "the key it names" : "the trusted key \(key.hex.prefix(16))…"
             throw ArchiveError(
-                .damaged, "the manifest's signature does not verify with \(whose): the manifest was changed",
+                .damaged, "the manifest's signature does not verify with \(whose): the manifest or manifest.sig was changed",
                 path: path)
         }
         let manifest: ArchiveManifest

@@ -134,7 +134,10 @@ final class CompressedFileReader {
     init(path: String) throws(ArchiveError) {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ArchiveError.system("cannot open", path: path) }
+        guard fd >= 0 else {
+            if errno == ENOENT { throw ArchiveError(.damaged, "a file the manifest lists is missing", path: path) }
+            throw ArchiveError.system("cannot open", path: path)
+        }
         _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         // Safe: ZSTD_createDCtx fails only when memory is exhausted.
         context = ZSTD_createDCtx()!

@@ -9,7 +9,7 @@ import Testing
 import TestSupport
 
 /// A ledger of reservation traffic in small segments, for the archive's tests.
-struct ArchiveFixture {
+struct ArchiveFixture: Sendable {
     let root: TemporaryDirectory
     let key = Ed25519.PrivateKey.generate()
     var ledgerDirectory: String { root.path + "/data/ledger" }
