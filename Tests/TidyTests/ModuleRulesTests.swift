@@ -23,7 +23,8 @@ struct ModuleRulesTests {
             "Scheduler", "SettlementImport",
         ],
         "StorageBench": ["LedgerStorage"],
-        "LedgerBench": ["Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
+        "LedgerBench": ["Bookings", "Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
+        "Archive": ["CZstd", "KhataCrypto", "LedgerStorage"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
         "ReviewPages": ["JobStore", "LedgerCore", "Reconciliation"],
         "Notifications": ["Bookings", "JobStore", "LedgerAccess", "LedgerCore", "Scheduler"],
@@ -32,7 +33,8 @@ struct ModuleRulesTests {
             "Reconciliation", "ReviewPages", "Scheduler", "SettlementImport",
         ],
         "khata": [
-            "Bookings", "Expiry", "JSONInput", "JobStore", "KhataServer", "LedgerAccess", "Ledger", "LedgerBench",
+            "Archive", "Bookings", "Expiry", "JSONInput", "JobStore", "KhataCrypto", "KhataServer", "LedgerAccess",
+            "Ledger", "LedgerBench",
             "SettlementImport", "Reconciliation", "ReviewPages", "Notifications",
             "LedgerCore", "LedgerStorage",
             "Scheduler", "StorageBench",
@@ -68,7 +70,7 @@ struct ModuleRulesTests {
     }
 
     static func folder(of module: String) -> String {
-        let jobs: Set<String> = ["Expiry", "Scheduler", "SettlementImport", "Reconciliation", "Notifications"]
+        let jobs: Set<String> = ["Archive", "Expiry", "Scheduler", "SettlementImport", "Reconciliation", "Notifications"]
         return jobs.contains(module) ? "Jobs/\(module)" : "Sources/\(module)"
     }
 
