@@ -145,7 +145,8 @@ public enum ArchiveExporter {
         let firstTime = written.lazy.compactMap(\.log?.firstTimeNanoseconds).first
         let lastTime = written.reversed().lazy.compactMap(\.log?.lastTimeNanoseconds).first
         if let financeLines = request.financeLines {
-            files.append(try writeFinance(financeLines, from: firstTime, to: lastTime, folder: work, level: request.level))
+            files.append(
+                try writeFinance(financeLines, from: firstTime, to: lastTime, folder: work, level: request.level))
         }
         let records = written.compactMap(\.log?.records).reduce(RecordCounts(), +)
         let manifest = ArchiveManifest(
@@ -158,7 +159,8 @@ public enum ArchiveExporter {
         let manifestBytes = ManifestFiles.encode(manifest)
         try ArchiveFolder.writeDurably(work + "/" + ManifestFiles.manifestName, manifestBytes)
         try ArchiveFolder.writeDurably(
-            work + "/" + ManifestFiles.signatureName, ManifestFiles.signature(of: manifestBytes, key: request.signingKey))
+            work + "/" + ManifestFiles.signatureName,
+            ManifestFiles.signature(of: manifestBytes, key: request.signingKey))
         try ArchiveFolder.sync(work)
         let folder = archive + "/" + manifest.folderName
         try ArchiveFolder.rename(work, to: folder)

@@ -160,7 +160,8 @@ enum ManifestFiles {
         guard key.verify(signature: signatureRaw, of: bytes) else {
             let whose = trustedKey == nil ? "the key it names" : "the trusted key \(key.hex.prefix(16))…"
             throw ArchiveError(
-                .damaged, "the manifest's signature does not verify with \(whose): the manifest or manifest.sig was changed",
+                .damaged,
+                "the manifest's signature does not verify with \(whose): the manifest or manifest.sig was changed",
                 path: path)
         }
         let manifest: ArchiveManifest
@@ -170,7 +171,8 @@ enum ManifestFiles {
             throw ArchiveError(.damaged, "the manifest is not a Khata archive manifest: \(error)", path: path)
         }
         guard manifest.signingKey == key.hex else {
-            throw ArchiveError(.damaged, "the manifest names signing key \(manifest.signingKey), not \(key.hex)", path: path)
+            throw ArchiveError(
+                .damaged, "the manifest names signing key \(manifest.signingKey), not \(key.hex)", path: path)
         }
         try check(manifest, path: path, folderName: String(folder.split(separator: "/").last ?? ""))
         return (manifest, key)
@@ -179,7 +181,9 @@ enum ManifestFiles {
     /// Every rule a manifest this version writes obeys; the first broken one is the error.
     static func check(_ manifest: ArchiveManifest, path: String, folderName: String) throws(ArchiveError) {
         func fail(_ reason: String) -> ArchiveError { ArchiveError(.damaged, "manifest: \(reason)", path: path) }
-        guard manifest.format == ArchiveManifest.formatName else { throw fail("format is not \(ArchiveManifest.formatName)") }
+        guard manifest.format == ArchiveManifest.formatName else {
+            throw fail("format is not \(ArchiveManifest.formatName)")
+        }
         guard manifest.formatVersion == ArchiveManifest.currentVersion else {
             throw ArchiveError(
                 .refused,
@@ -226,7 +230,9 @@ enum ManifestFiles {
     }
 
     static func checkPiece(_ piece: LogPiece, name: String, path: String) throws(ArchiveError) {
-        func fail(_ reason: String) -> ArchiveError { ArchiveError(.damaged, "manifest, \(name): \(reason)", path: path) }
+        func fail(_ reason: String) -> ArchiveError {
+            ArchiveError(.damaged, "manifest, \(name): \(reason)", path: path)
+        }
         guard name == ArchiveFile.logFileName(segmentFirstSequence: piece.segmentFirstSequence) else {
             throw fail("the name does not match segment \(piece.segmentFirstSequence)")
         }

@@ -100,7 +100,8 @@ public enum ArchiveRestorer {
                         piece.segmentStartChain == current.startChain
                     else {
                         throw ArchiveError(
-                            .damaged, "the file does not continue segment \(piece.segmentFirstSequence) where the "
+                            .damaged,
+                            "the file does not continue segment \(piece.segmentFirstSequence) where the "
                                 + "previous export left it", path: path)
                     }
                     current.pieces.append(PieceReplay(path: path, file: file, piece: piece))
@@ -109,7 +110,8 @@ public enum ArchiveRestorer {
                 }
                 guard piece.offsetBytes == Format.segmentHeaderSizeBytes else {
                     throw ArchiveError(
-                        .damaged, "segment \(piece.segmentFirstSequence) starts at offset \(piece.offsetBytes) in "
+                        .damaged,
+                        "segment \(piece.segmentFirstSequence) starts at offset \(piece.offsetBytes) in "
                             + "the first file that holds it; its earlier groups are missing", path: path)
                 }
                 if let previous = segments.last {

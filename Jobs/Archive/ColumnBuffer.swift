@@ -99,7 +99,9 @@ struct ColumnReader {
             guard position < count else { throw ColumnDamage("column \(name) ends inside a number") }
             let byte = base.load(fromByteOffset: position, as: UInt8.self)
             position += 1
-            guard shift < 64, shift < 63 || byte <= 1 else { throw ColumnDamage("column \(name) holds a number over 64 bits") }
+            guard shift < 64, shift < 63 || byte <= 1 else {
+                throw ColumnDamage("column \(name) holds a number over 64 bits")
+            }
             value |= UInt64(byte & 0x7F) << shift
             if byte < 0x80 { return value }
             shift += 7

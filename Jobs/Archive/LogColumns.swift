@@ -393,8 +393,7 @@ final class LogColumnDecoder {
         slot.storeBytes(of: kind, toByteOffset: 4, as: UInt8.self)
     }
 
-    private func decodeTransfer(into body: UnsafeMutableRawPointer, readers: inout BlockReaders) throws(ColumnDamage)
-    {
+    private func decodeTransfer(into body: UnsafeMutableRawPointer, readers: inout BlockReaders) throws(ColumnDamage) {
         let id = try readers.transferIds.take(16).loadUnaligned(as: UInt128.self)
         body.storeBytes(of: id, as: UInt128.self)
         try decodeAccount(into: body + 16, readers: &readers)
@@ -442,8 +441,7 @@ final class LogColumnDecoder {
         return narrowed.littleEndian
     }
 
-    private func decodeAccount(into field: UnsafeMutableRawPointer, readers: inout BlockReaders) throws(ColumnDamage)
-    {
+    private func decodeAccount(into field: UnsafeMutableRawPointer, readers: inout BlockReaders) throws(ColumnDamage) {
         let reference = try readers.accountRefs.varint()
         var id: UInt128 = 0
         if reference > 0 {

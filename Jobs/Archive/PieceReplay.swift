@@ -34,12 +34,16 @@ struct PieceReplay {
         var next = piece.firstSequence
         var reported = 0
         while true {
-            guard let length = try reader.varint() else { throw reader.damage("the stream ends without its last block") }
+            guard let length = try reader.varint() else {
+                throw reader.damage("the stream ends without its last block")
+            }
             if length == 0 { break }
             guard length <= UInt64(Self.maximumBlockBytes) else { throw reader.damage("a block of \(length) bytes") }
             let blockStart = reader.consumed
             // Safe: `next` returns exactly the bytes asked for, or nil at a clean end.
-            guard let block = try reader.next(Int(length)) else { throw reader.damage("the stream ends inside a block") }
+            guard let block = try reader.next(Int(length)) else {
+                throw reader.damage("the stream ends inside a block")
+            }
             var groupFailure: ArchiveError?
             do throws(ArchiveDamage) {
                 try decoder.decodeBlock(block) { (records, count) throws(ArchiveDamage) in
@@ -71,7 +75,8 @@ struct PieceReplay {
         try Self.compare(digests, file, path: path)
         guard next == piece.lastSequence + 1 else {
             throw ArchiveError(
-                .damaged, "the file holds sequences \(piece.firstSequence)...\(next - 1), the manifest says "
+                .damaged,
+                "the file holds sequences \(piece.firstSequence)...\(next - 1), the manifest says "
                     + "\(piece.firstSequence)...\(piece.lastSequence)", path: path)
         }
         guard chain == endChain else {

@@ -70,7 +70,8 @@ struct ArchiveBenchCommand: AsyncParsableCommand {
         logger.info("writing reservation traffic", metadata: ["transfers": "\(transfers)", "dir": "\(base)"])
         let (clock, advance) = ReservationTraffic.clock(startNanoseconds: 1_796_000_000_000_000_000)
         let ledger = try Ledger.open(directory: ledgerDirectory, clock: clock)
-        let written = try await ReservationTraffic(transfers: transfers, seed: seed).write(into: ledger, advance: advance)
+        let written = try await ReservationTraffic(transfers: transfers, seed: seed).write(
+            into: ledger, advance: advance)
         ledger.close()
         let logFile = base + "/log.bin"
         let logBytes = try Self.concatenateLog(ledgerDirectory, into: logFile)
@@ -123,7 +124,8 @@ struct ArchiveBenchCommand: AsyncParsableCommand {
                     "transfers": written.transfers, "reservations": written.reservations, "log_bytes": logBytes,
                     "level": level, "runs": runs, "zstd_bytes_per_s": zstdRate.rounded(),
                     "export_bytes_per_s": exportRate.rounded(), "verify_bytes_per_s": verifyRate.rounded(),
-                    "restore_bytes_per_s": restoreRate.rounded(), "zstd_ratio": zstdRatio, "archive_ratio": archiveRatio,
+                    "restore_bytes_per_s": restoreRate.rounded(), "zstd_ratio": zstdRatio,
+                    "archive_ratio": archiveRatio,
                     "export_speed_vs_zstd": exportRate / zstdRate, "ratio_vs_zstd": archiveRatio / zstdRatio,
                 ]))
             return
@@ -131,10 +133,13 @@ struct ArchiveBenchCommand: AsyncParsableCommand {
         print(
             "archive bench: \(written.transfers) transfers of \(written.reservations) reservations, "
                 + "\(Units.bytes(logBytes)) of log, zstd level \(level), medians of \(runs)")
-        print("  zstd -\(level) (command line): \(Units.bytes(Int(zstdRate)))/s, ratio \(String(format: "%.2f", zstdRatio)):1")
+        let zstdRatioText = String(format: "%.2f", zstdRatio)
+        let archiveRatioText = String(format: "%.2f", archiveRatio)
+        print("  zstd -\(level) (command line): \(Units.bytes(Int(zstdRate)))/s, ratio \(zstdRatioText):1")
         print(
-            "  khata export:          \(Units.bytes(Int(exportRate)))/s, ratio \(String(format: "%.2f", archiveRatio)):1"
-                + String(format: "  (%.2fx zstd's speed, %.2fx its ratio)", exportRate / zstdRate, archiveRatio / zstdRatio))
+            "  khata export:          \(Units.bytes(Int(exportRate)))/s, ratio \(archiveRatioText):1"
+                + String(
+                    format: "  (%.2fx zstd's speed, %.2fx its ratio)", exportRate / zstdRate, archiveRatio / zstdRatio))
         print("  khata verify:          \(Units.bytes(Int(verifyRate)))/s of log")
         print("  khata restore:         \(Units.bytes(Int(restoreRate)))/s of log")
     }

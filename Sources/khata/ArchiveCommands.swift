@@ -182,7 +182,8 @@ struct VerifyCommand: AsyncParsableCommand {
                     "ok": true, "exports": check.exports.count, "files": check.files,
                     "first_sequence": check.firstSequence, "last_sequence": check.lastSequence,
                     "records": check.records.records, "transfers": check.records.transfers,
-                    "chain_head": check.endChain, "log_bytes": check.logBytes, "compressed_bytes": check.compressedBytes,
+                    "chain_head": check.endChain, "log_bytes": check.logBytes,
+                    "compressed_bytes": check.compressedBytes,
                     "decompressed_bytes": check.decompressedBytes, "finance_lines": check.financeLines,
                     "signed_by": signers, "trusted_key_checked": trusted != nil, "seconds": seconds,
                     "log_bytes_per_s": rate.rounded(),
@@ -265,7 +266,8 @@ struct RestoreCommand: AsyncParsableCommand {
             return
         }
         print("restored sequences 1...\(outcome.lastSequence) into \(ledger)")
-        print("  \(outcome.segments) segments, \(outcome.records) records, \(Units.bytes(outcome.bytesWritten)) written")
+        print(
+            "  \(outcome.segments) segments, \(outcome.records) records, \(Units.bytes(outcome.bytesWritten)) written")
         print("  chain head:  \(outcome.endChain)")
         print("  khata check: OK (chain \(verified))")
         print("  in \(Units.seconds(seconds))")

@@ -44,7 +44,8 @@ enum ArchivePaths {
         let folder = URL(fileURLWithPath: archive).standardizedFileURL.path
         let data = URL(fileURLWithPath: dataDir).standardizedFileURL.path
         guard folder != data, !folder.hasPrefix(data + "/") else {
-            throw ValidationError("the archive folder \(archive) is inside the data directory \(dataDir); put it beside")
+            throw ValidationError(
+                "the archive folder \(archive) is inside the data directory \(dataDir); put it beside")
         }
     }
 
@@ -208,8 +209,9 @@ struct ArchiveListCommand: AsyncParsableCommand {
         }
         let verified = VerificationLog.lastVerified(archiveDirectory)
         if !json {
-            print("export                                          sequences            first batch (Dhaka)  "
-                + "last batch (Dhaka)   transfers  log        archive    ratio   last verified")
+            print(
+                "export                                          sequences            first batch (Dhaka)  "
+                    + "last batch (Dhaka)   transfers  log        archive    ratio   last verified")
         }
         for export in exports {
             let manifest = export.manifest
@@ -234,7 +236,8 @@ struct ArchiveListCommand: AsyncParsableCommand {
             print(
                 [
                     manifest.folderName.padding(toLength: 47, withPad: " ", startingAt: 0),
-                    range.padding(toLength: 20, withPad: " ", startingAt: 0), first.padding(toLength: 20, withPad: " ", startingAt: 0),
+                    range.padding(toLength: 20, withPad: " ", startingAt: 0),
+                    first.padding(toLength: 20, withPad: " ", startingAt: 0),
                     last.padding(toLength: 20, withPad: " ", startingAt: 0),
                     String(manifest.records.transfers).padding(toLength: 10, withPad: " ", startingAt: 0),
                     Units.bytes(manifest.logBytes).padding(toLength: 10, withPad: " ", startingAt: 0),

@@ -2,8 +2,8 @@ import Archive
 import Foundation
 import KhataCrypto
 import LedgerStorage
-import Testing
 import TestSupport
+import Testing
 
 /// Archives damaged on purpose: every bit flip, truncation and edit is found, named by file, and
 /// refused by restore, which then leaves nothing behind.

@@ -5,8 +5,8 @@ import Ledger
 import LedgerBench
 import LedgerCore
 import LedgerStorage
-import Testing
 import TestSupport
+import Testing
 
 /// A ledger of reservation traffic in small segments, for the archive's tests.
 struct ArchiveFixture: Sendable {

@@ -4,8 +4,8 @@ import KhataCrypto
 import Ledger
 import LedgerBench
 import LedgerStorage
-import Testing
 import TestSupport
+import Testing
 
 /// An archive written by an earlier build, committed under `Golden/`: this build must still
 /// verify it and restore from it the very segment files it was made from. A change that breaks

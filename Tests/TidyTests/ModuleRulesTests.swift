@@ -70,7 +70,9 @@ struct ModuleRulesTests {
     }
 
     static func folder(of module: String) -> String {
-        let jobs: Set<String> = ["Archive", "Expiry", "Scheduler", "SettlementImport", "Reconciliation", "Notifications"]
+        let jobs: Set<String> = [
+            "Archive", "Expiry", "Scheduler", "SettlementImport", "Reconciliation", "Notifications",
+        ]
         return jobs.contains(module) ? "Jobs/\(module)" : "Sources/\(module)"
     }
 
