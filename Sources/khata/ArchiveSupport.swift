@@ -3,7 +3,9 @@ import ArgumentParser
 import Configuration
 import Foundation
 import KhataCrypto
+import Ledger
 import LedgerStorage
+import Logging
 
 /// The archive's settings (`archive.*`).
 struct ArchiveSettings {
@@ -92,53 +94,12 @@ enum ArchivePaths {
     }
 }
 
-/// `<archive>/verification-log.jsonl`: one line per `khata verify` run, which `archive list`
-/// shows and `archive prune` requires before it deletes anything.
-enum VerificationLog {
-    static let fileName = "verification-log.jsonl"
-
-    struct Entry: Codable {
-        var at: String
-        var ok: Bool
-        var detail: String
-        var exports: [String]?
-    }
-
-    /// Appends an entry; an archive on read-only media is verified all the same, unrecorded.
-    static func record(_ archive: String, ok: Bool, detail: String, exports: [String]? = nil) {
-        let entry = Entry(at: ArchiveExporter.timestamp(Date()), ok: ok, detail: detail, exports: exports)
-        guard var line = try? JSONEncoder().encode(entry) else { return }
-        line.append(UInt8(ascii: "\n"))
-        let path = archive + "/" + fileName
-        guard FileManager.default.fileExists(atPath: archive) else { return }
-        if !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else { return }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: line)
-        try? handle.synchronize()
-    }
-
-    /// When each export was last verified intact.
-    static func lastVerified(_ archive: String) -> [String: String] {
-        guard let text = try? String(contentsOfFile: archive + "/" + fileName, encoding: .utf8) else { return [:] }
-        var latest: [String: String] = [:]
-        for line in text.split(separator: "\n") {
-            guard let entry = try? JSONDecoder().decode(Entry.self, from: Data(line.utf8)), entry.ok else { continue }
-            for export in entry.exports ?? [] { latest[export] = entry.at }
-        }
-        return latest
-    }
-}
-
 /// `khata archive …`: keys, listing (and, later, retention and statements).
 struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
-        abstract: "Manage ledger archives: signing keys and listings.",
-        subcommands: [ArchiveKeygenCommand.self, ArchiveListCommand.self])
+        abstract: "Manage ledger archives: signing keys, listings, retention.",
+        subcommands: [ArchiveKeygenCommand.self, ArchiveListCommand.self, ArchivePruneCommand.self])
 }
 
 /// `khata archive keygen`.
@@ -253,5 +214,57 @@ struct ArchiveListCommand: AsyncParsableCommand {
         formatter.timeZone = TimeZone(identifier: "Asia/Dhaka")
         formatter.locale = Locale(identifier: "en_US_POSIX")
         return formatter.string(from: Date(timeIntervalSince1970: Double(nanoseconds / 1_000_000_000)))
+    }
+}
+
+/// `khata archive prune --keep-days N ARCHIVE_DIR`.
+struct ArchivePruneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prune",
+        abstract: "Delete archive exports older than a number of days (archive files only).",
+        discussion: """
+            Deletes whole exports, oldest first, whose last record is older than --keep-days days, \
+            and stops at the first one inside that window. It deletes only exports `khata verify` \
+            has found intact, only while the folder's last verification passed, and only the \
+            files their manifests name; anything else in an export's folder stops it. It never \
+            touches a data directory. Nothing prunes by itself: run it when retention says so. \
+            A pruned archive no longer starts at sequence 1, so it verifies but cannot restore.
+            """)
+
+    @Argument(help: ArgumentHelp("The archive folder (default: setting archive.folder).", valueName: "archive-dir"))
+    var archiveDirectory: String?
+
+    @Option(help: "Keep exports whose last record is at most this many days old.")
+    var keepDays: Int
+
+    @Flag(help: "Show what would be deleted, delete nothing.")
+    var dryRun = false
+
+    @OptionGroup var global: DataDirectoryOptions
+
+    func validate() throws {
+        guard keepDays >= 1 else { throw ValidationError("--keep-days must be at least 1, got \(keepDays)") }
+    }
+
+    func run() async throws {
+        let (settings, logger) = try await global.load(label: "khata.archive")
+        guard let folder = archiveDirectory ?? settings.archive.folder else {
+            throw ValidationError("name the archive folder, or set archive.folder")
+        }
+        try ArchivePaths.checkOutside(folder, of: settings.dataDir)
+        let outcome: PruneOutcome
+        do {
+            outcome = try ArchivePruner.prune(
+                directory: folder, keepDays: keepDays, nowNanoseconds: Ledger.wallClockNanoseconds(), dryRun: dryRun)
+        } catch {
+            throw ArchiveFailure.report(error)
+        }
+        let verb = dryRun ? "would delete" : "deleted"
+        for manifest in outcome.deleted {
+            print("\(verb) \(manifest.folderName) (sequences \(manifest.firstSequence)...\(manifest.lastSequence))")
+            logger.info(
+                "archive export pruned", metadata: ["export": "\(manifest.folderName)", "dry_run": "\(dryRun)"])
+        }
+        print("\(verb) \(outcome.deleted.count) exports (\(Units.bytes(outcome.bytes))), kept \(outcome.kept)")
     }
 }
