@@ -18,7 +18,7 @@ struct ArchiveDamageTests {
             if let made { return made }
             let fixture = ArchiveFixture()
             try await fixture.write(transfers: 8_000, seed: 11)
-            let manifest = try #require(try ArchiveExporter.export(fixture.request()).manifest)
+            let manifest = try #require(try await Blocking.export(fixture.request()).manifest)
             made = (fixture, manifest)
             return (fixture, manifest)
         }
@@ -50,28 +50,28 @@ struct ArchiveDamageTests {
     }
 
     /// Verify must fail as damage naming `file`; restore must refuse and leave no ledger.
-    func expectDamage(in archive: String, file: String, root: TemporaryDirectory) throws {
+    func expectDamage(in archive: String, file: String, root: TemporaryDirectory) async throws {
         let key = source.fixture.key.publicKey
         do {
-            _ = try ArchiveVerifier.verify(directory: archive, trustedKey: key)
+            _ = try await Blocking.verify(directory: archive, trustedKey: key)
             Issue.record("verify passed a damaged \(file)")
-        } catch {
+        } catch let error as ArchiveError {
             #expect(error.kind == .damaged, "\(error)")
             #expect(error.path?.contains(file) == true, "\(error) names \(error.path ?? "no file"), not \(file)")
         }
         let target = root.path + "/restored"
-        #expect(throws: ArchiveError.self) {
-            _ = try ArchiveRestorer.restore(archiveDirectory: archive, dataDirectory: target, trustedKey: key)
+        await #expect(throws: ArchiveError.self) {
+            _ = try await Blocking.restore(archiveDirectory: archive, dataDirectory: target, trustedKey: key)
         }
         #expect(!FileManager.default.fileExists(atPath: target + "/ledger"))
         #expect(!FileManager.default.fileExists(atPath: target + "/ledger.restoring"))
     }
 
     @Test("the intact copy verifies, and its files are standard zstd frames")
-    func intact() throws {
+    func intact() async throws {
         let (root, archive, export) = try copy()
         defer { root.remove() }
-        let check = try ArchiveVerifier.verify(directory: archive, trustedKey: source.fixture.key.publicKey)
+        let check = try await Blocking.verify(directory: archive, trustedKey: source.fixture.key.publicKey)
         #expect(check.lastSequence == source.manifest.lastSequence)
         guard let zstd = ["/usr/bin/zstd", "/bin/zstd"].first(where: FileManager.default.isExecutableFile) else {
             return
@@ -87,7 +87,7 @@ struct ArchiveDamageTests {
     }
 
     @Test("seeded bit flips anywhere in any log file are found, named, and refused by restore")
-    func bitFlips() throws {
+    func bitFlips() async throws {
         var random = SplitMix(seed: 17)
         for round in 0..<24 {
             let (root, archive, export) = try copy()
@@ -97,20 +97,20 @@ struct ArchiveDamageTests {
             let path = export + "/" + file
             let offset = Int(random.next() % UInt64(try Self.size(path)))
             try Self.flip(path, at: offset, bit: Int(random.next() % 8))
-            try expectDamage(in: archive, file: file, root: root)
+            try await expectDamage(in: archive, file: file, root: root)
             _ = round
         }
     }
 
     @Test("a truncated file, a missing file and bytes appended are found")
-    func truncations() throws {
+    func truncations() async throws {
         let file = source.manifest.logFiles[1].name
         for cut in [1, 100, 4_096] {
             let (root, archive, export) = try copy()
             defer { root.remove() }
             let path = export + "/" + file
             try FileHandle(forUpdatingAtPath: path)?.truncate(atOffset: UInt64(try Self.size(path) - cut))
-            try expectDamage(in: archive, file: file, root: root)
+            try await expectDamage(in: archive, file: file, root: root)
         }
         do {
             let (root, archive, export) = try copy()
@@ -119,18 +119,18 @@ struct ArchiveDamageTests {
             try handle.seekToEnd()
             try handle.write(contentsOf: [0x28, 0xB5, 0x2F, 0xFD])
             try handle.close()
-            try expectDamage(in: archive, file: file, root: root)
+            try await expectDamage(in: archive, file: file, root: root)
         }
         do {
             let (root, archive, export) = try copy()
             defer { root.remove() }
             try FileManager.default.removeItem(atPath: export + "/" + file)
-            try expectDamage(in: archive, file: file, root: root)
+            try await expectDamage(in: archive, file: file, root: root)
         }
     }
 
     @Test("an edited manifest or signature fails the signature; a re-signed one fails the trusted key")
-    func manifests() throws {
+    func manifests() async throws {
         for target in ["manifest.json", "manifest.sig"] {
             let (root, archive, export) = try copy()
             defer { root.remove() }
@@ -138,7 +138,7 @@ struct ArchiveDamageTests {
             try Self.flip(path, at: try Self.size(path) / 2, bit: 1)
             // A changed signature is found in manifest.sig, or as the signature failing over
             // manifest.json, depending on which character the flip hit.
-            try expectDamage(in: archive, file: "/manifest.", root: root)
+            try await expectDamage(in: archive, file: "/manifest.", root: root)
         }
         // Someone rewrites a manifest (here: one digit of a hash) and signs it with their own key.
         let (root, archive, export) = try copy()
@@ -154,15 +154,15 @@ struct ArchiveDamageTests {
             "{\"algorithm\":\"ed25519\",\"publicKey\":\"\(forger.publicKey.hex)\",\"signature\":\""
             + Crypto.hex(forger.sign(Array(bytes))) + "\"}"
         try Data(signature.utf8).write(to: URL(fileURLWithPath: export + "/manifest.sig"))
-        #expect(throws: ArchiveError.self) {
-            _ = try ArchiveVerifier.verify(directory: archive, trustedKey: source.fixture.key.publicKey)
+        await #expect(throws: ArchiveError.self) {
+            _ = try await Blocking.verify(directory: archive, trustedKey: source.fixture.key.publicKey)
         }
         // Without the trusted key the forged signature holds, but the files still betray the edit.
-        #expect(throws: ArchiveError.self) { _ = try ArchiveVerifier.verify(directory: archive, trustedKey: nil) }
+        await #expect(throws: ArchiveError.self) { _ = try await Blocking.verify(directory: archive, trustedKey: nil) }
     }
 
     @Test("a signed manifest cannot name a file outside its folder")
-    func paths() throws {
+    func paths() async throws {
         for name in ["../evil.zst", "/etc/passwd", "log-1.zst", "log-00000000000000000001.zst/../x", "LOG.zst"] {
             let (root, archive, export) = try copy()
             defer { root.remove() }
@@ -176,9 +176,9 @@ struct ArchiveDamageTests {
                 + Crypto.hex(key.sign(Array(bytes))) + "\"}"
             try Data(signature.utf8).write(to: URL(fileURLWithPath: export + "/manifest.sig"))
             do {
-                _ = try ArchiveVerifier.verify(directory: archive, trustedKey: key.publicKey)
+                _ = try await Blocking.verify(directory: archive, trustedKey: key.publicKey)
                 Issue.record("a manifest naming \(name) passed")
-            } catch {
+            } catch let error as ArchiveError {
                 #expect(error.kind == .damaged)
                 #expect(error.message.contains("not one this version writes"), "\(error)")
             }
@@ -186,16 +186,16 @@ struct ArchiveDamageTests {
     }
 
     @Test("restore refuses a non-empty directory and a partial history, changing nothing")
-    func refusals() throws {
+    func refusals() async throws {
         let (root, archive, _) = try copy()
         defer { root.remove() }
         let target = root.path + "/busy"
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         try Data("keep".utf8).write(to: URL(fileURLWithPath: target + "/notes.txt"))
         do {
-            _ = try ArchiveRestorer.restore(archiveDirectory: archive, dataDirectory: target, trustedKey: nil)
+            _ = try await Blocking.restore(archiveDirectory: archive, dataDirectory: target, trustedKey: nil)
             Issue.record("restore wrote into a non-empty directory")
-        } catch {
+        } catch let error as ArchiveError {
             #expect(error.kind == .refused)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: target) == ["notes.txt"])
@@ -205,19 +205,19 @@ struct ArchiveDamageTests {
         var request = source.fixture.request()
         request.archiveDirectory = partial
         request.fromSequence = source.manifest.lastSequence / 2
-        let manifest = try #require(try ArchiveExporter.export(request).manifest)
+        let manifest = try #require(try await Blocking.export(request).manifest)
         #expect(manifest.firstSequence <= source.manifest.lastSequence / 2)
         #expect(manifest.firstSequence > 1)
-        let check = try ArchiveVerifier.verify(directory: partial, trustedKey: nil)
+        let check = try await Blocking.verify(directory: partial, trustedKey: nil)
         #expect(!check.startsAtFirstSequence)
         do {
-            _ = try ArchiveRestorer.restore(
+            _ = try await Blocking.restore(
                 archiveDirectory: partial, dataDirectory: root.path + "/new", trustedKey: nil)
             Issue.record("restore accepted a partial history")
-        } catch {
+        } catch let error as ArchiveError {
             #expect(error.kind == .refused)
         }
         // An overlapping export into the same folder is refused.
-        #expect(throws: ArchiveError.self) { _ = try ArchiveExporter.export(request) }
+        await #expect(throws: ArchiveError.self) { _ = try await Blocking.export(request) }
     }
 }

@@ -18,7 +18,7 @@ struct ArchivePruneTests {
         for round in 0..<3 {
             try await fixture.write(
                 transfers: 3_000, seed: UInt64(round), start: Self.start + UInt64(round) * 10 * Self.day)
-            manifests.append(try #require(try ArchiveExporter.export(fixture.request()).manifest))
+            manifests.append(try #require(try await Blocking.export(fixture.request()).manifest))
         }
         let segments = try ArchiveFixture.segments(fixture.ledgerDirectory)
         let archive = fixture.archiveDirectory
@@ -26,38 +26,39 @@ struct ArchivePruneTests {
         let oldest = archive + "/" + manifests[0].folderName
 
         // Never verified: refused, nothing deleted.
-        #expect(throws: ArchiveError.self) {
-            _ = try ArchivePruner.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
+        await #expect(throws: ArchiveError.self) {
+            _ = try await Blocking.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
         }
         VerificationLog.record(archive, ok: true, detail: "test", exports: manifests.map(\.folderName))
-        let dry = try ArchivePruner.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: true)
+        let dry = try await Blocking.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: true)
         #expect(dry.deleted.map(\.folderName) == manifests.prefix(2).map(\.folderName))
         #expect(FileManager.default.fileExists(atPath: oldest + "/manifest.json"))
 
         // A file the manifest does not name: refused before anything is deleted.
         try Data("notes".utf8).write(to: URL(fileURLWithPath: oldest + "/auditor-notes.txt"))
-        #expect(throws: ArchiveError.self) {
-            _ = try ArchivePruner.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
+        await #expect(throws: ArchiveError.self) {
+            _ = try await Blocking.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
         }
-        #expect(try ArchiveVerifier.exports(directory: archive, trustedKey: nil).count == 3)
+        let exportsLeft = try await Blocking.exports(directory: archive, trustedKey: nil)
+        #expect(exportsLeft.count == 3)
         try FileManager.default.removeItem(atPath: oldest + "/auditor-notes.txt")
 
         // The last verification failed: refused.
         VerificationLog.record(archive, ok: false, detail: "damage in a test")
-        #expect(throws: ArchiveError.self) {
-            _ = try ArchivePruner.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
+        await #expect(throws: ArchiveError.self) {
+            _ = try await Blocking.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
         }
         VerificationLog.record(archive, ok: true, detail: "test", exports: manifests.map(\.folderName))
 
-        let pruned = try ArchivePruner.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
+        let pruned = try await Blocking.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
         #expect(pruned.deleted.count == 2 && pruned.kept == 1 && pruned.bytes > 0)
         #expect(!FileManager.default.fileExists(atPath: oldest))
-        let left = try ArchiveVerifier.verify(directory: archive, trustedKey: fixture.key.publicKey)
+        let left = try await Blocking.verify(directory: archive, trustedKey: fixture.key.publicKey)
         #expect(left.firstSequence == manifests[2].firstSequence && !left.startsAtFirstSequence)
         // The ledger's own segments are untouched.
         #expect(try ArchiveFixture.segments(fixture.ledgerDirectory) == segments)
         // Nothing older is left: a second prune deletes nothing.
-        let again = try ArchivePruner.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
+        let again = try await Blocking.prune(directory: archive, keepDays: 5, nowNanoseconds: now, dryRun: false)
         #expect(again.deleted.isEmpty && again.kept == 1)
     }
 }

@@ -62,7 +62,7 @@ struct ArchiveRoundTripTests {
         let fixture = ArchiveFixture()
         defer { fixture.root.remove() }
         try await fixture.write(transfers: 30_000, seed: 7)
-        let first = try ArchiveExporter.export(fixture.request())
+        let first = try await Blocking.export(fixture.request())
         let manifest = try #require(first.manifest)
         #expect(manifest.firstSequence == 1)
         #expect(manifest.records.transfers + manifest.records.expiries >= 30_000)
@@ -72,23 +72,23 @@ struct ArchiveRoundTripTests {
         #expect(manifest.logBytes / compressed >= 4, "the columns compress the log at least 4:1")
 
         // Nothing new: nothing written.
-        let again = try ArchiveExporter.export(fixture.request())
+        let again = try await Blocking.export(fixture.request())
         #expect(again.manifest == nil)
         #expect(again.nothingToExport != nil)
 
         // More traffic, then an incremental export that continues the chain.
         try await fixture.write(transfers: 10_000, seed: 8, start: 1_797_000_000_000_000_000)
-        let second = try #require(try ArchiveExporter.export(fixture.request()).manifest)
+        let second = try #require(try await Blocking.export(fixture.request()).manifest)
         #expect(second.firstSequence == manifest.lastSequence + 1)
         #expect(second.startChain == manifest.endChain)
 
-        let check = try ArchiveVerifier.verify(directory: fixture.archiveDirectory, trustedKey: fixture.key.publicKey)
+        let check = try await Blocking.verify(directory: fixture.archiveDirectory, trustedKey: fixture.key.publicKey)
         #expect(check.exports.count == 2)
         #expect(check.firstSequence == 1 && check.lastSequence == second.lastSequence)
         #expect(check.endChain == second.endChain)
 
         let target = fixture.root.path + "/restored"
-        let restored = try ArchiveRestorer.restore(
+        let restored = try await Blocking.restore(
             archiveDirectory: fixture.archiveDirectory, dataDirectory: target, trustedKey: fixture.key.publicKey)
         #expect(restored.lastSequence == second.lastSequence)
         let rebuilt = try ArchiveFixture.segments(target + "/ledger")
@@ -112,8 +112,8 @@ struct ArchiveRoundTripTests {
         #expect(accounts == originalAccounts)
 
         // A second restore into the same place is refused.
-        #expect(throws: ArchiveError.self) {
-            _ = try ArchiveRestorer.restore(
+        await #expect(throws: ArchiveError.self) {
+            _ = try await Blocking.restore(
                 archiveDirectory: fixture.archiveDirectory, dataDirectory: target, trustedKey: nil)
         }
     }

@@ -25,16 +25,16 @@ struct GoldenArchiveTests {
     }
 
     @Test("the committed archive verifies and restores the segments it was made from")
-    func goldenArchive() throws {
+    func goldenArchive() async throws {
         let expected = try JSONDecoder().decode(
             Expected.self, from: Data(contentsOf: URL(fileURLWithPath: Self.golden + "/expected.json")))
         let key = try Ed25519.PublicKey(text: expected.publicKey)
-        let check = try ArchiveVerifier.verify(directory: Self.golden + "/archive", trustedKey: key)
+        let check = try await Blocking.verify(directory: Self.golden + "/archive", trustedKey: key)
         #expect(check.lastSequence == expected.lastSequence)
         #expect(check.endChain == expected.chainHead)
         let root = TemporaryDirectory("khata-golden-restore")
         defer { root.remove() }
-        let outcome = try ArchiveRestorer.restore(
+        let outcome = try await Blocking.restore(
             archiveDirectory: Self.golden + "/archive", dataDirectory: root.path + "/data", trustedKey: key)
         #expect(outcome.endChain == expected.chainHead)
         let restored = try ArchiveFixture.segments(root.path + "/data/ledger")
@@ -60,7 +60,7 @@ struct GoldenArchiveTests {
         traffic.blockReservations = 250
         _ = try await traffic.write(into: ledger, advance: advance)
         ledger.close()
-        let manifest = try #require(try ArchiveExporter.export(fixture.request()).manifest)
+        let manifest = try #require(try await Blocking.export(fixture.request()).manifest)
         try? FileManager.default.removeItem(atPath: Self.golden + "/archive")
         try FileManager.default.createDirectory(atPath: Self.golden, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: fixture.archiveDirectory, toPath: Self.golden + "/archive")

@@ -6,64 +6,69 @@ import Testing
 /// output, exit statuses and refusals.
 @Suite("khata export, verify, restore")
 struct ArchiveCommandTests {
+    /// The binary, run off the cooperative pool (it waits for the child to exit).
+    static func khata(_ arguments: [String]) async throws -> KhataProcess.Outcome {
+        try await offThePool { try KhataProcess.run(arguments) }
+    }
+
     static func json(_ text: String) throws -> [String: Any] {
         let line = try #require(text.split(separator: "\n").last)
         return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
     }
 
     @Test("a ledger exported, verified, listed and restored by the commands, damage and refusals included")
-    func commands() throws {
+    func commands() async throws {
         let root = TemporaryDirectory("khata-archive-commands")
         defer { root.remove() }
         let data = root.path + "/data"
         let archive = root.path + "/archive"
-        let made = try KhataProcess.run(["debug-ledger", "--data-dir", data, "--batches", "300", "--submitters", "2"])
+        let made = try await Self.khata(["debug-ledger", "--data-dir", data, "--batches", "300", "--submitters", "2"])
         try #require(made.status == 0, "debug-ledger: \(made.stderr)")
 
-        let unsigned = try KhataProcess.run(["export", "--data-dir", data, "--out", archive])
+        let unsigned = try await Self.khata(["export", "--data-dir", data, "--out", archive])
         #expect(unsigned.status != 0)
         #expect(unsigned.stderr.contains("khata archive keygen"), "\(unsigned.stderr)")
 
-        let keygen = try KhataProcess.run(["archive", "keygen", "--data-dir", data])
+        let keygen = try await Self.khata(["archive", "keygen", "--data-dir", data])
         try #require(keygen.status == 0, "\(keygen.stderr)")
         let keyLine = try #require(keygen.stdout.split(separator: "\n").first { $0.hasPrefix("public key") })
         let publicKey = String(try #require(keyLine.split(separator: " ").last))
         #expect(publicKey.count == 64)
-        let again = try KhataProcess.run(["archive", "keygen", "--data-dir", data])
+        let again = try await Self.khata(["archive", "keygen", "--data-dir", data])
         #expect(again.status != 0 && again.stderr.contains("never overwritten"))
 
-        let inside = try KhataProcess.run(["export", "--data-dir", data, "--out", data + "/archive"])
+        let inside = try await Self.khata(["export", "--data-dir", data, "--out", data + "/archive"])
         #expect(inside.status != 0 && inside.stderr.contains("inside the data directory"), "\(inside.stderr)")
 
-        let exported = try KhataProcess.run(["export", "--data-dir", data, "--out", archive, "--json"])
+        let exported = try await Self.khata(["export", "--data-dir", data, "--out", archive, "--json"])
         try #require(exported.status == 0, "\(exported.stderr)")
         let export = try Self.json(exported.stdout)
         #expect(export["exported"] as? Bool == true)
         let chainHead = try #require(export["chain_head"] as? String)
-        let text = try KhataProcess.run(["export", "--data-dir", data, "--out", archive])
+        let text = try await Self.khata(["export", "--data-dir", data, "--out", archive])
         #expect(text.status == 0 && text.stdout.contains("nothing new"), "\(text.stdout)")
 
-        let verified = try KhataProcess.run(["verify", archive, "--public-key", publicKey, "--json"])
+        let verified = try await Self.khata(["verify", archive, "--public-key", publicKey, "--json"])
         try #require(verified.status == 0, "\(verified.stderr)")
         let check = try Self.json(verified.stdout)
         #expect(check["chain_head"] as? String == chainHead)
         #expect(check["trusted_key_checked"] as? Bool == true)
-        let wrongChain = try KhataProcess.run(["verify", archive, "--expect-chain", String(repeating: "0", count: 64)])
+        let wrongChain = try await Self.khata(["verify", archive, "--expect-chain", String(repeating: "0", count: 64)])
         #expect(wrongChain.status == 1 && wrongChain.stderr.contains("DAMAGED"))
 
-        let listed = try KhataProcess.run(["archive", "list", archive, "--json"])
+        let listed = try await Self.khata(["archive", "list", archive, "--json"])
         try #require(listed.status == 0, "\(listed.stderr)")
         let entry = try Self.json(listed.stdout)
         #expect(entry["chain_head"] as? String == chainHead)
         #expect(entry["last_verified"] as? String != "never")
 
         let restoredDir = root.path + "/restored"
-        let restored = try KhataProcess.run(["restore", archive, "--data-dir", restoredDir, "--json"])
+        let restored = try await Self.khata(["restore", archive, "--data-dir", restoredDir, "--json"])
         try #require(restored.status == 0, "\(restored.stderr)")
         #expect(try Self.json(restored.stdout)["check_chain"] as? String == chainHead)
-        let checked = try KhataProcess.run(["check", "--data-dir", restoredDir, "--json"])
+        let checked = try await Self.khata(["check", "--data-dir", restoredDir, "--json"])
         #expect(try Self.json(checked.stdout)["chain"] as? String == chainHead)
-        let twice = try KhataProcess.run(["restore", archive, "--data-dir", restoredDir])
+        let twice = try await Self.khata(["restore", archive, "--data-dir", restoredDir])
         #expect(twice.status == 2 && twice.stderr.contains("REFUSED") && twice.stderr.contains("not empty"))
 
         // A flipped byte in a log file: exit 1, the file named.
@@ -75,10 +80,10 @@ struct ArchiveCommandTests {
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         bytes[bytes.count / 2] ^= 0x10
         try bytes.write(to: URL(fileURLWithPath: path))
-        let damaged = try KhataProcess.run(["verify", archive])
+        let damaged = try await Self.khata(["verify", archive])
         #expect(damaged.status == 1)
         #expect(damaged.stderr.contains("DAMAGED") && damaged.stderr.contains(file), "\(damaged.stderr)")
-        let refused = try KhataProcess.run(["restore", archive, "--data-dir", root.path + "/other"])
+        let refused = try await Self.khata(["restore", archive, "--data-dir", root.path + "/other"])
         #expect(refused.status == 1)
         #expect(!FileManager.default.fileExists(atPath: root.path + "/other/ledger"))
     }

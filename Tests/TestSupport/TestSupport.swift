@@ -80,3 +80,12 @@ public enum LogBitRot {
 
     public struct NoSuchRecord: Error { public let id: UInt128 }
 }
+
+/// Runs `body`, which blocks (a child process to its end, a ledger's replay), on a thread of its
+/// own: the cooperative pool has one thread per core, and a test that blocks them stalls every
+/// other test's async work (live HTTP servers time out).
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+}
