@@ -41,7 +41,7 @@ public struct ReservationTraffic: Sendable {
 
     /// Writes the traffic; `advance` moves the ledger's clock (from `clock`).
     public func write(into ledger: Ledger, advance: @Sendable (UInt64) -> Void) async throws -> Outcome {
-        var random = SplitMix(seed: seed)
+        var random = BenchRandom(seed: seed)
         var outcome = Outcome()
         let clearing = Self.providers.map { NewAccount.derivedId(forKey: "provider:\($0):clearing") }
         let merchants = (1...Self.merchants).map { NewAccount.derivedId(forKey: "merchant:SVC-\($0)") }
@@ -151,17 +151,4 @@ private final class ClockBox: Sendable {
     init(start: UInt64) { now = Atomic(start) }
     func read() -> UInt64 { now.add(1_000, ordering: .relaxed).newValue }
     func advance(_ nanoseconds: UInt64) { _ = now.add(nanoseconds, ordering: .relaxed) }
-}
-
-/// SplitMix64: a small, fast, seeded generator (the same seed gives the same traffic).
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
 }

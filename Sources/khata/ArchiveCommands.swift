@@ -63,7 +63,7 @@ struct ExportCommand: AsyncParsableCommand {
         request.toSequence = toSequence
         request.level = Int32(level)
         let bar = ProgressBar(label: "ledger log", total: Int64(ArchivePaths.ledgerBytes(settings.ledgerDirectory)))
-        request.progress = { done, _ in bar.update("exporting", Int64(done)) }
+        request.progress = { done, total in bar.update("exporting", Int64(done), total: Int64(total)) }
         let started = Clock.now()
         let outcome: ExportOutcome
         do {
@@ -128,11 +128,7 @@ struct VerifyCommand: AsyncParsableCommand {
             refused or unreadable.
             """)
 
-    @Argument(help: ArgumentHelp("The archive folder.", valueName: "archive-dir"))
-    var archiveDirectory: String
-
-    @Option(help: ArgumentHelp("The trusted Ed25519 public key: 64 hex digits or a PEM file.", valueName: "key"))
-    var publicKey: String?
+    @OptionGroup var folder: ArchiveFolderOptions
 
     @Option(help: "Chain head recorded elsewhere: the archive must end with it.")
     var expectChain: String?
@@ -144,37 +140,38 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (settings, logger) = try await config.load(label: "khata.verify")
-        let trusted = try ArchivePaths.trustedKey(publicKey ?? settings.archive.publicKey)
-        let total = ArchivePaths.archiveBytes(archiveDirectory)
+        let trusted = try ArchivePaths.trustedKey(folder.publicKey ?? settings.archive.publicKey)
+        let total = ArchivePaths.archiveBytes(folder.archiveDirectory)
         let bar = ProgressBar(label: "archive", total: Int64(total))
         let started = Clock.now()
         let check: ArchiveCheck
         do {
-            check = try ArchiveVerifier.verify(directory: archiveDirectory, trustedKey: trusted) { done, _ in
-                bar.update("verifying", Int64(done))
+            check = try ArchiveVerifier.verify(directory: folder.archiveDirectory, trustedKey: trusted) { done, total in
+                bar.update("verifying", Int64(done), total: Int64(total))
             }
         } catch {
             bar.finish()
-            VerificationLog.record(archiveDirectory, ok: false, detail: error.description)
+            VerificationLog.record(folder.archiveDirectory, ok: false, detail: error.description)
             throw ArchiveFailure.report(error)
         }
         bar.finish()
         let seconds = Clock.seconds(since: started)
         if let expectChain, expectChain.lowercased() != check.endChain {
-            VerificationLog.record(archiveDirectory, ok: false, detail: "chain head differs from the one expected")
+            VerificationLog.record(
+                folder.archiveDirectory, ok: false, detail: "chain head differs from the one expected")
             throw ArchiveFailure.report(
                 ArchiveError(
                     .damaged,
                     "the archive ends with chain \(check.endChain), not the expected \(expectChain.lowercased())",
-                    path: archiveDirectory))
+                    path: folder.archiveDirectory))
         }
         VerificationLog.record(
-            archiveDirectory, ok: true, detail: "sequences \(check.firstSequence)...\(check.lastSequence)",
+            folder.archiveDirectory, ok: true, detail: "sequences \(check.firstSequence)...\(check.lastSequence)",
             exports: check.exports.map(\.manifest.folderName))
         let signers = Set(check.exports.map(\.signedBy.hex)).sorted()
         logger.info(
             "archive verified",
-            metadata: ["folder": "\(archiveDirectory)", "last_sequence": "\(check.lastSequence)"])
+            metadata: ["folder": "\(folder.archiveDirectory)", "last_sequence": "\(check.lastSequence)"])
         let rate = Double(check.logBytes) / max(seconds, 1e-9)
         if json {
             print(
@@ -190,7 +187,7 @@ struct VerifyCommand: AsyncParsableCommand {
                 ]))
             return
         }
-        print("OK \(archiveDirectory)")
+        print("OK \(folder.archiveDirectory)")
         print(
             "  exports:      \(check.exports.count) (\(check.files) files), sequences "
                 + "\(check.firstSequence)...\(check.lastSequence)"
@@ -223,14 +220,10 @@ struct RestoreCommand: AsyncParsableCommand {
             the archive.
             """)
 
-    @Argument(help: ArgumentHelp("The archive folder.", valueName: "archive-dir"))
-    var archiveDirectory: String
+    @OptionGroup var folder: ArchiveFolderOptions
 
     @Option(help: ArgumentHelp("The new data directory (must be new or empty).", valueName: "dir"))
     var dataDir: String
-
-    @Option(help: ArgumentHelp("The trusted Ed25519 public key: 64 hex digits or a PEM file.", valueName: "key"))
-    var publicKey: String?
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -239,14 +232,18 @@ struct RestoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try log.start(label: "khata.restore")
-        let trusted = try ArchivePaths.trustedKey(publicKey)
-        let bar = ProgressBar(label: "segments", total: Int64(ArchivePaths.archiveBytes(archiveDirectory)) * 4)
+        let trusted = try ArchivePaths.trustedKey(folder.publicKey)
+        // The archive's size only decides whether a bar is worth drawing; restore reports the
+        // segments' real total as it goes.
+        let bar = ProgressBar(label: "segments", total: Int64(ArchivePaths.archiveBytes(folder.archiveDirectory)))
         let started = Clock.now()
         let outcome: RestoreOutcome
         do {
             outcome = try ArchiveRestorer.restore(
-                archiveDirectory: archiveDirectory, dataDirectory: dataDir, trustedKey: trusted
-            ) { done, _ in bar.update("restoring", Int64(done)) }
+                archiveDirectory: folder.archiveDirectory, dataDirectory: dataDir, trustedKey: trusted
+            ) { done, total in
+                bar.update("restoring", Int64(done), total: Int64(total))
+            }
         } catch {
             bar.finish()
             throw ArchiveFailure.report(error)

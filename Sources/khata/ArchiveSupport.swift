@@ -94,6 +94,15 @@ enum ArchivePaths {
     }
 }
 
+/// The archive folder a reading command works on, and the public key it trusts.
+struct ArchiveFolderOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("The archive folder.", valueName: "archive-dir"))
+    var archiveDirectory: String
+
+    @Option(help: ArgumentHelp("The trusted Ed25519 public key: 64 hex digits or a PEM file.", valueName: "key"))
+    var publicKey: String?
+}
+
 /// `khata archive …`: keys, listing (and, later, retention and statements).
 struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -151,24 +160,20 @@ struct ArchiveListCommand: AsyncParsableCommand {
             Asia/Dhaka.
             """)
 
-    @Argument(help: ArgumentHelp("The archive folder.", valueName: "archive-dir"))
-    var archiveDirectory: String
-
-    @Option(help: ArgumentHelp("The trusted Ed25519 public key: 64 hex digits or a PEM file.", valueName: "key"))
-    var publicKey: String?
+    @OptionGroup var folder: ArchiveFolderOptions
 
     @Flag(help: "Print JSON lines instead of a table.")
     var json = false
 
     func run() async throws {
         let exports: [ArchiveExport]
-        let trusted = try ArchivePaths.trustedKey(publicKey)
+        let trusted = try ArchivePaths.trustedKey(folder.publicKey)
         do {
-            exports = try ArchiveVerifier.exports(directory: archiveDirectory, trustedKey: trusted)
+            exports = try ArchiveVerifier.exports(directory: folder.archiveDirectory, trustedKey: trusted)
         } catch {
             throw ArchiveFailure.report(error)
         }
-        let verified = VerificationLog.lastVerified(archiveDirectory)
+        let verified = VerificationLog.lastVerified(folder.archiveDirectory)
         if !json {
             print(
                 "export                                          sequences            first batch (Dhaka)  "

@@ -4,7 +4,7 @@ import Foundation
 /// the work is large enough to wait for; silent otherwise, so logs and pipes stay clean.
 final class ProgressBar: @unchecked Sendable {
     private let label: String
-    private let total: Int64
+    private var total: Int64
     private let enabled: Bool
     private let lock = NSLock()
     private var lastPercent = -1
@@ -17,11 +17,13 @@ final class ProgressBar: @unchecked Sendable {
         enabled = isatty(STDERR_FILENO) == 1 && total >= threshold
     }
 
-    /// Draws `done` of the total, with `stage` before the label.
-    func update(_ stage: String, _ done: Int64) {
+    /// Draws `done` of the total, with `stage` before the label; `total`, when the work knows it
+    /// better than the estimate the bar was made with, replaces it.
+    func update(_ stage: String, _ done: Int64, total newTotal: Int64? = nil) {
         guard enabled else { return }
         lock.lock()
         defer { lock.unlock() }
+        if let newTotal { total = max(newTotal, 1) }
         let percent = Int(min(done, total) * 100 / total)
         guard percent != lastPercent || stage != lastLabel else { return }
         lastPercent = percent

@@ -40,6 +40,19 @@ struct ArchiveCommandTests {
         let inside = try await Self.khata(["export", "--data-dir", data, "--out", data + "/archive"])
         #expect(inside.status != 0 && inside.stderr.contains("inside the data directory"), "\(inside.stderr)")
 
+        for (arguments, message) in [
+            (["--level", "20"], "--level must be 1...19"), (["--level", "0"], "--level must be 1...19"),
+            (["--from-seq", "0"], "--from-seq starts at 1"),
+            (["--from-seq", "9", "--to-seq", "8"], "before --from-seq"),
+            (["--from-seq", "1e3"], "1e3"), (["--from-seq", "-1"], "--from-seq"),
+        ] {
+            let refused = try await Self.khata(["export", "--data-dir", data, "--out", archive] + arguments)
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: archive), "a refused export wrote nothing")
+        let badKey = try await Self.khata(["verify", root.path, "--public-key", "abcd"])
+        #expect(badKey.status != 0 && badKey.stderr.contains("neither 64 hex digits nor a readable PEM file"))
+
         let exported = try await Self.khata(["export", "--data-dir", data, "--out", archive, "--json"])
         try #require(exported.status == 0, "\(exported.stderr)")
         let export = try Self.json(exported.stdout)
