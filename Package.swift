@@ -130,7 +130,7 @@ let package = Package(
         // (columns per field, zstd, SHA-256 manifests signed with Ed25519).
         .target(
             name: "Archive",
-            dependencies: ["CZstd", "KhataCrypto", "LedgerCore", "LedgerStorage"],
+            dependencies: ["CZstd", "JSONInput", "JobStore", "KhataCrypto", "LedgerCore", "LedgerStorage"],
             path: "Jobs/Archive",
             // Its per-record loops are checked statically; the dynamic checks cost in export.
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
@@ -240,8 +240,8 @@ let package = Package(
         .testTarget(
             name: "ArchiveTests",
             dependencies: [
-                "TestSupport", "Archive", "KhataCrypto", "Ledger", "LedgerBench", "LedgerCore", "LedgerStorage",
-                .product(name: "PropertyBased", package: "swift-property-based"),
+                "TestSupport", "Archive", "JobStore", "KhataCrypto", "Ledger", "LedgerBench", "LedgerCore",
+                "LedgerStorage", .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             exclude: ["Golden"],
             swiftSettings: strictSettings),

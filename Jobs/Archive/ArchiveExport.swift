@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import JobStore
 import KhataCrypto
 import LedgerStorage
 import Synchronization
@@ -19,9 +20,9 @@ public struct ExportRequest: Sendable {
     public var level: Int32 = 3
     public var signingKey: Ed25519.PrivateKey
     public var khataVersion: String
-    /// The finance record of the period, as JSON lines, added as `finance.jsonl.zst`; it gets
-    /// the first and last ledger times of the export.
-    public var financeLines: (@Sendable (_ fromNanoseconds: UInt64?, _ toNanoseconds: UInt64?) throws -> [String])?
+    /// The job store whose finance record of the export's period (see `FinanceRecord`) is added
+    /// as `finance.jsonl.zst`; `nil` exports the log alone.
+    public var jobDatabase: JobDatabase?
     /// Called with bytes of the log read so far and the total expected.
     public var progress: (@Sendable (_ doneBytes: Int, _ totalBytes: Int) -> Void)?
 
@@ -144,9 +145,13 @@ public enum ArchiveExporter {
         var files = written
         let firstTime = written.lazy.compactMap(\.log?.firstTimeNanoseconds).first
         let lastTime = written.reversed().lazy.compactMap(\.log?.lastTimeNanoseconds).first
-        if let financeLines = request.financeLines {
+        if let database = request.jobDatabase, let lastTime {
+            // The period starts where the export before this one in the chain ended.
+            let before = manifests.last { $0.lastSequence < firstPiece.firstSequence }
             files.append(
-                try writeFinance(financeLines, from: firstTime, to: lastTime, folder: work, level: request.level))
+                try writeFinance(
+                    database, after: before?.lastTimeNanoseconds, through: lastTime, folder: work,
+                    level: request.level))
         }
         let records = written.compactMap(\.log?.records).reduce(RecordCounts(), +)
         let manifest = ArchiveManifest(
@@ -171,24 +176,27 @@ public enum ArchiveExporter {
     }
 
     private static func writeFinance(
-        _ lines: @Sendable (UInt64?, UInt64?) throws -> [String], from: UInt64?, to: UInt64?, folder: String,
-        level: Int32
+        _ database: JobDatabase, after: UInt64?, through: UInt64, folder: String, level: Int32
     ) throws(ArchiveError) -> ArchiveFile {
-        let text: [String]
-        do { text = try lines(from, to) } catch {
-            throw ArchiveError(.io, "cannot read the finance record from the job store: \(error)")
-        }
         let writer = try CompressedFileWriter(path: folder + "/" + ArchiveFile.financeFileName, level: level)
-        for line in text {
-            precondition(!line.contains("\n"), "a JSON line holds no newline")
-            var bytes = Array(line.utf8)
-            bytes.append(UInt8(ascii: "\n"))
-            try bytes.withBytes { (raw) throws(ArchiveError) in try writer.write(raw) }
+        var count = 0
+        do {
+            try FinanceRecord.write(from: database, afterNanoseconds: after, throughNanoseconds: through) { line in
+                precondition(!line.utf8.contains(UInt8(ascii: "\n")), "a JSON line holds no newline")
+                var bytes = Array(line.utf8)
+                bytes.append(UInt8(ascii: "\n"))
+                try bytes.withBytes { (raw) throws(ArchiveError) in try writer.write(raw) }
+                count += 1
+            }
+        } catch let error as ArchiveError {
+            throw error
+        } catch {
+            throw ArchiveError(.io, "cannot read the finance record from the job store: \(error)")
         }
         let digests = try writer.finish()
         return ArchiveFile(
             name: ArchiveFile.financeFileName, role: "finance", compressed: digests.compressed,
-            uncompressed: digests.uncompressed, log: nil, financeLines: text.count)
+            uncompressed: digests.uncompressed, log: nil, financeLines: count)
     }
 
     /// UTC, ISO 8601, to the second: how manifests and logs write times.
@@ -301,5 +309,19 @@ struct PieceJob {
             name: name, role: "log", compressed: digests.compressed, uncompressed: digests.uncompressed, log: piece,
             financeLines: nil)
         return PieceExport(file: file, segmentEnd: end, scannedToEnd: !stopped)
+    }
+}
+
+extension ArchiveExporter {
+    /// `export` on a dispatch thread, awaited: an export blocks for as long as the log takes to
+    /// read and compress, and must not hold one of the few Swift concurrency threads a serving
+    /// ledger answers requests on.
+    public static func exportInBackground(_ request: ExportRequest) async throws(ArchiveError) -> ExportOutcome {
+        let result = await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async {
+                continuation.resume(returning: Result { () throws(ArchiveError) in try export(request) })
+            }
+        }
+        return try result.get()
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import JSONInput
 import KhataCrypto
 import LedgerStorage
 import Synchronization
@@ -113,13 +114,59 @@ public enum ArchiveVerifier {
         return check
     }
 
-    /// The finance file: its hashes and its line count.
+    /// The finance file: its hashes, its line count, and that every line is one JSON object
+    /// naming its record.
     static func verifyFinance(path: String, file: ArchiveFile) throws(ArchiveError) {
+        try readFinance(path: path, file: file) { _ in }
+    }
+
+    /// The finance record of `export`, line by line, each checked as `verify` checks it; the file's
+    /// hashes and line count are compared at its end, so `body` may see lines of a file that
+    /// turns out damaged: act on them only once this returns. An export without a finance
+    /// record has no lines.
+    public static func financeRecord(
+        of export: ArchiveExport, _ body: (String) throws(ArchiveError) -> Void
+    ) throws(ArchiveError) {
+        guard let file = export.manifest.files.first(where: { $0.role == "finance" }) else { return }
+        try readFinance(path: export.folder + "/" + file.name, file: file) { line throws(ArchiveError) in
+            try body(String(decoding: line, as: UTF8.self))
+        }
+    }
+
+    private static func readFinance(
+        path: String, file: ArchiveFile, _ body: ([UInt8]) throws(ArchiveError) -> Void
+    ) throws(ArchiveError) {
         let reader = try CompressedFileReader(path: path)
         var lines = 0
-        while let chunk = try reader.next(1) {
-            if chunk[0] == UInt8(ascii: "\n") { lines += 1 }
+        var line: [UInt8] = []
+        var lineStart = 0
+        func check() throws(ArchiveError) {
+            if let problem = JSONDocumentCheck.problem(line, wholeNumbers: false) {
+                throw ArchiveError(
+                    .damaged, "line \(lines + 1) (decompressed offset \(lineStart)) is not a record: \(problem)",
+                    path: path, offset: reader.compressedOffset)
+            }
+            guard line.starts(with: Array("{\"record\":\"".utf8)) else {
+                throw ArchiveError(
+                    .damaged, "line \(lines + 1) (decompressed offset \(lineStart)) does not name its record",
+                    path: path, offset: reader.compressedOffset)
+            }
         }
+        while let chunk = try reader.nextAvailable(upTo: 1 << 16) {
+            let chunkStart = reader.consumed - chunk.count
+            var from = chunk.startIndex
+            while let newline = chunk[from...].firstIndex(of: UInt8(ascii: "\n")) {
+                line.append(contentsOf: chunk[from..<newline])
+                try check()
+                try body(line)
+                lines += 1
+                line.removeAll(keepingCapacity: true)
+                from = newline + 1
+                lineStart = chunkStart + from
+            }
+            line.append(contentsOf: chunk[from...])
+        }
+        guard line.isEmpty else { throw reader.damage("the last line has no end") }
         let digests = try reader.finish()
         try PieceReplay.compare(digests, file, path: path)
         guard lines == file.financeLines else {

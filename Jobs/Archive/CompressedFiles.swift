@@ -170,6 +170,21 @@ final class CompressedFileReader {
         return UnsafeRawBufferPointer(start: window + start, count: count)
     }
 
+    /// Whatever decompressed bytes are ready, at least one and at most `limit`; `nil` at the
+    /// stream's end.
+    func nextAvailable(upTo limit: Int) throws(ArchiveError) -> UnsafeRawBufferPointer? {
+        while end == start {
+            if frameEnded { return nil }
+            try decompressMore(room: 1)
+        }
+        let count = min(limit, end - start)
+        defer {
+            start += count
+            consumed += count
+        }
+        return UnsafeRawBufferPointer(start: window + start, count: count)
+    }
+
     /// A LEB128 number from the stream; `nil` at a clean end.
     func varint() throws(ArchiveError) -> UInt64? {
         var value: UInt64 = 0

@@ -19,13 +19,15 @@ struct ExportCommand: AsyncParsableCommand {
             groups up to --to-seq, or up to the last durable group when it starts, and reads the \
             segment files only, so it runs beside a serving ledger. The manifest is signed with the \
             Ed25519 key in archive.signingKeyFile (default <data-dir>/archive-signing.pem; make one \
-            with `khata archive keygen`). Record the chain head it prints somewhere else: only \
+            with `khata archive keygen`). It carries the finance record of its period from the job \
+            store (import files, reconciliation runs, mismatches, review events) as JSON lines, \
+            unless --log-only. Record the chain head it prints somewhere else: only \
             that proves the archive was not rewritten whole. An interrupted export leaves nothing \
             that looks complete. Exit status: 0 done (or nothing new), 1 the ledger's log is \
             damaged, 2 refused or failed.
             """)
 
-    @OptionGroup var global: DataDirectoryOptions
+    @OptionGroup var global: GlobalOptions
 
     @Option(help: ArgumentHelp("Archive folder (default: setting archive.folder).", valueName: "dir"))
     var out: String?
@@ -38,6 +40,9 @@ struct ExportCommand: AsyncParsableCommand {
 
     @Option(help: "zstd compression level, 1...19.")
     var level: Int = 3
+
+    @Flag(help: "Export the log alone, without the finance record from the job store.")
+    var logOnly = false
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -55,10 +60,8 @@ struct ExportCommand: AsyncParsableCommand {
         guard let folder = out ?? settings.archive.folder else {
             throw ValidationError("name the archive folder with --out DIR or the setting archive.folder")
         }
-        try ArchivePaths.checkOutside(folder, of: settings.dataDir)
-        var request = ExportRequest(
-            ledgerDirectory: settings.ledgerDirectory, archiveDirectory: folder,
-            signingKey: try settings.archive.signingKey(), khataVersion: KhataServer.version)
+        var request = try settings.exportRequest(
+            folder: folder, database: logOnly ? nil : try await settings.openJobDatabase())
         request.fromSequence = fromSequence
         request.toSequence = toSequence
         request.level = Int32(level)
@@ -67,7 +70,7 @@ struct ExportCommand: AsyncParsableCommand {
         let started = Clock.now()
         let outcome: ExportOutcome
         do {
-            outcome = try ArchiveExporter.export(request)
+            outcome = try await ArchiveExporter.exportInBackground(request)
         } catch {
             bar.finish()
             throw ArchiveFailure.report(error)
@@ -93,6 +96,7 @@ struct ExportCommand: AsyncParsableCommand {
                     "exported": true, "folder": path, "first_sequence": manifest.firstSequence,
                     "last_sequence": manifest.lastSequence, "records": manifest.records.records,
                     "transfers": manifest.records.transfers, "log_bytes": manifest.logBytes,
+                    "finance_lines": manifest.files.reduce(0) { $0 + ($1.financeLines ?? 0) },
                     "compressed_bytes": compressed, "chain_head": manifest.endChain,
                     "signing_key": manifest.signingKey, "seconds": seconds,
                 ]))
@@ -106,6 +110,9 @@ struct ExportCommand: AsyncParsableCommand {
             "  \(Units.bytes(manifest.logBytes)) of log in \(Units.bytes(compressed)) "
                 + String(format: "(%.2f:1)", Double(manifest.logBytes) / Double(max(compressed, 1)))
                 + " in \(Units.seconds(seconds))")
+        if let finance = manifest.files.first(where: { $0.financeLines != nil }) {
+            print("  finance record: \(finance.financeLines ?? 0) lines from the job store")
+        }
         print("  chain head after sequence \(manifest.lastSequence): \(manifest.endChain)")
         print("  signed by Ed25519 key \(manifest.signingKey)")
         print("record the chain head somewhere other than the archive: it is what proves the archive unchanged")

@@ -2,7 +2,9 @@ import Archive
 import ArgumentParser
 import Configuration
 import Foundation
+import JobStore
 import KhataCrypto
+import KhataServer
 import Ledger
 import LedgerStorage
 import Logging
@@ -35,6 +37,19 @@ struct ArchiveSettings {
         } catch {
             throw CommandFailure("archive signing key \(signingKeyFile): \(error)")
         }
+    }
+}
+
+extension Settings {
+    /// An export of this data directory's ledger into `folder`, signed with the configured key,
+    /// with the finance record from `database` when given.
+    func exportRequest(folder: String, database: JobDatabase?) throws -> ExportRequest {
+        try ArchivePaths.checkOutside(folder, of: dataDir)
+        var request = ExportRequest(
+            ledgerDirectory: ledgerDirectory, archiveDirectory: folder, signingKey: try archive.signingKey(),
+            khataVersion: KhataServer.version)
+        request.jobDatabase = database
+        return request
     }
 }
 

@@ -1,8 +1,10 @@
+import Archive
 import Expiry
 import Foundation
 import JobStore
 import Ledger
 import LedgerAccess
+import Logging
 import Notifications
 import Reconciliation
 import Scheduler
@@ -13,7 +15,7 @@ enum JobCatalog {
     /// Job name → cron schedule (in the scheduler's time zone).
     static let defaultSchedules = [
         "expire-reservations": "* * * * *", "import-settlements": "0 1 * * *", "reconcile-settlements": "0 2 * * *",
-        "dispatch-notifications": "* * * * *",
+        "dispatch-notifications": "* * * * *", "export-archive": "30 3 * * *",
     ]
 
     /// The settings key of a job: its name in camel case (`expireReservations`).
@@ -24,12 +26,17 @@ enum JobCatalog {
 
     /// The jobs, with their state in `database`, run against `ledger` (in this process, or the
     /// owner's API from another machine; nil for commands that only list or read history, where
-    /// running a job that needs it fails with a clear error). Every job here needs only
-    /// `LedgerAccess` and the job store, so a worker without the data directory runs them all.
-    static func jobs(_ settings: Settings, database: JobDatabase, ledger: (any LedgerAccess)?) throws
-        -> [ScheduledJob]
-    {
-        try settings.jobSchedules.keys.sorted().map { name in
+    /// running a job that needs it fails with a clear error). Every job here but
+    /// `export-archive` needs only `LedgerAccess` and the job store, so a worker without the data
+    /// directory runs them; `export-archive` reads the segment files, so it is offered only
+    /// where they are (`ledgerFilesHere`) and only once `archive.folder` names where to write.
+    static func jobs(
+        _ settings: Settings, database: JobDatabase, ledger: (any LedgerAccess)?, ledgerFilesHere: Bool = true
+    ) throws -> [ScheduledJob] {
+        let offered = settings.jobSchedules.keys.sorted().filter { name in
+            name != "export-archive" || (ledgerFilesHere && settings.archive.folder != nil)
+        }
+        return try offered.map { name in
             // Safe: Settings checked every schedule.
             let schedule = try CronSchedule(settings.jobSchedules[name]!)
             switch name {
@@ -79,6 +86,26 @@ enum JobCatalog {
                         read: derived.eventsFound + sent.claimed, written: sent.delivered + sent.accepted,
                         failed: sent.dead + derived.eventsDead)
                     return (counts, context.shouldStop())
+                }
+            case "export-archive":
+                return ScheduledJob(name: name, schedule: schedule) { context in
+                    // Safe: the job is offered only when the folder is set.
+                    let request = try settings.exportRequest(folder: settings.archive.folder!, database: database)
+                    let outcome = try await ArchiveExporter.exportInBackground(request)
+                    let logger = Logger(label: "khata.export-archive")
+                    guard let manifest = outcome.manifest, let folder = outcome.folder else {
+                        logger.info(
+                            "nothing new to archive",
+                            metadata: ["reason": "\(outcome.nothingToExport ?? "nothing to export")"])
+                        return (JobCounts(), false)
+                    }
+                    logger.notice(
+                        "ledger archived; record the chain head elsewhere",
+                        metadata: [
+                            "folder": "\(folder)", "first_sequence": "\(manifest.firstSequence)",
+                            "last_sequence": "\(manifest.lastSequence)", "chain_head": "\(manifest.endChain)",
+                        ])
+                    return (JobCounts(read: manifest.records.records, written: manifest.files.count), false)
                 }
             default: preconditionFailure("no job named \(name)")
             }

@@ -73,6 +73,9 @@ struct JobsCommand: AsyncParsableCommand {
             let jobs = try JobCatalog.jobs(
                 settings, database: database, ledger: LedgerSession.access(ledger, database: database))
             guard let job = jobs.first(where: { $0.name == name }) else {
+                if name == "export-archive" {
+                    throw CommandFailure("export-archive runs once the setting archive.folder names where to write")
+                }
                 throw CommandFailure("no job named \(name); jobs: \(jobs.map(\.name).joined(separator: ", "))")
             }
             switch try await JobCatalog.runner(settings, database: database).run(job, now: instant, actor: "cli") {
@@ -169,7 +172,8 @@ struct WorkerCommand: AsyncParsableCommand {
             logger.info("worker reaches the ledger over its API", metadata: ["url": "\(remote.baseURL)"])
             do {
                 try await Self.serve(
-                    JobCatalog.jobs(settings, database: database, ledger: remote), settings, runner, logger)
+                    JobCatalog.jobs(settings, database: database, ledger: remote, ledgerFilesHere: false), settings,
+                    runner, logger)
             } catch {
                 try? await remote.shutdown()
                 throw error

@@ -100,4 +100,37 @@ struct ArchiveCommandTests {
         #expect(refused.status == 1)
         #expect(!FileManager.default.fileExists(atPath: root.path + "/other/ledger"))
     }
+
+    @Test("the export-archive job: offered once archive.folder is set, exports incrementally, then finds nothing new")
+    func nightlyJob() async throws {
+        let root = TemporaryDirectory("khata-archive-job")
+        defer { root.remove() }
+        let data = root.path + "/data"
+        let archive = root.path + "/archive"
+        let made = try await Self.khata(["debug-ledger", "--data-dir", data, "--batches", "200", "--submitters", "2"])
+        try #require(made.status == 0, "debug-ledger: \(made.stderr)")
+        let unset = try await Self.khata(["jobs", "run", "export-archive", "--data-dir", data])
+        #expect(unset.status != 0 && unset.stderr.contains("archive.folder"), "\(unset.stderr)")
+        try #require(try await Self.khata(["archive", "keygen", "--data-dir", data]).status == 0)
+
+        let environment = ["KHATA_ARCHIVE_FOLDER": archive]
+        func khata(_ arguments: [String]) async throws -> KhataProcess.Outcome {
+            try await offThePool { try KhataProcess.run(arguments + ["--data-dir", data], environment: environment) }
+        }
+        let list = try await khata(["jobs", "list", "--json"])
+        #expect(list.status == 0 && list.stdout.contains(#""job":"export-archive""#), "\(list.stdout)")
+        #expect(list.stdout.contains(#""schedule":"30 3 * * *""#))
+        let first = try await khata(["jobs", "run", "export-archive", "--json"])
+        try #require(first.status == 0, "\(first.stderr)")
+        let run = try Self.json(first.stdout)
+        #expect(run["outcome"] as? String == "succeeded")
+        #expect((run["read"] as? Int ?? 0) > 0 && run["written"] as? Int == 2, "\(first.stdout)")
+        let again = try Self.json(try await khata(["jobs", "run", "export-archive", "--json"]).stdout)
+        #expect(again["outcome"] as? String == "succeeded" && again["read"] as? Int == 0, "\(again)")
+
+        let verified = try await Self.khata(["verify", archive, "--json"])
+        try #require(verified.status == 0, "\(verified.stderr)")
+        let check = try Self.json(verified.stdout)
+        #expect(check["exports"] as? Int == 1 && (check["finance_lines"] as? Int ?? 0) >= 1, "\(check)")
+    }
 }
