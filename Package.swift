@@ -130,7 +130,9 @@ let package = Package(
         // (columns per field, zstd, SHA-256 manifests signed with Ed25519).
         .target(
             name: "Archive",
-            dependencies: ["CZstd", "JSONInput", "JobStore", "KhataCrypto", "LedgerCore", "LedgerStorage"],
+            dependencies: [
+                "CZstd", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage",
+            ],
             path: "Jobs/Archive",
             // Its per-record loops are checked statically; the dynamic checks cost in export.
             swiftSettings: strictSettings + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),

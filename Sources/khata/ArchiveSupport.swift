@@ -118,12 +118,14 @@ struct ArchiveFolderOptions: ParsableArguments {
     var publicKey: String?
 }
 
-/// `khata archive …`: keys, listing (and, later, retention and statements).
+/// `khata archive …`: keys, listing, retention and statements.
 struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive",
-        abstract: "Manage ledger archives: signing keys, listings, retention.",
-        subcommands: [ArchiveKeygenCommand.self, ArchiveListCommand.self, ArchivePruneCommand.self])
+        abstract: "Manage ledger archives: signing keys, listings, retention, statements.",
+        subcommands: [
+            ArchiveKeygenCommand.self, ArchiveListCommand.self, ArchivePruneCommand.self, ArchiveStatementCommand.self,
+        ])
 }
 
 /// `khata archive keygen`.

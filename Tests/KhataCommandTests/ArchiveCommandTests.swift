@@ -133,4 +133,66 @@ struct ArchiveCommandTests {
         let check = try Self.json(verified.stdout)
         #expect(check["exports"] as? Int == 1 && (check["finance_lines"] as? Int ?? 0) >= 1, "\(check)")
     }
+
+    @Test("archive statement: text, CSV for Excel and JSON, with the ledger's balances; refusals named")
+    func statement() async throws {
+        let root = TemporaryDirectory("khata-archive-statement")
+        defer { root.remove() }
+        let data = root.path + "/data"
+        let archive = root.path + "/archive"
+        let made = try await Self.khata(["debug-ledger", "--data-dir", data, "--batches", "100", "--submitters", "1"])
+        try #require(made.status == 0, "debug-ledger: \(made.stderr)")
+        try #require(try await Self.khata(["archive", "keygen", "--data-dir", data]).status == 0)
+        let exported = try await Self.khata(["export", "--data-dir", data, "--out", archive])
+        try #require(exported.status == 0, "\(exported.stderr)")
+        let period = ["--from", "2020-01-01", "--to", "2099-12-31"]
+        let statement = ["archive", "statement", archive, "--account", "crash:1"] + period
+
+        let shown = try await Self.khata(["accounts", "show", "crash:1", "--json", "--data-dir", data])
+        let account = try Self.json(shown.stdout)
+        let json = try await Self.khata(statement + ["--format", "json"])
+        try #require(json.status == 0, "\(json.stderr)")
+        let document = try Self.json(json.stdout)
+        #expect(document["complete"] as? Bool == true && document["currency"] as? String == "BDT")
+        let entries = try #require(document["entries"] as? [[String: Any]])
+        #expect(entries.count > 10)
+        let closing = try #require(document["closing"] as? [String: Any])
+        let opening = try #require(document["opening"] as? [String: Any])
+        #expect(opening["posted"] as? String == "0.00")
+        for (ours, theirs) in [
+            ("debits_posted_minor", "debitsPosted"), ("credits_posted_minor", "creditsPosted"),
+            ("debits_pending_minor", "debitsPending"), ("credits_pending_minor", "creditsPending"),
+        ] {
+            let minor = try #require(closing[ours] as? Int)
+            let text = try #require(account[theirs] as? String, "\(theirs) in \(account)")
+            #expect(String(format: "%d.%02d", minor / 100, minor % 100) == text, "\(ours)")
+        }
+        #expect(
+            (entries.last?["balances_after"] as? [String: Any])?["posted"] as? String == closing["posted"] as? String)
+
+        let csv = try await Self.khata(statement + ["--format", "csv"])
+        try #require(csv.status == 0, "\(csv.stderr)")
+        #expect(csv.stdout.hasPrefix("\u{FEFF}time (Asia/Dhaka),sequence,kind,transfer,hold,counterparty"))
+        let rows = csv.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        #expect(rows.count == entries.count + 4, "header, opening, entries, closing, a note")
+        #expect(rows[1].hasPrefix("opening balance,") && rows[rows.count - 2].hasPrefix("closing balance,"))
+        #expect(rows.last?.contains("before the period does") == true, "the archive ends before 2099")
+
+        let text = try await Self.khata(statement)
+        #expect(text.status == 0 && text.stdout.contains("opening balance: 0.00 posted"), "\(text.stdout)")
+        #expect(text.stdout.contains("\(entries.count) entries") && text.stdout.contains("closing balance:"))
+
+        for (arguments, message) in [
+            (["--account", "crash:none"] + period, "holds no account with key crash:none"),
+            (
+                ["--account", "crash:1", "--from", "2026-02-30", "--to", "2026-03-01"],
+                "--from \"2026-02-30\" is not a date"
+            ),
+            (["--account", "crash:1", "--from", "2026-03-02", "--to", "2026-03-01"], "is before --from"),
+            (["--account", "crash:1", "--format", "xml"] + period, "xml"),
+        ] {
+            let refused = try await Self.khata(["archive", "statement", archive] + arguments)
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
+        }
+    }
 }

@@ -24,7 +24,7 @@ struct ModuleRulesTests {
         ],
         "StorageBench": ["LedgerStorage"],
         "LedgerBench": ["Bookings", "Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
-        "Archive": ["CZstd", "JSONInput", "JobStore", "KhataCrypto", "LedgerCore", "LedgerStorage"],
+        "Archive": ["CZstd", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
         "ReviewPages": ["JobStore", "LedgerCore", "Reconciliation"],
         "Notifications": ["Bookings", "JobStore", "LedgerAccess", "LedgerCore", "Scheduler"],
