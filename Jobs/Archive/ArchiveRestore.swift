@@ -147,11 +147,18 @@ struct SegmentRebuild {
     /// Writes the segment under a temporary name, its groups replayed and proven, then syncs it
     /// and gives it its name.
     func write(into folder: String, progress: (Int) -> Void) throws(ArchiveError) {
+        let path = folder + "/" + fileName
+        let temporary = path + ".tmp"
+        try write(to: temporary)
+        try ArchiveFolder.rename(temporary, to: path)
+        progress(sizeBytes)
+    }
+
+    /// Writes the segment at `temporary`, its groups replayed and proven, and syncs it.
+    func write(to temporary: String) throws(ArchiveError) {
         guard let chain = ChainHash(hex: startChain) else {
             throw ArchiveError(.damaged, "malformed segment start chain \(startChain)")
         }
-        let path = folder + "/" + fileName
-        let temporary = path + ".tmp"
         let output = try SequentialFile(path: temporary)
         let header = SegmentHeader(
             segmentSizeBytes: sizeBytes, firstSequence: firstSequence, segmentIndex: index, startChain: chain)
@@ -161,12 +168,10 @@ struct SegmentRebuild {
             try piece.run(sealer: sealer, group: { (bytes) throws(ArchiveError) in try output.write(bytes) })
         }
         guard output.offset <= sizeBytes else {
-            throw ArchiveError(.damaged, "the records overflow the segment's \(sizeBytes) bytes", path: path)
+            throw ArchiveError(.damaged, "the records overflow the segment's \(sizeBytes) bytes", path: temporary)
         }
         try output.zeroFill(to: sizeBytes)
         try output.finish()
-        try ArchiveFolder.rename(temporary, to: path)
-        progress(sizeBytes)
     }
 }
 

@@ -71,6 +71,11 @@ public enum LogSegments {
         try StoreListing.read(directory: directory).segments.map(LogSegment.init)
     }
 
+    /// The header of the segment file at `path`, validated (its checksum, magic and version).
+    public static func header(path: String) throws(StorageError) -> SegmentHeader {
+        try MappedSegment(path: path).header
+    }
+
     /// Whether another process holds the store open for writing.
     public static func isOpenForWriting(directory: String) -> Bool {
         LedgerStorage.isOpenForWriting(directory)

@@ -75,6 +75,7 @@ struct ExportCommand: AsyncParsableCommand {
             bar.finish()
             throw ArchiveFailure.report(error)
         }
+        bar.complete("exporting")
         bar.finish()
         let seconds = Clock.seconds(since: started)
         guard let manifest = outcome.manifest, let path = outcome.folder else {
@@ -161,6 +162,7 @@ struct VerifyCommand: AsyncParsableCommand {
             VerificationLog.record(folder.archiveDirectory, ok: false, detail: error.description)
             throw ArchiveFailure.report(error)
         }
+        bar.complete("verifying")
         bar.finish()
         let seconds = Clock.seconds(since: started)
         if let expectChain, expectChain.lowercased() != check.endChain {
@@ -255,6 +257,7 @@ struct RestoreCommand: AsyncParsableCommand {
             bar.finish()
             throw ArchiveFailure.report(error)
         }
+        bar.complete("restoring")
         bar.finish()
         let ledger = dataDir + "/ledger"
         let verified = try ArchivePaths.check(ledger)

@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import KhataCrypto
+import Ledger
+import LedgerCore
 import LedgerStorage
 import StorageBench
 
@@ -14,7 +17,10 @@ struct CheckCommand: AsyncParsableCommand {
             (the file, the byte offset and what is wrong are printed), 2 when the store cannot be \
             read at all. An unfinished group at the end of the last segment, left by a crash, is \
             reported but is not damage: opening the store truncates it. While another process has \
-            the store open for writing, the group it is writing is skipped, not judged.
+            the store open for writing, the group it is writing is skipped, not judged. With \
+            --balances it then opens the ledger (which must be stopped) and prints a SHA-256 digest \
+            of every account's key, currency, flags and four balances, in id order: two ledgers with \
+            the same digest hold exactly the same balances (a restore and its original, say).
             """
     )
 
@@ -22,6 +28,9 @@ struct CheckCommand: AsyncParsableCommand {
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    @Flag(help: "Also open the ledger (stopped) and print a digest of every account's balances.")
+    var balances = false
 
     struct Report: Codable {
         var ok: Bool
@@ -37,6 +46,8 @@ struct CheckCommand: AsyncParsableCommand {
         var bytesPerSecond: Double?
         var tornTail: String?
         var writerActive: Bool?
+        var accounts: Int?
+        var balancesDigest: String?
         /// ok, damaged (exit 1), no-store or unreadable (exit 2).
         var status: String
         var error: String?
@@ -76,7 +87,38 @@ struct CheckCommand: AsyncParsableCommand {
             emit(report)
             throw ExitCode(damaged ? 1 : 2)
         }
+        if balances {
+            guard report.writerActive != true else {
+                throw CommandFailure("--balances opens the ledger: stop the process that has it open first")
+            }
+            let ledger = try LedgerSession.open(settings)
+            let accounts = ledger.accounts
+            ledger.close()
+            report.accounts = accounts.count
+            report.balancesDigest = Self.balancesDigest(accounts)
+        }
         emit(report)
+    }
+
+    /// SHA-256 over every account in id order: id (16 bytes), currency, flags and code (2 each),
+    /// key length (1) and key, then the four balances (8 each), little-endian.
+    static func balancesDigest(_ accounts: [Account]) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(accounts.count * 128)
+        func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+        for account in accounts.sorted(by: { $0.id < $1.id }) {
+            append(account.id)
+            append(account.currency.numericCode)
+            append(account.flags.rawValue)
+            append(account.code)
+            append(UInt8(account.key.utf8.count))
+            bytes += account.key.utf8
+            for balance in [account.debitsPending, account.debitsPosted, account.creditsPending, account.creditsPosted]
+            {
+                append(balance)
+            }
+        }
+        return Crypto.hex(Crypto.sha256(bytes))
     }
 
     private func emit(_ report: Report) {
@@ -106,6 +148,9 @@ struct CheckCommand: AsyncParsableCommand {
                 + "\(Units.seconds(report.seconds ?? 0)) (\(Units.bytes(Int(report.bytesPerSecond ?? 0)))/s)"
         )
         if let torn = report.tornTail { print("  torn tail:    \(torn) (truncated on next open)") }
+        if let digest = report.balancesDigest {
+            print("  balances:     \(report.accounts ?? 0) accounts, digest \(digest)")
+        }
         if report.writerActive == true {
             print("  note:         a writer has the store open; the group being written was not judged")
         }

@@ -21,7 +21,8 @@ struct Khata: AsyncParsableCommand {
             ExpireCommand.self,
             SettlementsCommand.self, ReconcileCommand.self, ReportCommand.self,
             JobsCommand.self, WorkerCommand.self, DbCommand.self,
-            CheckCommand.self, ExportCommand.self, VerifyCommand.self, RestoreCommand.self, ArchiveCommand.self,
+            CheckCommand.self, ExportCommand.self, VerifyCommand.self, RestoreCommand.self, RepairCommand.self,
+            ArchiveCommand.self,
             BenchCommand.self,
             DebugAppendCommand.self, DebugLedgerCommand.self,
         ]

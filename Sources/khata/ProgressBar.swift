@@ -10,11 +10,13 @@ final class ProgressBar: @unchecked Sendable {
     private var lastPercent = -1
     private var lastLabel = ""
 
-    /// A bar for `total` units of work (bytes), shown when it is at least `threshold`.
+    /// A bar for `total` units of work (bytes), shown when it is at least `threshold`, or
+    /// whatever its size when `KHATA_PROGRESS` is `always` (`never` hides every bar).
     init(label: String, total: Int64, threshold: Int64 = 8 << 20) {
         self.label = label
         self.total = max(total, 1)
-        enabled = isatty(STDERR_FILENO) == 1 && total >= threshold
+        let setting = ProcessInfo.processInfo.environment["KHATA_PROGRESS"]
+        enabled = isatty(STDERR_FILENO) == 1 && setting != "never" && (setting == "always" || total >= threshold)
     }
 
     /// Draws `done` of the total, with `stage` before the label; `total`, when the work knows it
@@ -32,6 +34,11 @@ final class ProgressBar: @unchecked Sendable {
         let filled = percent * width / 100
         let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
         FileHandle.standardError.write(Data("\r\(stage) \(label) [\(bar)] \(percent)%\u{1B}[K".utf8))
+    }
+
+    /// Draws the bar full: the work is done, whatever the estimate said.
+    func complete(_ stage: String) {
+        update(stage, total)
     }
 
     /// Clears the bar's line.

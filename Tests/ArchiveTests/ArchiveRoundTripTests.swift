@@ -29,12 +29,15 @@ struct ArchiveFixture: Sendable {
     }
 
     /// Writes `transfers` transfers of seeded reservation traffic (appending to what is there).
-    func write(transfers: Int, seed: UInt64, start: UInt64 = 1_796_000_000_000_000_000) async throws {
+    func write(
+        transfers: Int, seed: UInt64, start: UInt64 = 1_796_000_000_000_000_000,
+        configuration: LedgerConfiguration = Self.configuration(), blockReservations: Int = 500
+    ) async throws {
         let (clock, advance) = ReservationTraffic.clock(startNanoseconds: start)
-        let ledger = try Ledger.open(directory: ledgerDirectory, configuration: Self.configuration(), clock: clock)
+        let ledger = try Ledger.open(directory: ledgerDirectory, configuration: configuration, clock: clock)
         defer { ledger.close() }
         var traffic = ReservationTraffic(transfers: transfers, seed: seed)
-        traffic.blockReservations = 500
+        traffic.blockReservations = blockReservations
         let outcome = try await traffic.write(into: ledger, advance: advance)
         #expect(outcome.transfers >= transfers)
     }

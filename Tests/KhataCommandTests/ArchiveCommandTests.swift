@@ -79,8 +79,14 @@ struct ArchiveCommandTests {
         let restored = try await Self.khata(["restore", archive, "--data-dir", restoredDir, "--json"])
         try #require(restored.status == 0, "\(restored.stderr)")
         #expect(try Self.json(restored.stdout)["check_chain"] as? String == chainHead)
-        let checked = try await Self.khata(["check", "--data-dir", restoredDir, "--json"])
-        #expect(try Self.json(checked.stdout)["chain"] as? String == chainHead)
+        let checked = try await Self.khata(["check", "--data-dir", restoredDir, "--json", "--balances"])
+        let restoredCheck = try Self.json(checked.stdout)
+        #expect(restoredCheck["chain"] as? String == chainHead)
+        let originalCheck = try Self.json(
+            try await Self.khata(["check", "--data-dir", data, "--json", "--balances"]).stdout)
+        let digest = try #require(originalCheck["balances_digest"] as? String)
+        #expect(digest.count == 64 && restoredCheck["balances_digest"] as? String == digest, "balances: digest equal")
+        #expect((restoredCheck["accounts"] as? Int ?? 0) > 0)
         let twice = try await Self.khata(["restore", archive, "--data-dir", restoredDir])
         #expect(twice.status == 2 && twice.stderr.contains("REFUSED") && twice.stderr.contains("not empty"))
 
@@ -194,5 +200,42 @@ struct ArchiveCommandTests {
             let refused = try await Self.khata(["archive", "statement", archive] + arguments)
             #expect(refused.status != 0 && refused.stderr.contains(message), "\(arguments): \(refused.stderr)")
         }
+    }
+
+    @Test("progress bars on a terminal for export, verify and restore; plain logs and no bar without one")
+    func progressBars() async throws {
+        let root = TemporaryDirectory("khata-archive-progress")
+        defer { root.remove() }
+        let data = root.path + "/data"
+        let archive = root.path + "/archive"
+        let made = try await Self.khata(["debug-ledger", "--data-dir", data, "--batches", "100", "--submitters", "1"])
+        try #require(made.status == 0, "debug-ledger: \(made.stderr)")
+        try #require(try await Self.khata(["archive", "keygen", "--data-dir", data]).status == 0)
+        // `script` gives the child a terminal and copies what it draws to standard output.
+        let terminal = ["/bin/sh", "-c", "exec /usr/bin/script -qefc \"$*\" /dev/null", "sh"]
+        func onTerminal(_ arguments: [String]) async throws -> KhataProcess.Outcome {
+            // Bars show for work of 8 MiB or more; this archive is smaller.
+            try await offThePool {
+                try KhataProcess.run(arguments, environment: ["KHATA_PROGRESS": "always"], prefix: terminal)
+            }
+        }
+        for (arguments, stage) in [
+            (["export", "--data-dir", data, "--out", archive], "exporting ledger log ["),
+            (["verify", archive], "verifying archive ["),
+            (["restore", archive, "--data-dir", root.path + "/restored"], "restoring segments ["),
+        ] {
+            let drawn = try await onTerminal(arguments)
+            #expect(drawn.status == 0, "\(arguments[0]): \(drawn.stdout)")
+            #expect(drawn.stdout.contains(stage), "\(arguments[0]) draws its bar: \(drawn.stdout)")
+            #expect(drawn.stdout.contains("] 100%"), "\(arguments[0]) reaches the end")
+        }
+        // Without a terminal: no bar, and the log says what happened as JSON lines.
+        let plain = try await offThePool {
+            try KhataProcess.run(
+                ["export", "--data-dir", data, "--out", root.path + "/second"],
+                environment: ["KHATA_PROGRESS": "always"])
+        }
+        #expect(plain.status == 0 && !plain.stderr.contains("\r") && !plain.stderr.contains("[#"))
+        #expect(plain.stderr.contains(#""message":"exported""#), "\(plain.stderr)")
     }
 }
