@@ -8,6 +8,7 @@ import KhataServer
 import Ledger
 import LedgerStorage
 import Logging
+import Scheduler
 
 /// The archive's settings (`archive.*`).
 struct ArchiveSettings {
@@ -230,12 +231,14 @@ struct ArchiveListCommand: AsyncParsableCommand {
         }
     }
 
+    /// `yyyy-MM-dd HH:mm:ss` in Asia/Dhaka (UTC+06:00 all year), by arithmetic: a statement
+    /// writes one per entry, and a DateFormatter per call cost a hundred microseconds each.
     static func dhaka(_ nanoseconds: UInt64) -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        formatter.timeZone = TimeZone(identifier: "Asia/Dhaka")
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        return formatter.string(from: Date(timeIntervalSince1970: Double(nanoseconds / 1_000_000_000)))
+        let seconds = Int(nanoseconds / 1_000_000_000) + 6 * 3_600
+        let date = CivilDate(daysSinceEpoch: seconds / 86_400)
+        let inDay = seconds % 86_400
+        func two(_ value: Int) -> String { value < 10 ? "0" + String(value) : String(value) }
+        return "\(date) \(two(inDay / 3_600)):\(two(inDay / 60 % 60)):\(two(inDay % 60))"
     }
 }
 
