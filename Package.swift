@@ -126,6 +126,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Jobs/Notifications", swiftSettings: strictSettings),
+        // `khata demo`: the providers' settlement files of a played day (and, later, the day).
+        .target(name: "Demo", dependencies: ["Scheduler"], swiftSettings: strictSettings),
         // Compressed ledger archives: export, verify, restore and repair of the committed log
         // (columns per field, zstd, SHA-256 manifests signed with Ed25519).
         .target(
@@ -239,6 +241,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "DemoTests",
+            dependencies: ["TestSupport", "Demo", "Scheduler", "SettlementImport", "JobStore"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "ArchiveTests",
             dependencies: [

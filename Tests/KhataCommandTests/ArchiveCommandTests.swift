@@ -11,6 +11,17 @@ struct ArchiveCommandTests {
         try await offThePool { try KhataProcess.run(arguments) }
     }
 
+    /// A scratch folder whose `data` holds a ledger debug-ledger wrote (100 batches) and an
+    /// archive signing key.
+    static func signedLedger(_ name: String) async throws -> TemporaryDirectory {
+        let root = TemporaryDirectory(name)
+        let data = root.path + "/data"
+        let made = try await khata(["debug-ledger", "--data-dir", data, "--batches", "100", "--submitters", "1"])
+        try #require(made.status == 0, "debug-ledger: \(made.stderr)")
+        try #require(try await khata(["archive", "keygen", "--data-dir", data]).status == 0)
+        return root
+    }
+
     static func json(_ text: String) throws -> [String: Any] {
         let line = try #require(text.split(separator: "\n").last)
         return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -142,13 +153,10 @@ struct ArchiveCommandTests {
 
     @Test("archive statement: text, CSV for Excel and JSON, with the ledger's balances; refusals named")
     func statement() async throws {
-        let root = TemporaryDirectory("khata-archive-statement")
+        let root = try await Self.signedLedger("khata-archive-statement")
         defer { root.remove() }
         let data = root.path + "/data"
         let archive = root.path + "/archive"
-        let made = try await Self.khata(["debug-ledger", "--data-dir", data, "--batches", "100", "--submitters", "1"])
-        try #require(made.status == 0, "debug-ledger: \(made.stderr)")
-        try #require(try await Self.khata(["archive", "keygen", "--data-dir", data]).status == 0)
         let exported = try await Self.khata(["export", "--data-dir", data, "--out", archive])
         try #require(exported.status == 0, "\(exported.stderr)")
         let period = ["--from", "2020-01-01", "--to", "2099-12-31"]
@@ -204,13 +212,10 @@ struct ArchiveCommandTests {
 
     @Test("progress bars on a terminal for export, verify and restore; plain logs and no bar without one")
     func progressBars() async throws {
-        let root = TemporaryDirectory("khata-archive-progress")
+        let root = try await Self.signedLedger("khata-archive-progress")
         defer { root.remove() }
         let data = root.path + "/data"
         let archive = root.path + "/archive"
-        let made = try await Self.khata(["debug-ledger", "--data-dir", data, "--batches", "100", "--submitters", "1"])
-        try #require(made.status == 0, "debug-ledger: \(made.stderr)")
-        try #require(try await Self.khata(["archive", "keygen", "--data-dir", data]).status == 0)
         // `script` gives the child a terminal and copies what it draws to standard output.
         let terminal = ["/bin/sh", "-c", "exec /usr/bin/script -qefc \"$*\" /dev/null", "sh"]
         func onTerminal(_ arguments: [String]) async throws -> KhataProcess.Outcome {

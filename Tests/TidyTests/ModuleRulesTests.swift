@@ -26,6 +26,7 @@ struct ModuleRulesTests {
         "LedgerBench": ["Bookings", "Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Archive": ["CZstd", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
+        "Demo": ["Scheduler"],
         "ReviewPages": ["JobStore", "LedgerCore", "Reconciliation"],
         "Notifications": ["Bookings", "JobStore", "LedgerAccess", "LedgerCore", "Scheduler"],
         "KhataServer": [
@@ -33,7 +34,8 @@ struct ModuleRulesTests {
             "Reconciliation", "ReviewPages", "Scheduler", "SettlementImport",
         ],
         "khata": [
-            "Archive", "Bookings", "Expiry", "JSONInput", "JobStore", "KhataCrypto", "KhataServer", "LedgerAccess",
+            "Archive", "Bookings", "Demo", "Expiry", "JSONInput", "JobStore", "KhataCrypto", "KhataServer",
+            "LedgerAccess",
             "Ledger", "LedgerBench",
             "SettlementImport", "Reconciliation", "ReviewPages", "Notifications",
             "LedgerCore", "LedgerStorage",
