@@ -127,7 +127,7 @@ let package = Package(
             ],
             path: "Jobs/Notifications", swiftSettings: strictSettings),
         // `khata demo`: the providers' settlement files of a played day (and, later, the day).
-        .target(name: "Demo", dependencies: ["Scheduler"], swiftSettings: strictSettings),
+        .target(name: "Demo", dependencies: ["LedgerBench", "Scheduler"], swiftSettings: strictSettings),
         // Compressed ledger archives: export, verify, restore and repair of the committed log
         // (columns per field, zstd, SHA-256 manifests signed with Ed25519).
         .target(

@@ -158,11 +158,12 @@ func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
     return sorted[rank]
 }
 
-/// A fast seeded generator for workloads (SplitMix64).
-struct BenchRandom {
+/// SplitMix64: a small seeded generator, so that the same seed gives the same workload (and the
+/// same demo day) on every machine.
+public struct BenchRandom: RandomNumberGenerator, Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
