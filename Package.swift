@@ -127,7 +127,8 @@ let package = Package(
             ],
             path: "Jobs/Notifications", swiftSettings: strictSettings),
         // `khata demo`: the providers' settlement files of a played day (and, later, the day).
-        .target(name: "Demo", dependencies: ["LedgerBench", "Scheduler"], swiftSettings: strictSettings),
+        .target(
+            name: "Demo", dependencies: ["LedgerBench", "Reconciliation", "Scheduler"], swiftSettings: strictSettings),
         // Compressed ledger archives: export, verify, restore and repair of the committed log
         // (columns per field, zstd, SHA-256 manifests signed with Ed25519).
         .target(
@@ -243,7 +244,10 @@ let package = Package(
         ),
         .testTarget(
             name: "DemoTests",
-            dependencies: ["TestSupport", "Demo", "Scheduler", "SettlementImport", "JobStore"],
+            dependencies: [
+                "TestSupport", "Demo", "Scheduler", "SettlementImport", "JobStore", "Reconciliation", "LedgerAccess",
+                "Ledger", "LedgerCore", "Bookings",
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "ArchiveTests",

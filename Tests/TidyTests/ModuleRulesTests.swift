@@ -26,7 +26,7 @@ struct ModuleRulesTests {
         "LedgerBench": ["Bookings", "Ledger", "LedgerCore", "LedgerStorage", "StorageBench"],
         "Archive": ["CZstd", "JSONInput", "JobStore", "KhataCrypto", "Ledger", "LedgerCore", "LedgerStorage"],
         "Bookings": ["JobStore", "KhataCrypto", "Ledger", "LedgerCore"],
-        "Demo": ["LedgerBench", "Scheduler"],
+        "Demo": ["LedgerBench", "Reconciliation", "Scheduler"],
         "ReviewPages": ["JobStore", "LedgerCore", "Reconciliation"],
         "Notifications": ["Bookings", "JobStore", "LedgerAccess", "LedgerCore", "Scheduler"],
         "KhataServer": [
