@@ -209,6 +209,7 @@ let package = Package(
                 "LedgerStorage",
                 "StorageBench",
                 "LedgerBench",
+                "Demo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Configuration", package: "swift-configuration"),

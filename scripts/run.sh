@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Khata's main job on the embedded default, until the end-to-end demo exists: builds the release
-# binary and links it as bin/khata (what the README's examples call `khata` once bin/ is on PATH:
-# export PATH="$PWD/bin:$PATH"), then measures the ledger engine (`khata bench`) and the segment
-# store beneath it (`khata bench storage`) in scratch directories under the data directory
-# (./khata-data unless KHATA_DATA_DIR says otherwise), which they remove, printing their figures.
-# Extra arguments go to both benchmarks (e.g. --json).
+# Khata's main job on the embedded default: installs the Debian packages it misses, builds the
+# release binary, links it as bin/khata (what the README's examples call `khata` once bin/ is on
+# PATH: export PATH="$PWD/bin:$PATH"), and runs `khata demo`: a booking day and the night after
+# it, end to end, in ./khata-demo (replacing an earlier demo's folder there), with a summary
+# the demo checks against the ledger before it prints. Extra arguments go to `khata demo`
+# (e.g. --reservations 1000, --seed 7, --serve, --json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +12,4 @@ scripts/setup-debian.sh
 swift build -c release --product khata
 mkdir -p bin
 ln -sfn ../.build/release/khata bin/khata
-data_dir="${KHATA_DATA_DIR:-./khata-data}"
-mkdir -p "$data_dir"
-bin/khata bench --accounts 100000 --transfers 1000000 --dir "$data_dir/bench-ledger" "$@"
-bin/khata bench storage --records 1000000 --runs 3 --dir "$data_dir/bench-storage" "$@"
+bin/khata demo --reuse "$@"

@@ -90,7 +90,8 @@ public enum SettlementNight {
         for provider in ProviderFileWriter.providers {
             var out: [ProviderSettlement] = []
             let captured = today.filter { $0.provider == provider }
-            var chosen = Array(captured.indices).shuffled(using: &random)
+            // Faults go on payments without refunds, so that each one's money is the payment's alone.
+            var chosen = captured.indices.filter { captured[$0].refunds.isEmpty }.shuffled(using: &random)
             let wrongFee = chosen.popLast()
             let offByPoisha = chosen.popLast()
             let duplicated = chosen.popLast()

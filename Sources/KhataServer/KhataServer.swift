@@ -56,6 +56,8 @@ public struct ServerConfiguration: Sendable {
     /// signs together; without both, its reports are refused (503).
     public var twilioAuthToken: String?
     public var twilioCallbackURL: String?
+    /// Told the port the server listens on once it does (with `port` 0, the one it picked).
+    public var onListening: (@Sendable (Int) async -> Void)?
 
     public init() {}
 }
@@ -76,7 +78,10 @@ public enum KhataServer {
             router: try router(ledger: ledger, database: database, configuration: configuration, metrics: metrics),
             server: try tls(configuration).map { try .tls(http, tlsConfiguration: $0) } ?? http,
             configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "khata"))
+                address: .hostname(configuration.host, port: configuration.port), serverName: "khata"),
+            onServerRunning: { [onListening = configuration.onListening] channel in
+                await onListening?(channel.localAddress?.port ?? 0)
+            })
     }
 
     /// The TLS configuration of the certificate and key files, nil for plain HTTP; a missing half

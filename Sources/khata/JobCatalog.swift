@@ -30,8 +30,11 @@ enum JobCatalog {
     /// `export-archive` needs only `LedgerAccess` and the job store, so a worker without the data
     /// directory runs them; `export-archive` reads the segment files, so it is offered only
     /// where they are (`ledgerFilesHere`) and only once `archive.folder` names where to write.
+    /// `clock` times what the jobs stamp and schedule themselves (imports, message retries):
+    /// the wall clock, but for the demo's simulated day.
     static func jobs(
-        _ settings: Settings, database: JobDatabase, ledger: (any LedgerAccess)?, ledgerFilesHere: Bool = true
+        _ settings: Settings, database: JobDatabase, ledger: (any LedgerAccess)?, ledgerFilesHere: Bool = true,
+        clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
     ) throws -> [ScheduledJob] {
         let offered = settings.jobSchedules.keys.sorted().filter { name in
             name != "export-archive" || (ledgerFilesHere && settings.archive.folder != nil)
@@ -53,7 +56,7 @@ enum JobCatalog {
                 return ScheduledJob(name: name, schedule: schedule) { context in
                     let intake = SettlementIntake(
                         importer: SettlementImporter(
-                            store: SettlementLines(database: database), clock: Ledger.wallClockNanoseconds),
+                            store: SettlementLines(database: database), clock: clock),
                         folders: settings.settlementIntake.sorted { $0.key < $1.key }.compactMap { provider, path in
                             SettlementDialect.named(provider).map { SettlementIntake.Folder(dialect: $0, path: path) }
                         },
@@ -81,7 +84,7 @@ enum JobCatalog {
                     guard let ledger else { throw CommandFailure("the job \(name) needs the ledger") }
                     let (derived, sent) = try await NotificationPass.run(
                         settings, database: database, ledger: ledger, now: context.now,
-                        worker: NotificationPass.workerName, shouldStop: context.shouldStop)
+                        worker: NotificationPass.workerName, clock: clock, shouldStop: context.shouldStop)
                     let counts = JobCounts(
                         read: derived.eventsFound + sent.claimed, written: sent.delivered + sent.accepted,
                         failed: sent.dead + derived.eventsDead)
@@ -118,7 +121,10 @@ enum JobCatalog {
         JobCounts(read: outcome.due, written: outcome.expired, failed: outcome.notYetDue)
     }
 
-    static func runner(_ settings: Settings, database: JobDatabase) -> JobRunner {
-        JobRunner(database: database, lockDirectory: settings.dataDir + "/locks", clock: Ledger.wallClockNanoseconds)
+    static func runner(
+        _ settings: Settings, database: JobDatabase,
+        clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
+    ) -> JobRunner {
+        JobRunner(database: database, lockDirectory: settings.dataDir + "/locks", clock: clock)
     }
 }

@@ -16,6 +16,7 @@ struct Khata: AsyncParsableCommand {
             """,
         version: KhataServer.version,
         subcommands: [
+            DemoCommand.self,
             AccountsCommand.self, TransferCommand.self, HistoryCommand.self, ServeCommand.self, KeysCommand.self,
             ContactsCommand.self, NotifyCommand.self,
             ExpireCommand.self,
@@ -28,11 +29,13 @@ struct Khata: AsyncParsableCommand {
         ]
     )
 
-    /// As `AsyncParsableCommand.main`, after one step that must come first: `khata serve` runs
-    /// Swift concurrency on NIO's event loops, which is possible only on the main thread before
-    /// any task is enqueued elsewhere.
+    /// As `AsyncParsableCommand.main`, after one step that must come first: `khata serve` (and
+    /// `khata demo`, which serves) runs Swift concurrency on NIO's event loops, which is possible
+    /// only on the main thread before any task is enqueued elsewhere.
     static func main() async {
-        if CommandLine.arguments.dropFirst().first == "serve" { KhataServer.runConcurrencyOnEventLoops() }
+        if ["serve", "demo"].contains(CommandLine.arguments.dropFirst().first) {
+            KhataServer.runConcurrencyOnEventLoops()
+        }
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -16,19 +16,25 @@ enum LedgerSession {
     }
 
     /// The ledger of settings already loaded (logging is bootstrapped once per process).
-    static func open(_ settings: Settings, groupObserver: (any DurableGroupObserver)? = nil) throws -> Ledger {
+    /// `clock` is the ledger's (the demo's simulated day; the wall clock otherwise).
+    static func open(
+        _ settings: Settings, groupObserver: (any DurableGroupObserver)? = nil,
+        clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
+    ) throws -> Ledger {
         var configuration = LedgerConfiguration()
         configuration.storage = settings.storage
         return try Ledger.open(
-            directory: settings.ledgerDirectory, configuration: configuration, groupObserver: groupObserver)
+            directory: settings.ledgerDirectory, configuration: configuration, clock: clock,
+            groupObserver: groupObserver)
     }
 
     /// The jobs' access to a ledger in this process, with the job store for reservation lookups.
-    static func access(_ ledger: Ledger, database: JobDatabase) -> LocalLedger {
+    static func access(
+        _ ledger: Ledger, database: JobDatabase, clock: @escaping @Sendable () -> UInt64 = Ledger.wallClockNanoseconds
+    ) -> LocalLedger {
         LocalLedger(
             ledger: ledger,
-            desk: BookingDesk(
-                ledger: ledger, records: ReservationRecords(database: database), now: Ledger.wallClockNanoseconds))
+            desk: BookingDesk(ledger: ledger, records: ReservationRecords(database: database), now: clock))
     }
 
     /// The most events one ledger submission takes, which every batch-size option is held to.

@@ -67,8 +67,12 @@ struct Settings {
     /// As `load(dataDir:configPath:)`, with the file read when there is no `configPath` (and
     /// only if it exists) named by the caller: nil for none, so that a benchmark never picks up
     /// a data directory's settings by accident.
-    static func load(dataDir: String, configPath: String?, defaultConfigPath: String?) async throws -> Settings {
-        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider().prefixKeys(with: "khata")]
+    /// Without `environment`, `KHATA_*` variables are not read: the demo's settings are its own.
+    static func load(
+        dataDir: String, configPath: String?, defaultConfigPath: String?, environment: Bool = true
+    ) async throws -> Settings {
+        var providers: [any ConfigProvider] =
+            environment ? [EnvironmentVariablesProvider().prefixKeys(with: "khata")] : []
         if let configPath {
             guard access(configPath, R_OK) == 0 else {
                 throw SettingsError(

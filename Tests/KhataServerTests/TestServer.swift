@@ -157,15 +157,46 @@ struct TestServer: Sendable {
     }
 }
 
-/// A task executor on a concurrent dispatch queue, whose threads are not the cooperative pool's:
-/// tasks that prefer it keep running while other tests block the pool.
-final class ServerTestExecutor: TaskExecutor {
-    static let shared = ServerTestExecutor()
-    private let queue = DispatchQueue(label: "khata.test.server", attributes: .concurrent)
+/// A task executor on threads of its own, not the cooperative pool's: tasks that prefer it keep
+/// running while other tests block the pool. A concurrent dispatch queue would not do: on Linux
+/// its pool grows only past threads that block, so two CPU-bound test bodies on a 2-core machine
+/// held both of its threads and other tests' requests outlasted their client's 20 s timeout.
+final class ServerTestExecutor: TaskExecutor, @unchecked Sendable {
+    static let shared = ServerTestExecutor(threadCount: 32)
+    // Guarded by `condition`.
+    private var jobs: [UnownedJob] = []
+    private var firstJob = 0
+    private let condition = NSCondition()
+
+    private init(threadCount: Int) {
+        for number in 0..<threadCount {
+            let thread = Thread { [unowned self] in self.work() }
+            thread.name = "khata-test-server-\(number)"
+            thread.start()
+        }
+    }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
+        condition.lock()
+        jobs.append(unowned)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
         let executor = asUnownedTaskExecutor()
-        queue.async { unowned.runSynchronously(on: executor) }
+        while true {
+            condition.lock()
+            while firstJob == jobs.count { condition.wait() }
+            let job = jobs[firstJob]
+            firstJob += 1
+            if firstJob == jobs.count {
+                jobs.removeAll(keepingCapacity: true)
+                firstJob = 0
+            }
+            condition.unlock()
+            job.runSynchronously(on: executor)
+        }
     }
 }
