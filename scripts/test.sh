@@ -13,4 +13,7 @@ export KHATA_TEST_DATABASE_URL="postgresql://khata@127.0.0.1:$pg_port/postgres"
 echo "Test PostgreSQL on 127.0.0.1:$pg_port (files in $pg_root)" >&2
 
 swift build --build-tests
+# At most 16 tests at once: many of them are whole servers, ledgers or child processes, and all
+# 350 at once on a 2-core machine made some requests wait past their client's 20 s timeout.
+export SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH="${SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH:-16}"
 swift test --skip-build --parallel "$@"

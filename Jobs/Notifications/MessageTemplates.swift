@@ -1,6 +1,7 @@
 import Foundation
 import JobStore
 import Mustache
+import Synchronization
 
 /// The values a message may name, already written as the customer reads them (`৳1,500.00`,
 /// `bKash`, a time in Asia/Dhaka).
@@ -97,6 +98,12 @@ public struct MessageTemplates: Sendable {
                 files[name] = path
             }
         }
+        // The same texts parse the same: a dispatch pass runs every minute, and parsing all the
+        // templates again took most of an idle pass's time.
+        if let known = Self.parsedBefore.withLock({ $0[texts] }) {
+            self = known
+            return
+        }
         var parsed: [String: MustacheTemplate] = [:]
         for (name, text) in texts {
             let file = files[name] ?? "(compiled in) \(name).mustache"
@@ -109,7 +116,15 @@ public struct MessageTemplates: Sendable {
         }
         templates = parsed
         plainTemplates = texts.compactMapValues(PlainTemplate.init)
+        Self.parsedBefore.withLock { cache in
+            // A few sets at most (the defaults, a folder as it was edited); a bound all the same.
+            if cache.count >= 8 { cache.removeAll() }
+            cache[texts] = self
+        }
     }
+
+    /// Templates parsed before, by their texts (checked texts only: a bad one never gets here).
+    private static let parsedBefore = Mutex<[[String: String]: MessageTemplates]>([:])
 
     /// The message of `event` on `channel` in `language`, with `values` in it.
     public func render(

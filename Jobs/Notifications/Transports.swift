@@ -280,7 +280,17 @@ public struct WebhookTransport: NotificationTransport {
 /// message appended to `outbox.jsonl` in a folder, flushed to disk before it counts as delivered.
 public final class OutboxTransport: NotificationTransport {
     public let path: String
-    private let file: Mutex<FileHandle>
+    /// Lines waiting for the next flush, with whoever waits for each.
+    private struct Pending {
+        var lines: [[UInt8]] = []
+        var waiting: [CheckedContinuation<(any Error)?, Never>] = []
+        var flushing = false
+    }
+
+    private let file: FileHandle
+    private let pending = Mutex(Pending())
+    /// Flushes run here, one at a time, off the cooperative pool: a write and an fsync block.
+    private let flusher = DispatchQueue(label: "khata.outbox")
 
     /// Opens (creating) `folder/outbox.jsonl` for appending.
     public init(folder: String) throws {
@@ -291,12 +301,11 @@ public final class OutboxTransport: NotificationTransport {
                 throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
             }
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.seekToEnd()
-        file = Mutex(handle)
+        file = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try file.seekToEnd()
     }
 
-    deinit { file.withLock { try? $0.close() } }
+    deinit { try? file.close() }
 
     public func send(_ delivery: NotificationDelivery) async -> SendResult {
         let message = delivery.message
@@ -307,15 +316,51 @@ public final class OutboxTransport: NotificationTransport {
         ]
         if let subject = message.subject { object["subject"] = subject }
         let line = HTTPSender.json(object) + [0x0A]
-        do {
-            try file.withLock { handle in
-                try handle.write(contentsOf: line)
-                try handle.synchronize()
+        // Group commit: the lines sent while a flush runs are written and synced together by the
+        // next one, each sender answered only once its line is on disk. One fsync per message
+        // held a lock across the sync and made a night's emails wait for the disk one by one.
+        let failure = await withCheckedContinuation { continuation in
+            let start = pending.withLock { state -> Bool in
+                state.lines.append(line)
+                state.waiting.append(continuation)
+                guard !state.flushing else { return false }
+                state.flushing = true
+                return true
             }
-            return .delivered(providerMessageId: nil, httpStatus: nil)
-        } catch {
+            if start { flusher.async { self.flush() } }
+        }
+        if let failure {
             return .retry(
-                error: "the outbox \(path) cannot be written: \(error)", httpStatus: nil, retryAfterSeconds: nil)
+                error: "the outbox \(path) cannot be written: \(failure)", httpStatus: nil, retryAfterSeconds: nil)
+        }
+        return .delivered(providerMessageId: nil, httpStatus: nil)
+    }
+
+    /// Writes and syncs what is pending until nothing is.
+    private func flush() {
+        while true {
+            // The flusher stops only when it finds nothing, under the lock, so a line added
+            // meanwhile is either taken by this loop or starts the next flush.
+            let batch = pending.withLock { state -> ([[UInt8]], [CheckedContinuation<(any Error)?, Never>])? in
+                guard !state.waiting.isEmpty else {
+                    state.flushing = false
+                    return nil
+                }
+                defer {
+                    state.lines.removeAll()
+                    state.waiting.removeAll()
+                }
+                return (state.lines, state.waiting)
+            }
+            guard let (lines, waiting) = batch else { return }
+            var failure: (any Error)?
+            do {
+                try file.write(contentsOf: lines.flatMap { $0 })
+                try file.synchronize()
+            } catch {
+                failure = error
+            }
+            for continuation in waiting { continuation.resume(returning: failure) }
         }
     }
 }

@@ -220,8 +220,9 @@ struct DemoSummary {
             Check(
                 name: "notifications", passed: unfinished == 0 && total > 0,
                 detail: unfinished == 0
-                    ? "all \(total) messages reached an end state"
-                    : "\(unfinished) of \(total) messages are still pending, sending or awaiting a report"))
+                    ? "all \(LedgerSession.grouped(total)) messages reached an end state"
+                    : "\(unfinished) of \(LedgerSession.grouped(total)) messages are still pending, sending or awaiting a report"
+            ))
     }
 
     /// `৳1,234.50` from poisha.

@@ -29,44 +29,52 @@ extension DemoSummary {
         out += "(Asia/Dhaka) and the night after, in \(String(format: "%.0f", place.seconds)) s\n\n"
         let confirmed = confirmedByWebhook + confirmedByRoute
         out += "Reservations   \(count(confirmed)) confirmed (\(count(confirmedByWebhook)) by signed webhook, "
-        out += "\(count(confirmedByRoute)) by the confirm route), \(count(states["cancelled"] ?? 0)) cancelled, "
+        out += "\(count(confirmedByRoute)) by the confirm route),\n               "
+        out += "\(count(states["cancelled"] ?? 0)) cancelled, "
         out += "\(count(states["expired"] ?? 0)) expired (\(count(paidAfterExpiry)) paid after their window), "
         out += "\(count(refunds)) refunded\n\n"
         let providers = ProviderFileWriter.providers
         let column = 16
+        let labelWidth = 22
         func row(_ label: String, _ cells: [String]) -> String {
-            "  " + label.padding(toLength: 13, withPad: " ", startingAt: 0)
+            "  " + label.padding(toLength: labelWidth, withPad: " ", startingAt: 0)
                 + cells.map { String(repeating: " ", count: max(0, column - $0.count)) + $0 }.joined() + "\n"
         }
-        out += "Money" + String(repeating: " ", count: 10)
-        out +=
-            providers.map { name in
-                let title = Self.providerNames[name] ?? name
-                return String(repeating: " ", count: max(0, column - title.count)) + title
-            }.joined() + "\n"
+        func header(_ title: String) -> String {
+            title.padding(toLength: labelWidth + 2, withPad: " ", startingAt: 0)
+                + providers.map { name in
+                    let title = Self.providerNames[name] ?? name
+                    return String(repeating: " ", count: max(0, column - title.count)) + title
+                }.joined() + "\n"
+        }
+        out += header("Money")
         let money = providers.map { self.money[$0] ?? Money() }
         out += row("held", money.map { Self.taka($0.held) })
         out += row("captured", money.map { Self.taka($0.captured) })
         out += row("refunded", money.map { Self.taka($0.refunded) })
         out += row("cleared", money.map { Self.taka($0.cleared) })
         out += row("still owed", money.map { Self.taka($0.owed) })
+        out += "\n" + header("Reconciliation")
+        for category in Self.categoryOrder
+        where providers.contains(where: { reconciliation[$0]?[category] != nil }) {
+            out += row(category, providers.map { count(reconciliation[$0]?[category]?.count ?? 0) })
+        }
+        out += row(
+            "amount not matched",
+            providers.map { provider in
+                Self.taka(
+                    (reconciliation[provider] ?? [:]).filter { $0.key != "matched" }.values.reduce(0) {
+                        $0 + $1.amountMinor
+                    })
+            })
         out += "\nNotifications  "
         out += notifications.keys.sorted().map { channel in
             let states = notifications[channel] ?? [:]
             let parts = states.keys.sorted().map { "\(count(states[$0] ?? 0)) \($0)" }
             return "\(channel == "sms" ? "SMS" : channel): " + parts.joined(separator: ", ")
         }.joined(separator: "; ")
-        out += "; \(count(retriedMessages)) needed more than one attempt"
-        out += " (the SMS provider refused \(count(smsRefusals)) requests)\n\n"
-        out += "Reconciliation (count, amount)\n"
-        for provider in providers {
-            let totals = reconciliation[provider] ?? [:]
-            let parts = Self.categoryOrder.compactMap { category in
-                totals[category].map { "\(category) \(count($0.count)) \(Self.taka($0.amountMinor))" }
-            }
-            out += "  " + (Self.providerNames[provider] ?? provider).padding(toLength: 12, withPad: " ", startingAt: 0)
-            out += parts.joined(separator: " · ") + "\n"
-        }
+        out += ";\n               \(count(retriedMessages)) needed more than one attempt"
+        out += " (the SMS provider refused \(count(smsRefusals)) requests)\n"
         out += "\nChecks\n"
         for check in checks {
             out += "  \(check.passed ? "✓" : "✗") \(check.name.padding(toLength: 14, withPad: " ", startingAt: 0))"

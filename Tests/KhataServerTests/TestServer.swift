@@ -147,13 +147,48 @@ struct TestServer: Sendable {
         database: JobDatabase, clock: ManualClock, _ body: @Sendable (TestServer) async throws -> Void
     ) async throws {
         try await application.test(.live) { client in
-            let keyed = KeyedClient(base: client, key: key, seen: seen)
+            // Safe: a live server has a port.
+            let patient = PatientClient(port: client.port!)
+            defer { patient.close() }
+            let keyed = KeyedClient(base: patient, key: key, seen: seen)
             try await body(
                 TestServer(client: keyed, ledger: ledger, database: database, clock: clock, port: client.port ?? 0))
             // Every answer the test saw must be one the served OpenAPI document describes.
             let document = try await client.execute(uri: "/docs", method: .get) { Data($0.body.readableBytesView) }
             OpenAPIConformance.check(seen.exchanges.withLock { $0 }, document: document)
         }
+    }
+}
+
+/// The live framework's client, with a timeout for hangs rather than for speed: its own 20 s
+/// read timeout failed requests that were merely slow while the whole suite shared two cores
+/// (a debug build importing a 3 MB file behind a dozen busy threads), and a test must not depend
+/// on how fast the machine is.
+struct PatientClient: TestClientProtocol {
+    let client: TestClient
+    let port: Int?
+
+    init(port: Int) {
+        client = TestClient(host: "localhost", port: port, configuration: .init(timeout: .seconds(600)))
+        client.connect()
+        self.port = port
+    }
+
+    func executeRequest(
+        uri: String, method: HTTPRequest.Method, headers: HTTPFields, body: ByteBuffer?
+    ) async throws -> TestResponse {
+        var headers = headers
+        headers[.connection] = "keep-alive"
+        let request = TestClient.Request(uri, method: method, authority: "localhost", headers: headers, body: body)
+        let response = try await client.execute(request)
+        return TestResponse(
+            head: response.head, body: response.body ?? ByteBuffer(), trailerHeaders: response.trailerHeaders)
+    }
+
+    /// Closes the connection in the background (a test's end need not wait for it).
+    func close() {
+        let client = client
+        Task { try? await client.shutdown() }
     }
 }
 
