@@ -30,7 +30,9 @@ struct DemoCommand: AsyncParsableCommand {
             the faults real ones have, and the scheduler imports them, reconciles, clears the \
             matched payments and exports the day's archive, which the demo verifies. It prints a \
             summary, checked against the ledger first: it exits 1 naming any number that \
-            disagrees. The same --seed plays the same day. The folder keeps Khata's data \
+            disagrees. The same --seed plays the same day (the same reservations, outcomes, money and \
+            reconciliation; messages' retries wait a random share of their backoff, so delivery \
+            counts vary a little). The folder keeps Khata's data \
             directory (data/), the settlement files, the reports and the archive; \
             `khata serve --data-dir <folder>/data` shows the review pages afterwards.
             """)
@@ -54,6 +56,11 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Flag(help: "JSON lines: one per phase, then the summary.")
     var json = false
+
+    /// A drill for the checks themselves: a stray transfer out of a clearing account after the
+    /// night, which the clearing check must catch and name (exit 1).
+    @Flag(help: .hidden)
+    var strayTransfer = false
 
     @Option(name: .long, help: "Lowest log level of the server's own log (on standard error).")
     var logLevel: String = "error"
@@ -157,6 +164,9 @@ struct DemoCommand: AsyncParsableCommand {
             } else {
                 print(summary.text(place))
             }
+            // Out before serving: a summary piped somewhere must not wait in a buffer for the end
+            // (nil flushes every output stream).
+            fflush(nil)
             if serve && summary.passed {
                 clock.followWall()
                 FileHandle.standardError.write(
@@ -251,6 +261,14 @@ struct DemoCommand: AsyncParsableCommand {
             archiveCheck = DemoSummary.Check(name: "archive", passed: false, detail: "\(error)")
         }
         progress.end("HTML and CSV reports of each run; the archive verified")
+        if strayTransfer {
+            try await api.call(
+                .POST, "/v1/transfers",
+                json: [
+                    "id": "1", "debitAccount": ClearingAccounts.defaultSettlementBankKey,
+                    "creditAccount": ClearingAccounts.clearingKey(provider: "bkash"), "amount": "1.00",
+                ], expected: [201])
+        }
         progress.begin("checks")
         try await summary.gather(
             plan: plan, states: states, earlierPlan: earlierPlan, earlier: earlierStates, ledger: ledger, runs: latest,

@@ -221,7 +221,8 @@ struct DemoSummary {
                 name: "notifications", passed: unfinished == 0 && total > 0,
                 detail: unfinished == 0
                     ? "all \(LedgerSession.grouped(total)) messages reached an end state"
-                    : "\(unfinished) of \(LedgerSession.grouped(total)) messages are still pending, sending or awaiting a report"
+                    : "\(unfinished) of \(LedgerSession.grouped(total)) messages are still pending, sending or "
+                        + "awaiting a report"
             ))
     }
 

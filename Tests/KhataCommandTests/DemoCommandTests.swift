@@ -80,6 +80,15 @@ struct DemoCommandTests {
         let again = try await Self.khata(["demo", "--data-dir", folder, "--reservations", "300"])
         #expect(again.status != 0)
         #expect(again.stderr.contains("is not empty") && again.stderr.contains("--reuse"), "\(again.stderr)")
+        // --reuse replaces an earlier demo's folder; and the checks catch a disagreement: a
+        // stray transfer out of bKash's clearing account after the night fails the clearing
+        // check, named, with exit 1.
+        let drill = try await Self.khata([
+            "demo", "--data-dir", folder, "--reuse", "--reservations", "200", "--seed", "8", "--stray-transfer",
+        ])
+        #expect(drill.status == 1, "\(drill.stderr.suffix(2_000))")
+        #expect(drill.stderr.contains("clearing: bkash's clearing account holds"), "\(drill.stderr.suffix(2_000))")
+        #expect(drill.stdout.contains("✗ clearing") && drill.stdout.contains("✓ faults"), "\(drill.stdout)")
         // --reuse never empties a folder the demo did not make.
         let other = root.path + "/other"
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)

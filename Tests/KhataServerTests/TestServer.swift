@@ -181,8 +181,32 @@ struct PatientClient: TestClientProtocol {
         headers[.connection] = "keep-alive"
         let request = TestClient.Request(uri, method: method, authority: "localhost", headers: headers, body: body)
         let response = try await client.execute(request)
-        return TestResponse(
-            head: response.head, body: response.body ?? ByteBuffer(), trailerHeaders: response.trailerHeaders)
+        return Self.testResponse(
+            ResponseFields(
+                head: response.head, body: response.body ?? ByteBuffer(), trailerHeaders: response.trailerHeaders))
+    }
+
+    /// `TestResponse`'s stored properties, in its order: Hummingbird makes one only inside its
+    /// module, and the tests' helpers take that type.
+    struct ResponseFields {
+        let head: HTTPResponse
+        let body: ByteBuffer
+        let trailerHeaders: HTTPFields?
+    }
+
+    /// The same fields as a `TestResponse`, checked: a Hummingbird whose `TestResponse` is laid out
+    /// otherwise stops the test here rather than reading the wrong bytes.
+    static func testResponse(_ fields: ResponseFields) -> TestResponse {
+        precondition(
+            MemoryLayout<ResponseFields>.size == MemoryLayout<TestResponse>.size
+                && MemoryLayout<ResponseFields>.alignment == MemoryLayout<TestResponse>.alignment,
+            "HummingbirdTesting's TestResponse changed its layout")
+        let response = unsafeBitCast(fields, to: TestResponse.self)
+        precondition(
+            response.head == fields.head && response.body == fields.body
+                && response.trailerHeaders == fields.trailerHeaders,
+            "HummingbirdTesting's TestResponse changed its layout")
+        return response
     }
 
     /// Closes the connection in the background (a test's end need not wait for it).
