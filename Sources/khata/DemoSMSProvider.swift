@@ -65,27 +65,7 @@ final class DemoSMSProvider: Sendable {
                 status: answer.0, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: answer.1)))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "khata.demo.sms")
-        logger.logLevel = .critical
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await application.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else {
-                throw CommandFailure("the demo's SMS provider did not start")
-            }
-            do {
-                let value = try await body(port)
-                group.cancelAll()
-                return value
-            } catch {
-                group.cancelAll()
-                throw error
-            }
-        }
+        return try await LocalHTTPServer.serving(router, name: "the demo's SMS provider", body)
     }
 
     /// Sends the delivery reports of the messages accepted since the last call to Khata's status

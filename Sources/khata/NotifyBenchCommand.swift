@@ -387,20 +387,6 @@ final class SMSSink: Sendable {
             return Response(
                 status: .created, headers: [.contentType: "application/json"], body: .init(byteBuffer: buffer))
         }
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        var logger = Logger(label: "khata.sms-sink")
-        // Quiet: its start and its shutdown's cancellation are not the benchmark's news.
-        logger.logLevel = .critical
-        let application = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await application.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next(), port > 0 else { throw CommandFailure("the SMS sink did not start") }
-            let value = try await body(port)
-            group.cancelAll()
-            return value
-        }
+        return try await LocalHTTPServer.serving(router, name: "the SMS sink", body)
     }
 }
