@@ -207,11 +207,14 @@ struct DemoCommand: AsyncParsableCommand {
         try await day.prologue(earlierPlan)
         progress.end(
             "the API on 127.0.0.1 and a local SMS provider; \(DemoPlan.merchantCount) merchants, the clearing, bank "
-                + "and fee accounts; 6 payments three days before")
+                + "and fee accounts; 6 payments three days before",
+            fields: ["api": api.baseURL, "merchants": DemoPlan.merchantCount, "earlierPayments": earlierPlan.count])
         progress.begin("day")
         let plan = DemoPlan.day(seed: seed, count: reservations)
         try await day.play(plan) { done, total in progress.update(done, total) }
-        progress.end("\(LedgerSession.grouped(plan.count)) reservations and what became of them, minute by minute")
+        progress.end(
+            "\(LedgerSession.grouped(plan.count)) reservations and what became of them, minute by minute",
+            fields: ["reservations": plan.count])
         progress.begin("settlement files")
         let night = DemoNight(api: api, day: day, paths: paths)
         let states = try await night.states(of: plan.map(\.bookingId))
@@ -231,15 +234,19 @@ struct DemoCommand: AsyncParsableCommand {
             paidAfterExpiry: paidLate.map {
                 (provider: $0.0, paymentReference: $0.1, amountMinor: $0.2, atNanoseconds: $0.3)
             })
-        progress.end("\(files.count) files with \(faults.count) faults in the intake folders at 00:30")
+        progress.end(
+            "\(files.count) files with \(faults.count) faults in the intake folders at 00:30",
+            fields: ["files": files.values.sorted(), "faults": faults.count])
         progress.begin("night jobs")
         try await night.runUntil(second: 3 * 3_600 + 35 * 60) { done, total in progress.update(done, total) }
         let runs = try await Mismatches(database: database).runs(provider: nil, limit: 50)
             .filter { $0.settlementDate == "\(Self.day)" }
         let latest = ProviderFileWriter.providers.compactMap { provider in runs.first { $0.provider == provider } }
-        progress.end("imported at 01:00, reconciled and cleared at 02:00, archived at 03:30")
+        progress.end(
+            "imported at 01:00, reconciled and cleared at 02:00, archived at 03:30",
+            fields: ["reconciliationRuns": latest.map(\.id)])
         progress.begin("reports and archive")
-        _ = try await night.writeReports(latest.map { ["id": $0.id, "provider": $0.provider] })
+        let reports = try await night.writeReports(latest.map { ["id": $0.id, "provider": $0.provider] })
         var summary = DemoSummary()
         var archiveCheck: DemoSummary.Check
         let publicKey = try settings(paths).archive.signingKey().publicKey
@@ -260,7 +267,8 @@ struct DemoCommand: AsyncParsableCommand {
         } catch {
             archiveCheck = DemoSummary.Check(name: "archive", passed: false, detail: "\(error)")
         }
-        progress.end("HTML and CSV reports of each run; the archive verified")
+        progress.end(
+            "HTML and CSV reports of each run; the archive verified", fields: ["reports": reports])
         if strayTransfer {
             try await api.call(
                 .POST, "/v1/transfers",
@@ -278,7 +286,9 @@ struct DemoCommand: AsyncParsableCommand {
         try await summary.reconcile(runs: latest, faults: faults, unsettledReferences: unsettled, database: database)
         try await summary.notifications(database: database, sms: sms)
         summary.checks.append(archiveCheck)
-        progress.end(summary.passed ? "every check agrees" : "some checks disagree")
+        progress.end(
+            summary.passed ? "every check agrees" : "some checks disagree",
+            fields: ["passed": summary.checks.filter(\.passed).map(\.name)])
         return summary
     }
 
