@@ -1,5 +1,6 @@
 import Bookings
 import JSONInput
+import JobStore
 import KhataCrypto
 import LedgerCore
 
@@ -31,6 +32,13 @@ public struct ClearingAccounts: Sendable, Equatable {
         self.writeOffKey = writeOffKey
         self.ledgerCorrectionKey = ledgerCorrectionKey
     }
+
+    /// The mismatch categories of a payment the ledger captured whose money stays in the
+    /// clearing account until a person resolves it: with the payments carried, what the clearing
+    /// account's balance must equal.
+    public static let heldInClearing: Set<MismatchCategory> = [
+        .amountMismatch, .feeMismatch, .lateSettlement, .missingAtProvider,
+    ]
 
     /// The clearing account of `provider` (as lines name it, `bkash`).
     public static func clearingKey(provider: String) -> String { "provider:\(provider.lowercased()):clearing" }

@@ -139,9 +139,7 @@ struct PostingPlan: Sendable {
 
     /// The categories whose money a resolution can settle: a payment the ledger captured, which
     /// sits in the clearing account.
-    static let settleable: Set<MismatchCategory> = [
-        .amountMismatch, .feeMismatch, .lateSettlement, .missingAtProvider,
-    ]
+    static let settleable = ClearingAccounts.heldInClearing
 
     func postings(_ kind: ResolutionKind, for mismatch: Mismatch, eventId: Int64) throws -> [ReviewPosting] {
         let found = mismatch.found

@@ -3,6 +3,7 @@ import Demo
 import Foundation
 import JobStore
 import KhataCrypto
+import LedgerCore
 import NIOHTTP1
 import Scheduler
 
@@ -185,6 +186,6 @@ struct DemoDay {
 
     /// Minor units as the API's decimal text (`1500.00`).
     static func decimal(_ minor: Int64) -> String {
-        "\(minor / 100)." + (minor % 100 < 10 ? "0" : "") + "\(minor % 100)"
+        Amount(minorUnits: UInt64(minor)).formatted(.bdt, grouping: false)
     }
 }

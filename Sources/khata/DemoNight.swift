@@ -120,20 +120,6 @@ struct DemoNight {
         }
     }
 
-    /// The reconciliation runs of the day's settlement date, one per provider, from the API.
-    func runs() async throws -> [[String: Any]] {
-        let answer = try await api.call(
-            .GET, "/v1/reconciliation/runs?from=\(day.date)&to=\(day.date)&limit=200", expected: [200])
-        let runs = answer.object["runs"] as? [[String: Any]] ?? []
-        // The latest run of each provider.
-        var latest: [String: [String: Any]] = [:]
-        for run in runs {
-            guard let provider = run["provider"] as? String, latest[provider] == nil else { continue }
-            latest[provider] = run
-        }
-        return ProviderFileWriter.providers.compactMap { latest[$0] }
-    }
-
     /// Fetches each run's HTML and CSV report into the reports folder; answers their paths.
     func writeReports(_ runs: [[String: Any]]) async throws -> [String] {
         var written: [String] = []

@@ -133,7 +133,7 @@ struct DemoSummary {
             }
             var stillOwed: Int64 = 0
             for mismatch in try await mismatches.list(runId: run.id, limit: 100_000)
-            where PostingPlanCategories.settleable.contains(mismatch.found.category.rawValue)
+            where ClearingAccounts.heldInClearing.contains(mismatch.found.category)
                 && mismatch.found.kind == "payment"
             {
                 stillOwed += mismatch.found.ledgerMinor ?? 0
@@ -230,10 +230,4 @@ struct DemoSummary {
     static func taka(_ minor: Int64) -> String {
         (minor < 0 ? "−৳" : "৳") + Amount(minorUnits: minor.magnitude).formatted(.bdt)
     }
-}
-
-/// The categories whose money stays in the clearing account until a person resolves them (as
-/// the review's postings have them): a payment the ledger captured.
-enum PostingPlanCategories {
-    static let settleable: Set<String> = ["amount_mismatch", "fee_mismatch", "late_settlement", "missing_at_provider"]
 }

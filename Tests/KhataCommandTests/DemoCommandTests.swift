@@ -10,6 +10,21 @@ struct DemoCommandTests {
         try await offThePool { try KhataProcess.run(arguments) }
     }
 
+    @Test("--reservations takes 200 to 100,000: one past either end, a float, an exponent are refused, nothing made")
+    func limits() async throws {
+        let root = TemporaryDirectory("khata-demo-limits")
+        defer { root.remove() }
+        let folder = root.path + "/demo"
+        for value in ["199", "100001", "1e3", "500.5", "-5"] {
+            let refused = try await Self.khata(["demo", "--data-dir", folder, "--reservations", value])
+            #expect(refused.status != 0, "\(value)")
+            #expect(refused.stderr.contains("--reservations"), "\(value): \(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: folder), "\(value) made the folder")
+        }
+        let badLevel = try await Self.khata(["demo", "--data-dir", folder, "--log-level", "loud"])
+        #expect(badLevel.status != 0 && badLevel.stderr.contains("--log-level"), "\(badLevel.stderr)")
+    }
+
     @Test("a small day and its night: every injected fault in its category, balances consistent, archive verified")
     func smallDay() async throws {
         let root = TemporaryDirectory("khata-demo-test")
